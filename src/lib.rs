@@ -2,7 +2,9 @@
 //! student would, and verifies the outcome.
 
 pub mod cancel;
+pub mod diag;
 pub mod exit_code;
+pub mod lab;
 
 /// Entry point of the binary: parses the command line and runs it.
 pub fn run() -> std::process::ExitCode {
