@@ -45,7 +45,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic for a whole file.
-    pub fn file(path: &Path, severity: Severity, code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn file(
+        path: &Path,
+        severity: Severity,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             path: path.to_path_buf(),
             line: 0,
@@ -70,7 +75,10 @@ impl Diagnostic {
         self.line = line;
         self.column = column.max(1);
         self.len = len.max(1);
-        self.source_line = source.lines().nth(line.saturating_sub(1)).map(|l| l.trim_end_matches('\r').to_string());
+        self.source_line = source
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(|l| l.trim_end_matches('\r').to_string());
         self
     }
 }
@@ -98,7 +106,12 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
     };
     let blue = paint(Style::new().blue().bold());
     let bold = paint(Style::new().bold());
-    out.push_str(&format!("{}{} {}\n", style.apply_to(format!("{label}[{}]", d.code)), bold.apply_to(":"), bold.apply_to(&d.message)));
+    out.push_str(&format!(
+        "{}{} {}\n",
+        style.apply_to(format!("{label}[{}]", d.code)),
+        bold.apply_to(":"),
+        bold.apply_to(&d.message)
+    ));
     let location = if d.line == 0 {
         d.path.display().to_string()
     } else {
@@ -107,10 +120,20 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
     let gutter = " ".repeat(d.line.max(1).to_string().len());
     out.push_str(&format!("{gutter}{} {location}\n", blue.apply_to("-->")));
     if let Some(src) = &d.source_line {
-        let shown: String = src.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let shown: String = src
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
         out.push_str(&format!("{gutter} {}\n", blue.apply_to("|")));
-        out.push_str(&format!("{} {} {}\n", blue.apply_to(d.line), blue.apply_to("|"), shown));
-        let width = d.len.min(shown.chars().count().saturating_sub(d.column - 1).max(1));
+        out.push_str(&format!(
+            "{} {} {}\n",
+            blue.apply_to(d.line),
+            blue.apply_to("|"),
+            shown
+        ));
+        let width = d
+            .len
+            .min(shown.chars().count().saturating_sub(d.column - 1).max(1));
         out.push_str(&format!(
             "{gutter} {} {}{}\n",
             blue.apply_to("|"),
@@ -119,7 +142,11 @@ fn render_one(out: &mut String, d: &Diagnostic, color: bool) {
         ));
     }
     if let Some(help) = &d.help {
-        out.push_str(&format!("{gutter} {} {}: {help}\n", blue.apply_to("="), bold.apply_to("help")));
+        out.push_str(&format!(
+            "{gutter} {} {}: {help}\n",
+            blue.apply_to("="),
+            bold.apply_to("help")
+        ));
     }
     out.push('\n');
 }
@@ -131,12 +158,20 @@ mod tests {
     #[test]
     fn renders_caret_under_span() {
         let src = "# t\n```execute {timout=3s}\nls\n```\n";
-        let d = Diagnostic::file(Path::new("lab.md"), Severity::Error, "unknown-attribute", "unknown attribute `timout`")
-            .at(src, 2, 13, 6)
-            .with_help("did you mean `timeout`?");
+        let d = Diagnostic::file(
+            Path::new("lab.md"),
+            Severity::Error,
+            "unknown-attribute",
+            "unknown attribute `timout`",
+        )
+        .at(src, 2, 13, 6)
+        .with_help("did you mean `timeout`?");
         let text = render(&[d], false);
         assert!(text.contains("--> lab.md:2:13"), "{text}");
-        assert!(text.contains("2 | ```execute {timout=3s}\n  |             ^^^^^^\n"), "{text}");
+        assert!(
+            text.contains("2 | ```execute {timout=3s}\n  |             ^^^^^^\n"),
+            "{text}"
+        );
         assert!(text.contains("= help: did you mean `timeout`?"), "{text}");
     }
 }

@@ -50,8 +50,14 @@ impl CheckKind {
     pub fn name(&self) -> &'static str {
         match self {
             CheckKind::Exit(_) => "exit",
-            CheckKind::Text { stream: TextStream::Stdout, .. } => "stdout",
-            CheckKind::Text { stream: TextStream::Stderr, .. } => "stderr",
+            CheckKind::Text {
+                stream: TextStream::Stdout,
+                ..
+            } => "stdout",
+            CheckKind::Text {
+                stream: TextStream::Stderr,
+                ..
+            } => "stderr",
             CheckKind::Json(_) => "json",
             CheckKind::Http(_) => "http",
             CheckKind::Kube(_) => "kube",
@@ -61,7 +67,10 @@ impl CheckKind {
 
     /// State checks ask the world and can run alone; output checks judge a step's try.
     pub fn is_state(&self) -> bool {
-        matches!(self, CheckKind::Http(_) | CheckKind::Kube(_) | CheckKind::Command(_))
+        matches!(
+            self,
+            CheckKind::Http(_) | CheckKind::Kube(_) | CheckKind::Command(_)
+        )
     }
 }
 
@@ -173,14 +182,23 @@ fn show(v: &Value) -> String {
 
 impl fmt::Display for Predicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |ps: &[Predicate]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" and ");
+        let list = |ps: &[Predicate]| {
+            ps.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
         match self {
             Predicate::Equals(v) => write!(f, "equals {}", show(v)),
             Predicate::NotEquals(v) => write!(f, "not-equals {}", show(v)),
             Predicate::Contains(s) => write!(f, "contains {s:?}"),
             Predicate::NotContains(s) => write!(f, "not-contains {s:?}"),
             Predicate::Matches(p) => write!(f, "matches /{}/", p.text),
-            Predicate::OneOf(vs) => write!(f, "one-of [{}]", vs.iter().map(show).collect::<Vec<_>>().join(", ")),
+            Predicate::OneOf(vs) => write!(
+                f,
+                "one-of [{}]",
+                vs.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
             Predicate::Gt(n) => write!(f, "> {n}"),
             Predicate::Gte(n) => write!(f, ">= {n}"),
             Predicate::Lt(n) => write!(f, "< {n}"),
@@ -277,7 +295,13 @@ pub struct SpecError {
 
 impl SpecError {
     fn new(code: &'static str, message: impl Into<String>) -> Self {
-        SpecError { code, message: message.into(), near: None, near_offset: 0, help: None }
+        SpecError {
+            code,
+            message: message.into(),
+            near: None,
+            near_offset: 0,
+            help: None,
+        }
     }
     fn near(mut self, text: &str) -> Self {
         self.near = Some(text.to_string());
@@ -291,8 +315,17 @@ impl SpecError {
 
 const TIMING_KEYS: &[&str] = &["within", "interval", "hold"];
 const VALUE_OPS: &[&str] = &[
-    "equals", "not-equals", "contains", "not-contains", "matches", "one-of", "gt", "gte", "lt",
-    "lte", "empty",
+    "equals",
+    "not-equals",
+    "contains",
+    "not-contains",
+    "matches",
+    "one-of",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "empty",
 ];
 const LIST_OPS: &[&str] = &["exists", "absent", "count", "each", "any", "none"];
 
@@ -307,7 +340,8 @@ pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 }
 
 fn unknown_key(key: &str, known: &[&str], context: &str) -> SpecError {
-    let mut e = SpecError::new("verify-schema", format!("unknown key `{key}` in {context}")).near(key);
+    let mut e =
+        SpecError::new("verify-schema", format!("unknown key `{key}` in {context}")).near(key);
     e.help = Some(match nearest(key, known.iter().copied()) {
         Some(k) => format!("did you mean `{k}`?"),
         None => format!("known keys: {}", known.join(", ")),
@@ -336,26 +370,43 @@ pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
             return Ok(Duration::from_secs_f64(secs));
         }
     }
-    humantime::parse_duration(t).map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 2m or 1m30s"))
+    humantime::parse_duration(t)
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 2m or 1m30s"))
 }
 
 /// Compiles a regex in multi-line mode; the error names the column of the bad character.
 pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
     match regex::RegexBuilder::new(text).multi_line(true).build() {
-        Ok(regex) => Ok(Pattern { text: text.to_string(), regex }),
+        Ok(regex) => Ok(Pattern {
+            text: text.to_string(),
+            regex,
+        }),
         Err(err) => {
             let msg = err.to_string();
             // regex renders "    PATTERN\n    ^^^\nerror: WHAT"; take the caret column and the last line.
             let lines: Vec<&str> = msg.lines().collect();
             let caret = lines
                 .iter()
-                .find(|l| l.trim_start().starts_with('^') && l.trim().chars().all(|c| c == '^' || c == '-'))
+                .find(|l| {
+                    l.trim_start().starts_with('^')
+                        && l.trim().chars().all(|c| c == '^' || c == '-')
+                })
                 .map(|l| l.find('^').unwrap_or(4).saturating_sub(4))
                 .unwrap_or(0);
-            let what = lines.iter().rev().find(|l| l.starts_with("error:")).map(|l| l.trim_start_matches("error:").trim());
-            let mut e = SpecError::new("bad-regex", format!("invalid regex: {}", what.unwrap_or(&msg))).near(text);
+            let what = lines
+                .iter()
+                .rev()
+                .find(|l| l.starts_with("error:"))
+                .map(|l| l.trim_start_matches("error:").trim());
+            let mut e = SpecError::new(
+                "bad-regex",
+                format!("invalid regex: {}", what.unwrap_or(&msg)),
+            )
+            .near(text);
             e.near_offset = caret;
-            Err(e.help("regexes use Rust regex syntax (like RE2); escape special characters with \\"))
+            Err(e.help(
+                "regexes use Rust regex syntax (like RE2); escape special characters with \\",
+            ))
         }
     }
 }
@@ -363,7 +414,10 @@ pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
 /// Compiles a JSONPath (RFC 9535); the error names the column of the bad character.
 pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
     match jsonpath_rust::parser::parse_json_path(text) {
-        Ok(query) => Ok(JsonQuery { text: text.to_string(), query }),
+        Ok(query) => Ok(JsonQuery {
+            text: text.to_string(),
+            query,
+        }),
         Err(err) => {
             let mut offset = 0;
             let mut what = err.to_string();
@@ -374,15 +428,25 @@ pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
                 };
                 what = format!("unexpected text at column {}", offset + 1);
             }
-            let mut e = SpecError::new("bad-jsonpath", format!("invalid JSONPath `{text}`: {what}")).near(text);
+            let mut e =
+                SpecError::new("bad-jsonpath", format!("invalid JSONPath `{text}`: {what}"))
+                    .near(text);
             e.near_offset = offset;
-            Err(e.help("JSONPath starts with `$`, e.g. `$.oops.cause.code` or `$[*].link` (RFC 9535)"))
+            Err(e.help(
+                "JSONPath starts with `$`, e.g. `$.oops.cause.code` or `$[*].link` (RFC 9535)",
+            ))
         }
     }
 }
 
 fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
-    v.as_str().ok_or_else(|| SpecError::new("verify-schema", format!("`{key}` needs a string, found `{v}`")).near(key))
+    v.as_str().ok_or_else(|| {
+        SpecError::new(
+            "verify-schema",
+            format!("`{key}` needs a string, found `{v}`"),
+        )
+        .near(key)
+    })
 }
 
 fn text_of(v: &Value) -> String {
@@ -395,24 +459,48 @@ fn text_of(v: &Value) -> String {
 fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
     v.as_f64()
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        .ok_or_else(|| SpecError::new("verify-schema", format!("`{key}` needs a number, found `{v}`")).near(key))
+        .ok_or_else(|| {
+            SpecError::new(
+                "verify-schema",
+                format!("`{key}` needs a number, found `{v}`"),
+            )
+            .near(key)
+        })
 }
 
 fn boolean(v: &Value, key: &str) -> Result<bool, SpecError> {
-    v.as_bool().ok_or_else(|| SpecError::new("verify-schema", format!("`{key}` needs true or false, found `{v}`")).near(key))
+    v.as_bool().ok_or_else(|| {
+        SpecError::new(
+            "verify-schema",
+            format!("`{key}` needs true or false, found `{v}`"),
+        )
+        .near(key)
+    })
 }
 
 fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
     let int = |v: &Value, k: &str| {
-        v.as_u64().ok_or_else(|| SpecError::new("verify-schema", format!("`{k}` needs a whole number, found `{v}`")).near("count"))
+        v.as_u64().ok_or_else(|| {
+            SpecError::new(
+                "verify-schema",
+                format!("`{k}` needs a whole number, found `{v}`"),
+            )
+            .near("count")
+        })
     };
     match v {
         Value::Number(_) => {
             let n = int(v, "count")?;
-            Ok(CountSpec { min: Some(n), max: Some(n) })
+            Ok(CountSpec {
+                min: Some(n),
+                max: Some(n),
+            })
         }
         Value::Object(m) => {
-            let mut c = CountSpec { min: None, max: None };
+            let mut c = CountSpec {
+                min: None,
+                max: None,
+            };
             for (k, val) in m {
                 match k.as_str() {
                     "min" => c.min = Some(int(val, "min")?),
@@ -421,11 +509,19 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
                 }
             }
             if c.min.is_none() && c.max.is_none() {
-                return Err(SpecError::new("check-asserts-nothing", "`count` needs a number or {min, max}").near("count"));
+                return Err(SpecError::new(
+                    "check-asserts-nothing",
+                    "`count` needs a number or {min, max}",
+                )
+                .near("count"));
             }
             Ok(c)
         }
-        other => Err(SpecError::new("verify-schema", format!("`count` needs a number or {{min, max}}, found `{other}`")).near("count")),
+        other => Err(SpecError::new(
+            "verify-schema",
+            format!("`count` needs a number or {{min, max}}, found `{other}`"),
+        )
+        .near("count")),
     }
 }
 
@@ -433,7 +529,11 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
 fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
     let nested = |v: &Value, key: &str| -> Result<Vec<Predicate>, SpecError> {
         let m = v.as_object().ok_or_else(|| {
-            SpecError::new("verify-schema", format!("`{key}` needs operators, e.g. {key}: {{ matches: '^https://' }}")).near(key)
+            SpecError::new(
+                "verify-schema",
+                format!("`{key}` needs operators, e.g. {key}: {{ matches: '^https://' }}"),
+            )
+            .near(key)
         })?;
         let mut ps = Vec::new();
         for (k, val) in m {
@@ -443,7 +543,11 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
             ps.extend(predicate(k, val)?);
         }
         if ps.is_empty() {
-            return Err(SpecError::new("check-asserts-nothing", format!("`{key}` lists no operator")).near(key));
+            return Err(SpecError::new(
+                "check-asserts-nothing",
+                format!("`{key}` lists no operator"),
+            )
+            .near(key));
         }
         Ok(ps)
     };
@@ -453,11 +557,11 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
         "contains" => Predicate::Contains(text_of(v)),
         "not-contains" => Predicate::NotContains(text_of(v)),
         "matches" => Predicate::Matches(compile_regex(as_str(v, key)?)?),
-        "one-of" => Predicate::OneOf(
-            v.as_array()
-                .cloned()
-                .ok_or_else(|| SpecError::new("verify-schema", "`one-of` needs a list").near(key))?,
-        ),
+        "one-of" => {
+            Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {
+                SpecError::new("verify-schema", "`one-of` needs a list").near(key)
+            })?)
+        }
         "gt" => Predicate::Gt(number(v, key)?),
         "gte" => Predicate::Gte(number(v, key)?),
         "lt" => Predicate::Lt(number(v, key)?),
@@ -479,7 +583,11 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
         return Ok(vec![Predicate::Equals(Value::String(s.clone()))]);
     }
     let m = v.as_object().ok_or_else(|| {
-        SpecError::new("verify-schema", format!("`{key}` needs operators, e.g. {key}: {{ contains: text }}")).near(key)
+        SpecError::new(
+            "verify-schema",
+            format!("`{key}` needs operators, e.g. {key}: {{ contains: text }}"),
+        )
+        .near(key)
     })?;
     let mut ps = Vec::new();
     for (k, val) in m {
@@ -489,7 +597,11 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
         ps.extend(predicate(k, val)?);
     }
     if ps.is_empty() {
-        return Err(SpecError::new("check-asserts-nothing", format!("`{key}` lists no operator")).near(key));
+        return Err(SpecError::new(
+            "check-asserts-nothing",
+            format!("`{key}` lists no operator"),
+        )
+        .near(key));
     }
     Ok(ps)
 }
@@ -507,17 +619,23 @@ pub fn parse_exit(v: &Value) -> Result<ExpectedExit, String> {
             .ok_or_else(|| format!("`exit: {n}` is not an exit status")),
         Value::String(s) if s == "any" => Ok(ExpectedExit::Any),
         Value::String(s) if s == "nonzero" => Ok(ExpectedExit::Nonzero),
-        Value::String(s) => s
-            .parse::<i32>()
-            .map(ExpectedExit::Code)
-            .map_err(|_| format!("`exit: {s}` is not an exit status; write a number, any or nonzero")),
-        other => Err(format!("`exit: {other}` is not an exit status; write a number, any or nonzero")),
+        Value::String(s) => s.parse::<i32>().map(ExpectedExit::Code).map_err(|_| {
+            format!("`exit: {s}` is not an exit status; write a number, any or nonzero")
+        }),
+        other => Err(format!(
+            "`exit: {other}` is not an exit status; write a number, any or nonzero"
+        )),
     }
 }
 
 /// Splits the JSON part (`json` + operators) out of a check map.
-fn json_assert(m: &Map<String, Value>, used: &mut Vec<&'static str>) -> Result<Option<JsonAssert>, SpecError> {
-    let Some(path) = m.get("json") else { return Ok(None) };
+fn json_assert(
+    m: &Map<String, Value>,
+    used: &mut Vec<&'static str>,
+) -> Result<Option<JsonAssert>, SpecError> {
+    let Some(path) = m.get("json") else {
+        return Ok(None);
+    };
     used.push("json");
     let path = compile_jsonpath(as_str(path, "json")?)?;
     let mut preds = Vec::new();
@@ -528,9 +646,12 @@ fn json_assert(m: &Map<String, Value>, used: &mut Vec<&'static str>) -> Result<O
         }
     }
     if preds.is_empty() {
-        return Err(SpecError::new("check-asserts-nothing", format!("`json: {}` asserts nothing", path.text))
-            .near("json")
-            .help("add an operator: equals, contains, matches, exists, count, each/any/none ..."));
+        return Err(SpecError::new(
+            "check-asserts-nothing",
+            format!("`json: {}` asserts nothing", path.text),
+        )
+        .near("json")
+        .help("add an operator: equals, contains, matches, exists, count, each/any/none ..."));
     }
     Ok(Some(JsonAssert { path, preds }))
 }
@@ -541,22 +662,39 @@ fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
             .map(|v| parse_duration(v).map_err(|e| SpecError::new("verify-schema", e).near(k)))
             .transpose()
     };
-    Ok(Timing { within: d("within")?, interval: d("interval")?, hold: d("hold")? })
+    Ok(Timing {
+        within: d("within")?,
+        interval: d("interval")?,
+        hold: d("hold")?,
+    })
 }
 
 /// Parses one check (a YAML map already turned into JSON).
 pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
     let m = v.as_object().ok_or_else(|| {
-        SpecError::new("verify-schema", format!("a check must be a map such as `- exit: 0`, found `{v}`"))
+        SpecError::new(
+            "verify-schema",
+            format!("a check must be a map such as `- exit: 0`, found `{v}`"),
+        )
     })?;
-    let kinds = ["exit", "stdout", "stderr", "json", "http", "kube", "command"];
-    let head = kinds.iter().find(|k| m.contains_key(**k) && **k != "json").or(kinds.iter().find(|k| m.contains_key(**k)));
+    let kinds = [
+        "exit", "stdout", "stderr", "json", "http", "kube", "command",
+    ];
+    let head = kinds
+        .iter()
+        .find(|k| m.contains_key(**k) && **k != "json")
+        .or(kinds.iter().find(|k| m.contains_key(**k)));
     let Some(head) = head else {
         let first = m.keys().next().cloned().unwrap_or_default();
-        return Err(unknown_key(&first, &kinds, "a check").help(match nearest(&first, kinds) {
-            Some(k) => format!("did you mean `{k}`? a check starts with one of: {}", kinds.join(", ")),
-            None => format!("a check starts with one of: {}", kinds.join(", ")),
-        }));
+        return Err(
+            unknown_key(&first, &kinds, "a check").help(match nearest(&first, kinds) {
+                Some(k) => format!(
+                    "did you mean `{k}`? a check starts with one of: {}",
+                    kinds.join(", ")
+                ),
+                None => format!("a check starts with one of: {}", kinds.join(", ")),
+            }),
+        );
     };
     let own: &[&str] = match *head {
         "exit" => &["exit"],
@@ -564,22 +702,45 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         "stderr" => &["stderr"],
         "json" => &["json"],
         "http" => &["http", "method", "status", "headers", "body", "json"],
-        "kube" => &["kube", "name", "namespace", "selector", "count", "fields", "absent", "condition", "json"],
+        "kube" => &[
+            "kube",
+            "name",
+            "namespace",
+            "selector",
+            "count",
+            "fields",
+            "absent",
+            "condition",
+            "json",
+        ],
         _ => &["command", "exit", "stdout", "stderr", "json"],
     };
     let takes_ops = own.contains(&"json");
     let allowed: Vec<&str> = own
         .iter()
         .chain(TIMING_KEYS)
-        .chain(if takes_ops { VALUE_OPS.iter().chain(LIST_OPS) } else { [].iter().chain(&[]) })
+        .chain(if takes_ops {
+            VALUE_OPS.iter().chain(LIST_OPS)
+        } else {
+            [].iter().chain(&[])
+        })
         .copied()
         .collect();
     for key in m.keys() {
         if !allowed.contains(&key.as_str()) {
             return Err(unknown_key(key, &allowed, &format!("a `{head}` check")));
         }
-        if takes_ops && !own.contains(&key.as_str()) && !TIMING_KEYS.contains(&key.as_str()) && !m.contains_key("json") && !(*head == "kube" && matches!(key.as_str(), "absent" | "count")) {
-            return Err(SpecError::new("verify-schema", format!("`{key}` needs a `json:` path to apply to")).near(key));
+        if takes_ops
+            && !own.contains(&key.as_str())
+            && !TIMING_KEYS.contains(&key.as_str())
+            && !m.contains_key("json")
+            && !(*head == "kube" && matches!(key.as_str(), "absent" | "count"))
+        {
+            return Err(SpecError::new(
+                "verify-schema",
+                format!("`{key}` needs a `json:` path to apply to"),
+            )
+            .near(key));
         }
     }
     let timing = timing(m)?;
@@ -590,9 +751,20 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             CheckKind::Exit(expected_exit(&m["exit"])?)
         }
         "stdout" | "stderr" => {
-            let stream = if *head == "stdout" { TextStream::Stdout } else { TextStream::Stderr };
-            used.push(if *head == "stdout" { "stdout" } else { "stderr" });
-            CheckKind::Text { stream, preds: text_preds(&m[*head], head)? }
+            let stream = if *head == "stdout" {
+                TextStream::Stdout
+            } else {
+                TextStream::Stderr
+            };
+            used.push(if *head == "stdout" {
+                "stdout"
+            } else {
+                "stderr"
+            });
+            CheckKind::Text {
+                stream,
+                preds: text_preds(&m[*head], head)?,
+            }
         }
         "json" => CheckKind::Json(json_assert(m, &mut used)?.expect("json key present")),
         "http" => {
@@ -604,50 +776,108 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                     s.as_u64()
                         .filter(|n| (100..600).contains(n))
                         .map(|n| n as u16)
-                        .ok_or_else(|| SpecError::new("verify-schema", format!("`status: {s}` is not an HTTP status")).near("status"))
+                        .ok_or_else(|| {
+                            SpecError::new(
+                                "verify-schema",
+                                format!("`status: {s}` is not an HTTP status"),
+                            )
+                            .near("status")
+                        })
                 })
                 .transpose()?;
             let mut headers = Vec::new();
             if let Some(h) = m.get("headers") {
-                let hm = h.as_object().ok_or_else(|| SpecError::new("verify-schema", "`headers` needs a map of name: value").near("headers"))?;
+                let hm = h.as_object().ok_or_else(|| {
+                    SpecError::new("verify-schema", "`headers` needs a map of name: value")
+                        .near("headers")
+                })?;
                 for (name, hv) in hm {
                     headers.push((name.to_ascii_lowercase(), text_preds(hv, name)?));
                 }
             }
-            let body = m.get("body").map(|b| text_preds(b, "body")).transpose()?.unwrap_or_default();
+            let body = m
+                .get("body")
+                .map(|b| text_preds(b, "body"))
+                .transpose()?
+                .unwrap_or_default();
             let json = json_assert(m, &mut used)?;
             if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
-                return Err(SpecError::new("check-asserts-nothing", format!("`http: {url}` asserts nothing"))
-                    .near("http")
-                    .help("add `status: 200`, `body: {contains: ...}` or `json: $... ` with an operator"));
+                return Err(SpecError::new(
+                    "check-asserts-nothing",
+                    format!("`http: {url}` asserts nothing"),
+                )
+                .near("http")
+                .help(
+                    "add `status: 200`, `body: {contains: ...}` or `json: $... ` with an operator",
+                ));
             }
-            let method = m.get("method").map(|v| as_str(v, "method").map(str::to_ascii_uppercase)).transpose()?.unwrap_or_else(|| "GET".into());
-            CheckKind::Http(HttpCheck { url, method, status, headers, body, json })
+            let method = m
+                .get("method")
+                .map(|v| as_str(v, "method").map(str::to_ascii_uppercase))
+                .transpose()?
+                .unwrap_or_else(|| "GET".into());
+            CheckKind::Http(HttpCheck {
+                url,
+                method,
+                status,
+                headers,
+                body,
+                json,
+            })
         }
         "kube" => {
-            used.extend(["kube", "name", "namespace", "selector", "count", "fields", "absent", "condition"]);
+            used.extend([
+                "kube",
+                "name",
+                "namespace",
+                "selector",
+                "count",
+                "fields",
+                "absent",
+                "condition",
+            ]);
             let gvk = as_str(&m["kube"], "kube")?;
             let (api_version, kind) = gvk.rsplit_once('/').filter(|(a, k)| !a.is_empty() && !k.is_empty()).ok_or_else(|| {
                 SpecError::new("verify-schema", format!("`kube: {gvk}` must be apiVersion/Kind"))
                     .near(gvk)
                     .help("e.g. `kube: v1/ConfigMap` or `kube: networking.istio.io/v1alpha3/ServiceEntry`")
             })?;
-            let s = |k: &str| m.get(k).map(|v| as_str(v, k).map(str::to_string)).transpose();
-            let absent = m.get("absent").map(|v| boolean(v, "absent")).transpose()?.unwrap_or(false);
+            let s = |k: &str| {
+                m.get(k)
+                    .map(|v| as_str(v, k).map(str::to_string))
+                    .transpose()
+            };
+            let absent = m
+                .get("absent")
+                .map(|v| boolean(v, "absent"))
+                .transpose()?
+                .unwrap_or(false);
             let name = s("name")?;
             let selector = s("selector")?;
             if name.is_some() && selector.is_some() {
-                return Err(SpecError::new("verify-schema", "a kube check takes `name` or `selector`, not both").near("selector"));
+                return Err(SpecError::new(
+                    "verify-schema",
+                    "a kube check takes `name` or `selector`, not both",
+                )
+                .near("selector"));
             }
             let count = m.get("count").map(count_spec).transpose()?;
             if count.is_some() && name.is_some() {
-                return Err(SpecError::new("verify-schema", "`count` goes with `selector`, not `name`").near("count"));
+                return Err(SpecError::new(
+                    "verify-schema",
+                    "`count` goes with `selector`, not `name`",
+                )
+                .near("count"));
             }
             let mut json_used = Vec::new();
             let json = json_assert(m, &mut json_used)?;
             used.extend(json_used.into_iter().filter(|k| *k != "count"));
             if name.is_none() && selector.is_none() {
-                return Err(SpecError::new("verify-schema", format!("`kube: {gvk}` needs `name` or `selector`")).near("kube"));
+                return Err(SpecError::new(
+                    "verify-schema",
+                    format!("`kube: {gvk}` needs `name` or `selector`"),
+                )
+                .near("kube"));
             }
             CheckKind::Kube(KubeCheck {
                 api_version: api_version.to_string(),
@@ -665,11 +895,29 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         "command" => {
             used.extend(["command", "exit", "stdout", "stderr"]);
             let script = as_str(&m["command"], "command")?.to_string();
-            let exit = m.get("exit").map(expected_exit).transpose()?.unwrap_or(ExpectedExit::Code(0));
-            let stdout = m.get("stdout").map(|v| text_preds(v, "stdout")).transpose()?.unwrap_or_default();
-            let stderr = m.get("stderr").map(|v| text_preds(v, "stderr")).transpose()?.unwrap_or_default();
+            let exit = m
+                .get("exit")
+                .map(expected_exit)
+                .transpose()?
+                .unwrap_or(ExpectedExit::Code(0));
+            let stdout = m
+                .get("stdout")
+                .map(|v| text_preds(v, "stdout"))
+                .transpose()?
+                .unwrap_or_default();
+            let stderr = m
+                .get("stderr")
+                .map(|v| text_preds(v, "stderr"))
+                .transpose()?
+                .unwrap_or_default();
             let json = json_assert(m, &mut used)?;
-            CheckKind::Command(CommandCheck { script, exit, stdout, stderr, json })
+            CheckKind::Command(CommandCheck {
+                script,
+                exit,
+                stdout,
+                stderr,
+                json,
+            })
         }
         _ => unreachable!("head is one of the kinds"),
     };
@@ -688,7 +936,8 @@ mod tests {
 
     #[test]
     fn json_check_with_value_operator() {
-        let (kind, _) = parse_check(&json!({"json": "$.oops.cause.code", "equals": "ECONNRESET"})).unwrap();
+        let (kind, _) =
+            parse_check(&json!({"json": "$.oops.cause.code", "equals": "ECONNRESET"})).unwrap();
         let CheckKind::Json(j) = kind else { panic!() };
         assert_eq!(j.path.text, "$.oops.cause.code");
         assert!(matches!(j.preds[0], Predicate::Equals(_)));
@@ -730,8 +979,110 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration_str("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            parse_duration_str("1m30s").unwrap(),
+            Duration::from_secs(90)
+        );
         assert_eq!(parse_duration_str("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration_str("soon").is_err());
+    }
+}
+
+fn join_preds(ps: &[Predicate]) -> String {
+    ps.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+impl JsonAssert {
+    /// `$.path equals X`.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.path.text, join_preds(&self.preds))
+    }
+}
+
+impl CheckKind {
+    /// A one-line description, as in reports: `$.oops.cause.code equals ECONNRESET`.
+    pub fn describe(&self) -> String {
+        match self {
+            CheckKind::Exit(e) => format!("exit status is {e}"),
+            CheckKind::Text { stream, preds } => {
+                format!(
+                    "{} {}",
+                    if *stream == TextStream::Stdout {
+                        "stdout"
+                    } else {
+                        "stderr"
+                    },
+                    join_preds(preds)
+                )
+            }
+            CheckKind::Json(j) => j.describe(),
+            CheckKind::Http(h) => {
+                let mut parts = Vec::new();
+                if let Some(s) = h.status {
+                    parts.push(format!("status {s}"));
+                }
+                for (name, ps) in &h.headers {
+                    parts.push(format!("header {name} {}", join_preds(ps)));
+                }
+                if !h.body.is_empty() {
+                    parts.push(format!("body {}", join_preds(&h.body)));
+                }
+                if let Some(j) = &h.json {
+                    parts.push(j.describe());
+                }
+                format!("{} {}: {}", h.method, h.url, parts.join(", "))
+            }
+            CheckKind::Kube(k) => {
+                let what = match (&k.name, &k.selector) {
+                    (Some(n), _) => format!("{} {n}", k.kind),
+                    (_, Some(s)) => format!("{} with labels {s}", k.kind),
+                    _ => k.kind.clone(),
+                };
+                let ns = k
+                    .namespace
+                    .as_ref()
+                    .map(|n| format!(" in {n}"))
+                    .unwrap_or_default();
+                let mut parts = Vec::new();
+                if k.absent {
+                    parts.push("is absent".to_string());
+                }
+                if let Some(c) = &k.count {
+                    parts.push(Predicate::Count(*c).to_string());
+                }
+                if let Some(f) = &k.fields {
+                    parts.push(format!(
+                        "has {}",
+                        serde_json::to_string(f).unwrap_or_default()
+                    ));
+                }
+                if let Some(c) = &k.condition {
+                    parts.push(format!("is {c}"));
+                }
+                if let Some(j) = &k.json {
+                    parts.push(j.describe());
+                }
+                if parts.is_empty() {
+                    parts.push("exists".into());
+                }
+                format!("{what}{ns} {}", parts.join(", "))
+            }
+            CheckKind::Command(c) => {
+                let mut parts = vec![format!("exits {}", c.exit)];
+                if !c.stdout.is_empty() {
+                    parts.push(format!("stdout {}", join_preds(&c.stdout)));
+                }
+                if !c.stderr.is_empty() {
+                    parts.push(format!("stderr {}", join_preds(&c.stderr)));
+                }
+                if let Some(j) = &c.json {
+                    parts.push(j.describe());
+                }
+                format!("`{}` {}", c.script.trim(), parts.join(", "))
+            }
+        }
     }
 }

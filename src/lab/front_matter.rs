@@ -52,7 +52,12 @@ pub fn split(src: &str) -> Option<FrontMatter<'_>> {
     for line in src[text_offset..].split_inclusive('\n') {
         let t = line.trim_end();
         if t == delim || (!toml && t == "...") {
-            return Some(FrontMatter { text: &src[text_offset..pos], text_offset, end: pos + line.len(), toml });
+            return Some(FrontMatter {
+                text: &src[text_offset..pos],
+                text_offset,
+                end: pos + line.len(),
+                toml,
+            });
         }
         pos += line.len();
     }
@@ -61,11 +66,19 @@ pub fn split(src: &str) -> Option<FrontMatter<'_>> {
 
 /// Parses the block into a title and labctl settings.
 pub fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
-    let err = |offset: usize, message: String, help: &str| FrontMatterError { offset, message, help: help.to_string() };
+    let err = |offset: usize, message: String, help: &str| FrontMatterError {
+        offset,
+        message,
+        help: help.to_string(),
+    };
     let value: Value = if fm.toml {
         let t: toml::Value = toml::from_str(fm.text).map_err(|e| {
             let off = e.span().map(|s| s.start).unwrap_or(0);
-            err(fm.text_offset + off, format!("front matter is not valid TOML: {}", e.message()), "fix the TOML between the +++ lines")
+            err(
+                fm.text_offset + off,
+                format!("front matter is not valid TOML: {}", e.message()),
+                "fix the TOML between the +++ lines",
+            )
         })?;
         serde_json::to_value(t).unwrap_or(Value::Null)
     } else if fm.text.trim().is_empty() {
@@ -73,20 +86,53 @@ pub fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
     } else {
         serde_saphyr::from_str(fm.text).map_err(|e| {
             let line = e.location().map(|l| l.line() as usize).unwrap_or(1);
-            let off = fm.text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>();
-            err(fm.text_offset + off, format!("front matter is not valid YAML: {}", e.to_string().lines().next().unwrap_or("")), "fix the YAML between the --- lines")
+            let off = fm
+                .text
+                .split_inclusive('\n')
+                .take(line.saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>();
+            err(
+                fm.text_offset + off,
+                format!(
+                    "front matter is not valid YAML: {}",
+                    e.to_string().lines().next().unwrap_or("")
+                ),
+                "fix the YAML between the --- lines",
+            )
         })?
     };
-    let title = value.get("title").and_then(|t| t.as_str()).map(str::to_string);
+    let title = value
+        .get("title")
+        .and_then(|t| t.as_str())
+        .map(str::to_string);
     let mut settings = LabSettings::default();
-    let key_offset = |k: &str| fm.text.find(&format!("{k}:")).or_else(|| fm.text.find(&format!("{k} ="))).map(|o| fm.text_offset + o).unwrap_or(fm.text_offset);
+    let key_offset = |k: &str| {
+        fm.text
+            .find(&format!("{k}:"))
+            .or_else(|| fm.text.find(&format!("{k} =")))
+            .map(|o| fm.text_offset + o)
+            .unwrap_or(fm.text_offset)
+    };
     if let Some(l) = value.get("labctl") {
-        let m = l.as_object().ok_or_else(|| err(key_offset("labctl"), "`labctl:` must be a map".into(), "e.g. labctl: { vars: { username: user1 } }"))?;
+        let m = l.as_object().ok_or_else(|| {
+            err(
+                key_offset("labctl"),
+                "`labctl:` must be a map".into(),
+                "e.g. labctl: { vars: { username: user1 } }",
+            )
+        })?;
         const KEYS: &[&str] = &["vars", "timeout", "output", "setup", "cleanup"];
         for (k, v) in m {
             match k.as_str() {
                 "vars" => {
-                    let vars = v.as_object().ok_or_else(|| err(key_offset("vars"), "`labctl.vars` must be a map of name: value".into(), "e.g. vars: { username: user1 }"))?;
+                    let vars = v.as_object().ok_or_else(|| {
+                        err(
+                            key_offset("vars"),
+                            "`labctl.vars` must be a map of name: value".into(),
+                            "e.g. vars: { username: user1 }",
+                        )
+                    })?;
                     for (name, val) in vars {
                         let text = match val {
                             Value::String(s) => s.clone(),
@@ -96,20 +142,40 @@ pub fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
                         settings.vars.insert(name.clone(), text);
                     }
                 }
-                "timeout" => settings.timeout = Some(parse_duration(v).map_err(|e| err(key_offset("timeout"), format!("`labctl.timeout`: {e}"), "e.g. timeout: 2m"))?),
+                "timeout" => {
+                    settings.timeout = Some(parse_duration(v).map_err(|e| {
+                        err(
+                            key_offset("timeout"),
+                            format!("`labctl.timeout`: {e}"),
+                            "e.g. timeout: 2m",
+                        )
+                    })?)
+                }
                 "output" => {
                     settings.output = match v.as_str() {
                         Some("similar") => OutputPolicy::Similar,
                         Some("strict") => OutputPolicy::Strict,
                         Some("ignore") => OutputPolicy::Ignore,
-                        _ => return Err(err(key_offset("output"), format!("`labctl.output: {v}` is not a policy"), "write similar, strict or ignore")),
+                        _ => {
+                            return Err(err(
+                                key_offset("output"),
+                                format!("`labctl.output: {v}` is not a policy"),
+                                "write similar, strict or ignore",
+                            ));
+                        }
                     }
                 }
                 "setup" => settings.setup = v.as_str().map(str::to_string),
                 "cleanup" => settings.cleanup = v.as_str().map(str::to_string),
                 other => {
-                    let help = nearest(other, KEYS.iter().copied()).map(|n| format!("did you mean `{n}`?")).unwrap_or_else(|| format!("known keys: {}", KEYS.join(", ")));
-                    return Err(err(key_offset(other), format!("unknown key `{other}` under `labctl:`"), &help));
+                    let help = nearest(other, KEYS.iter().copied())
+                        .map(|n| format!("did you mean `{n}`?"))
+                        .unwrap_or_else(|| format!("known keys: {}", KEYS.join(", ")));
+                    return Err(err(
+                        key_offset(other),
+                        format!("unknown key `{other}` under `labctl:`"),
+                        &help,
+                    ));
                 }
             }
         }

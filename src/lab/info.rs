@@ -48,13 +48,25 @@ pub enum BodyFormat {
 }
 
 const MANUAL_EXACT: &[&str] = &["copy", "copypaste", "copy-and-edit", "terminal:input"];
-const MANUAL_PREFIXES: &[&str] = &["editor:", "dashboard:", "workshop:", "files:", "terminal:clear", "section:", "clipboard:"];
+const MANUAL_PREFIXES: &[&str] = &[
+    "editor:",
+    "dashboard:",
+    "workshop:",
+    "files:",
+    "terminal:clear",
+    "section:",
+    "clipboard:",
+];
 
 /// Classifies an info word (the text before attributes).
 pub fn role(word: &str) -> FenceRole {
     use BodyFormat::*;
     use FenceRole::Step as S;
-    let step = |kind, terminal, body| S { kind, terminal, body };
+    let step = |kind, terminal, body| S {
+        kind,
+        terminal,
+        body,
+    };
     match word {
         "execute" | "execute-1" => step(StepKind::Execute, TerminalSel::One(1), Script),
         "execute-all" => step(StepKind::Execute, TerminalSel::All, Script),
@@ -70,7 +82,10 @@ pub fn role(word: &str) -> FenceRole {
         w if MANUAL_EXACT.contains(&w) || MANUAL_PREFIXES.iter().any(|p| w.starts_with(p)) => {
             step(StepKind::Manual, TerminalSel::None, Manual)
         }
-        w => match w.strip_prefix("execute-").and_then(|n| n.parse::<u32>().ok()) {
+        w => match w
+            .strip_prefix("execute-")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
             Some(n) if n >= 1 => step(StepKind::Execute, TerminalSel::One(n), Script),
             _ => FenceRole::Prose,
         },
@@ -78,13 +93,33 @@ pub fn role(word: &str) -> FenceRole {
 }
 
 /// labctl's own step attributes.
-pub const STEP_KEYS: &[&str] = &["name", "timeout", "within", "interval", "exit", "background", "skip", "terminal"];
+pub const STEP_KEYS: &[&str] = &[
+    "name",
+    "timeout",
+    "within",
+    "interval",
+    "exit",
+    "background",
+    "skip",
+    "terminal",
+];
 /// Attributes of output fences.
 pub const OUTPUT_KEYS: &[&str] = &["stream"];
 /// Runme's attributes, accepted on `sh`/`bash`/`shell` fences so READMEs run unchanged.
 pub const RUNME_KEYS: &[&str] = &[
-    "exec", "id", "interactive", "cwd", "excludeFromRunAll", "closeTerminalOnSuccess", "promptEnv",
-    "mimeType", "terminalRows", "category", "interpreter", "tag", "skipPrompts",
+    "exec",
+    "id",
+    "interactive",
+    "cwd",
+    "excludeFromRunAll",
+    "closeTerminalOnSuccess",
+    "promptEnv",
+    "mimeType",
+    "terminalRows",
+    "category",
+    "interpreter",
+    "tag",
+    "skipPrompts",
 ];
 
 /// One attribute with where its key sits in the info string.
@@ -110,7 +145,10 @@ pub struct InfoString {
 impl InfoString {
     /// Attributes as a map.
     pub fn map(&self) -> BTreeMap<String, Value> {
-        self.attributes.iter().map(|a| (a.key.clone(), a.value.clone())).collect()
+        self.attributes
+            .iter()
+            .map(|a| (a.key.clone(), a.value.clone()))
+            .collect()
     }
 }
 
@@ -125,39 +163,55 @@ pub struct InfoError {
 
 /// Splits `execute-2 {name=x timeout="30s"}` or `sh {"name": "x"}`.
 pub fn parse_info(info: &str) -> Result<InfoString, InfoError> {
-    let word_end = info.find(|c: char| c.is_whitespace() || c == '{').unwrap_or(info.len());
+    let word_end = info
+        .find(|c: char| c.is_whitespace() || c == '{')
+        .unwrap_or(info.len());
     let word = info[..word_end].to_string();
     let rest = &info[word_end..];
     let lead = rest.len() - rest.trim_start().len();
     let rest_t = rest.trim();
     let base = word_end + lead;
     if rest_t.is_empty() {
-        return Ok(InfoString { word, attributes: Vec::new() });
+        return Ok(InfoString {
+            word,
+            attributes: Vec::new(),
+        });
     }
     if !rest_t.starts_with('{') {
         // Other tools put free text after the word (```console $ or a title); keep it as prose.
-        return Ok(InfoString { word, attributes: Vec::new() });
+        return Ok(InfoString {
+            word,
+            attributes: Vec::new(),
+        });
     }
     if !rest_t.ends_with('}') {
-        return Err(InfoError { message: "attributes start with `{` but do not end with `}`".into(), offset: base });
+        return Err(InfoError {
+            message: "attributes start with `{` but do not end with `}`".into(),
+            offset: base,
+        });
     }
     let inner = &rest_t[1..rest_t.len() - 1];
     let inner_base = base + 1;
     if inner.trim_start().starts_with('"') {
-        return parse_json_attributes(rest_t, base).map(|attributes| InfoString { word, attributes });
+        return parse_json_attributes(rest_t, base)
+            .map(|attributes| InfoString { word, attributes });
     }
     parse_kv_attributes(inner, inner_base).map(|attributes| InfoString { word, attributes })
 }
 
 fn parse_json_attributes(text: &str, base: usize) -> Result<Vec<Attribute>, InfoError> {
-    let map: serde_json::Map<String, Value> = serde_json::from_str(text).map_err(|e| InfoError {
-        message: format!("attributes are not valid JSON: {e}"),
-        offset: base + e.column().saturating_sub(1),
-    })?;
+    let map: serde_json::Map<String, Value> =
+        serde_json::from_str(text).map_err(|e| InfoError {
+            message: format!("attributes are not valid JSON: {e}"),
+            offset: base + e.column().saturating_sub(1),
+        })?;
     Ok(map
         .into_iter()
         .map(|(key, value)| {
-            let offset = text.find(&format!("\"{key}\"")).map(|o| base + o + 1).unwrap_or(base);
+            let offset = text
+                .find(&format!("\"{key}\""))
+                .map(|o| base + o + 1)
+                .unwrap_or(base);
             Attribute { key, value, offset }
         })
         .collect())
@@ -175,12 +229,19 @@ fn parse_kv_attributes(inner: &str, base: usize) -> Result<Vec<Attribute>, InfoE
             break;
         }
         let key_start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b'=' && bytes[i] != b',' {
+        while i < bytes.len()
+            && !bytes[i].is_ascii_whitespace()
+            && bytes[i] != b'='
+            && bytes[i] != b','
+        {
             i += 1;
         }
         let key = inner[key_start..i].to_string();
         if key.is_empty() {
-            return Err(InfoError { message: "an attribute needs a name before `=`".into(), offset: base + key_start });
+            return Err(InfoError {
+                message: "an attribute needs a name before `=`".into(),
+                offset: base + key_start,
+            });
         }
         if i < bytes.len() && bytes[i] == b'=' {
             i += 1;
@@ -189,7 +250,10 @@ fn parse_kv_attributes(inner: &str, base: usize) -> Result<Vec<Attribute>, InfoE
                 let q = bytes[i];
                 let start = i + 1;
                 let Some(len) = inner[start..].find(q as char) else {
-                    return Err(InfoError { message: format!("the value of `{key}` opens a quote that is never closed"), offset: base + i });
+                    return Err(InfoError {
+                        message: format!("the value of `{key}` opens a quote that is never closed"),
+                        offset: base + i,
+                    });
                 };
                 value = inner[start..start + len].to_string();
                 i = start + len + 1;
@@ -200,10 +264,18 @@ fn parse_kv_attributes(inner: &str, base: usize) -> Result<Vec<Attribute>, InfoE
                 }
                 value = inner[start..i].to_string();
             }
-            out.push(Attribute { key, value: Value::String(value), offset: base + key_start });
+            out.push(Attribute {
+                key,
+                value: Value::String(value),
+                offset: base + key_start,
+            });
         } else {
             // A bare key is a flag: `{background}` means background=true.
-            out.push(Attribute { key, value: Value::Bool(true), offset: base + key_start });
+            out.push(Attribute {
+                key,
+                value: Value::Bool(true),
+                offset: base + key_start,
+            });
         }
     }
     Ok(out)
@@ -225,9 +297,27 @@ mod tests {
 
     #[test]
     fn roles() {
-        assert!(matches!(role("execute-2"), FenceRole::Step { terminal: TerminalSel::One(2), .. }));
-        assert!(matches!(role("execute-all"), FenceRole::Step { terminal: TerminalSel::All, .. }));
-        assert!(matches!(role("editor:append-lines-to-file"), FenceRole::Step { kind: StepKind::Manual, .. }));
+        assert!(matches!(
+            role("execute-2"),
+            FenceRole::Step {
+                terminal: TerminalSel::One(2),
+                ..
+            }
+        ));
+        assert!(matches!(
+            role("execute-all"),
+            FenceRole::Step {
+                terminal: TerminalSel::All,
+                ..
+            }
+        ));
+        assert!(matches!(
+            role("editor:append-lines-to-file"),
+            FenceRole::Step {
+                kind: StepKind::Manual,
+                ..
+            }
+        ));
         assert_eq!(role("yaml"), FenceRole::Prose);
         assert_eq!(role("output"), FenceRole::Output { strict: true });
     }
@@ -239,7 +329,11 @@ mod tests {
         assert_eq!(i.attributes[0].key, "name");
         assert_eq!(i.attributes[1].value, Value::String("30 s".into()));
         assert_eq!(i.attributes[2].value, Value::Bool(true));
-        assert_eq!(&"execute {name=apply-egress timeout=\"30 s\" background}"[i.attributes[1].offset..][..7], "timeout");
+        assert_eq!(
+            &"execute {name=apply-egress timeout=\"30 s\" background}"[i.attributes[1].offset..]
+                [..7],
+            "timeout"
+        );
     }
 
     #[test]

@@ -34,19 +34,32 @@ impl<'a> LineIndex<'a> {
         let offset = offset.min(self.src.len());
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line - 1];
-        let col = self.src.get(start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        let col = self
+            .src
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line, col)
     }
 
     /// Byte offset where a 1-based line starts.
     pub fn line_start(&self, line: usize) -> usize {
-        self.starts.get(line.saturating_sub(1)).copied().unwrap_or(self.src.len())
+        self.starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.src.len())
     }
 
     /// A span for a byte range.
     pub fn span(&self, range: Range<usize>) -> Span {
         let (line, col) = self.line_col(range.start);
-        Span { line, col, offset: range.start, len: range.len().max(1) }
+        Span {
+            line,
+            col,
+            offset: range.start,
+            len: range.len().max(1),
+        }
     }
 }
 
@@ -81,7 +94,10 @@ fn looks_endless(body: &str) -> bool {
 
 /// Parses one page. `path` is only used in diagnostics and the model.
 pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "lab".into());
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lab".into());
     let mut diags = Vec::new();
     let src = match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
@@ -90,17 +106,37 @@ pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
             let idx = LineIndex::new(&good);
             let (line, col) = idx.line_col(good.len());
             diags.push(
-                Diagnostic::file(path, Severity::Error, "non-utf8", format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))
-                    .at(&good, line, col, 1)
-                    .with_help("save the page as UTF-8; a binary file does not belong among the labs"),
+                Diagnostic::file(
+                    path,
+                    Severity::Error,
+                    "non-utf8",
+                    format!(
+                        "the file is not UTF-8 text (invalid byte at offset {})",
+                        e.valid_up_to()
+                    ),
+                )
+                .at(&good, line, col, 1)
+                .with_help("save the page as UTF-8; a binary file does not belong among the labs"),
             );
-            return ParsedLab { lab: empty_lab(path, &stem, String::new()), diagnostics: diags };
+            return ParsedLab {
+                lab: empty_lab(path, &stem, String::new()),
+                diagnostics: diags,
+            };
         }
     };
-    let mut p = PageParser { path, src: &src, idx: LineIndex::new(&src), diags: Vec::new(), stem: &stem };
+    let mut p = PageParser {
+        path,
+        src: &src,
+        idx: LineIndex::new(&src),
+        diags: Vec::new(),
+        stem: &stem,
+    };
     let lab = p.run();
     diags.extend(p.diags);
-    ParsedLab { lab, diagnostics: diags }
+    ParsedLab {
+        lab,
+        diagnostics: diags,
+    }
 }
 
 fn empty_lab(path: &Path, stem: &str, source: String) -> Lab {
@@ -125,9 +161,20 @@ struct PageParser<'a> {
 }
 
 impl<'a> PageParser<'a> {
-    fn diag(&mut self, sev: Severity, code: &'static str, range: Range<usize>, msg: impl Into<String>, help: Option<String>) {
+    fn diag(
+        &mut self,
+        sev: Severity,
+        code: &'static str,
+        range: Range<usize>,
+        msg: impl Into<String>,
+        help: Option<String>,
+    ) {
         let (line, col) = self.idx.line_col(range.start);
-        let len = self.src.get(range.clone()).map(|s| s.lines().next().unwrap_or("").chars().count()).unwrap_or(1);
+        let len = self
+            .src
+            .get(range.clone())
+            .map(|s| s.lines().next().unwrap_or("").chars().count())
+            .unwrap_or(1);
         let mut d = Diagnostic::file(self.path, sev, code, msg).at(self.src, line, col, len);
         d.help = help;
         self.diags.push(d);
@@ -143,7 +190,13 @@ impl<'a> PageParser<'a> {
                     fm_title = parsed.title;
                     lab.settings = parsed.settings;
                 }
-                Err(e) => self.diag(Severity::Error, "front-matter", e.offset..e.offset + 1, e.message, Some(e.help)),
+                Err(e) => self.diag(
+                    Severity::Error,
+                    "front-matter",
+                    e.offset..e.offset + 1,
+                    e.message,
+                    Some(e.help),
+                ),
             }
         }
         let body_start = fm.as_ref().map(|f| f.end).unwrap_or(0);
@@ -153,11 +206,14 @@ impl<'a> PageParser<'a> {
         let mut heading_text = String::new();
         let mut fence: Option<Fence> = None;
         let mut fences: Vec<Fence> = Vec::new();
-        let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+        let opts =
+            Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
         for (event, range) in Parser::new_ext(md, opts).into_offset_iter() {
             let range = range.start + body_start..range.end + body_start;
             match event {
-                Event::Start(Tag::Heading { level, .. }) if heading.is_none() && level <= HeadingLevel::H2 => {
+                Event::Start(Tag::Heading { level, .. })
+                    if heading.is_none() && level <= HeadingLevel::H2 =>
+                {
                     in_heading = true;
                     heading_text.clear();
                 }
@@ -167,7 +223,8 @@ impl<'a> PageParser<'a> {
                 }
                 Event::Text(t) | Event::Code(t) if in_heading => heading_text.push_str(&t),
                 Event::Start(Tag::Image { dest_url, .. }) => {
-                    lab.images.push((dest_url.to_string(), self.idx.span(range.clone())));
+                    lab.images
+                        .push((dest_url.to_string(), self.idx.span(range.clone())));
                 }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                     fence = Some(self.open_fence(info.to_string(), range));
@@ -184,14 +241,20 @@ impl<'a> PageParser<'a> {
                 _ => {}
             }
         }
-        lab.title = fm_title.or(heading).filter(|t| !t.is_empty()).unwrap_or_else(|| self.stem.to_string());
+        lab.title = fm_title
+            .or(heading)
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| self.stem.to_string());
         self.build_steps(&mut lab, fences, body_start);
         lab
     }
 
     fn open_fence(&self, info: String, range: Range<usize>) -> Fence {
         let text = &self.src[range.clone()];
-        let first_nl = text.find('\n').map(|i| range.start + i + 1).unwrap_or(range.end);
+        let first_nl = text
+            .find('\n')
+            .map(|i| range.start + i + 1)
+            .unwrap_or(range.end);
         let opening = self.src[range.start..first_nl].trim_end();
         let indent = opening.len() - opening.trim_start().len();
         let marker = opening.trim_start();
@@ -199,11 +262,22 @@ impl<'a> PageParser<'a> {
         let n = marker.chars().take_while(|c| *c == ch).count();
         // The fence is closed when its last line is a run of at least n fence characters.
         let trimmed_end = self.src[..range.end].trim_end_matches(['\n', '\r']).len();
-        let last_line_start = self.src[..trimmed_end].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let last_line_start = self.src[..trimmed_end]
+            .rfind('\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
         let last = self.src[last_line_start..trimmed_end].trim();
-        let closed = last_line_start >= first_nl && last.len() >= n && last.chars().all(|c| c == ch);
+        let closed =
+            last_line_start >= first_nl && last.len() >= n && last.chars().all(|c| c == ch);
         let body_end = if closed { last_line_start } else { range.end };
-        Fence { info, range, body: String::new(), body_range: first_nl..body_end.max(first_nl), closed, indent }
+        Fence {
+            info,
+            range,
+            body: String::new(),
+            body_range: first_nl..body_end.max(first_nl),
+            closed,
+            indent,
+        }
     }
 
     fn build_steps(&mut self, lab: &mut Lab, fences: Vec<Fence>, body_start: usize) {
@@ -214,24 +288,43 @@ impl<'a> PageParser<'a> {
         // Index into lab.steps of the step that verify/output fences attach to.
         let mut anchor: Option<usize> = None;
         for f in fences {
-            let info_start = f.range.start + f.indent + self.src[f.range.start + f.indent..].chars().take_while(|c| *c == '`' || *c == '~').count();
-            let info_lead = self.src[info_start..].len() - self.src[info_start..].trim_start_matches([' ', '\t']).len();
+            let info_start = f.range.start
+                + f.indent
+                + self.src[f.range.start + f.indent..]
+                    .chars()
+                    .take_while(|c| *c == '`' || *c == '~')
+                    .count();
+            let info_lead = self.src[info_start..].len()
+                - self.src[info_start..].trim_start_matches([' ', '\t']).len();
             let info_base = info_start + info_lead;
             let parsed = match info::parse_info(f.info.trim()) {
                 Ok(p) => p,
                 Err(e) => {
                     let word = f.info.split_whitespace().next().unwrap_or("").to_string();
-                    if !matches!(info::role(&word), FenceRole::Prose | FenceRole::Output { .. }) {
+                    if !matches!(
+                        info::role(&word),
+                        FenceRole::Prose | FenceRole::Output { .. }
+                    ) {
                         self.diag(Severity::Error, "bad-attributes", info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
                     }
-                    InfoString { word, attributes: Vec::new() }
+                    InfoString {
+                        word,
+                        attributes: Vec::new(),
+                    }
                 }
             };
             let mut role = info::role(&parsed.word);
             if role == FenceRole::MaybeShell {
-                let exec = parsed.attributes.iter().any(|a| a.key == "exec" && info::truthy(&a.value) != Some(false));
+                let exec = parsed
+                    .attributes
+                    .iter()
+                    .any(|a| a.key == "exec" && info::truthy(&a.value) != Some(false));
                 role = if exec {
-                    FenceRole::Step { kind: StepKind::Execute, terminal: TerminalSel::One(1), body: BodyFormat::Script }
+                    FenceRole::Step {
+                        kind: StepKind::Execute,
+                        terminal: TerminalSel::One(1),
+                        body: BodyFormat::Script,
+                    }
                 } else {
                     FenceRole::Prose
                 };
@@ -253,34 +346,66 @@ impl<'a> PageParser<'a> {
                     }
                     let known: &[&str] = if strict { info::OUTPUT_KEYS } else { &[] };
                     self.check_keys(&parsed, known, info_base, strict);
-                    let stream = match parsed.attributes.iter().find(|a| a.key == "stream").map(|a| a.value.clone()) {
+                    let stream = match parsed
+                        .attributes
+                        .iter()
+                        .find(|a| a.key == "stream")
+                        .map(|a| a.value.clone())
+                    {
                         None => OutputStream::Stdout,
                         Some(Value::String(s)) if s == "stdout" => OutputStream::Stdout,
                         Some(Value::String(s)) if s == "stderr" => OutputStream::Stderr,
                         Some(Value::String(s)) if s == "both" => OutputStream::Both,
                         Some(v) => {
-                            self.diag(Severity::Error, "bad-attribute-value", f.range.clone(), format!("`stream={v}` is not a stream"), Some("write stream=stdout, stream=stderr or stream=both".into()));
+                            self.diag(
+                                Severity::Error,
+                                "bad-attribute-value",
+                                f.range.clone(),
+                                format!("`stream={v}` is not a stream"),
+                                Some("write stream=stdout, stream=stderr or stream=both".into()),
+                            );
                             OutputStream::Stdout
                         }
                     };
                     lab.steps[i].expected = Some(ExpectedOutput {
                         span: self.idx.span(f.range.start..f.range.start + 3),
-                        mode: if strict { OutputMode::Strict } else { OutputMode::Similar },
+                        mode: if strict {
+                            OutputMode::Strict
+                        } else {
+                            OutputMode::Similar
+                        },
                         stream,
                         text: body,
                         body_span: f.body_range.clone(),
                     });
                 }
-                FenceRole::Step { kind, terminal, body: format } => {
+                FenceRole::Step {
+                    kind,
+                    terminal,
+                    body: format,
+                } => {
                     if !f.closed {
                         self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
                             format!("the `{}` fence is never closed", parsed.word),
                             Some("close it with a ``` line; CommonMark would otherwise run the rest of the page as shell".into()));
                         continue;
                     }
-                    let prose = self.src[prose_from.min(f.range.start)..f.range.start].trim().to_string();
+                    let prose = self.src[prose_from.min(f.range.start)..f.range.start]
+                        .trim()
+                        .to_string();
                     prose_from = f.range.end;
-                    if let Some(step) = self.build_step(&parsed, &f, body, kind, terminal, format, info_base, prose, &mut run_index, &mut manual_index) {
+                    if let Some(step) = self.build_step(
+                        &parsed,
+                        &f,
+                        body,
+                        kind,
+                        terminal,
+                        format,
+                        info_base,
+                        prose,
+                        &mut run_index,
+                        &mut manual_index,
+                    ) {
                         if let Some(name) = &step.name {
                             if let Some(first) = seen_names.insert(name.clone(), step.span.line) {
                                 self.diag(Severity::Error, "duplicate-step", f.range.start..f.range.start + 3,
@@ -310,7 +435,13 @@ impl<'a> PageParser<'a> {
                     None => format!("known attributes: {}", known.join(", ")),
                 };
                 let start = info_base + a.offset;
-                self.diag(Severity::Error, "unknown-attribute", start..start + a.key.len(), format!("unknown attribute `{}`", a.key), Some(help));
+                self.diag(
+                    Severity::Error,
+                    "unknown-attribute",
+                    start..start + a.key.len(),
+                    format!("unknown attribute `{}`", a.key),
+                    Some(help),
+                );
             }
         }
     }
@@ -330,31 +461,65 @@ impl<'a> PageParser<'a> {
         manual_index: &mut usize,
     ) -> Option<Step> {
         let runme = matches!(parsed.word.as_str(), "sh" | "bash" | "shell");
-        let known: Vec<&str> = if runme { info::STEP_KEYS.iter().chain(info::RUNME_KEYS).copied().collect() } else { info::STEP_KEYS.to_vec() };
-        self.check_keys(parsed, &known, info_base, kind != StepKind::Manual || !parsed.attributes.is_empty());
+        let known: Vec<&str> = if runme {
+            info::STEP_KEYS
+                .iter()
+                .chain(info::RUNME_KEYS)
+                .copied()
+                .collect()
+        } else {
+            info::STEP_KEYS.to_vec()
+        };
+        self.check_keys(
+            parsed,
+            &known,
+            info_base,
+            kind != StepKind::Manual || !parsed.attributes.is_empty(),
+        );
         let attrs = parsed.map();
         let fence_start = f.range.start..f.range.start + 3;
         let attr_range = |key: &str| {
-            parsed.attributes.iter().find(|a| a.key == key).map(|a| info_base + a.offset..info_base + a.offset + key.len()).unwrap_or(fence_start.clone())
+            parsed
+                .attributes
+                .iter()
+                .find(|a| a.key == key)
+                .map(|a| info_base + a.offset..info_base + a.offset + key.len())
+                .unwrap_or(fence_start.clone())
         };
         let duration = |this: &mut Self, key: &str| -> Option<Duration> {
             let v = attrs.get(key)?;
             match check_spec::parse_duration(v) {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    this.diag(Severity::Error, "bad-attribute-value", attr_range(key), format!("`{key}`: {e}"), Some("durations look like 30s, 2m or 1m30s".into()));
+                    this.diag(
+                        Severity::Error,
+                        "bad-attribute-value",
+                        attr_range(key),
+                        format!("`{key}`: {e}"),
+                        Some("durations look like 30s, 2m or 1m30s".into()),
+                    );
                     None
                 }
             }
         };
         let timeout = duration(self, "timeout");
-        let timing = Timing { within: duration(self, "within"), interval: duration(self, "interval"), hold: None };
+        let timing = Timing {
+            within: duration(self, "within"),
+            interval: duration(self, "interval"),
+            hold: None,
+        };
         let exit = match attrs.get("exit") {
             None => ExpectedExit::Code(0),
             Some(v) => match check_spec::parse_exit(v) {
                 Ok(e) => e,
                 Err(e) => {
-                    self.diag(Severity::Error, "bad-attribute-value", attr_range("exit"), e, None);
+                    self.diag(
+                        Severity::Error,
+                        "bad-attribute-value",
+                        attr_range("exit"),
+                        e,
+                        None,
+                    );
                     ExpectedExit::Code(0)
                 }
             },
@@ -367,16 +532,34 @@ impl<'a> PageParser<'a> {
             _ => None,
         });
         if let Some(t) = attrs.get("terminal") {
-            match t.as_u64().or_else(|| t.as_str().and_then(|s| s.parse().ok())) {
+            match t
+                .as_u64()
+                .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
+            {
                 Some(n) if n >= 1 => terminal = TerminalSel::One(n as u32),
                 _ if t.as_str() == Some("all") => terminal = TerminalSel::All,
-                _ => self.diag(Severity::Error, "bad-attribute-value", attr_range("terminal"), format!("`terminal={t}` is not a terminal number"), Some("write terminal=2 or terminal=all".into())),
+                _ => self.diag(
+                    Severity::Error,
+                    "bad-attribute-value",
+                    attr_range("terminal"),
+                    format!("`terminal={t}` is not a terminal number"),
+                    Some("write terminal=2 or terminal=all".into()),
+                ),
             }
         }
-        let name = match attrs.get("name").or(if runme { attrs.get("id") } else { None }) {
+        let name = match attrs
+            .get("name")
+            .or(if runme { attrs.get("id") } else { None })
+        {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(v) => {
-                self.diag(Severity::Error, "bad-attribute-value", attr_range("name"), format!("`name={v}` must be a non-empty string"), None);
+                self.diag(
+                    Severity::Error,
+                    "bad-attribute-value",
+                    attr_range("name"),
+                    format!("`name={v}` must be a non-empty string"),
+                    None,
+                );
                 None
             }
             None => None,
@@ -385,15 +568,17 @@ impl<'a> PageParser<'a> {
         let mut examiner = None;
         match format {
             BodyFormat::Script | BodyFormat::Manual => {}
-            BodyFormat::EducatesCommand | BodyFormat::EducatesInterrupt => match self.educates_body(f, &script, format) {
-                Some((command, session)) => {
-                    script = command;
-                    if let (Some(n), TerminalSel::One(_)) = (session, terminal) {
-                        terminal = TerminalSel::One(n);
+            BodyFormat::EducatesCommand | BodyFormat::EducatesInterrupt => {
+                match self.educates_body(f, &script, format) {
+                    Some((command, session)) => {
+                        script = command;
+                        if let (Some(n), TerminalSel::One(_)) = (session, terminal) {
+                            terminal = TerminalSel::One(n);
+                        }
                     }
+                    None => return None,
                 }
-                None => return None,
-            },
+            }
             BodyFormat::Examiner => {
                 examiner = Some(self.examiner_body(f, &script)?);
                 script = String::new();
@@ -404,29 +589,40 @@ impl<'a> PageParser<'a> {
             kind = StepKind::Interrupt;
             script.clear();
         }
-        let (background, background_auto) = match attrs.get("background").map(|v| (v, info::truthy(v))) {
-            Some((_, Some(b))) => (b, false),
-            Some((v, None)) => {
-                self.diag(Severity::Error, "bad-attribute-value", attr_range("background"), format!("`background={v}` must be true or false"), None);
-                (false, false)
-            }
-            None => {
-                let auto = kind == StepKind::Execute && looks_endless(&script);
-                (auto, auto)
-            }
-        };
+        let (background, background_auto) =
+            match attrs.get("background").map(|v| (v, info::truthy(v))) {
+                Some((_, Some(b))) => (b, false),
+                Some((v, None)) => {
+                    self.diag(
+                        Severity::Error,
+                        "bad-attribute-value",
+                        attr_range("background"),
+                        format!("`background={v}` must be true or false"),
+                        None,
+                    );
+                    (false, false)
+                }
+                None => {
+                    let auto = kind == StepKind::Execute && looks_endless(&script);
+                    (auto, auto)
+                }
+            };
         let id = if kind == StepKind::Manual {
             *manual_index += 1;
-            name.clone().unwrap_or_else(|| format!("{}:manual-{}", self.stem, manual_index))
+            name.clone()
+                .unwrap_or_else(|| format!("{}:manual-{}", self.stem, manual_index))
         } else {
             *run_index += 1;
-            name.clone().unwrap_or_else(|| format!("{}:{}", self.stem, run_index))
+            name.clone()
+                .unwrap_or_else(|| format!("{}:{}", self.stem, run_index))
         };
         Some(Step {
             id,
             name,
             index: 0,
-            span: self.idx.span(f.range.start + f.indent..f.range.start + f.indent + 3),
+            span: self
+                .idx
+                .span(f.range.start + f.indent..f.range.start + f.indent + 3),
             info: parsed.word.clone(),
             kind,
             terminal,
@@ -446,7 +642,12 @@ impl<'a> PageParser<'a> {
         })
     }
 
-    fn yaml_body(&mut self, f: &Fence, body: &str, what: &str) -> Option<serde_json::Map<String, Value>> {
+    fn yaml_body(
+        &mut self,
+        f: &Fence,
+        body: &str,
+        what: &str,
+    ) -> Option<serde_json::Map<String, Value>> {
         if body.trim().is_empty() {
             return Some(serde_json::Map::new());
         }
@@ -454,32 +655,90 @@ impl<'a> PageParser<'a> {
             Ok(Value::Object(m)) => Some(m),
             Ok(Value::Null) => Some(serde_json::Map::new()),
             Ok(other) => {
-                self.diag(Severity::Error, "bad-yaml", f.body_range.start..f.body_range.start + 1, format!("the {what} body must be a YAML map, found `{other}`"), None);
+                self.diag(
+                    Severity::Error,
+                    "bad-yaml",
+                    f.body_range.start..f.body_range.start + 1,
+                    format!("the {what} body must be a YAML map, found `{other}`"),
+                    None,
+                );
                 None
             }
             Err(e) => {
-                let (line, col) = e.location().map(|l| (l.line() as usize, l.column() as usize)).unwrap_or((1, 1));
-                let at = self.idx.line_start(self.idx.line_col(f.body_range.start).0 + line - 1) + col.saturating_sub(1);
-                self.diag(Severity::Error, "bad-yaml", at..at + 1, format!("the {what} body is not valid YAML: {}", first_line(&e.to_string())), None);
+                let (line, col) = e
+                    .location()
+                    .map(|l| (l.line() as usize, l.column() as usize))
+                    .unwrap_or((1, 1));
+                let at = self
+                    .idx
+                    .line_start(self.idx.line_col(f.body_range.start).0 + line - 1)
+                    + col.saturating_sub(1);
+                self.diag(
+                    Severity::Error,
+                    "bad-yaml",
+                    at..at + 1,
+                    format!(
+                        "the {what} body is not valid YAML: {}",
+                        first_line(&e.to_string())
+                    ),
+                    None,
+                );
                 None
             }
         }
     }
 
-    fn educates_body(&mut self, f: &Fence, body: &str, format: BodyFormat) -> Option<(String, Option<u32>)> {
+    fn educates_body(
+        &mut self,
+        f: &Fence,
+        body: &str,
+        format: BodyFormat,
+    ) -> Option<(String, Option<u32>)> {
         let m = self.yaml_body(f, body, "Educates terminal")?;
-        let session = m.get("session").and_then(|s| s.as_u64().or_else(|| s.as_str().and_then(|t| t.parse().ok()))).map(|n| n as u32);
-        let known: &[&str] = if format == BodyFormat::EducatesCommand { &["command", "session", "clear", "prefix", "description", "autorestart", "cascade", "hidden"] } else { &["session", "prefix", "description", "cascade", "hidden"] };
+        let session = m
+            .get("session")
+            .and_then(|s| {
+                s.as_u64()
+                    .or_else(|| s.as_str().and_then(|t| t.parse().ok()))
+            })
+            .map(|n| n as u32);
+        let known: &[&str] = if format == BodyFormat::EducatesCommand {
+            &[
+                "command",
+                "session",
+                "clear",
+                "prefix",
+                "description",
+                "autorestart",
+                "cascade",
+                "hidden",
+            ]
+        } else {
+            &["session", "prefix", "description", "cascade", "hidden"]
+        };
         for k in m.keys() {
             if !known.contains(&k.as_str()) {
-                self.diag(Severity::Warning, "unknown-attribute", f.body_range.start..f.body_range.start + 1, format!("unknown key `{k}` in an Educates terminal block"), check_spec::nearest(k, known.iter().copied()).map(|n| format!("did you mean `{n}`?")));
+                self.diag(
+                    Severity::Warning,
+                    "unknown-attribute",
+                    f.body_range.start..f.body_range.start + 1,
+                    format!("unknown key `{k}` in an Educates terminal block"),
+                    check_spec::nearest(k, known.iter().copied())
+                        .map(|n| format!("did you mean `{n}`?")),
+                );
             }
         }
         if format == BodyFormat::EducatesCommand {
             match m.get("command") {
                 Some(Value::String(c)) => Some((c.clone(), session)),
                 _ => {
-                    self.diag(Severity::Error, "bad-yaml", f.range.start..f.range.start + 3, "a terminal:execute block needs `command:`", Some("write `command: echo hello`".into()));
+                    self.diag(
+                        Severity::Error,
+                        "bad-yaml",
+                        f.range.start..f.range.start + 3,
+                        "a terminal:execute block needs `command:`",
+                        Some("write `command: echo hello`".into()),
+                    );
                     None
                 }
             }
@@ -491,14 +750,29 @@ impl<'a> PageParser<'a> {
     fn examiner_body(&mut self, f: &Fence, body: &str) -> Option<ExaminerTest> {
         // YAML's .INF is a float JSON cannot hold; Educates uses it for "retry forever".
         static INF: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-        let inf = INF.get_or_init(|| regex::Regex::new(r"(?mi)^(\s*retries:\s*)[+]?\.inf\s*$").expect("static regex"));
+        let inf = INF.get_or_init(|| {
+            regex::Regex::new(r"(?mi)^(\s*retries:\s*)[+]?\.inf\s*$").expect("static regex")
+        });
         let body = inf.replace_all(body, "${1}-1");
         let m = self.yaml_body(f, &body, "examiner test")?;
         let Some(Value::String(name)) = m.get("name") else {
-            self.diag(Severity::Error, "bad-yaml", f.range.start..f.range.start + 3, "an examiner:execute-test block needs `name:`", Some("name the script under workshop/examiner/tests/".into()));
+            self.diag(
+                Severity::Error,
+                "bad-yaml",
+                f.range.start..f.range.start + 3,
+                "an examiner:execute-test block needs `name:`",
+                Some("name the script under workshop/examiner/tests/".into()),
+            );
             return None;
         };
-        let secs = |k: &str, d: f64| m.get(k).and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(d);
+        let secs = |k: &str, d: f64| {
+            m.get(k)
+                .and_then(|v| {
+                    v.as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+                .unwrap_or(d)
+        };
         let retries = match m.get("retries") {
             None => Some(0),
             Some(Value::String(s)) if s.eq_ignore_ascii_case(".inf") => None,
@@ -510,7 +784,14 @@ impl<'a> PageParser<'a> {
             },
         };
         let args = match m.get("args") {
-            Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect(),
             Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
             _ => Vec::new(),
         };
@@ -527,22 +808,43 @@ impl<'a> PageParser<'a> {
     fn parse_verify(&mut self, f: &Fence, body: &str) -> Vec<CheckSpec> {
         let body_line = self.idx.line_col(f.body_range.start).0;
         if !f.closed {
-            self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3, "the `verify` fence is never closed", Some("close it with a ``` line".into()));
+            self.diag(
+                Severity::Error,
+                "unclosed-fence",
+                f.range.start..f.range.start + 3,
+                "the `verify` fence is never closed",
+                Some("close it with a ``` line".into()),
+            );
             return Vec::new();
         }
         let items = match serde_saphyr::from_str::<Value>(body) {
             Ok(Value::Array(items)) => items,
             Ok(Value::Null) => {
-                self.diag(Severity::Error, "check-asserts-nothing", f.range.start..f.range.start + 3, "this `verify` block is empty", Some("list checks, e.g. `- exit: 0`".into()));
+                self.diag(
+                    Severity::Error,
+                    "check-asserts-nothing",
+                    f.range.start..f.range.start + 3,
+                    "this `verify` block is empty",
+                    Some("list checks, e.g. `- exit: 0`".into()),
+                );
                 return Vec::new();
             }
             Ok(other @ Value::Object(_)) => vec![other],
             Ok(other) => {
-                self.diag(Severity::Error, "verify-schema", f.body_range.start..f.body_range.start + 1, format!("a verify block holds a YAML list of checks, found `{other}`"), Some("write each check as a list item: `- stdout: { contains: text }`".into()));
+                self.diag(
+                    Severity::Error,
+                    "verify-schema",
+                    f.body_range.start..f.body_range.start + 1,
+                    format!("a verify block holds a YAML list of checks, found `{other}`"),
+                    Some("write each check as a list item: `- stdout: { contains: text }`".into()),
+                );
                 return Vec::new();
             }
             Err(e) => {
-                let (line, col) = e.location().map(|l| (l.line() as usize, l.column() as usize)).unwrap_or((1, 1));
+                let (line, col) = e
+                    .location()
+                    .map(|l| (l.line() as usize, l.column() as usize))
+                    .unwrap_or((1, 1));
                 let at = self.idx.line_start(body_line + line - 1) + col.saturating_sub(1);
                 self.diag(Severity::Error, "verify-yaml", at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
                 return Vec::new();
@@ -559,8 +861,17 @@ impl<'a> PageParser<'a> {
         for (n, item) in items.iter().enumerate() {
             let line = item_lines.get(n).copied().unwrap_or(body_line);
             match check_spec::parse_check(item) {
-                Ok((kind, timing)) => out.push(CheckSpec { line, raw: item.clone(), timing, kind }),
-                Err(e) => self.spec_error(e, line, item_lines.get(n + 1).copied().unwrap_or(usize::MAX)),
+                Ok((kind, timing)) => out.push(CheckSpec {
+                    line,
+                    raw: item.clone(),
+                    timing,
+                    kind,
+                }),
+                Err(e) => self.spec_error(
+                    e,
+                    line,
+                    item_lines.get(n + 1).copied().unwrap_or(usize::MAX),
+                ),
             }
         }
         out
@@ -577,14 +888,19 @@ impl<'a> PageParser<'a> {
                 let end = self.idx.line_start(l + 1);
                 if let Some(pos) = self.src[start..end].find(near.as_str()) {
                     at = start + pos + e.near_offset.min(near.len());
-                    len = if e.near_offset > 0 { 1 } else { near.chars().count() };
+                    len = if e.near_offset > 0 {
+                        1
+                    } else {
+                        near.chars().count()
+                    };
                     break;
                 }
                 l += 1;
             }
         }
         let (line, col) = self.idx.line_col(at);
-        let mut d = Diagnostic::file(self.path, Severity::Error, e.code, e.message).at(self.src, line, col, len);
+        let mut d = Diagnostic::file(self.path, Severity::Error, e.code, e.message)
+            .at(self.src, line, col, len);
         d.help = e.help;
         self.diags.push(d);
     }
@@ -604,7 +920,9 @@ mod tests {
 
     #[test]
     fn steps_checks_and_output() {
-        let p = parse("# Title\n\nRun it:\n\n```execute {name=first}\necho hi\n```\n\n```\nhi\n```\n\n```verify\n- stdout: { contains: hi }\n- exit: 0\n```\n\n```execute-2\nwhile true; do date; done\n```\n");
+        let p = parse(
+            "# Title\n\nRun it:\n\n```execute {name=first}\necho hi\n```\n\n```\nhi\n```\n\n```verify\n- stdout: { contains: hi }\n- exit: 0\n```\n\n```execute-2\nwhile true; do date; done\n```\n",
+        );
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         let lab = p.lab;
         assert_eq!(lab.title, "Title");
@@ -636,7 +954,9 @@ mod tests {
 
     #[test]
     fn educates_blocks() {
-        let p = parse("```terminal:execute\ncommand: echo hi\nsession: 2\n```\n\n```examiner:execute-test\nname: test-that-pod-exists\nargs:\n- a\nretries: .INF\n```\n\n```terminal:interrupt\nsession: 2\n```\n");
+        let p = parse(
+            "```terminal:execute\ncommand: echo hi\nsession: 2\n```\n\n```examiner:execute-test\nname: test-that-pod-exists\nargs:\n- a\nretries: .INF\n```\n\n```terminal:interrupt\nsession: 2\n```\n",
+        );
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         let s = &p.lab.steps;
         assert_eq!(s[0].body, "echo hi");
@@ -665,7 +985,9 @@ mod tests {
 
     #[test]
     fn ctrl_c_and_runme() {
-        let p = parse("```sh {\"name\": \"build\", \"exec\": true, \"interactive\": false}\nmake\n```\n```sh\nnot run\n```\n```execute\n<ctrl+c>\n```\n");
+        let p = parse(
+            "```sh {\"name\": \"build\", \"exec\": true, \"interactive\": false}\nmake\n```\n```sh\nnot run\n```\n```execute\n<ctrl+c>\n```\n",
+        );
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         assert_eq!(p.lab.steps.len(), 2);
         assert_eq!(p.lab.steps[0].id, "build");

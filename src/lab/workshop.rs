@@ -28,8 +28,13 @@ pub fn load(path: &Path) -> Loaded {
     let files: Vec<(PathBuf, Option<String>)> = match std::fs::metadata(path) {
         Err(e) => {
             diagnostics.push(
-                Diagnostic::file(path, Severity::Error, "unreadable-path", format!("cannot read {}: {e}", path.display()))
-                    .with_help("give a lab file (.md) or a workshop folder"),
+                Diagnostic::file(
+                    path,
+                    Severity::Error,
+                    "unreadable-path",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+                .with_help("give a lab file (.md) or a workshop folder"),
             );
             Vec::new()
         }
@@ -62,14 +67,26 @@ pub fn load(path: &Path) -> Loaded {
             ),
         }
     }
-    Loaded { workshop: Workshop { root: path.to_path_buf(), labs, book_vars }, diagnostics }
+    Loaded {
+        workshop: Workshop {
+            root: path.to_path_buf(),
+            labs,
+            book_vars,
+        },
+        diagnostics,
+    }
 }
 
 /// `[book] src` of a book.toml, else `src`.
 fn book_src(book_toml: &Path) -> Option<(PathBuf, toml::Value)> {
     let text = std::fs::read_to_string(book_toml).ok()?;
     let v: toml::Value = toml::from_str(&text).ok()?;
-    let src = v.get("book").and_then(|b| b.get("src")).and_then(|s| s.as_str()).unwrap_or("src").to_string();
+    let src = v
+        .get("book")
+        .and_then(|b| b.get("src"))
+        .and_then(|s| s.as_str())
+        .unwrap_or("src")
+        .to_string();
     Some((book_toml.parent()?.join(src), v))
 }
 
@@ -86,9 +103,19 @@ fn find_book(dir: &Path) -> Option<(PathBuf, toml::Value)> {
 fn book_toml_vars(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     if let Some((_, v)) = find_book(dir) {
-        if let Some(vars) = v.get("preprocessor").and_then(|p| p.get("labctl")).and_then(|l| l.get("vars")).and_then(|v| v.as_table()) {
+        if let Some(vars) = v
+            .get("preprocessor")
+            .and_then(|p| p.get("labctl"))
+            .and_then(|l| l.get("vars"))
+            .and_then(|v| v.as_table())
+        {
             for (k, val) in vars {
-                out.insert(k.clone(), val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string()));
+                out.insert(
+                    k.clone(),
+                    val.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| val.to_string()),
+                );
             }
         }
     }
@@ -100,7 +127,9 @@ fn order(dir: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Diagnostic> {
     let summary = if dir.join("SUMMARY.md").is_file() {
         Some(dir.join("SUMMARY.md"))
     } else {
-        find_book(dir).map(|(src, _)| src.join("SUMMARY.md")).filter(|p| p.is_file())
+        find_book(dir)
+            .map(|(src, _)| src.join("SUMMARY.md"))
+            .filter(|p| p.is_file())
     };
     if let Some(summary) = summary {
         return summary_order(&summary);
@@ -122,16 +151,44 @@ fn order(dir: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Diagnostic> {
 }
 
 fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
-    let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::file(path, Severity::Error, "unreadable-path", format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::file(
+            path,
+            Severity::Error,
+            "unreadable-path",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     serde_saphyr::from_str(&text).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize).unwrap_or(1);
-        Diagnostic::file(path, Severity::Error, "bad-yaml", format!("{} is not valid YAML: {}", path.display(), e.to_string().lines().next().unwrap_or("")))
-            .at(&text, line, e.location().map(|l| l.column() as usize).unwrap_or(1), 1)
+        Diagnostic::file(
+            path,
+            Severity::Error,
+            "bad-yaml",
+            format!(
+                "{} is not valid YAML: {}",
+                path.display(),
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        )
+        .at(
+            &text,
+            line,
+            e.location().map(|l| l.column() as usize).unwrap_or(1),
+            1,
+        )
     })
 }
 
 fn summary_order(summary: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Diagnostic> {
-    let text = std::fs::read_to_string(summary).map_err(|e| Diagnostic::file(summary, Severity::Error, "unreadable-path", format!("cannot read {}: {e}", summary.display())))?;
+    let text = std::fs::read_to_string(summary).map_err(|e| {
+        Diagnostic::file(
+            summary,
+            Severity::Error,
+            "unreadable-path",
+            format!("cannot read {}: {e}", summary.display()),
+        )
+    })?;
     let base = summary.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
     for event in Parser::new(&text) {
@@ -163,13 +220,24 @@ fn content_page(content: &Path, name: &str) -> PathBuf {
     direct
 }
 
-fn homeroom_order(root: &Path, workshop_yaml: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Diagnostic> {
+fn homeroom_order(
+    root: &Path,
+    workshop_yaml: &Path,
+) -> Result<Vec<(PathBuf, Option<String>)>, Diagnostic> {
     let w = read_yaml(workshop_yaml)?;
     let modules = read_yaml(&root.join("workshop/modules.yaml")).ok();
-    let activate = w.pointer("/modules/activate").and_then(|a| a.as_array()).ok_or_else(|| {
-        Diagnostic::file(workshop_yaml, Severity::Error, "bad-workshop", format!("{} has no `modules.activate` list", workshop_yaml.display()))
+    let activate = w
+        .pointer("/modules/activate")
+        .and_then(|a| a.as_array())
+        .ok_or_else(|| {
+            Diagnostic::file(
+                workshop_yaml,
+                Severity::Error,
+                "bad-workshop",
+                format!("{} has no `modules.activate` list", workshop_yaml.display()),
+            )
             .with_help("list the pages in order under modules: activate:")
-    })?;
+        })?;
     let content = root.join("workshop/content");
     Ok(activate
         .iter()
@@ -196,9 +264,22 @@ fn hugo_order(wdir: &Path) -> Result<Option<Vec<(PathBuf, Option<String>)>>, Dia
             let paths = pathways.get("paths");
             let chosen = default
                 .and_then(|d| paths.and_then(|p| p.get(d)))
-                .or_else(|| paths.and_then(|p| p.as_object()).and_then(|m| m.values().next()));
-            if let Some(steps) = chosen.and_then(|c| c.get("steps")).and_then(|s| s.as_array()) {
-                return Ok(Some(steps.iter().filter_map(|s| s.as_str()).map(|s| (content_page(&content, s), None)).collect()));
+                .or_else(|| {
+                    paths
+                        .and_then(|p| p.as_object())
+                        .and_then(|m| m.values().next())
+                });
+            if let Some(steps) = chosen
+                .and_then(|c| c.get("steps"))
+                .and_then(|s| s.as_array())
+            {
+                return Ok(Some(
+                    steps
+                        .iter()
+                        .filter_map(|s| s.as_str())
+                        .map(|s| (content_page(&content, s), None))
+                        .collect(),
+                ));
             }
         }
     }
@@ -209,7 +290,14 @@ fn hugo_order(wdir: &Path) -> Result<Option<Vec<(PathBuf, Option<String>)>>, Dia
     collect_md(&content, &mut files);
     let mut weighted: Vec<(Option<f64>, PathBuf)> = files
         .into_iter()
-        .map(|f| (std::fs::read_to_string(&f).ok().and_then(|t| front_matter::weight(&t)), f))
+        .map(|f| {
+            (
+                std::fs::read_to_string(&f)
+                    .ok()
+                    .and_then(|t| front_matter::weight(&t)),
+                f,
+            )
+        })
         .collect();
     weighted.sort_by(|(wa, a), (wb, b)| match (wa, wb) {
         (Some(x), Some(y)) if x != y => x.total_cmp(y),
@@ -221,7 +309,9 @@ fn hugo_order(wdir: &Path) -> Result<Option<Vec<(PathBuf, Option<String>)>>, Dia
 }
 
 fn collect_md(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -247,7 +337,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
                 let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
                 let m = y.iter().take_while(|c| c.is_ascii_digit()).count();
-                let (na, nb) = (std::str::from_utf8(&x[..n]).unwrap_or("0"), std::str::from_utf8(&y[..m]).unwrap_or("0"));
+                let (na, nb) = (
+                    std::str::from_utf8(&x[..n]).unwrap_or("0"),
+                    std::str::from_utf8(&y[..m]).unwrap_or("0"),
+                );
                 let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
                 let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
                 if ord != Ordering::Equal {

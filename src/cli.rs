@@ -1,0 +1,195 @@
+//! Command-line definitions (clap derive). Wiring only: no behaviour lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Runs and verifies hands-on workshop labs written in markdown.
+#[derive(Debug, Parser)]
+#[command(name = "labctl", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// When to colour output (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only failures and the summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more: every check, retries, where things were looked for.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--format` of list and lint.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Readable text.
+    #[default]
+    Text,
+    /// Machine-readable JSON (shapes in cli.md).
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the labs, steps and checks labctl would run, in order.
+    List(ListArgs),
+    /// Check labs for mistakes without running anything.
+    Lint(LintArgs),
+    /// Run every step the way a student would and verify the outcome.
+    Run(RunArgs),
+    /// Evaluate state checks only (http, kube, command); runs no step.
+    Check(RunArgs),
+    /// Start the embedded cluster and mesh, print its environment or run a command in it.
+    Sandbox(SandboxArgs),
+    /// Act as an mdBook preprocessor (reads the book on stdin).
+    Mdbook(MdbookArgs),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Lab files or workshop folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Set a variable (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+}
+
+/// Arguments of `lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lab files or workshop folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Set a variable (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+}
+
+/// Arguments of `run` and `check`.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Lab files or workshop folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Set a variable (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+    /// Run for these users: user1..user40, 1..40, alice,bob or @FILE.
+    #[arg(long, value_name = "SPEC")]
+    pub users: Option<String>,
+    /// Users run at once.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Start at this step (id, 1-based index or FILE:LINE).
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
+    /// Stop after this step.
+    #[arg(long, value_name = "STEP")]
+    pub to: Option<String>,
+    /// Run only this step (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub only: Vec<String>,
+    /// Go on after a failed step instead of skipping the rest of the lab.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Show the prose and command of each step and ask before running it.
+    #[arg(long)]
+    pub interactive: bool,
+    /// Print the plan with variables filled; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Default step timeout (e.g. 30s, 2m).
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Working directory of the terminals (default: the workshop folder).
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    /// Shell of the terminals.
+    #[arg(long, value_name = "PATH", default_value = "bash")]
+    pub shell: PathBuf,
+    /// Write a report: junit=FILE, json=FILE or html=FILE (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<String>,
+    /// Start the embedded sandbox cluster and mesh for this run.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Sandbox: delay before mesh changes take effect.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub mesh_delay: String,
+    /// Rewrite expected-output fences with what the commands printed.
+    #[arg(long)]
+    pub update_output: bool,
+    /// Documented-output drift fails the step.
+    #[arg(long)]
+    pub strict_output: bool,
+    /// A state check that already holds before its step fails the step.
+    #[arg(long)]
+    pub strict_checks: bool,
+    /// Redact this variable's or environment variable's value everywhere (repeatable).
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Accept variable values outside the safe character set.
+    #[arg(long)]
+    pub allow_unsafe_vars: bool,
+    /// Run `sh`/`bash`/`shell` fences even without an `exec` attribute.
+    #[arg(long)]
+    pub shell_blocks: bool,
+    /// Kubeconfig for kube checks.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for kube checks.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// Arguments of `sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Users to seed (user1..userN).
+    #[arg(long, default_value_t = 50)]
+    pub users: u32,
+    /// Delay before mesh changes take effect.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub mesh_delay: String,
+    /// Print the environment as `export` lines and serve until Ctrl-C.
+    #[arg(long)]
+    pub print_env: bool,
+    /// A command to run inside the sandbox's environment.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// Arguments of `mdbook`.
+#[derive(Debug, Args)]
+pub struct MdbookArgs {
+    /// `supports RENDERER` asks whether a renderer is supported.
+    pub args: Vec<String>,
+}

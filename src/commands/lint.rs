@@ -1,0 +1,323 @@
+//! `labctl lint`: every diagnostic the parser finds, plus checks that need the
+//! workshop around a page (files, images, examiner scripts, variables, users).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::json;
+
+use super::{Output, load_all, parse_var_args};
+use crate::cli::{Format, LintArgs};
+use crate::diag::{self, Diagnostic, Severity};
+use crate::exit_code::Exit;
+use crate::lab::check_spec::nearest;
+use crate::lab::{Lab, Step, StepKind, Workshop};
+use crate::vars::{self, Form, PLATFORM_VARS, Sources};
+
+/// Runs `labctl lint`.
+pub fn run(args: &LintArgs, out: Output) -> Exit {
+    let cli_vars = match parse_var_args(&args.vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    let (loaded, mut diags) = load_all(&args.paths);
+    let sources = Sources {
+        cli: cli_vars,
+        env: Sources::env_vars(),
+        ..Sources::default()
+    };
+    for l in &loaded {
+        for lab in &l.workshop.labs {
+            lint_lab(&l.workshop, lab, &sources, &mut diags);
+        }
+    }
+    diags.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then(a.line.cmp(&b.line))
+            .then(a.column.cmp(&b.column))
+    });
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    let infos = diags.len() - errors - warnings;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"diagnostics": diags}))
+                .expect("JSON of plain values")
+        ),
+        Format::Text => {
+            let shown: Vec<Diagnostic> = diags
+                .iter()
+                .filter(|d| out.verbose || !out.quiet || d.severity == Severity::Error)
+                .cloned()
+                .collect();
+            print!("{}", diag::render(&shown, out.color));
+            println!("{errors} errors, {warnings} warnings, {infos} infos");
+        }
+    }
+    if errors > 0 {
+        Exit::BadInput
+    } else {
+        Exit::Success
+    }
+}
+
+/// Where a lab's commands run by default: the workshop folder.
+fn workdir(w: &Workshop, lab: &Lab) -> PathBuf {
+    let dir = if w.root.is_dir() {
+        w.root.clone()
+    } else {
+        lab.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    }
+}
+
+fn file_args() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r#"\b(?:kubectl|oc)\s[^|;&]*?(?:\s-f|--filename|--from-file)(?:\s+|=)([^\s;|&)'"]+)"#,
+        )
+        .expect("static regex")
+    })
+}
+
+fn hardcoded_user() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\buser\d+\b").expect("static regex"))
+}
+
+fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnostic>) {
+    let defined = sources.resolve(&lab.settings.vars);
+    let book: BTreeSet<&String> = w.book_vars.keys().collect();
+    let src = &lab.source;
+    let at = |line: usize, needle: &str, len: usize| -> (usize, usize, usize) {
+        let col = src
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.find(needle))
+            .map(|c| {
+                src.lines()
+                    .nth(line - 1)
+                    .map(|l| l[..c].chars().count())
+                    .unwrap_or(c)
+                    + 1
+            })
+            .unwrap_or(1);
+        (line, col, len)
+    };
+    let mut push = |sev: Severity,
+                    code: &'static str,
+                    (line, col, len): (usize, usize, usize),
+                    msg: String,
+                    help: Option<String>| {
+        let mut d = Diagnostic::file(&lab.path, sev, code, msg).at(src, line, col, len);
+        d.help = help;
+        diags.push(d);
+    };
+    let mut uses_username = false;
+    // Every text that variables may appear in, with the line where it starts.
+    let mut texts: Vec<(usize, String)> = Vec::new();
+    for s in &lab.steps {
+        texts.push((s.span.line + 1, s.body.clone()));
+        for c in &s.checks {
+            texts.push((c.line, serde_json::to_string(&c.raw).unwrap_or_default()));
+        }
+        if let Some(e) = &s.expected {
+            texts.push((e.span.line + 1, e.text.clone()));
+        }
+    }
+    for c in &lab.preconditions {
+        texts.push((c.line, serde_json::to_string(&c.raw).unwrap_or_default()));
+    }
+    let mut reported = BTreeSet::new();
+    for (first_line, text) in &texts {
+        for u in vars::uses(text) {
+            let line = first_line
+                + if text.starts_with('{') {
+                    0
+                } else {
+                    text[..u.range.start].matches('\n').count()
+                };
+            if matches!(
+                u.name.as_str(),
+                "username" | "session_namespace" | "project_namespace"
+            ) {
+                uses_username = true;
+            }
+            if defined.contains_key(&u.name)
+                || book.contains(&u.name)
+                || !reported.insert((line, u.name.clone()))
+            {
+                continue;
+            }
+            let shown = if u.form == Form::Percent {
+                format!("%{}%", u.name)
+            } else {
+                format!("{{{{ {} }}}}", u.name)
+            };
+            let needle = if u.form == Form::Percent {
+                shown.clone()
+            } else {
+                u.name.clone()
+            };
+            if PLATFORM_VARS.contains(&u.name.as_str()) {
+                push(
+                    Severity::Info,
+                    "platform-variable",
+                    at(line, &needle, needle.len()),
+                    format!("`{shown}` is supplied by the platform at run time"),
+                    Some(format!(
+                        "labctl needs a value to run it: --var {}=VALUE or --users",
+                        u.name
+                    )),
+                );
+            } else if u.form == Form::Template {
+                push(
+                    Severity::Error,
+                    "undefined-variable",
+                    at(line, &needle, needle.len()),
+                    format!("undefined variable `{shown}`"),
+                    Some(format!(
+                        "define it: --var {0}=VALUE, LABCTL_VAR_{0}, or `labctl: vars:` in the front matter",
+                        u.name
+                    )),
+                );
+            } else if u.name.len() > 3 {
+                let known = defined
+                    .keys()
+                    .map(String::as_str)
+                    .chain(PLATFORM_VARS.iter().copied())
+                    .collect::<Vec<_>>();
+                if let Some(n) =
+                    nearest(&u.name, known).filter(|n| strsim::jaro_winkler(n, &u.name) > 0.88)
+                {
+                    push(
+                        Severity::Warning,
+                        "undefined-variable",
+                        at(line, &needle, needle.len()),
+                        format!("`{shown}` is not a variable and stays as written"),
+                        Some(format!("did you mean `%{n}%`?")),
+                    );
+                }
+            }
+        }
+    }
+    let wd = workdir(w, lab);
+    let lab_dir = lab.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for s in &lab.steps {
+        lint_step(s, lab, &wd, &mut push, &at);
+    }
+    for (url, span) in &lab.images {
+        if url.contains("://") || url.starts_with("data:") || url.starts_with('/') {
+            continue;
+        }
+        let p = lab_dir.join(url.split(['#', '?']).next().unwrap_or(url));
+        if !p.exists() {
+            push(
+                Severity::Warning,
+                "missing-image",
+                (span.line, span.col, span.len.min(80)),
+                format!("image `{url}` does not exist (looked for {})", p.display()),
+                Some("add the image or fix the path; paths are relative to the page".into()),
+            );
+        }
+    }
+    if uses_username {
+        for s in &lab.steps {
+            for (i, l) in s.body.lines().enumerate() {
+                if let Some(m) = hardcoded_user().find(l) {
+                    let line = s.span.line + 1 + i;
+                    push(Severity::Warning, "hardcoded-user", at(line, m.as_str(), m.len()), format!("`{}` is hard-coded where the lab uses a username variable", m.as_str()), Some("write %username% (or {{ session_namespace }}) so every student gets their own".into()));
+                }
+            }
+        }
+    }
+}
+
+type Push<'a> =
+    dyn FnMut(Severity, &'static str, (usize, usize, usize), String, Option<String>) + 'a;
+
+fn lint_step(
+    s: &Step,
+    lab: &Lab,
+    wd: &Path,
+    push: &mut Push<'_>,
+    at: &dyn Fn(usize, &str, usize) -> (usize, usize, usize),
+) {
+    let fence = (s.span.line, s.span.col, 3);
+    if s.kind == StepKind::Execute && s.checks.is_empty() && s.expected.is_none() && !s.background {
+        push(
+            Severity::Info,
+            "unchecked-step",
+            fence,
+            format!(
+                "step `{}` has no check and no expected output: only its exit status is verified",
+                s.id
+            ),
+            Some("add a ```verify block or the expected output after it".into()),
+        );
+    }
+    if s.background_auto {
+        push(
+            Severity::Info,
+            "auto-background",
+            fence,
+            format!(
+                "step `{}` never ends on its own: it runs in the background and is stopped with Ctrl-C",
+                s.id
+            ),
+            Some("write background=false in its attributes if it does end".into()),
+        );
+    }
+    if let Some(e) = &s.examiner {
+        let found = lab.path.ancestors().skip(1).any(|a| {
+            a.join("examiner/tests").join(&e.name).is_file()
+                || a.join("workshop/examiner/tests").join(&e.name).is_file()
+        });
+        if !found {
+            push(
+                Severity::Error,
+                "examiner-missing",
+                at(s.span.line + 1, &e.name, e.name.len()),
+                format!("examiner test script `{}` does not exist", e.name),
+                Some("add an executable script at workshop/examiner/tests/".to_string() + &e.name),
+            );
+        }
+    }
+    for (i, l) in s.body.lines().enumerate() {
+        for c in file_args().captures_iter(l) {
+            let f = &c[1];
+            if f == "-"
+                || f.contains("://")
+                || f.contains('%')
+                || f.contains("{{")
+                || f.contains('$')
+                || f.contains('*')
+            {
+                continue;
+            }
+            let p = wd.join(f);
+            if !p.exists() {
+                let line = s.span.line + 1 + i;
+                push(Severity::Warning, "missing-file", at(line, f, f.len()), format!("`{f}` does not exist relative to the working directory {}", wd.display()), Some("commands run in the workshop folder unless --workdir says otherwise; add the file or fix the path".into()));
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! One file per subcommand: each turns validated arguments into work and an exit status.
+
+pub mod lint;
+pub mod list;
+
+use std::path::PathBuf;
+
+use crate::diag::{self, Diagnostic};
+use crate::lab::workshop::{self, Loaded};
+use crate::vars::Vars;
+
+/// Output settings decided at the edge.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// Colour stderr/stdout.
+    pub color: bool,
+    /// Print less.
+    pub quiet: bool,
+    /// Print more.
+    pub verbose: bool,
+}
+
+/// Loads every path; all diagnostics together.
+pub fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, Vec<Diagnostic>) {
+    let mut loaded = Vec::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        let mut l = workshop::load(p);
+        diags.append(&mut l.diagnostics);
+        loaded.push(l);
+    }
+    (loaded, diags)
+}
+
+/// Parses `--var K=V` arguments.
+pub fn parse_var_args(args: &[String]) -> Result<Vars, String> {
+    args.iter()
+        .map(|a| {
+            a.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| format!("--var `{a}` must be NAME=VALUE"))
+        })
+        .collect()
+}
+
+/// Prints diagnostics to stderr.
+pub fn print_diagnostics(diags: &[Diagnostic], out: Output) {
+    if !diags.is_empty() {
+        eprint!("{}", diag::render(diags, out.color));
+    }
+}
