@@ -223,12 +223,11 @@ impl StepRef {
         if let Ok(n) = s.parse::<usize>() {
             return StepRef::Index(n);
         }
-        if let Some((file, line)) = s.rsplit_once(':') {
-            if file.ends_with(".md") {
-                if let Ok(l) = line.parse() {
-                    return StepRef::FileLine(file.to_string(), l);
-                }
-            }
+        if let Some((file, line)) = s.rsplit_once(':')
+            && file.ends_with(".md")
+            && let Ok(l) = line.parse()
+        {
+            return StepRef::FileLine(file.to_string(), l);
         }
         StepRef::Id(s.to_string())
     }

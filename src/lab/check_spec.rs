@@ -365,10 +365,11 @@ pub fn parse_duration(v: &Value) -> Result<Duration, String> {
 /// Parses a duration string (`30s`, `2m`, `1m30s`, `500ms`, `10`).
 pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        if secs >= 0.0 && secs.is_finite() {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = t.parse::<f64>()
+        && secs >= 0.0
+        && secs.is_finite()
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(t)
         .map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 2m or 1m30s"))
@@ -730,12 +731,10 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         if !allowed.contains(&key.as_str()) {
             return Err(unknown_key(key, &allowed, &format!("a `{head}` check")));
         }
-        if takes_ops
-            && !own.contains(&key.as_str())
-            && !TIMING_KEYS.contains(&key.as_str())
-            && !m.contains_key("json")
-            && !(*head == "kube" && matches!(key.as_str(), "absent" | "count"))
-        {
+        let kube_own = *head == "kube" && matches!(key.as_str(), "absent" | "count");
+        let is_op =
+            !own.contains(&key.as_str()) && !TIMING_KEYS.contains(&key.as_str()) && !kube_own;
+        if takes_ops && is_op && !m.contains_key("json") {
             return Err(SpecError::new(
                 "verify-schema",
                 format!("`{key}` needs a `json:` path to apply to"),
@@ -929,65 +928,6 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
     Ok((kind, timing))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn json_check_with_value_operator() {
-        let (kind, _) =
-            parse_check(&json!({"json": "$.oops.cause.code", "equals": "ECONNRESET"})).unwrap();
-        let CheckKind::Json(j) = kind else { panic!() };
-        assert_eq!(j.path.text, "$.oops.cause.code");
-        assert!(matches!(j.preds[0], Predicate::Equals(_)));
-    }
-
-    #[test]
-    fn json_without_operator_asserts_nothing() {
-        let e = parse_check(&json!({"json": "$.a"})).unwrap_err();
-        assert_eq!(e.code, "check-asserts-nothing");
-    }
-
-    #[test]
-    fn unknown_key_suggests_nearest() {
-        let e = parse_check(&json!({"json": "$.a", "equal": 1})).unwrap_err();
-        assert_eq!(e.help.as_deref(), Some("did you mean `equals`?"));
-    }
-
-    #[test]
-    fn bad_jsonpath_points_at_column() {
-        let e = parse_check(&json!({"json": "$.a[?", "exists": true})).unwrap_err();
-        assert_eq!(e.code, "bad-jsonpath");
-        assert!(e.near_offset >= 3, "{e:?}");
-    }
-
-    #[test]
-    fn bad_regex_points_at_column() {
-        let e = parse_check(&json!({"stdout": {"matches": "ab(c"}})).unwrap_err();
-        assert_eq!(e.code, "bad-regex");
-        assert_eq!(e.near_offset, 2);
-    }
-
-    #[test]
-    fn kube_check_parses() {
-        let (kind, t) = parse_check(&json!({"kube": "networking.istio.io/v1alpha3/ServiceEntry", "name": "x", "namespace": "user1", "fields": {"spec": {}}, "within": "30s"})).unwrap();
-        let CheckKind::Kube(k) = kind else { panic!() };
-        assert_eq!(k.api_version, "networking.istio.io/v1alpha3");
-        assert_eq!(t.within, Some(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration_str("1m30s").unwrap(),
-            Duration::from_secs(90)
-        );
-        assert_eq!(parse_duration_str("2").unwrap(), Duration::from_secs(2));
-        assert!(parse_duration_str("soon").is_err());
-    }
-}
-
 fn join_preds(ps: &[Predicate]) -> String {
     ps.iter()
         .map(|p| p.to_string())
@@ -1084,5 +1024,64 @@ impl CheckKind {
                 format!("`{}` {}", c.script.trim(), parts.join(", "))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_check_with_value_operator() {
+        let (kind, _) =
+            parse_check(&json!({"json": "$.oops.cause.code", "equals": "ECONNRESET"})).unwrap();
+        let CheckKind::Json(j) = kind else { panic!() };
+        assert_eq!(j.path.text, "$.oops.cause.code");
+        assert!(matches!(j.preds[0], Predicate::Equals(_)));
+    }
+
+    #[test]
+    fn json_without_operator_asserts_nothing() {
+        let e = parse_check(&json!({"json": "$.a"})).unwrap_err();
+        assert_eq!(e.code, "check-asserts-nothing");
+    }
+
+    #[test]
+    fn unknown_key_suggests_nearest() {
+        let e = parse_check(&json!({"json": "$.a", "equal": 1})).unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("did you mean `equals`?"));
+    }
+
+    #[test]
+    fn bad_jsonpath_points_at_column() {
+        let e = parse_check(&json!({"json": "$.a[?", "exists": true})).unwrap_err();
+        assert_eq!(e.code, "bad-jsonpath");
+        assert!(e.near_offset >= 3, "{e:?}");
+    }
+
+    #[test]
+    fn bad_regex_points_at_column() {
+        let e = parse_check(&json!({"stdout": {"matches": "ab(c"}})).unwrap_err();
+        assert_eq!(e.code, "bad-regex");
+        assert_eq!(e.near_offset, 2);
+    }
+
+    #[test]
+    fn kube_check_parses() {
+        let (kind, t) = parse_check(&json!({"kube": "networking.istio.io/v1alpha3/ServiceEntry", "name": "x", "namespace": "user1", "fields": {"spec": {}}, "within": "30s"})).unwrap();
+        let CheckKind::Kube(k) = kind else { panic!() };
+        assert_eq!(k.api_version, "networking.istio.io/v1alpha3");
+        assert_eq!(t.within, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration_str("1m30s").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(parse_duration_str("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration_str("soon").is_err());
     }
 }

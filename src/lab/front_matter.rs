@@ -183,6 +183,17 @@ pub fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
     Ok(Parsed { title, settings })
 }
 
+/// Hugo's `weight` from a page's front matter, for ordering Educates content.
+pub fn weight(src: &str) -> Option<f64> {
+    let fm = split(src)?;
+    let v: Value = if fm.toml {
+        serde_json::to_value(toml::from_str::<toml::Value>(fm.text).ok()?).ok()?
+    } else {
+        serde_saphyr::from_str(fm.text).ok()?
+    };
+    v.get("weight")?.as_f64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,15 +221,4 @@ mod tests {
         let e = parse(&split(src).unwrap()).err().unwrap();
         assert!(e.help.contains("timeout"));
     }
-}
-
-/// Hugo's `weight` from a page's front matter, for ordering Educates content.
-pub fn weight(src: &str) -> Option<f64> {
-    let fm = split(src)?;
-    let v: Value = if fm.toml {
-        serde_json::to_value(toml::from_str::<toml::Value>(fm.text).ok()?).ok()?
-    } else {
-        serde_saphyr::from_str(fm.text).ok()?
-    };
-    v.get("weight")?.as_f64()
 }

@@ -406,12 +406,12 @@ impl<'a> PageParser<'a> {
                         &mut run_index,
                         &mut manual_index,
                     ) {
-                        if let Some(name) = &step.name {
-                            if let Some(first) = seen_names.insert(name.clone(), step.span.line) {
-                                self.diag(Severity::Error, "duplicate-step", f.range.start..f.range.start + 3,
+                        if let Some(name) = &step.name
+                            && let Some(first) = seen_names.insert(name.clone(), step.span.line)
+                        {
+                            self.diag(Severity::Error, "duplicate-step", f.range.start..f.range.start + 3,
                                     format!("step name `{name}` is used twice in this lab (first on line {first})"),
                                     Some("give each step a unique name".into()));
-                            }
                         }
                         if step.kind != StepKind::Manual {
                             anchor = Some(lab.steps.len());

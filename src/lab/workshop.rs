@@ -102,21 +102,20 @@ fn find_book(dir: &Path) -> Option<(PathBuf, toml::Value)> {
 
 fn book_toml_vars(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    if let Some((_, v)) = find_book(dir) {
-        if let Some(vars) = v
+    if let Some((_, v)) = find_book(dir)
+        && let Some(vars) = v
             .get("preprocessor")
             .and_then(|p| p.get("labctl"))
             .and_then(|l| l.get("vars"))
             .and_then(|v| v.as_table())
-        {
-            for (k, val) in vars {
-                out.insert(
-                    k.clone(),
-                    val.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| val.to_string()),
-                );
-            }
+    {
+        for (k, val) in vars {
+            out.insert(
+                k.clone(),
+                val.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| val.to_string()),
+            );
         }
     }
     out
@@ -139,10 +138,10 @@ fn order(dir: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Diagnostic> {
     if wdir.join(&wfile).is_file() {
         return homeroom_order(dir, &wdir.join(&wfile));
     }
-    if wdir.join("config.yaml").is_file() || wdir.join("content").is_dir() {
-        if let Some(files) = hugo_order(&wdir)? {
-            return Ok(files);
-        }
+    if (wdir.join("config.yaml").is_file() || wdir.join("content").is_dir())
+        && let Some(files) = hugo_order(&wdir)?
+    {
+        return Ok(files);
     }
     let mut files = Vec::new();
     collect_md(dir, &mut files);
