@@ -192,7 +192,7 @@ async fn goes_through_the_proxy_of_the_step_environment() {
     .await
     .unwrap();
     assert!(o.passed, "{o:?}");
-    assert_eq!(seen.lock().unwrap().as_slice(), [url.clone()]);
+    assert_eq!(*seen.lock().unwrap(), vec![url.clone()]);
 
     // NO_PROXY bypasses it.
     let mut env = env.clone();
