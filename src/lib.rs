@@ -2,6 +2,7 @@
 //! student would, and verifies the outcome.
 
 pub mod cancel;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod diag;

@@ -1,0 +1,133 @@
+//! `http:` — a request made by labctl itself, through the proxies of the step
+//! environment (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` from `CheckContext::env`, never
+//! from labctl's own environment, so a check sees the network the student's shell sees).
+
+use std::time::Duration;
+
+use super::json::{assert_json, parse_json_text};
+use super::predicate::{Verdict, eval_text_all};
+use super::{Check, CheckContext, CheckError, Evaluation, outcome};
+use crate::lab::check_spec::{CheckKind, HttpCheck};
+
+/// Longest one request may take, connect to last body byte.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs an `http:` check.
+pub struct HttpChecker<'s>(pub &'s HttpCheck);
+
+/// The first non-empty value among `names` in the step environment.
+fn env_first<'c>(ctx: &'c CheckContext<'_>, names: &[&str]) -> Option<&'c str> {
+    names
+        .iter()
+        .filter_map(|n| ctx.env_var(n))
+        .find(|v| !v.trim().is_empty())
+}
+
+/// An error with its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s.push_str(": ");
+            s.push_str(&c_text);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// A client whose proxies come from the step environment only.
+pub fn client_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::Client, String> {
+    // The binary installs it too; a library user (tests, `labctl check`) may not have.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Lower case first, as curl does; `no_proxy()` drops the process environment's proxies.
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT);
+    let no_proxy = env_first(env_ctx, &["no_proxy", "NO_PROXY"]).unwrap_or("");
+    let all = env_first(env_ctx, &["all_proxy", "ALL_PROXY"]);
+    let http = env_first(env_ctx, &["http_proxy", "HTTP_PROXY"]).or(all);
+    let https = env_first(env_ctx, &["https_proxy", "HTTPS_PROXY"]).or(all);
+    if let Some(p) = http {
+        let proxy = reqwest::Proxy::http(p)
+            .map_err(|e| format!("bad HTTP_PROXY `{p}`: {}", chain(&e)))?
+            .no_proxy(reqwest::NoProxy::from_string(no_proxy));
+        b = b.proxy(proxy);
+    }
+    if let Some(p) = https {
+        let proxy = reqwest::Proxy::https(p)
+            .map_err(|e| format!("bad HTTPS_PROXY `{p}`: {}", chain(&e)))?
+            .no_proxy(reqwest::NoProxy::from_string(no_proxy));
+        b = b.proxy(proxy);
+    }
+    b.build().map_err(|e| chain(&e))
+}
+
+impl Check for HttpChecker<'_> {
+    fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a> {
+        Box::pin(async move {
+            let h = self.0;
+            let fail = |error: String| CheckError::Http {
+                method: h.method.clone(),
+                url: h.url.clone(),
+                error,
+            };
+            let client = client_for(ctx).map_err(fail)?;
+            let method = reqwest::Method::from_bytes(h.method.as_bytes())
+                .map_err(|e| fail(e.to_string()))?;
+            let fetch = async {
+                let resp = client
+                    .request(method, &h.url)
+                    .send()
+                    .await
+                    .map_err(|e| fail(chain(&e)))?;
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let body = resp.text().await.map_err(|e| fail(chain(&e)))?;
+                Ok::<_, CheckError>((status, headers, body))
+            };
+            let (status, headers, body) = tokio::select! {
+                r = fetch => r?,
+                _ = ctx.cancel.cancelled() => return Err(CheckError::Cancelled),
+            };
+            let mut verdicts = Vec::new();
+            if let Some(want) = h.status {
+                verdicts.push(Verdict {
+                    ok: status.as_u16() == want,
+                    expected: format!("status {want}"),
+                    actual: format!("status {status}"),
+                    note: (status.as_u16() != want && !body.trim().is_empty())
+                        .then(|| format!("body: {}", super::predicate::cut(body.trim()))),
+                });
+            }
+            for (name, preds) in &h.headers {
+                let values: Vec<&str> = headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                // A missing header is judged as empty text, so `not-contains` holds.
+                let value = values.join(", ");
+                verdicts.extend(eval_text_all(preds, &value).into_iter().map(|mut v| {
+                    v.expected = format!("header {name} {}", v.expected);
+                    if values.is_empty() {
+                        v.actual = format!("no {name} header");
+                    }
+                    v
+                }));
+            }
+            verdicts.extend(eval_text_all(&h.body, &body).into_iter().map(|mut v| {
+                v.expected = format!("body {}", v.expected);
+                v
+            }));
+            if let Some(j) = &h.json {
+                let doc = parse_json_text(&body, "the response body")?;
+                verdicts.extend(assert_json(j, &doc)?);
+            }
+            Ok(outcome(CheckKind::Http(h.clone()).describe(), verdicts))
+        })
+    }
+}

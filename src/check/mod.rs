@@ -1,0 +1,218 @@
+//! Checks: judge a step's try (exit, stdout, stderr, json) or ask the world (http,
+//! command, kube). "Failed" (`CheckOutcome{passed: false}`) and "could not be
+//! evaluated" (`CheckError`) are different results. Checks never wait; the only
+//! waiting loop is `retry::eventually`.
+
+pub mod command;
+pub mod examiner;
+pub mod exit;
+pub mod http;
+pub mod json;
+pub mod output;
+pub mod predicate;
+pub mod retry;
+pub mod text;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::cancel::Cancel;
+use crate::lab::check_spec::CheckKind;
+
+/// What one try of a step produced (text already cleaned: `\r` applied, ANSI stripped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TryOutput {
+    /// Exit status; None when the process was killed by a signal.
+    pub exit_code: Option<i32>,
+    /// Captured standard output.
+    pub stdout: String,
+    /// Captured standard error.
+    pub stderr: String,
+}
+
+/// Everything a check may look at.
+pub struct CheckContext<'a> {
+    /// The step's last try, for output checks.
+    pub output: Option<&'a TryOutput>,
+    /// The step environment (HTTP(S)_PROXY, NO_PROXY, KUBECONFIG...), not the process env.
+    pub env: &'a [(String, String)],
+    /// Working directory for scripts.
+    pub workdir: &'a Path,
+    /// Runs `command:` checks and examiner tests.
+    pub runner: &'a dyn ScriptRunner,
+    /// Stops evaluation early.
+    pub cancel: &'a Cancel,
+}
+
+impl CheckContext<'_> {
+    /// The value of `key` in the step environment (last definition wins).
+    pub fn env_var(&self, key: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Runs scripts for `command:` checks and examiner tests; the engine supplies one built
+/// on the shell module (own process group, timeout, bounded capture).
+pub trait ScriptRunner: Send + Sync {
+    /// Runs one script; `Err` when it could not be started.
+    fn run<'a>(
+        &'a self,
+        req: ScriptRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>>;
+}
+
+/// A script to run: `script` through `bash -c`, else `argv` executed directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptRequest {
+    /// Run through `bash -c`.
+    pub script: Option<String>,
+    /// Executed directly (no shell) when `script` is None.
+    pub argv: Vec<String>,
+    /// Kill it after this long.
+    pub timeout: Duration,
+}
+
+/// The verdict of one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// The check held.
+    pub passed: bool,
+    /// What was checked, one line.
+    pub description: String,
+    /// What was expected (of the first failing operator, or all of them on a pass).
+    pub expected: String,
+    /// What was found.
+    pub actual: String,
+    /// More detail: a unified diff, the nodes a JSONPath found...
+    pub message: Option<String>,
+}
+
+/// A check that could not be evaluated (as opposed to one that failed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// An output check with no step output to judge.
+    #[error("this check judges a step's output, but there is no output to judge")]
+    NoOutput,
+    /// The text is not JSON.
+    #[error("{what} is not JSON ({error}): {excerpt}")]
+    NotJson {
+        /// Which text (stdout, the response body).
+        what: String,
+        /// The parser's complaint.
+        error: String,
+        /// The start of the text.
+        excerpt: String,
+    },
+    /// A value operator was given a JSONPath that selects several nodes.
+    #[error(
+        "`{path}` selects {count} nodes, but `{op}` needs exactly one: {nodes}; say which must hold with each: {{...}}, any: {{...}} or none: {{...}}"
+    )]
+    SeveralNodes {
+        /// The JSONPath.
+        path: String,
+        /// The operator.
+        op: String,
+        /// How many nodes.
+        count: usize,
+        /// The nodes, `path = value`.
+        nodes: String,
+    },
+    /// The JSONPath could not be applied.
+    #[error("JSONPath `{path}` failed: {error}")]
+    JsonPath {
+        /// The JSONPath.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// The HTTP request could not be made (connect error, timeout, bad URL, bad proxy).
+    #[error("HTTP {method} {url} failed: {error}")]
+    Http {
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// Why, with its causes.
+        error: String,
+    },
+    /// The script could not be started.
+    #[error("the script could not be run: {0}")]
+    Script(String),
+    /// The examiner test script does not exist.
+    #[error("examiner test {0} does not exist")]
+    ScriptNotFound(PathBuf),
+    /// The kind is not implemented yet.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// The run was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A boxed evaluation future.
+pub type Evaluation<'a> =
+    Pin<Box<dyn Future<Output = Result<CheckOutcome, CheckError>> + Send + 'a>>;
+
+/// A check of any kind.
+pub trait Check {
+    /// Evaluates the check once; never waits for anything but the evaluation itself.
+    fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a>;
+}
+
+/// A check for a kind not built yet: always "could not be evaluated".
+struct Unsupported(&'static str);
+
+impl Check for Unsupported {
+    fn evaluate<'a>(&'a self, _ctx: &'a CheckContext<'a>) -> Evaluation<'a> {
+        let msg = self.0;
+        Box::pin(async move { Err(CheckError::Unsupported(msg)) })
+    }
+}
+
+/// The check that evaluates `kind`.
+pub fn for_spec(kind: &CheckKind) -> Box<dyn Check + Send + Sync + '_> {
+    match kind {
+        CheckKind::Exit(e) => Box::new(exit::ExitCheck(*e)),
+        CheckKind::Text { stream, preds } => Box::new(text::TextCheck {
+            stream: *stream,
+            preds,
+        }),
+        CheckKind::Json(j) => Box::new(json::JsonCheck(j)),
+        CheckKind::Http(h) => Box::new(http::HttpChecker(h)),
+        CheckKind::Command(c) => Box::new(command::CommandChecker(c)),
+        CheckKind::Kube(_) => Box::new(Unsupported("kube checks arrive with issue 5")),
+    }
+}
+
+/// Gathers operator verdicts into one outcome: passes when all hold; reports the first failure.
+pub(crate) fn outcome(description: String, verdicts: Vec<predicate::Verdict>) -> CheckOutcome {
+    match verdicts.iter().find(|v| !v.ok) {
+        Some(f) => CheckOutcome {
+            passed: false,
+            description,
+            expected: f.expected.clone(),
+            actual: f.actual.clone(),
+            message: f.note.clone(),
+        },
+        None => CheckOutcome {
+            passed: true,
+            description,
+            expected: verdicts
+                .iter()
+                .map(|v| v.expected.as_str())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            actual: verdicts
+                .first()
+                .map(|v| v.actual.clone())
+                .unwrap_or_default(),
+            message: None,
+        },
+    }
+}
