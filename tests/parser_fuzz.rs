@@ -4,19 +4,52 @@
 use std::path::Path;
 
 use labctl::lab::parse::parse_lab;
-use labctl::plan::{fill_lab, FillMode};
+use labctl::plan::{FillMode, fill_lab};
 use proptest::prelude::*;
 
 const SEED_PAGE: &str = "---\ntitle: T\nlabctl:\n  vars: { username: user1 }\n---\n# Lab\n\n```execute {name=a timeout=3s within=5s}\necho %username% {{ session_namespace }}\n```\n\n```output\nhello [..]\n...\n```\n\n```verify\n- json: $.oops.cause.code\n  equals: ECONNRESET\n- stdout: { matches: '^a+$' }\n- http: http://x:8080/?key=1\n  status: 200\n- kube: v1/ConfigMap\n  name: c\n  fields: { data: { a: b } }\n```\n\n```terminal:execute\ncommand: ls\nsession: 2\n```\n\n```examiner:execute-test\nname: t\nretries: .INF\n```\n\n```execute-2\nwhile true; do date; done\n```\n\n```execute\n<ctrl+c>\n```\n";
 
 const FRAGMENTS: &[&str] = &[
-    "```", "```execute", "```execute-", "```verify\n", "{", "}", "{name=", "\"", "%username%", "{{", "}}", "$[", "- json: ", "\n", "---\n", "+++\n", "\u{feff}", "\r\n", ": ", "- ", "  ", "~~~", "```output {stream=", "\u{0}", "é", "[..]", "...",
+    "```",
+    "```execute",
+    "```execute-",
+    "```verify\n",
+    "{",
+    "}",
+    "{name=",
+    "\"",
+    "%username%",
+    "{{",
+    "}}",
+    "$[",
+    "- json: ",
+    "\n",
+    "---\n",
+    "+++\n",
+    "\u{feff}",
+    "\r\n",
+    ": ",
+    "- ",
+    "  ",
+    "~~~",
+    "```output {stream=",
+    "\u{0}",
+    "é",
+    "[..]",
+    "...",
 ];
 
 fn check(page: &[u8]) {
     let parsed = parse_lab(Path::new("fuzz.md"), page);
     let vars = parsed.lab.settings.vars.clone();
-    let _ = fill_lab(&parsed.lab, &vars, FillMode { allow_unsafe: false, require_defined: true });
+    let _ = fill_lab(
+        &parsed.lab,
+        &vars,
+        FillMode {
+            allow_unsafe: false,
+            require_defined: true,
+        },
+    );
 }
 
 proptest! {

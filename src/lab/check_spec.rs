@@ -678,13 +678,11 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             format!("a check must be a map such as `- exit: 0`, found `{v}`"),
         )
     })?;
+    // State checks lead: `command:` may carry `exit`/`stdout`, `http:` and `kube:` carry `json`.
     let kinds = [
-        "exit", "stdout", "stderr", "json", "http", "kube", "command",
+        "http", "kube", "command", "exit", "stdout", "stderr", "json",
     ];
-    let head = kinds
-        .iter()
-        .find(|k| m.contains_key(**k) && **k != "json")
-        .or(kinds.iter().find(|k| m.contains_key(**k)));
+    let head = kinds.iter().find(|k| m.contains_key(**k));
     let Some(head) = head else {
         let first = m.keys().next().cloned().unwrap_or_default();
         return Err(
@@ -1065,6 +1063,15 @@ mod tests {
         let e = parse_check(&json!({"stdout": {"matches": "ab(c"}})).unwrap_err();
         assert_eq!(e.code, "bad-regex");
         assert_eq!(e.near_offset, 2);
+    }
+
+    #[test]
+    fn command_check_with_stdout_and_exit() {
+        let (kind, _) = parse_check(
+            &json!({"command": "oc get se -o name", "exit": 0, "stdout": {"contains": "egress"}}),
+        )
+        .unwrap();
+        assert!(matches!(kind, CheckKind::Command(_)));
     }
 
     #[test]

@@ -28,7 +28,10 @@ impl Labctl {
     /// `labctl ARGS...` run in the fixtures folder.
     pub fn new(args: &[&str]) -> Labctl {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-        cmd.args(args).current_dir(fixtures()).env("NO_COLOR", "1").env_remove("LABCTL_VAR_username");
+        cmd.args(args)
+            .current_dir(fixtures())
+            .env("NO_COLOR", "1")
+            .env_remove("LABCTL_VAR_username");
         Labctl { cmd, stdin: None }
     }
 
@@ -53,26 +56,50 @@ impl Labctl {
     /// Runs to completion.
     pub fn run(mut self) -> Ran {
         use std::io::Write;
-        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = self.cmd.spawn().expect("labctl starts");
         if let Some(input) = self.stdin.take() {
-            child.stdin.take().expect("piped").write_all(&input).expect("stdin written");
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(&input)
+                .expect("stdin written");
         }
-        let Output { status, stdout, stderr } = child.wait_with_output().expect("labctl ends");
-        Ran { code: status.code(), stdout: String::from_utf8_lossy(&stdout).into(), stderr: String::from_utf8_lossy(&stderr).into() }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().expect("labctl ends");
+        Ran {
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into(),
+            stderr: String::from_utf8_lossy(&stderr).into(),
+        }
     }
 }
 
 impl Ran {
     /// Asserts the exit status, showing output when it differs.
     pub fn code(&self, expected: i32) -> &Ran {
-        assert_eq!(self.code, Some(expected), "exit status\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     /// stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }

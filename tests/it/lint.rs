@@ -6,11 +6,17 @@ fn lint_json(path: &str) -> (i32, Vec<serde_json::Value>) {
     let r = Labctl::new(&["lint", "--format", "json", path]).run();
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     let v = r.json();
-    (r.code.unwrap(), v["diagnostics"].as_array().unwrap().clone())
+    (
+        r.code.unwrap(),
+        v["diagnostics"].as_array().unwrap().clone(),
+    )
 }
 
 fn codes(d: &[serde_json::Value], severity: &str) -> Vec<String> {
-    d.iter().filter(|d| d["severity"] == severity).map(|d| d["code"].as_str().unwrap().to_string()).collect()
+    d.iter()
+        .filter(|d| d["severity"] == severity)
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -25,8 +31,15 @@ fn hostile_inputs_exit_2_with_file_and_line() {
     ] {
         let (status, d) = lint_json(file);
         assert_eq!(status, 2, "{file}: {d:?}");
-        let e = d.iter().find(|d| d["severity"] == "error").unwrap_or_else(|| panic!("{file}: no error in {d:?}"));
-        assert_eq!((e["code"].as_str().unwrap(), e["line"].as_u64().unwrap()), (code, line), "{file}: {e}");
+        let e = d
+            .iter()
+            .find(|d| d["severity"] == "error")
+            .unwrap_or_else(|| panic!("{file}: no error in {d:?}"));
+        assert_eq!(
+            (e["code"].as_str().unwrap(), e["line"].as_u64().unwrap()),
+            (code, line),
+            "{file}: {e}"
+        );
         assert!(e["path"].as_str().unwrap().ends_with(file), "{e}");
         if code == "undefined-variable" {
             continue; // list shows undefined variables unfilled
@@ -34,7 +47,11 @@ fn hostile_inputs_exit_2_with_file_and_line() {
         // list refuses the same input with the same diagnostic on stderr.
         let r = Labctl::new(&["list", file]).run();
         r.code(2);
-        assert!(r.stderr.contains(&format!("{file}:{line}:")), "{file}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{file}:{line}:")),
+            "{file}: {}",
+            r.stderr
+        );
     }
 }
 
@@ -42,10 +59,28 @@ fn hostile_inputs_exit_2_with_file_and_line() {
 fn text_diagnostic_has_caret_and_help() {
     let r = Labctl::new(&["lint", "hostile/unknown-attribute.md"]).run();
     r.code(2);
-    assert!(r.stdout.contains("error[unknown-attribute]: unknown attribute `timout`"), "{}", r.stdout);
-    assert!(r.stdout.contains(" --> hostile/unknown-attribute.md:3:20"), "{}", r.stdout);
-    assert!(r.stdout.contains("3 | ```execute {name=a timout=3s}\n  |                    ^^^^^^\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("= help: did you mean `timeout`?"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("error[unknown-attribute]: unknown attribute `timout`"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(" --> hostile/unknown-attribute.md:3:20"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("3 | ```execute {name=a timout=3s}\n  |                    ^^^^^^\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("= help: did you mean `timeout`?"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -60,7 +95,10 @@ fn platform_variables_are_infos_and_custom_ones_errors() {
     let (_, d) = lint_json("hostile/undefined-variable.md");
     assert_eq!(codes(&d, "info"), ["unchecked-step", "platform-variable"]);
     assert_eq!(codes(&d, "error"), ["undefined-variable"]);
-    assert!(d.iter().any(|d| d["message"].as_str().unwrap().contains("custom_thing")));
+    assert!(
+        d.iter()
+            .any(|d| d["message"].as_str().unwrap().contains("custom_thing"))
+    );
 }
 
 #[test]
@@ -83,13 +121,20 @@ fn examiner_script_missing_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let content = dir.path().join("workshop/content");
     std::fs::create_dir_all(&content).unwrap();
-    std::fs::write(content.join("a.md"), "```examiner:execute-test\nname: nope\n```\n").unwrap();
+    std::fs::write(
+        content.join("a.md"),
+        "```examiner:execute-test\nname: nope\n```\n",
+    )
+    .unwrap();
     let r = Labctl::new(&["lint", "--format", "json", dir.path().to_str().unwrap()]).run();
     r.code(2);
     assert!(r.stdout.contains("examiner-missing"), "{}", r.stdout);
     // The fixture's script exists: no such error there.
     let (_, d) = lint_json("educates-hugo");
-    assert!(!codes(&d, "error").contains(&"examiner-missing".to_string()), "{d:?}");
+    assert!(
+        !codes(&d, "error").contains(&"examiner-missing".to_string()),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -100,17 +145,32 @@ fn workshop_level_warnings() {
         "# L\n\n![d](img/none.svg)\n\n```execute\noc apply -f ./manifests/none.yaml -n %username%\necho user7\n```\n\n```verify\n- exit: 0\n```\n\n```execute\nls\n```\n",
     )
     .unwrap();
-    let r = Labctl::new(&["lint", "--format", "json", "--var", "username=user1", dir.path().to_str().unwrap()]).run();
+    let r = Labctl::new(&[
+        "lint",
+        "--format",
+        "json",
+        "--var",
+        "username=user1",
+        dir.path().to_str().unwrap(),
+    ])
+    .run();
     r.code(0);
     let d = r.json()["diagnostics"].as_array().unwrap().clone();
-    assert_eq!(codes(&d, "warning"), ["missing-image", "missing-file", "hardcoded-user"]);
+    assert_eq!(
+        codes(&d, "warning"),
+        ["missing-image", "missing-file", "hardcoded-user"]
+    );
     assert_eq!(codes(&d, "info"), ["unchecked-step"]);
 }
 
 #[test]
 fn duplicate_step_names() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("lab.md"), "```execute {name=a}\nls\n```\n```execute {name=a}\nls\n```\n").unwrap();
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "```execute {name=a}\nls\n```\n```execute {name=a}\nls\n```\n",
+    )
+    .unwrap();
     let r = Labctl::new(&["lint", "--format", "json", dir.path().to_str().unwrap()]).run();
     r.code(2);
     assert!(r.stdout.contains("duplicate-step"), "{}", r.stdout);
@@ -130,5 +190,9 @@ fn fifty_megabyte_page_is_handled() {
     std::fs::write(&file, &page).unwrap();
     let r = Labctl::new(&["list", file.to_str().unwrap()]).run();
     r.code(2);
-    assert!(r.stderr.contains(&format!("big.md:{}:", lines - 2)), "{}", &r.stderr[..r.stderr.len().min(500)]);
+    assert!(
+        r.stderr.contains(&format!("big.md:{}:", lines - 2)),
+        "{}",
+        &r.stderr[..r.stderr.len().min(500)]
+    );
 }

@@ -1,5 +1,5 @@
 //! Integration tests: the real labctl binary on fixture workshops.
 
 mod harness;
-mod list;
 mod lint;
+mod list;
