@@ -7,8 +7,11 @@ pub mod cli;
 pub mod commands;
 pub mod diag;
 pub mod exit_code;
+pub mod event;
 pub mod lab;
 pub mod plan;
+pub mod redact;
+pub mod shell;
 pub mod vars;
 
 use std::io::IsTerminal;

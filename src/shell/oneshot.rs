@@ -1,0 +1,145 @@
+//! One-shot commands (`command:` checks, Educates examiner scripts): a fresh
+//! process in its own process group, with timeout, cancellation and capture.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+use tokio::process::Command;
+
+use super::capture::{Capture, Drained, drain_now};
+use super::process_group::signal_group;
+use super::{ShellError, StepOutput};
+use crate::cancel::Cancel;
+
+/// A command to run once.
+#[derive(Debug, Clone)]
+pub struct OneShot {
+    /// Script for `bash -c`; when set, `argv` become its positional parameters `$1...`.
+    pub script: Option<String>,
+    /// Program and arguments, run with no shell when `script` is None.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub workdir: PathBuf,
+    /// Variables added to the inherited environment.
+    pub env: Vec<(String, String)>,
+    /// Kill the command after this long.
+    pub timeout: Duration,
+    /// Bytes kept at the head and at the tail of each stream.
+    pub capture_cap: usize,
+    /// Time between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+/// One-shot: runs a script with `bash -c` (or argv with no shell when `argv` is given) in its own process group with timeout and capture.
+pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, ShellError> {
+    let started = Instant::now();
+    let (program, args): (String, Vec<String>) = match (&cmd.script, cmd.argv.split_first()) {
+        (Some(script), _) => {
+            let mut args = vec!["-c".to_string(), script.clone(), "labctl".to_string()];
+            args.extend(cmd.argv.iter().cloned());
+            ("bash".to_string(), args)
+        }
+        (None, Some((program, rest))) => (program.clone(), rest.to_vec()),
+        (None, None) => return Err(ShellError::EmptyCommand),
+    };
+    if cancel.is_cancelled() {
+        return Ok(StepOutput {
+            cancelled: true,
+            ..StepOutput::default()
+        });
+    }
+    let setup = |source| ShellError::Setup {
+        path: cmd.workdir.clone(),
+        source,
+    };
+    // Our own pipes (not Stdio::piped) so that after exit we can read what is
+    // buffered without waiting for EOF, which a leftover child could withhold.
+    let (out_tx, mut out_rx) = pipe::pipe().map_err(setup)?;
+    let (err_tx, mut err_rx) = pipe::pipe().map_err(setup)?;
+    let mut command = Command::new(&program);
+    command
+        .args(&args)
+        .current_dir(&cmd.workdir)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out_tx.into_blocking_fd().map_err(setup)?)
+        .stderr(err_tx.into_blocking_fd().map_err(setup)?)
+        .process_group(0)
+        .kill_on_drop(true);
+    let spawned = command.spawn();
+    // Drops our copies of the write ends.
+    drop(command);
+    let mut child = spawned.map_err(|source| ShellError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+
+    let mut out = Capture::new(cmd.capture_cap);
+    let mut err = Capture::new(cmd.capture_cap);
+    let mut out_buf = vec![0u8; 64 * 1024];
+    let mut err_buf = vec![0u8; 64 * 1024];
+    let (mut out_eof, mut err_eof) = (false, false);
+    let (mut timed_out, mut cancelled) = (false, false);
+    let mut killing = false;
+    let mut wake_at = tokio::time::Instant::now() + cmd.timeout;
+    let cancellation = cancel.cancelled();
+    tokio::pin!(cancellation);
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status.ok(),
+            r = out_rx.read(&mut out_buf), if !out_eof => match r {
+                Ok(0) | Err(_) => out_eof = true,
+                Ok(n) => out.push(&out_buf[..n]),
+            },
+            r = err_rx.read(&mut err_buf), if !err_eof => match r {
+                Ok(0) | Err(_) => err_eof = true,
+                Ok(n) => err.push(&err_buf[..n]),
+            },
+            _ = tokio::time::sleep_until(wake_at) => {
+                if timed_out || cancelled {
+                    signal_group(pgid, Signal::SIGKILL);
+                    killing = true;
+                    wake_at = tokio::time::Instant::now() + Duration::from_secs(3600);
+                } else {
+                    timed_out = true;
+                    signal_group(pgid, Signal::SIGTERM);
+                    wake_at = tokio::time::Instant::now() + cmd.grace;
+                }
+            }
+            _ = &mut cancellation, if !timed_out && !cancelled => {
+                cancelled = true;
+                signal_group(pgid, Signal::SIGTERM);
+                wake_at = tokio::time::Instant::now() + cmd.grace;
+            }
+        }
+    };
+    let _ = killing;
+    // The command is done: whatever it left in its group goes too.
+    signal_group(pgid, Signal::SIGKILL);
+    if !out_eof {
+        drain_now(&out_rx, &mut out, &mut out_buf, 2 << 20);
+    }
+    if !err_eof {
+        drain_now(&err_rx, &mut err, &mut err_buf, 2 << 20);
+    }
+    let _ = Drained::Eof;
+    let mut output = StepOutput {
+        timed_out,
+        cancelled,
+        stdout: out.finish(),
+        stderr: err.finish(),
+        duration: started.elapsed(),
+        ..StepOutput::default()
+    };
+    if let Some(status) = status {
+        output.exit_code = status.code();
+        output.signal = status.signal();
+    }
+    Ok(output)
+}

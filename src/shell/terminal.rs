@@ -1,0 +1,751 @@
+//! Persistent terminals: one long-lived bash per terminal number.
+//!
+//! How a step runs. The shell is started once with stdin and stdout piped; its
+//! first command moves stdout to fd 3 (`exec 3>&1 >/dev/null`), which becomes
+//! the status channel. For each step we write the body to `ID.sh` in the
+//! terminal's private temp dir, create two FIFOs `ID.out`/`ID.err`, and send
+//!
+//! ```text
+//! __labctl_id=ID; source ID.sh >ID.out 2>ID.err </dev/null 3>&-; echo "done ID $?" >&3
+//! ```
+//!
+//! - `source` (not `{ BODY }`) makes bash parse the body as a file: a syntax
+//!   error fails that step with status 2 instead of wedging the shell's parser,
+//!   and aliases defined on one line work on the next. Being a builtin, it
+//!   keeps variables, functions, aliases and `cd` in the shell.
+//! - `3>&-` means no step process inherits the status pipe, so EOF on it means
+//!   the shell itself is gone (`exit`). The `done` line, never EOF on the
+//!   step's stdout, ends the step: a leftover `sleep 100 &` holding stdout
+//!   open cannot hang us.
+//! - Per-step FIFOs (not one fixed pair) so a leftover child that keeps writing
+//!   can never mix its bytes into a later step's output. After `done` we read
+//!   what the pipes already hold (everything the finished processes wrote is in
+//!   the pipe buffer by then) and hand a still-open FIFO to a task that discards
+//!   until EOF, so the leftover neither blocks nor dies of SIGPIPE. Memory stays
+//!   bounded by `Capture`. mkfifo + open costs a few microseconds.
+//! - We hold a write end of each FIFO until `done` so the reader never sees a
+//!   premature EOF before bash has opened it.
+//!
+//! Timeouts and cancellation: we mark the step aborted (`abort.ID`), send
+//! SIGUSR1 to the shell, whose trap runs `return` out of the `source` once the
+//! current child ends (so a `while` loop in the body stops too), and SIGTERM
+//! every other process of the terminal's session; after `grace`, SIGKILL; if
+//! the shell still does not answer after another grace, it is killed and the
+//! terminal starts afresh.
+//!
+//! Background steps run as `{ ... } >OUT 2>ERR &`: with `set -m` the job has its
+//! own process group (its pid, reported on fd 3) and default SIGINT, so
+//! stopping it is SIGINT to that group, then SIGTERM, then SIGKILL.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigHandler, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::unix::pipe;
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::capture::{Capture, Drained, discard_until_eof, drain_now};
+use super::process_group::{live_members, signal_group, signal_session};
+use super::{ShellConfig, ShellError, StepOutput};
+use crate::cancel::Cancel;
+
+/// Read buffer per stream; a pipe holds 64 KiB by default.
+const READ_BUF: usize = 64 * 1024;
+/// Most bytes read after `done` before leftovers are left to the discarding task
+/// (more than a pipe can hold, so nothing a finished process wrote is lost).
+const DRAIN_LIMIT: usize = 2 << 20;
+/// How long the shell may take to acknowledge a command between steps.
+const SHELL_ANSWER: Duration = Duration::from_secs(10);
+
+/// All terminals of one user; terminal N (1-based) is opened on first use.
+pub struct Terminals {
+    cfg: ShellConfig,
+    live: BTreeMap<u32, Terminal>,
+    opened: BTreeSet<u32>,
+    stopped: Vec<(u32, StepOutput)>,
+}
+
+impl Terminals {
+    /// Terminals that will start with `cfg`; no shell runs until first use.
+    pub fn new(cfg: ShellConfig) -> Terminals {
+        Terminals {
+            cfg,
+            live: BTreeMap::new(),
+            opened: BTreeSet::new(),
+            stopped: Vec::new(),
+        }
+    }
+
+    /// Runs BODY (a multi-line shell script, as pasted) in terminal N and waits for it; stops that terminal's background step first (SIGINT) if one runs.
+    ///
+    /// The stopped background step's output is kept for
+    /// [`Terminals::take_stopped_background`] and [`Terminals::shutdown`].
+    pub async fn run(
+        &mut self,
+        terminal: u32,
+        body: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Result<StepOutput, ShellError> {
+        if let Some(out) = self.interrupt(terminal).await {
+            self.stopped.push((terminal, out));
+        }
+        let (cap, grace) = (self.cfg.capture_cap, self.cfg.grace);
+        let term = self.open(terminal)?;
+        let result = term.run_step(body, timeout, cancel, cap, grace).await;
+        self.forget_if_dead(terminal);
+        result
+    }
+
+    /// Starts BODY as the terminal's background step and returns at once (stopping an earlier background step first).
+    pub async fn start_background(&mut self, terminal: u32, body: &str) -> Result<(), ShellError> {
+        if let Some(out) = self.interrupt(terminal).await {
+            self.stopped.push((terminal, out));
+        }
+        let cap = self.cfg.capture_cap;
+        let term = self.open(terminal)?;
+        let result = term.start_background(body, cap).await;
+        self.forget_if_dead(terminal);
+        result
+    }
+
+    /// Stops the background step of terminal N with SIGINT (then TERM/KILL after grace) and returns what it printed; None when none ran.
+    pub async fn interrupt(&mut self, terminal: u32) -> Option<StepOutput> {
+        let term = self.live.get_mut(&terminal)?;
+        let out = term.stop_background(self.cfg.grace).await;
+        self.forget_if_dead(terminal);
+        out
+    }
+
+    /// Terminals opened so far, ascending.
+    pub fn opened(&self) -> Vec<u32> {
+        self.opened.iter().copied().collect()
+    }
+
+    /// Background outputs of steps stopped because a later step of their terminal started.
+    pub fn take_stopped_background(&mut self) -> Vec<(u32, StepOutput)> {
+        std::mem::take(&mut self.stopped)
+    }
+
+    /// Stops background steps (SIGINT), ends every shell, kills whatever is left in their sessions; returns background outputs by terminal.
+    ///
+    /// Includes outputs of background steps stopped earlier by [`Terminals::run`]
+    /// and not yet taken.
+    pub async fn shutdown(&mut self) -> Vec<(u32, StepOutput)> {
+        let grace = self.cfg.grace;
+        let live = std::mem::take(&mut self.live);
+        let closing = live.into_iter().map(|(n, mut term)| async move {
+            let out = term.stop_background(grace).await;
+            term.close(grace).await;
+            out.map(|o| (n, o))
+        });
+        let mut outs = self.take_stopped_background();
+        outs.extend(
+            futures::future::join_all(closing)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+        outs
+    }
+
+    fn open(&mut self, terminal: u32) -> Result<&mut Terminal, ShellError> {
+        if terminal == 0 {
+            return Err(ShellError::BadTerminal(terminal));
+        }
+        if !self.live.contains_key(&terminal) {
+            let term = Terminal::spawn(terminal, &self.cfg)?;
+            self.live.insert(terminal, term);
+            self.opened.insert(terminal);
+        }
+        Ok(self.live.get_mut(&terminal).expect("inserted above"))
+    }
+
+    /// Drops a terminal whose shell ended, killing what was left in its session
+    /// (as closing a terminal window would); the next use opens a fresh one.
+    fn forget_if_dead(&mut self, terminal: u32) {
+        if self.live.get(&terminal).is_some_and(|t| t.dead) {
+            self.live.remove(&terminal);
+        }
+    }
+}
+
+/// One shell and its private directory of step files.
+struct Terminal {
+    number: u32,
+    child: Child,
+    /// The shell's pid, which is also its session id.
+    pid: i32,
+    stdin: Option<ChildStdin>,
+    status: Lines<BufReader<ChildStdout>>,
+    dir: tempfile::TempDir,
+    next_id: u64,
+    bg: Option<Background>,
+    out_buf: Vec<u8>,
+    err_buf: Vec<u8>,
+    /// The shell ended or stopped answering; this terminal must not be reused.
+    dead: bool,
+    /// Setup commands not yet written to the shell (sent with the first command).
+    pending_init: Option<String>,
+}
+
+/// A running background step.
+struct Background {
+    id: u64,
+    pgid: i32,
+    started: Instant,
+    body: PathBuf,
+    finish: Option<oneshot::Sender<()>>,
+    reader: JoinHandle<(Capture, Capture)>,
+}
+
+/// How a foreground step's wait ended.
+enum Ending {
+    Done(i32),
+    ShellGone,
+}
+
+/// Escalation state of a step being stopped.
+#[derive(Clone, Copy)]
+enum Phase {
+    Running,
+    Terminating(tokio::time::Instant),
+    Killing(tokio::time::Instant),
+}
+
+impl Terminal {
+    fn spawn(number: u32, cfg: &ShellConfig) -> Result<Terminal, ShellError> {
+        let dir = tempfile::Builder::new()
+            .prefix("labctl-term-")
+            .tempdir()
+            .map_err(|source| ShellError::Setup {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let mut cmd = Command::new(&cfg.shell);
+        if cfg
+            .shell
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("bash"))
+        {
+            cmd.args(["--noprofile", "--norc"]);
+        }
+        cmd.current_dir(&cfg.workdir)
+            .envs(cfg.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        // SAFETY: the closure runs between fork and exec and only makes
+        // async-signal-safe calls (setsid, signal); setting SIG_DFL installs no handler.
+        unsafe {
+            cmd.pre_exec(|| {
+                // Own session: every process a step starts can be found by sid.
+                nix::unistd::setsid()?;
+                // If labctl itself was started with SIGINT ignored, background
+                // steps would inherit that and ignore our Ctrl-C.
+                for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                    nix::sys::signal::signal(sig, SigHandler::SigDfl)?;
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|source| ShellError::Spawn {
+            program: cfg.shell.display().to_string(),
+            source,
+        })?;
+        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut term = Terminal {
+            number,
+            child,
+            pid,
+            stdin,
+            status: BufReader::new(stdout).lines(),
+            dir,
+            next_id: 0,
+            bg: None,
+            out_buf: vec![0; READ_BUF],
+            err_buf: vec![0; READ_BUF],
+            dead: false,
+            pending_init: None,
+        };
+        // Sent with the first step: writing to a fresh pipe does not block.
+        let init = format!(
+            "exec 3>&1 >/dev/null\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
+             trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n",
+            sh_quote(term.dir.path())
+        );
+        term.pending_init = Some(init);
+        Ok(term)
+    }
+}
+
+impl Terminal {
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Writes commands to the shell; false when the shell is gone.
+    async fn send(&mut self, line: &str) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
+        let ok = match self.pending_init.take() {
+            Some(init) => {
+                let mut all = init;
+                all.push_str(line);
+                stdin.write_all(all.as_bytes()).await.is_ok()
+            }
+            None => stdin.write_all(line.as_bytes()).await.is_ok(),
+        };
+        ok && stdin.flush().await.is_ok()
+    }
+
+    /// Waits for the status line `KIND ID VALUE`; None when the shell is gone or silent.
+    async fn expect_status(&mut self, kind: &str, id: u64, limit: Duration) -> Option<i32> {
+        let wait = async {
+            loop {
+                match self.status.next_line().await {
+                    Ok(Some(line)) => {
+                        if let Some(v) = parse_status(&line, kind, id) {
+                            return Some(v);
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        tokio::time::timeout(limit, wait).await.ok().flatten()
+    }
+
+    async fn run_step(
+        &mut self,
+        body: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+        cap: usize,
+        grace: Duration,
+    ) -> Result<StepOutput, ShellError> {
+        let started = Instant::now();
+        if cancel.is_cancelled() {
+            return Ok(StepOutput {
+                cancelled: true,
+                ..StepOutput::default()
+            });
+        }
+        let id = self.next_id();
+        let mut files = StepFiles::create(self.dir.path(), id, body)?;
+        let line = format!(
+            "__labctl_id={id}; source {} >{} 2>{} </dev/null 3>&-; echo \"done {id} $?\" >&3\n",
+            sh_quote(&files.body),
+            sh_quote(&files.out),
+            sh_quote(&files.err),
+        );
+        // A failed write means the shell is gone; the status pipe says so below.
+        self.send(&line).await;
+
+        let mut out = Capture::new(cap);
+        let mut err = Capture::new(cap);
+        let (mut out_eof, mut err_eof) = (false, false);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut phase = Phase::Running;
+        let (mut timed_out, mut cancelled) = (false, false);
+        let mut last_signal = None;
+        let cancellation = cancel.cancelled();
+        tokio::pin!(cancellation);
+        let ending = loop {
+            let wake_at = match phase {
+                Phase::Running => deadline,
+                Phase::Terminating(t) | Phase::Killing(t) => t,
+            };
+            tokio::select! {
+                line = self.status.next_line() => match line {
+                    Ok(Some(line)) => {
+                        if let Some(code) = parse_status(&line, "done", id) {
+                            break Ending::Done(code);
+                        }
+                    }
+                    _ => break Ending::ShellGone,
+                },
+                r = files.out_rx.read(&mut self.out_buf), if !out_eof => match r {
+                    Ok(0) | Err(_) => out_eof = true,
+                    Ok(n) => out.push(&self.out_buf[..n]),
+                },
+                r = files.err_rx.read(&mut self.err_buf), if !err_eof => match r {
+                    Ok(0) | Err(_) => err_eof = true,
+                    Ok(n) => err.push(&self.err_buf[..n]),
+                },
+                _ = tokio::time::sleep_until(wake_at) => match phase {
+                    Phase::Running => {
+                        timed_out = true;
+                        last_signal = Some(Signal::SIGTERM);
+                        phase = self.abort_step(id, grace);
+                    }
+                    Phase::Terminating(_) => {
+                        last_signal = Some(Signal::SIGKILL);
+                        signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
+                        phase = Phase::Killing(
+                            tokio::time::Instant::now() + grace.max(Duration::from_secs(1)),
+                        );
+                    }
+                    Phase::Killing(_) => {
+                        // The shell itself does not come back: give up on it.
+                        signal_session(self.pid, None, Signal::SIGKILL);
+                        break Ending::ShellGone;
+                    }
+                },
+                _ = &mut cancellation, if matches!(phase, Phase::Running) => {
+                    cancelled = true;
+                    last_signal = Some(Signal::SIGTERM);
+                    phase = self.abort_step(id, grace);
+                }
+            }
+        };
+
+        // Everything the step's finished processes wrote is in the pipes now.
+        files.keep = None;
+        let out_rx = files.out_rx;
+        let err_rx = files.err_rx;
+        if !out_eof
+            && drain_now(&out_rx, &mut out, &mut self.out_buf, DRAIN_LIMIT) == Drained::Pending
+        {
+            discard_until_eof(out_rx);
+        }
+        if !err_eof
+            && drain_now(&err_rx, &mut err, &mut self.err_buf, DRAIN_LIMIT) == Drained::Pending
+        {
+            discard_until_eof(err_rx);
+        }
+        for path in [&files.body, &files.out, &files.err] {
+            let _ = std::fs::remove_file(path);
+        }
+        if timed_out || cancelled {
+            let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{id}")));
+        }
+
+        let mut output = StepOutput {
+            timed_out,
+            cancelled,
+            ..StepOutput::default()
+        };
+        match ending {
+            Ending::Done(code) if timed_out || cancelled => {
+                let _ = code;
+                output.signal = last_signal.map(|s| s as i32);
+            }
+            Ending::Done(code) => {
+                output.exit_code = Some(code);
+                output.signal = signal_of_status(code);
+            }
+            Ending::ShellGone => {
+                self.dead = true;
+                output.shell_exited = true;
+                let status = match tokio::time::timeout(grace, self.child.wait()).await {
+                    Ok(status) => status.ok(),
+                    Err(_) => {
+                        let _ = self.child.start_kill();
+                        self.child.wait().await.ok()
+                    }
+                };
+                if let Some(status) = status {
+                    output.exit_code = status.code();
+                    output.signal = status.signal();
+                }
+                if timed_out || cancelled {
+                    output.exit_code = None;
+                }
+            }
+        }
+        output.stdout = out.finish();
+        output.stderr = err.finish();
+        output.duration = started.elapsed();
+        Ok(output)
+    }
+
+    /// First stage of stopping a foreground step: make the shell's trap return
+    /// from the body, SIGTERM everything else in the session.
+    fn abort_step(&mut self, id: u64, grace: Duration) -> Phase {
+        let _ = File::create(self.dir.path().join(format!("abort.{id}")));
+        let _ = nix::sys::signal::kill(Pid::from_raw(self.pid), Signal::SIGUSR1);
+        signal_session(self.pid, Some(self.pid), Signal::SIGTERM);
+        Phase::Terminating(tokio::time::Instant::now() + grace)
+    }
+
+    async fn start_background(&mut self, body: &str, cap: usize) -> Result<(), ShellError> {
+        let id = self.next_id();
+        let mut files = StepFiles::create(self.dir.path(), id, body)?;
+        // The subshell reports its pid (= its process group) only after its
+        // redirections are open, so our keep-alive write ends can go then.
+        let line = format!(
+            "{{ trap - INT QUIT; echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; source {}; }} >{} 2>{} </dev/null &\n",
+            sh_quote(&files.body),
+            sh_quote(&files.out),
+            sh_quote(&files.err),
+        );
+        let sent = self.send(&line).await;
+        let pgid = match sent {
+            true => self.expect_status("bgstart", id, SHELL_ANSWER).await,
+            false => None,
+        };
+        let Some(pgid) = pgid else {
+            self.dead = true;
+            let _ = std::fs::remove_file(&files.body);
+            return Err(ShellError::Shell {
+                terminal: self.number,
+                what: "exited or stopped answering while starting a background step".into(),
+            });
+        };
+        files.keep = None;
+        let _ = std::fs::remove_file(&files.out);
+        let _ = std::fs::remove_file(&files.err);
+        let (finish_tx, finish_rx) = oneshot::channel();
+        let reader = tokio::spawn(read_background(files.out_rx, files.err_rx, cap, finish_rx));
+        self.bg = Some(Background {
+            id,
+            pgid,
+            started: Instant::now(),
+            body: files.body,
+            finish: Some(finish_tx),
+            reader,
+        });
+        Ok(())
+    }
+
+    async fn stop_background(&mut self, grace: Duration) -> Option<StepOutput> {
+        let mut bg = self.bg.take()?;
+        let mut sent = None;
+        let mut captures = None;
+        if !bg.reader.is_finished() {
+            for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGKILL] {
+                if !signal_group(bg.pgid, sig) {
+                    break;
+                }
+                sent = Some(sig);
+                let wait = if sig == Signal::SIGKILL {
+                    Duration::from_millis(200)
+                } else {
+                    grace
+                };
+                if let Ok(res) = tokio::time::timeout(wait, &mut bg.reader).await {
+                    captures = res.ok();
+                    break;
+                }
+            }
+        }
+        if captures.is_none() {
+            // Ended, or something outside its group still holds its output open.
+            if let Some(tx) = bg.finish.take() {
+                let _ = tx.send(());
+            }
+            captures = (&mut bg.reader).await.ok();
+        }
+        let (out, err) = captures.unwrap_or_else(|| (Capture::new(0), Capture::new(0)));
+        let _ = std::fs::remove_file(&bg.body);
+
+        let line = format!(
+            "wait {} 2>/dev/null; echo \"bgwait {} $?\" >&3\n",
+            bg.pgid, bg.id
+        );
+        let mut code = None;
+        if self.send(&line).await {
+            code = self
+                .expect_status("bgwait", bg.id, grace + SHELL_ANSWER)
+                .await;
+        }
+        if code.is_none() {
+            self.dead = true;
+        }
+        Some(StepOutput {
+            exit_code: code,
+            signal: code
+                .and_then(signal_of_status)
+                .or_else(|| sent.map(|s| s as i32).filter(|_| code.is_none())),
+            stdout: out.finish(),
+            stderr: err.finish(),
+            duration: bg.started.elapsed(),
+            ..StepOutput::default()
+        })
+    }
+
+    /// Ends the shell and everything left in its session.
+    async fn close(mut self, grace: Duration) {
+        // Leftovers first, while the shell is alive to reap them.
+        if signal_session(self.pid, Some(self.pid), Signal::SIGTERM) > 0 {
+            let until = Instant::now() + grace;
+            while Instant::now() < until && !live_members(self.pid, Some(self.pid)).is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
+        }
+        // EOF on stdin ends a non-interactive shell.
+        self.stdin = None;
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.start_kill();
+            let _ = self.child.wait().await;
+        }
+        signal_session(self.pid, None, Signal::SIGKILL);
+        self.dead = true;
+    }
+}
+
+impl Drop for Terminal {
+    /// Last resort when a terminal is dropped without `shutdown`: kill its whole session.
+    fn drop(&mut self) {
+        if self.pid > 0 {
+            signal_session(self.pid, None, Signal::SIGKILL);
+        }
+    }
+}
+
+/// Reads a background step's output until it ends (EOF on both streams) or
+/// until told to stop waiting.
+async fn read_background(
+    mut out_rx: pipe::Receiver,
+    mut err_rx: pipe::Receiver,
+    cap: usize,
+    mut finish: oneshot::Receiver<()>,
+) -> (Capture, Capture) {
+    let mut out = Capture::new(cap);
+    let mut err = Capture::new(cap);
+    let mut out_buf = vec![0; READ_BUF];
+    let mut err_buf = vec![0; READ_BUF];
+    let (mut out_eof, mut err_eof) = (false, false);
+    let mut finished = false;
+    while !(out_eof && err_eof) {
+        tokio::select! {
+            r = out_rx.read(&mut out_buf), if !out_eof => match r {
+                Ok(0) | Err(_) => out_eof = true,
+                Ok(n) => out.push(&out_buf[..n]),
+            },
+            r = err_rx.read(&mut err_buf), if !err_eof => match r {
+                Ok(0) | Err(_) => err_eof = true,
+                Ok(n) => err.push(&err_buf[..n]),
+            },
+            _ = &mut finish => {
+                finished = true;
+                break;
+            }
+        }
+    }
+    if finished {
+        if !out_eof && drain_now(&out_rx, &mut out, &mut out_buf, DRAIN_LIMIT) == Drained::Pending {
+            discard_until_eof(out_rx);
+        }
+        if !err_eof && drain_now(&err_rx, &mut err, &mut err_buf, DRAIN_LIMIT) == Drained::Pending {
+            discard_until_eof(err_rx);
+        }
+    }
+    (out, err)
+}
+
+/// The body file and output FIFOs of one step.
+struct StepFiles {
+    body: PathBuf,
+    out: PathBuf,
+    err: PathBuf,
+    out_rx: pipe::Receiver,
+    err_rx: pipe::Receiver,
+    /// Our own write ends, held until bash has opened the FIFOs.
+    keep: Option<(File, File)>,
+}
+
+impl StepFiles {
+    fn create(dir: &Path, id: u64, body: &str) -> Result<StepFiles, ShellError> {
+        let body_path = dir.join(format!("{id}.sh"));
+        let out = dir.join(format!("{id}.out"));
+        let err = dir.join(format!("{id}.err"));
+        let setup = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source: std::io::Error| ShellError::Setup { path, source }
+        };
+        std::fs::write(&body_path, body).map_err(setup(&body_path))?;
+        let open = |path: &Path| -> Result<(pipe::Receiver, File), ShellError> {
+            nix::unistd::mkfifo(
+                path,
+                nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+            )
+            .map_err(std::io::Error::from)
+            .map_err(setup(path))?;
+            let rx = pipe::OpenOptions::new()
+                .open_receiver(path)
+                .map_err(setup(path))?;
+            let keep = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+                .open(path)
+                .map_err(setup(path))?;
+            Ok((rx, keep))
+        };
+        let (out_rx, out_keep) = open(&out)?;
+        let (err_rx, err_keep) = open(&err)?;
+        Ok(StepFiles {
+            body: body_path,
+            out,
+            err,
+            out_rx,
+            err_rx,
+            keep: Some((out_keep, err_keep)),
+        })
+    }
+}
+
+/// Parses `KIND ID VALUE` status lines written by our wrappers.
+fn parse_status(line: &str, kind: &str, id: u64) -> Option<i32> {
+    let mut parts = line.split_ascii_whitespace();
+    if parts.next()? != kind || parts.next()?.parse::<u64>().ok()? != id {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
+/// The signal a shell status > 128 stands for.
+fn signal_of_status(code: i32) -> Option<i32> {
+    (129..=128 + 64).contains(&code).then(|| code - 128)
+}
+
+/// Quotes a path for bash.
+fn sh_quote(path: &Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(parse_status("done 3 0", "done", 3), Some(0));
+        assert_eq!(parse_status("done 3 127", "done", 3), Some(127));
+        assert_eq!(parse_status("done 2 0", "done", 3), None);
+        assert_eq!(parse_status("bgstart 3 99", "done", 3), None);
+        assert_eq!(parse_status("done", "done", 3), None);
+    }
+
+    #[test]
+    fn statuses_above_128_are_signals() {
+        assert_eq!(signal_of_status(130), Some(2));
+        assert_eq!(signal_of_status(1), None);
+        assert_eq!(signal_of_status(255), None);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote(Path::new("/tmp/a b")), "'/tmp/a b'");
+        assert_eq!(sh_quote(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
+    }
+}

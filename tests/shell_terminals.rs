@@ -1,0 +1,516 @@
+//! Terminals against a real bash: state, isolation, exits, timeouts,
+//! background steps, cancellation and cleanup.
+
+use std::time::{Duration, Instant};
+
+use labctl::cancel::{self, Cancel};
+use labctl::shell::{ShellConfig, StepOutput, Terminals};
+
+const T: Duration = Duration::from_secs(10);
+
+fn config(workdir: &std::path::Path) -> ShellConfig {
+    ShellConfig {
+        workdir: workdir.to_path_buf(),
+        env: vec![("LABCTL_TEST_VAR".into(), "from-config".into())],
+        grace: Duration::from_millis(500),
+        ..ShellConfig::default()
+    }
+}
+
+async fn run(terms: &mut Terminals, n: u32, body: &str) -> StepOutput {
+    terms
+        .run(n, body, T, &Cancel::never())
+        .await
+        .expect("step runs")
+}
+
+/// Pids (not zombies) whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !zombie && cmdline.contains(marker) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Waits (briefly) until `count` processes carry `marker`; they may still be exec'ing.
+async fn wait_for_processes(marker: &str, count: usize) -> usize {
+    let until = Instant::now() + Duration::from_secs(2);
+    loop {
+        let found = processes_with(marker).len();
+        if found >= count || Instant::now() > until {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn state_persists_across_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let first = run(
+        &mut terms,
+        1,
+        "export EXPORTED=e1\nPLAIN=p1\ngreet() { echo \"hello $1\"; }\nalias ll='echo aliased'\ncd sub",
+    )
+    .await;
+    assert_eq!(first.exit_code, Some(0), "{first:?}");
+    let second = run(
+        &mut terms,
+        1,
+        "echo \"$EXPORTED $PLAIN\"\ngreet you\nll\npwd\nbash -c 'echo child sees $EXPORTED'\necho $LABCTL_TEST_VAR",
+    )
+    .await;
+    let sub = dir.path().join("sub").canonicalize().unwrap();
+    assert_eq!(
+        second.stdout.text,
+        format!(
+            "e1 p1\nhello you\naliased\n{}\nchild sees e1\nfrom-config\n",
+            sub.display()
+        )
+    );
+    assert_eq!(terms.opened(), vec![1]);
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn alias_defined_in_a_step_works_later_in_the_same_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let out = run(&mut terms, 1, "alias hi='echo hi there'\nhi").await;
+    assert_eq!(out.stdout.text, "hi there\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn terminals_are_isolated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(&mut terms, 1, "X=one; cd /").await;
+    let two = run(&mut terms, 2, "echo \"x=$X\"; pwd").await;
+    let wd = dir.path().canonicalize().unwrap();
+    assert_eq!(two.stdout.text, format!("x=\n{}\n", wd.display()));
+    let one = run(&mut terms, 1, "echo \"x=$X\"; pwd").await;
+    assert_eq!(one.stdout.text, "x=one\n/\n");
+    assert_eq!(terms.opened(), vec![1, 2]);
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn multi_line_body_runs_as_one_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let body = "for i in 1 2 3; do\n  echo \"line $i\"\ndone\ncat <<EOF\nheredoc $((1+1))\nEOF\nif true; then\n  echo end\nfi";
+    let out = run(&mut terms, 1, body).await;
+    assert_eq!(out.stdout.text, "line 1\nline 2\nline 3\nheredoc 2\nend\n");
+    assert_eq!(out.exit_code, Some(0));
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn syntax_error_fails_the_step_and_the_shell_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(&mut terms, 1, "KEEP=kept").await;
+    let bad = run(&mut terms, 1, "if then fi").await;
+    assert_eq!(bad.exit_code, Some(2), "{bad:?}");
+    assert!(
+        bad.stderr.text.contains("syntax error"),
+        "{:?}",
+        bad.stderr.text
+    );
+    let unclosed = run(&mut terms, 1, "echo \"never closed").await;
+    assert_eq!(unclosed.exit_code, Some(2), "{unclosed:?}");
+    let next = run(&mut terms, 1, "echo $KEEP").await;
+    assert_eq!(next.stdout.text, "kept\n");
+    assert!(!next.shell_exited);
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn exit_ends_the_shell_and_the_next_step_gets_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(&mut terms, 1, "GONE=soon").await;
+    let out = run(&mut terms, 1, "echo bye\nexit 3").await;
+    assert!(out.shell_exited, "{out:?}");
+    assert_eq!(out.exit_code, Some(3));
+    assert_eq!(out.stdout.text, "bye\n");
+    let fresh = run(&mut terms, 1, "echo \"gone=$GONE\"").await;
+    assert!(!fresh.shell_exited);
+    assert_eq!(fresh.stdout.text, "gone=\n");
+    assert_eq!(terms.opened(), vec![1]);
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn stdout_stderr_and_exit_codes_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let out = run(&mut terms, 1, "echo to-out; echo to-err >&2; false").await;
+    assert_eq!(out.stdout.text, "to-out\n");
+    assert_eq!(out.stderr.text, "to-err\n");
+    assert_eq!(out.exit_code, Some(1));
+    assert_eq!(run(&mut terms, 1, "(exit 42)").await.exit_code, Some(42));
+    assert_eq!(run(&mut terms, 1, "true").await.exit_code, Some(0));
+    let missing = run(&mut terms, 1, "no-such-command-labctl").await;
+    assert_eq!(missing.exit_code, Some(127));
+    assert!(missing.stderr.text.contains("not found"));
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn stdin_is_dev_null_so_prompts_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let out = run(
+        &mut terms,
+        1,
+        "read -r answer; echo \"rc=$? answer=$answer\"",
+    )
+    .await;
+    assert_eq!(out.stdout.text, "rc=1 answer=\n");
+    let cat = run(&mut terms, 1, "cat; echo after").await;
+    assert_eq!(cat.stdout.text, "after\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn leftover_child_holding_stdout_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let started = Instant::now();
+    let out = run(&mut terms, 1, "sleep 1000.11 &\necho started").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.stdout.text, "started\n");
+    // A leftover that keeps writing does not leak into later steps.
+    run(
+        &mut terms,
+        1,
+        "(for i in $(seq 1 50); do echo leak; sleep 0.01; done) &",
+    )
+    .await;
+    let later = run(&mut terms, 1, "sleep 0.2; echo clean").await;
+    assert_eq!(later.stdout.text, "clean\n");
+    assert_eq!(wait_for_processes("sleep 1000.11", 1).await, 1);
+    terms.shutdown().await;
+    assert!(processes_with("sleep 1000.11").is_empty());
+}
+
+#[tokio::test]
+async fn timeout_terminates_and_the_shell_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(&mut terms, 1, "SURVIVES=yes").await;
+    let started = Instant::now();
+    let out = terms
+        .run(
+            1,
+            "echo before; sleep 100.21; echo after",
+            Duration::from_secs(1),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.timed_out, "{out:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    assert_eq!(
+        out.stdout.text, "before\n",
+        "the rest of the body must not run"
+    );
+    assert_eq!(out.signal, Some(15));
+    assert!(processes_with("sleep 100.21").is_empty());
+    let next = run(&mut terms, 1, "echo $SURVIVES").await;
+    assert_eq!(next.stdout.text, "yes\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn timeout_stops_a_loop_in_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let started = Instant::now();
+    let out = terms
+        .run(
+            1,
+            "while true; do sleep 0.05; done",
+            Duration::from_millis(300),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    assert!(out.timed_out);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let busy = terms
+        .run(
+            1,
+            "while :; do :; done",
+            Duration::from_millis(300),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    assert!(busy.timed_out);
+    assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn step_ignoring_sigterm_is_killed_after_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let started = Instant::now();
+    let out = terms
+        .run(
+            1,
+            "bash -c \"trap '' TERM; sleep 100.31\"",
+            Duration::from_millis(500),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.timed_out);
+    assert_eq!(out.signal, Some(9), "{out:?}");
+    // timeout 0.5 s + grace 0.5 s
+    assert!(
+        took >= Duration::from_millis(1000) && took < Duration::from_millis(1800),
+        "{took:?}"
+    );
+    assert!(processes_with("sleep 100.31").is_empty());
+    assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn trap_in_the_terminal_itself_is_killed_after_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let out = terms
+        .run(
+            1,
+            "trap '' TERM; sleep 100.32",
+            Duration::from_millis(300),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    assert!(out.timed_out);
+    assert!(processes_with("sleep 100.32").is_empty());
+    assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let (handle, cancel) = cancel::pair();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        handle.cancel();
+    });
+    let started = Instant::now();
+    let out = terms
+        .run(1, "echo go; sleep 100.41", T, &cancel)
+        .await
+        .unwrap();
+    assert!(out.cancelled && !out.timed_out, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.stdout.text, "go\n");
+    assert!(processes_with("sleep 100.41").is_empty());
+    assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn background_step_is_stopped_by_the_next_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    terms
+        .start_background(1, "while true; do date; echo tick; sleep 0.1; done")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let next = run(&mut terms, 1, "echo next").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "SIGINT must stop it: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(next.stdout.text, "next\n");
+    let stopped = terms.take_stopped_background();
+    assert_eq!(stopped.len(), 1);
+    let (n, bg) = &stopped[0];
+    assert_eq!(*n, 1);
+    assert!(
+        bg.stdout.text.matches("tick").count() >= 3,
+        "{:?}",
+        bg.stdout.text
+    );
+    assert_eq!(bg.exit_code, Some(130), "{bg:?}");
+    assert_eq!(bg.signal, Some(2));
+    assert!(terms.shutdown().await.is_empty());
+}
+
+#[tokio::test]
+async fn interrupt_returns_background_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    assert!(terms.interrupt(1).await.is_none());
+    terms
+        .start_background(2, "echo started; sleep 100.51; echo never")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let out = terms.interrupt(2).await.expect("a background step ran");
+    assert_eq!(out.stdout.text, "started\n");
+    assert!(processes_with("sleep 100.51").is_empty());
+    assert!(terms.interrupt(2).await.is_none());
+    // The terminal still works, and a step in it is unaffected.
+    assert_eq!(run(&mut terms, 2, "echo ok").await.stdout.text, "ok\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn background_ignoring_sigint_is_terminated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    terms
+        .start_background(1, "trap '' INT; echo stubborn; sleep 100.52")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let out = terms.interrupt(1).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.stdout.text, "stubborn\n");
+    assert!(processes_with("sleep 100.52").is_empty());
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_leaves_no_process_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(
+        &mut terms,
+        1,
+        "sleep 1234.5 &\n(sleep 1234.5 &)\nnohup sleep 1234.5 >/dev/null 2>&1 &",
+    )
+    .await;
+    run(&mut terms, 2, "bash -c \"trap '' TERM; sleep 1234.5\" &").await;
+    terms.start_background(3, "sleep 1234.5").await.unwrap();
+    assert_eq!(wait_for_processes("sleep 1234.5", 5).await, 5);
+    let outs = terms.shutdown().await;
+    assert_eq!(outs.len(), 1);
+    assert_eq!(outs[0].0, 3);
+    assert!(
+        processes_with("sleep 1234.5").is_empty(),
+        "left: {:?}",
+        processes_with("sleep 1234.5")
+    );
+    assert!(processes_with("labctl-term-").is_empty());
+}
+
+#[tokio::test]
+async fn drop_kills_the_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(&mut terms, 1, "sleep 1234.6 &").await;
+    terms.start_background(2, "sleep 1234.6").await.unwrap();
+    assert_eq!(wait_for_processes("sleep 1234.6", 2).await, 2);
+    drop(terms);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(processes_with("sleep 1234.6").is_empty());
+}
+
+#[tokio::test]
+async fn flood_is_captured_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ShellConfig {
+        capture_cap: 64 * 1024,
+        ..config(dir.path())
+    };
+    let mut terms = Terminals::new(cfg);
+    let started = Instant::now();
+    let out = run(
+        &mut terms,
+        1,
+        "head -c 300000000 /dev/zero | tr '\\0' a; echo; echo END",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.stdout.total_bytes, 300_000_000 + 5);
+    assert_eq!(out.stdout.omitted_bytes, 300_000_005 - 2 * 64 * 1024);
+    assert!(
+        out.stdout.text.len() <= 2 * 64 * 1024 + 100,
+        "{}",
+        out.stdout.text.len()
+    );
+    assert!(out.stdout.text.contains("bytes omitted ...]"));
+    assert!(out.stdout.text.ends_with("a\nEND\n"));
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn ansi_and_progress_are_cleaned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let out = run(
+        &mut terms,
+        1,
+        r"printf '\033[32mgreen\033[0m\n 10%%\r 50%%\r100%%\n'",
+    )
+    .await;
+    assert_eq!(out.stdout.text, "green\n100%\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn terminal_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    assert!(terms.run(0, "true", T, &Cancel::never()).await.is_err());
+    assert!(terms.opened().is_empty());
+}
