@@ -3,6 +3,7 @@
 
 pub mod cancel;
 pub mod exit_code;
+pub mod sandbox;
 
 /// Entry point of the binary: parses the command line and runs it.
 pub fn run() -> std::process::ExitCode {
