@@ -376,6 +376,14 @@ impl Store {
             m.remove("resourceVersion");
             m.remove("deletionTimestamp");
         }
+        // apiVersion, kind and metadata first, as the real server writes them.
+        if let Value::Object(m) = &mut obj {
+            for key in ["metadata", "kind", "apiVersion"] {
+                if let Some(v) = m.shift_remove(key) {
+                    m.shift_insert(0, key.to_string(), v);
+                }
+            }
+        }
         if rt.plural == "namespaces" {
             obj["spec"] = json!({"finalizers": ["kubernetes"]});
             obj["status"] = json!({"phase": "Active"});
