@@ -313,3 +313,65 @@ async fn invalid_names_are_422() {
     assert!(stderr(&out).contains("is invalid"), "{}", stderr(&out));
     env.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_and_create_generators() {
+    let env = start(1, Duration::ZERO).await;
+    let out = env.kubectl_ok(&["get", "svc"]).await;
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ]
+    );
+    assert!(out.contains("8080/TCP"), "{out}");
+    // kubectl sends these as protobuf.
+    assert_eq!(
+        env.kubectl_ok(&[
+            "create",
+            "cm",
+            "lit",
+            "--from-literal=a=b",
+            "--from-literal=c=d"
+        ])
+        .await,
+        "configmap/lit created\n"
+    );
+    assert_eq!(
+        env.kubectl_ok(&["create", "ns", "extra"]).await,
+        "namespace/extra created\n"
+    );
+    env.kubectl_ok(&["create", "secret", "generic", "s", "--from-literal=x=y"])
+        .await;
+    assert_eq!(
+        env.kubectl_ok(&["get", "secret", "s", "-o", "jsonpath={.data.x}"])
+            .await,
+        "eQ=="
+    );
+    let out = env.kubectl_ok(&["get", "cm", "lit"]).await;
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], ["lit", "2"], "{out}");
+    let se = env.file(
+        "se.yaml",
+        "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: g}
+spec: {hosts: [www.googleapis.com], ports: [{number: 443, name: https, protocol: HTTPS}], location: MESH_EXTERNAL, resolution: DNS}
+",
+    );
+    env.kubectl_ok(&["apply", "-f", &se]).await;
+    let out = env.kubectl_ok(&["get", "se"]).await;
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "HOSTS", "LOCATION", "RESOLUTION", "AGE"]);
+    assert!(
+        out.contains("[\"www.googleapis.com\"]   MESH_EXTERNAL   DNS"),
+        "{out}"
+    );
+    env.sandbox.shutdown().await;
+}

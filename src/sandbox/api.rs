@@ -16,9 +16,11 @@ use tokio::sync::watch;
 use super::discovery;
 use super::openapi;
 use super::patch;
+use super::protobuf;
 use super::select::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::Store;
+use super::table;
 use super::types::{self, ResourceType};
 use super::watch as watch_stream;
 
@@ -144,6 +146,10 @@ fn as_version(mut obj: Value, t: &Target) -> Value {
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    // kubectl's `create` generators send protobuf (with this magic) and never retry as JSON.
+    if body.starts_with(b"k8s\0") {
+        return protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
     serde_json::from_slice(body)
         .or_else(|_| serde_saphyr::from_slice::<Value>(body).map_err(|e| e.to_string()))
         .map_err(|e| {
@@ -219,6 +225,19 @@ fn handle(
     match verb {
         "get" => {
             let obj = store.get(t.rtype, ns, t.name.as_deref().unwrap_or_default())?;
+            if table::wanted(headers) {
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let obj = as_version(obj.clone(), &t);
+                return Ok(table_response(table::table(
+                    t.rtype,
+                    &[obj],
+                    rv,
+                    param(q, "includeObject"),
+                )));
+            }
             Ok(json_ok(StatusCode::OK, as_version(obj, &t)))
         }
         "list" | "deletecollection" => {
@@ -240,6 +259,13 @@ fn handle(
                     let _ = store.delete(t.rtype, o_ns, name);
                 }
                 items.clear();
+            } else if table::wanted(headers) {
+                return Ok(table_response(table::table(
+                    t.rtype,
+                    &items,
+                    &rv.to_string(),
+                    param(q, "includeObject"),
+                )));
             }
             Ok(json_ok(
                 StatusCode::OK,
@@ -251,7 +277,7 @@ fn handle(
                 }),
             ))
         }
-        "watch" => watch(s, &t, q),
+        "watch" => watch(s, &t, headers, q),
         "create" => {
             let obj = store.create(t.rtype, ns, parse_body(body)?)?;
             Ok(json_ok(StatusCode::CREATED, as_version(obj, &t)))
@@ -275,6 +301,15 @@ fn handle(
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
     }
+}
+
+fn table_response(t: Value) -> Response {
+    let mut r = axum::Json(t).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(table::CONTENT_TYPE),
+    );
+    r
 }
 
 fn patch_object(
@@ -321,7 +356,12 @@ fn patch_object(
     }
 }
 
-fn watch(s: &ApiState, t: &Target, q: &[(String, String)]) -> Result<Response, ApiError> {
+fn watch(
+    s: &ApiState,
+    t: &Target,
+    headers: &HeaderMap,
+    q: &[(String, String)],
+) -> Result<Response, ApiError> {
     let labels = LabelSelector::parse(param(q, "labelSelector").unwrap_or_default())?;
     let fields = FieldSelector::parse(param(q, "fieldSelector").unwrap_or_default())?;
     let send_initial = flag(q, "sendInitialEvents");
@@ -346,6 +386,7 @@ fn watch(s: &ApiState, t: &Target, q: &[(String, String)]) -> Result<Response, A
         fields,
         bookmarks: flag(q, "allowWatchBookmarks"),
         initial_events_end: send_initial,
+        table: table::wanted(headers).then(|| param(q, "includeObject").map(str::to_string)),
         timeout,
     };
     let body = watch_stream::body(req, start.initial, start.rv, start.rx, s.shutdown.clone());

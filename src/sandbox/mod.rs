@@ -7,12 +7,14 @@ mod ids;
 mod mesh;
 mod openapi;
 mod patch;
+mod protobuf;
 mod proxy;
 mod scraper;
 mod seed;
 mod select;
 mod status;
 mod store;
+mod table;
 mod types;
 mod watch;
 

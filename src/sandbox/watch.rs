@@ -13,6 +13,7 @@ use tokio::time::{Instant, Interval};
 
 use super::select::{FieldSelector, LabelSelector};
 use super::store::Change;
+use super::table;
 use super::types::ResourceType;
 
 /// How often an idle watch that allows bookmarks gets one.
@@ -35,6 +36,8 @@ pub struct WatchRequest {
     pub bookmarks: bool,
     /// `sendInitialEvents=true`: end the initial events with an annotated bookmark.
     pub initial_events_end: bool,
+    /// Send each object as a one-row Table (`kubectl get -w`), with this `includeObject`.
+    pub table: Option<Option<String>>,
     /// `timeoutSeconds`, after which the server ends the watch.
     pub timeout: Duration,
 }
@@ -59,6 +62,18 @@ impl State {
     fn event(&self, kind: &str, object: &Value) -> Bytes {
         let mut object = object.clone();
         object["apiVersion"] = json!(self.req.rtype.api_version(&self.req.version));
+        if let Some(include) = &self.req.table {
+            let rv = object
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            object = table::table(
+                self.req.rtype,
+                std::slice::from_ref(&object),
+                rv,
+                include.as_deref(),
+            );
+        }
         line(&json!({"type": kind, "object": object}))
     }
 
