@@ -11,6 +11,7 @@ pub mod event;
 pub mod lab;
 pub mod plan;
 pub mod redact;
+pub mod sandbox;
 pub mod shell;
 pub mod vars;
 
