@@ -28,6 +28,20 @@ pub enum EventKind {
         /// Selected steps per user.
         steps_per_user: usize,
     },
+    /// A user's run begins.
+    UserStarted {
+        /// The user.
+        user: UserName,
+        /// The user's variables (redacted).
+        vars: std::collections::BTreeMap<String, String>,
+    },
+    /// A user's run ended.
+    UserFinished {
+        /// The user.
+        user: UserName,
+        /// Steps passed, failed, skipped for this user.
+        stats: Stats,
+    },
     /// A lab begins for a user.
     LabStarted {
         /// The user.

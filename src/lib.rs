@@ -6,11 +6,13 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod diag;
-pub mod exit_code;
+pub mod engine;
 pub mod event;
+pub mod exit_code;
 pub mod lab;
 pub mod plan;
 pub mod redact;
+pub mod report;
 pub mod sandbox;
 pub mod shell;
 pub mod vars;
@@ -50,6 +52,9 @@ pub fn run() -> std::process::ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    if let Command::Sandbox(a) = &cli.command {
+        return commands::sandbox::run(a);
+    }
     let exit = match &cli.command {
         Command::List(a) => commands::list::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
@@ -62,7 +67,10 @@ pub fn run() -> std::process::ExitCode {
             );
             Exit::Success
         }
-        Command::Run(_) | Command::Check(_) | Command::Sandbox(_) | Command::Mdbook(_) => {
+        Command::Run(a) => commands::run::run(a, engine::Mode::Run, out),
+        Command::Check(a) => commands::run::run(a, engine::Mode::CheckOnly, out),
+        Command::Sandbox(_) => unreachable!("handled above"),
+        Command::Mdbook(_) => {
             eprintln!("error: this command is not built yet");
             Exit::BadInput
         }

@@ -110,7 +110,8 @@ pub fn to_json(labs: &[PlannedLab]) -> Value {
     json!({"version": 1, "labs": labs})
 }
 
-fn to_text(labs: &[PlannedLab], color: bool) -> String {
+/// The readable outline (also `run --dry-run`).
+pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
     let bold = console::Style::new().bold().force_styling(color);
     let dim = console::Style::new().dim().force_styling(color);
     let mut s = String::new();

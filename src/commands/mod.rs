@@ -1,7 +1,11 @@
 //! One file per subcommand: each turns validated arguments into work and an exit status.
 
+pub mod interactive;
 pub mod lint;
 pub mod list;
+pub mod run;
+pub mod sandbox;
+pub mod update_output;
 
 use std::path::PathBuf;
 

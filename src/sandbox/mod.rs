@@ -140,7 +140,7 @@ fn on_path(name: &str) -> bool {
     })
 }
 
-fn kubeconfig_text(api: SocketAddr) -> String {
+fn kubeconfig_text(api: SocketAddr, namespace: &str) -> String {
     format!(
         "apiVersion: v1
 kind: Config
@@ -157,7 +157,7 @@ contexts:
   context:
     cluster: sandbox
     user: sandbox
-    namespace: user1
+    namespace: {namespace}
 current-context: sandbox
 preferences: {{}}
 "
@@ -219,7 +219,7 @@ impl Sandbox {
         mkdir(&kube_dir)?;
         mkdir(&dir.path().join("cache"))?;
         let kubeconfig = kube_dir.join("config");
-        write_file(&kubeconfig, &kubeconfig_text(api_addr), 0o600)?;
+        write_file(&kubeconfig, &kubeconfig_text(api_addr, "user1"), 0o600)?;
         let shim_dir = if on_path("oc") {
             None
         } else {
@@ -295,6 +295,27 @@ impl Sandbox {
     /// URL of the mesh proxy, for `http_proxy`.
     pub fn proxy_url(&self) -> String {
         format!("http://{}", self.proxy_addr)
+    }
+
+    /// The environment for one user of a fan-out run: a kubeconfig whose context
+    /// namespace is the user's own, as a student's `oc login` would set it.
+    pub fn env_for_user(&self, namespace: &str) -> Result<Vec<(String, String)>, SandboxError> {
+        let path = self
+            .kubeconfig
+            .with_file_name(format!("config-{namespace}"));
+        let api = self.api_addr;
+        write_file(&path, &kubeconfig_text(api, namespace), 0o600)?;
+        Ok(self
+            .env()
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "KUBECONFIG" {
+                    (k, path.display().to_string())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect())
     }
 
     /// The kubeconfig that points at the API server (context `sandbox`, namespace `user1`).

@@ -1,0 +1,328 @@
+//! `labctl run` and `labctl check`: validate everything, then run the plan for
+//! every user with reporters attached; Ctrl-C still writes the reports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Output, load_all, parse_var_args, print_diagnostics};
+use crate::cancel;
+use crate::cli::RunArgs;
+use crate::diag::{Diagnostic, Severity, has_errors};
+use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
+use crate::exit_code::Exit;
+use crate::lab::Workshop;
+use crate::lab::check_spec::parse_duration_str;
+use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
+use crate::report::console::{ConsoleOptions, ConsoleReporter};
+use crate::report::json::JsonReporter;
+use crate::report::junit::JunitReporter;
+use crate::report::{Reporter, parse_target};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::vars::Sources;
+
+fn bad(msg: impl std::fmt::Display) -> Exit {
+    eprintln!("error: {msg}");
+    Exit::BadInput
+}
+
+/// Where terminals start: --workdir, else the workshop folder (a file's folder).
+fn default_workdir(w: &Workshop) -> PathBuf {
+    let dir = if w.root.is_dir() {
+        w.root.clone()
+    } else {
+        w.root.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    }
+}
+
+/// Runs `labctl run` (mode Run) or `labctl check` (mode CheckOnly).
+pub fn run(args: &RunArgs, mode: Mode, out: Output) -> Exit {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run_async(args, mode, out))
+}
+
+async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
+    let cli_vars = match parse_var_args(&args.vars) {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    let targets = match args
+        .reports
+        .iter()
+        .map(|r| parse_target(r))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(t) => t,
+        Err(e) => return bad(e),
+    };
+    let default_timeout = match args.timeout.as_deref().map(parse_duration_str).transpose() {
+        Ok(t) => t.unwrap_or(Duration::from_secs(120)),
+        Err(e) => return bad(format!("--timeout: {e}")),
+    };
+    let mesh_delay = match parse_duration_str(&args.mesh_delay) {
+        Ok(d) => d,
+        Err(e) => return bad(format!("--mesh-delay: {e}")),
+    };
+    let users: Vec<Option<User>> = match &args.users {
+        Some(spec) => match parse_users(spec) {
+            Ok(u) => u.into_iter().map(Some).collect(),
+            Err(e) => return bad(format!("--users: {e}")),
+        },
+        None => vec![None],
+    };
+    let selection = Selection {
+        from: args.from.as_deref().map(StepRef::parse),
+        to: args.to.as_deref().map(StepRef::parse),
+        only: args.only.iter().map(|s| StepRef::parse(s)).collect(),
+    };
+    let (loaded, diags) = load_all(&args.paths);
+    if has_errors(&diags) {
+        print_diagnostics(
+            &diags
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .collect::<Vec<_>>(),
+            out,
+        );
+        return Exit::BadInput;
+    }
+    let Some(first) = loaded.first() else {
+        return bad("no lab paths given");
+    };
+    let workdir = args
+        .workdir
+        .clone()
+        .unwrap_or_else(|| default_workdir(&first.workshop));
+    let workshop_root = default_workdir(&first.workshop);
+    let mode_fill = FillMode {
+        allow_unsafe: args.allow_unsafe_vars,
+        require_defined: true,
+    };
+    let env_vars = Sources::env_vars();
+    let mut plans = Vec::new();
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    for u in &users {
+        let sources = Sources {
+            user: u.as_ref().map(User::variables).unwrap_or_default(),
+            cli: cli_vars.clone(),
+            env: env_vars.clone(),
+            ..Sources::default()
+        };
+        let mut labs = Vec::new();
+        for l in &loaded {
+            let (filled, d) = fill_workshop(&l.workshop, &sources, mode_fill);
+            labs.extend(filled);
+            problems.extend(d);
+        }
+        if let Err(e) = selection.apply(&mut labs) {
+            return bad(e);
+        }
+        plans.push(UserPlan {
+            user: u.as_ref().map(|u| u.name.clone()),
+            vars: sources.user.clone(),
+            labs,
+            workdir: workdir.clone(),
+            env: Vec::new(),
+        });
+        if !problems.is_empty() {
+            break;
+        }
+    }
+    if !problems.is_empty() {
+        print_diagnostics(&problems, out);
+        return Exit::BadInput;
+    }
+    if args.dry_run {
+        for p in &plans {
+            if let Some(u) = &p.user {
+                println!("== {u}");
+            }
+            print!("{}", super::list::to_text(&p.labs, out.color));
+        }
+        return Exit::Success;
+    }
+    // Each user gets a private copy of the working directory: files steps write never clash.
+    let mut copies = Vec::new();
+    if plans.len() > 1 {
+        for p in &mut plans {
+            match copy_workdir(&workdir) {
+                Ok(dir) => {
+                    p.workdir = dir.path().to_path_buf();
+                    copies.push(dir);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot copy the working directory {} for {}: {e}",
+                        workdir.display(),
+                        p.user.as_deref().unwrap_or("-")
+                    );
+                    return Exit::Environment;
+                }
+            }
+        }
+    }
+    let sandbox = if args.sandbox {
+        let users_needed = users.len().max(1) as u32;
+        let max_index = users
+            .iter()
+            .flatten()
+            .filter_map(|u| {
+                u.name
+                    .strip_prefix("user")
+                    .and_then(|n| n.parse::<u32>().ok())
+            })
+            .max()
+            .unwrap_or(1);
+        match Sandbox::start(SandboxConfig {
+            users: users_needed.max(max_index).max(1),
+            mesh_delay,
+            refuse: Vec::new(),
+        })
+        .await
+        {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: the sandbox could not start: {e}");
+                return Exit::Environment;
+            }
+        }
+    } else {
+        None
+    };
+    let mut env = Vec::new();
+    if let Some(s) = &sandbox {
+        env = s.env();
+        for p in &mut plans {
+            if let Some(u) = &p.user {
+                match s.env_for_user(u) {
+                    Ok(e) => p.env = e.into_iter().filter(|(k, _)| k == "KUBECONFIG").collect(),
+                    Err(e) => {
+                        eprintln!("error: the sandbox could not prepare {u}: {e}");
+                        return Exit::Environment;
+                    }
+                }
+            }
+        }
+    }
+    let cfg = Arc::new(EngineConfig {
+        mode,
+        shell: args.shell.clone(),
+        env,
+        default_timeout,
+        keep_going: args.keep_going,
+        strict_output: args.strict_output,
+        strict_checks: args.strict_checks,
+        secrets: args.secrets.clone(),
+        capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
+        grace: Duration::from_secs(2),
+        workshop_root,
+    });
+    let live = out.color && std::env::var_os("CI").is_none();
+    let mut reporters: Vec<Box<dyn Reporter>> =
+        vec![Box::new(ConsoleReporter::new(ConsoleOptions {
+            color: out.color,
+            live,
+            quiet: out.quiet,
+            verbose: out.verbose,
+        }))];
+    for t in &targets {
+        reporters.push(match t.format.as_str() {
+            "json" => Box::new(JsonReporter::new(t.path.clone())),
+            _ => Box::new(JunitReporter::new(t.path.clone())),
+        });
+    }
+    let (cancel_handle, cancel) = cancel::pair();
+    let (sink, mut rx) = EventSink::new();
+    let reporter_cancel = cancel_handle.clone();
+    let reporting = tokio::spawn(async move {
+        let mut ok = true;
+        while let Some(ev) = rx.recv().await {
+            for r in &mut reporters {
+                if let Err(e) = r.event(&ev) {
+                    eprintln!("error: {e}");
+                    ok = false;
+                    reporter_cancel.cancel();
+                }
+            }
+        }
+        ok
+    });
+    let signal_cancel = cancel_handle.clone();
+    let signals = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            signal_cancel.cancel();
+            eprintln!("\ninterrupted: stopping running steps (Ctrl-C again to quit at once)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(Exit::Interrupted.code().into());
+            }
+        }
+    });
+    let prompter: Option<Box<dyn engine::prompt::Prompter>> = if args.interactive {
+        Some(Box::new(super::interactive::StdinPrompter::new(out.color)))
+    } else {
+        None
+    };
+    let jobs = if args.interactive { 1 } else { args.jobs };
+    let summary = engine::run(cfg, plans, jobs, sink, cancel.clone(), prompter).await;
+    signals.abort();
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
+    drop(copies);
+    let reports_ok = reporting.await.unwrap_or(false);
+    if args.update_output && !summary.updates.is_empty() {
+        match super::update_output::apply(&summary.updates) {
+            Ok(n) => eprintln!(
+                "updated {n} expected-output fence{}",
+                if n == 1 { "" } else { "s" }
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::BadInput;
+            }
+        }
+    }
+    if summary.stats.interrupted {
+        Exit::Interrupted
+    } else if summary.stats.failed > 0 || !reports_ok {
+        Exit::Failed
+    } else {
+        Exit::Success
+    }
+}
+
+fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("labctl-user-").tempdir()?;
+    copy_tree(src, dir.path())?;
+    Ok(dir)
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "target" || name == ".git" {
+            continue;
+        }
+        let from = entry.path();
+        let to = dst.join(&name);
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            std::fs::create_dir_all(&to)?;
+            copy_tree(&from, &to)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}

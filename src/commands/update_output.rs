@@ -1,0 +1,46 @@
+//! `--update-output`: writes what commands printed into their expected-output
+//! fences, keeping the author's elisions; only fence bodies change, atomically,
+//! and never when the file changed during the run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::check::output::update_expected;
+use crate::engine::OutputUpdate;
+
+/// Applies the updates; returns how many fences changed.
+pub fn apply(updates: &[OutputUpdate]) -> Result<usize, String> {
+    let mut by_file: BTreeMap<PathBuf, Vec<&OutputUpdate>> = BTreeMap::new();
+    for u in updates {
+        by_file.entry(u.path.clone()).or_default().push(u);
+    }
+    let mut changed = 0;
+    for (path, mut ups) in by_file {
+        let now = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if now != ups[0].source {
+            return Err(format!(
+                "{} changed during the run; not updating it (run again to update)",
+                path.display()
+            ));
+        }
+        ups.sort_by_key(|u| std::cmp::Reverse(u.body_span.start));
+        ups.dedup_by_key(|u| u.body_span.start);
+        let mut text = now.clone();
+        for u in ups {
+            let mut body = update_expected(&u.expected, &u.actual, u.strict);
+            if !body.is_empty() && !body.ends_with('\n') {
+                body.push('\n');
+            }
+            if text[u.body_span.clone()] != body {
+                text.replace_range(u.body_span.clone(), &body);
+                changed += 1;
+            }
+        }
+        if text != now {
+            crate::report::write_atomic("lab", &path, text.as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(changed)
+}

@@ -1,0 +1,60 @@
+//! The ScriptRunner that `command:` checks and examiner tests use: the shell
+//! module's one-shot runner (own process group, timeout, bounded capture).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use crate::cancel::Cancel;
+use crate::check::{ScriptRequest, ScriptRunner, TryOutput};
+use crate::shell::{OneShot, StepOutput, run_once};
+
+/// Runs check scripts in the step environment.
+pub struct ShellRunner {
+    /// Working directory.
+    pub workdir: PathBuf,
+    /// Environment added to labctl's.
+    pub env: Vec<(String, String)>,
+    /// Stops scripts on Ctrl-C.
+    pub cancel: Cancel,
+    /// Bytes kept per stream end.
+    pub capture_cap: usize,
+}
+
+/// What checks see of a step's (or script's) output.
+pub fn try_output(o: &StepOutput) -> TryOutput {
+    TryOutput {
+        exit_code: o.exit_code,
+        stdout: o.stdout.text.clone(),
+        stderr: o.stderr.text.clone(),
+    }
+}
+
+impl ScriptRunner for ShellRunner {
+    fn run<'a>(
+        &'a self,
+        req: ScriptRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let shot = OneShot {
+                script: req.script,
+                argv: req.argv,
+                workdir: self.workdir.clone(),
+                env: self.env.clone(),
+                timeout: req.timeout,
+                capture_cap: self.capture_cap,
+                grace: std::time::Duration::from_secs(2),
+            };
+            let out = run_once(shot, &self.cancel)
+                .await
+                .map_err(|e| e.to_string())?;
+            if out.timed_out {
+                return Err(format!(
+                    "timed out after {}",
+                    humantime::format_duration(req.timeout)
+                ));
+            }
+            Ok(try_output(&out))
+        })
+    }
+}

@@ -1,0 +1,915 @@
+//! One user's run: their terminals, their labs in order, each step tried,
+//! judged and reported as events.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use super::prompt::{AfterFailure, BeforeStep, Prompter};
+use super::runner::{ShellRunner, try_output};
+use super::{EngineConfig, Mode, OutputUpdate, RunSummary, UserPlan};
+use crate::cancel::Cancel;
+use crate::check::examiner::{self, ExaminerCheck};
+use crate::check::output::{Verdict, compare, stream_text};
+use crate::check::retry::eventually;
+use crate::check::{
+    Check, CheckContext, CheckError, CheckOutcome, TryOutput, exit::ExitCheck, for_spec,
+};
+use crate::event::{
+    CheckResult, CheckStatus, EventKind, LabResult, StepOutcome, StepResult, UserName,
+};
+use crate::lab::check_spec::{CheckKind, CheckSpec};
+use crate::lab::{OutputMode, OutputPolicy, StepKind, TerminalSel, Timing};
+use crate::plan::{PlannedLab, PlannedStep};
+use crate::redact::Redactor;
+use crate::shell::{ShellConfig, StepOutput, Terminals};
+
+use super::EventSink;
+
+/// Lines of stdout/stderr kept in a step's result.
+const TAIL_LINES: usize = 200;
+
+struct UserRun<'a> {
+    cfg: &'a EngineConfig,
+    user: UserName,
+    sink: &'a EventSink,
+    cancel: &'a Cancel,
+    terminals: Mutex<Terminals>,
+    runner: ShellRunner,
+    env: Vec<(String, String)>,
+    workdir: PathBuf,
+    redactor: Redactor,
+    prompter: &'a Mutex<Option<Box<dyn Prompter>>>,
+    position: std::sync::atomic::AtomicUsize,
+    total: usize,
+    quit: std::sync::atomic::AtomicBool,
+}
+
+/// What one try of a step produced.
+struct TryRecord {
+    output: StepOutput,
+    checks: Vec<CheckResult>,
+    warnings: Vec<String>,
+    update: Option<OutputUpdate>,
+    passed: bool,
+}
+
+pub(super) async fn run_user(
+    cfg: &EngineConfig,
+    plan: UserPlan,
+    sink: &EventSink,
+    cancel: &Cancel,
+    prompter: &Mutex<Option<Box<dyn Prompter>>>,
+) -> RunSummary {
+    let mut env = cfg.env.clone();
+    env.extend(plan.env.iter().cloned());
+    let mut all_vars = plan.vars.clone();
+    for l in &plan.labs {
+        all_vars.extend(l.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let redactor = Redactor::new(&cfg.secrets, &all_vars, &env);
+    let shown_vars = all_vars
+        .iter()
+        .map(|(k, v)| (k.clone(), redactor.apply(v)))
+        .collect();
+    sink.emit(EventKind::UserStarted {
+        user: plan.user.clone(),
+        vars: shown_vars,
+    });
+    let terminals = Terminals::new(ShellConfig {
+        shell: cfg.shell.clone(),
+        workdir: plan.workdir.clone(),
+        env: env.clone(),
+        capture_cap: cfg.capture_cap,
+        grace: cfg.grace,
+    });
+    let total = plan
+        .labs
+        .iter()
+        .map(|l| l.steps.iter().filter(|s| s.selected).count())
+        .sum();
+    let run = UserRun {
+        cfg,
+        user: plan.user.clone(),
+        sink,
+        cancel,
+        terminals: Mutex::new(terminals),
+        runner: ShellRunner {
+            workdir: plan.workdir.clone(),
+            env: env.clone(),
+            cancel: cancel.clone(),
+            capture_cap: cfg.capture_cap,
+        },
+        env,
+        workdir: plan.workdir.clone(),
+        redactor,
+        prompter,
+        position: Default::default(),
+        total,
+        quit: Default::default(),
+    };
+    let mut summary = RunSummary::default();
+    for lab in &plan.labs {
+        if !lab.steps.iter().any(|s| s.selected) {
+            continue;
+        }
+        let (result, updates) = run.run_lab(lab).await;
+        for s in &result.steps {
+            summary.stats.add(s);
+        }
+        summary.updates.extend(updates);
+        sink.emit(EventKind::LabFinished {
+            user: plan.user.clone(),
+            result: Arc::new(result),
+        });
+    }
+    run.terminals.lock().await.shutdown().await;
+    sink.emit(EventKind::UserFinished {
+        user: plan.user.clone(),
+        stats: summary.stats,
+    });
+    summary
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(TAIL_LINES);
+    let mut s = lines[from..].join("\n");
+    if from > 0 {
+        s = format!("[... {from} earlier lines ...]\n{s}");
+    }
+    s
+}
+
+fn is_output_kind(k: &CheckKind) -> bool {
+    !k.is_state()
+}
+
+impl UserRun<'_> {
+    fn ctx<'b>(&'b self, output: Option<&'b TryOutput>) -> CheckContext<'b> {
+        CheckContext {
+            output,
+            env: &self.env,
+            workdir: &self.workdir,
+            runner: &self.runner,
+            cancel: self.cancel,
+        }
+    }
+
+    fn check_result(
+        &self,
+        kind: &str,
+        line: usize,
+        description: String,
+        res: Result<CheckOutcome, CheckError>,
+        tries: u32,
+    ) -> CheckResult {
+        let (outcome, message) = match res {
+            Ok(o) if o.passed => (CheckStatus::Passed, None),
+            Ok(o) => {
+                let mut m = format!("expected: {}\n  actual: {}", o.expected, o.actual);
+                if let Some(extra) = o.message {
+                    m.push('\n');
+                    m.push_str(&extra);
+                }
+                (CheckStatus::Failed, Some(m))
+            }
+            Err(CheckError::Cancelled) => (CheckStatus::Skipped, Some("interrupted".into())),
+            Err(e) => (CheckStatus::Error, Some(e.to_string())),
+        };
+        CheckResult {
+            kind: kind.to_string(),
+            description: self.redactor.apply(&description),
+            outcome,
+            message: message.map(|m| self.redactor.apply(&m)),
+            line,
+            tries,
+        }
+    }
+
+    /// Evaluates one check; with `timed`, under its own within/hold.
+    async fn eval(&self, spec: &CheckSpec, output: Option<&TryOutput>, timed: bool) -> CheckResult {
+        let check = for_spec(&spec.kind);
+        let ctx = self.ctx(output);
+        let has_timing = spec.timing.within.is_some() || spec.timing.hold.is_some();
+        let (res, tries) = if timed && has_timing {
+            let ev = eventually(&spec.timing, self.cancel, || check.evaluate(&ctx)).await;
+            (ev.result, ev.tries)
+        } else {
+            (check.evaluate(&ctx).await, 1)
+        };
+        self.check_result(
+            spec.kind.name(),
+            spec.line,
+            spec.kind.describe(),
+            res,
+            tries,
+        )
+    }
+
+    /// Judges one try: exit, output checks, expected output, state checks.
+    async fn judge(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+        out: &TryOutput,
+    ) -> (Vec<CheckResult>, Vec<String>, Option<OutputUpdate>) {
+        let mut results = Vec::new();
+        let mut warnings = Vec::new();
+        let mut update = None;
+        if !ps
+            .checks
+            .iter()
+            .any(|c| matches!(c.kind, CheckKind::Exit(_)))
+        {
+            let o = ExitCheck(ps.step.exit).judge(out.exit_code);
+            results.push(self.check_result("exit", 0, o.description.clone(), Ok(o), 1));
+        }
+        for c in &ps.checks {
+            results.push(self.eval(c, Some(out), true).await);
+        }
+        if let (Some(e), Some(text)) = (&ps.step.expected, &ps.expected_text) {
+            let policy = lab.lab.settings.output;
+            let strict_fence = e.mode == OutputMode::Strict;
+            if strict_fence || policy != OutputPolicy::Ignore {
+                let actual = stream_text(out, e.stream);
+                if let Verdict::Drift { diff, reason } = compare(text, &actual, e.mode) {
+                    update = Some(OutputUpdate {
+                        path: lab.lab.path.clone(),
+                        source: lab.lab.source.clone(),
+                        body_span: e.body_span.clone(),
+                        expected: e.text.clone(),
+                        actual: actual.clone(),
+                        strict: strict_fence,
+                    });
+                    let hard =
+                        strict_fence || self.cfg.strict_output || policy == OutputPolicy::Strict;
+                    let msg = format!(
+                        "output differs from the {} output at line {}: {reason}\n{diff}",
+                        if strict_fence {
+                            "expected"
+                        } else {
+                            "documented"
+                        },
+                        e.span.line
+                    );
+                    if hard {
+                        results.push(CheckResult {
+                            kind: "output".into(),
+                            description: format!(
+                                "output matches the expected output (line {})",
+                                e.span.line
+                            ),
+                            outcome: CheckStatus::Failed,
+                            message: Some(self.redactor.apply(&msg)),
+                            line: e.span.line,
+                            tries: 1,
+                        });
+                    } else {
+                        warnings.push(self.redactor.apply(&format!("drift: {msg}")));
+                    }
+                } else {
+                    results.push(CheckResult {
+                        kind: "output".into(),
+                        description: format!(
+                            "output is {} the {} output (line {})",
+                            if strict_fence { "as" } else { "similar to" },
+                            if strict_fence {
+                                "expected"
+                            } else {
+                                "documented"
+                            },
+                            e.span.line
+                        ),
+                        outcome: CheckStatus::Passed,
+                        message: None,
+                        line: e.span.line,
+                        tries: 1,
+                    });
+                }
+            }
+        }
+        (results, warnings, update)
+    }
+
+    /// State checks evaluated once before the step: passing there proves nothing.
+    async fn vacuous(&self, ps: &PlannedStep) -> (Vec<String>, Vec<CheckResult>) {
+        let mut warnings = Vec::new();
+        let mut failures = Vec::new();
+        for c in ps.checks.iter().filter(|c| c.kind.is_state()) {
+            let r = self.eval(c, None, false).await;
+            if r.outcome == CheckStatus::Passed {
+                let msg = format!(
+                    "vacuous check: `{}` already held before the step ran, so it proves nothing",
+                    r.description
+                );
+                if self.cfg.strict_checks {
+                    failures.push(CheckResult {
+                        kind: "vacuous".into(),
+                        description: r.description.clone(),
+                        outcome: CheckStatus::Failed,
+                        message: Some(msg),
+                        line: c.line,
+                        tries: 1,
+                    });
+                } else {
+                    warnings.push(msg);
+                }
+            }
+        }
+        (warnings, failures)
+    }
+
+    fn base_result(&self, lab: &PlannedLab, ps: &PlannedStep) -> StepResult {
+        let s = &ps.step;
+        let command = match &s.examiner {
+            Some(e) => std::iter::once(e.name.as_str())
+                .chain(e.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => ps.command.clone(),
+        };
+        StepResult {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            line: s.span.line,
+            terminal: crate::commands::list::terminal_json(s.terminal),
+            command: self.redactor.apply(&command),
+            outcome: StepOutcome::Skipped,
+            exit_code: None,
+            tries: 0,
+            duration_ms: 0,
+            checks: Vec::new(),
+            warnings: Vec::new(),
+            reason: None,
+            path: lab.lab.path.clone(),
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+
+    fn skipped(&self, lab: &PlannedLab, ps: &PlannedStep, reason: &str) -> StepResult {
+        let mut r = self.base_result(lab, ps);
+        r.reason = Some(reason.to_string());
+        r
+    }
+
+    async fn run_lab(&self, lab: &PlannedLab) -> (LabResult, Vec<OutputUpdate>) {
+        self.sink.emit(EventKind::LabStarted {
+            user: self.user.clone(),
+            path: lab.lab.path.clone(),
+            title: lab.lab.title.clone(),
+        });
+        let mut steps: Vec<Arc<StepResult>> = Vec::new();
+        let mut updates = Vec::new();
+        let mut blocked: Option<String> = None;
+        if !lab.preconditions.is_empty() && !self.cancel.is_cancelled() {
+            let r = self.preconditions(lab).await;
+            if r.outcome != StepOutcome::Passed {
+                blocked = Some("a precondition of the lab failed".into());
+            }
+            self.finish(&mut steps, r);
+        }
+        if blocked.is_none() && self.cfg.mode == Mode::Run {
+            if let Some(setup) = &lab.setup {
+                let r = self.script_step(lab, "setup", setup).await;
+                if r.outcome != StepOutcome::Passed {
+                    blocked = Some("the lab's setup failed".into());
+                }
+                self.finish(&mut steps, r);
+            }
+        }
+        for ps in lab.steps.iter().filter(|s| s.selected) {
+            let reason = if self.cancel.is_cancelled() {
+                Some("interrupted".to_string())
+            } else if self.quit.load(std::sync::atomic::Ordering::SeqCst) {
+                Some("quit at the prompt".to_string())
+            } else {
+                blocked.clone()
+            };
+            let result = match reason {
+                Some(r) => self.skipped(lab, ps, &r),
+                None => {
+                    let (r, u) = self.run_step_interactive(lab, ps).await;
+                    updates.extend(u);
+                    r
+                }
+            };
+            let failed = matches!(
+                result.outcome,
+                StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
+            );
+            self.finish(&mut steps, result);
+            if failed && !self.cfg.keep_going && blocked.is_none() {
+                blocked =
+                    Some("an earlier step of the lab failed (--keep-going runs the rest)".into());
+            }
+        }
+        if self.cfg.mode == Mode::Run && !self.cancel.is_cancelled() {
+            if let Some(cleanup) = &lab.cleanup {
+                let r = self.script_step(lab, "cleanup", cleanup).await;
+                self.finish(&mut steps, r);
+            }
+        }
+        let outcome = if self.cancel.is_cancelled() {
+            "interrupted"
+        } else if steps.iter().any(|s| {
+            matches!(
+                s.outcome,
+                StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
+            )
+        }) {
+            "failed"
+        } else {
+            "passed"
+        };
+        (
+            LabResult {
+                path: lab.lab.path.clone(),
+                title: lab.lab.title.clone(),
+                outcome: outcome.into(),
+                steps,
+            },
+            updates,
+        )
+    }
+
+    fn finish(&self, steps: &mut Vec<Arc<StepResult>>, r: StepResult) {
+        let r = Arc::new(r);
+        self.sink.emit(EventKind::StepFinished {
+            user: self.user.clone(),
+            result: r.clone(),
+        });
+        steps.push(r);
+    }
+
+    fn started(&self, id: &str, command: &str) {
+        let position = self
+            .position
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        self.sink.emit(EventKind::StepStarted {
+            user: self.user.clone(),
+            id: id.to_string(),
+            position,
+            total: self.total,
+            command: self.redactor.apply(command),
+        });
+    }
+
+    async fn preconditions(&self, lab: &PlannedLab) -> StepResult {
+        let started = Instant::now();
+        let id = format!("{}:preconditions", lab.lab.stem);
+        self.started(&id, "");
+        let mut checks = Vec::new();
+        for c in &lab.preconditions {
+            checks.push(if is_output_kind(&c.kind) {
+                self.check_result(
+                    c.kind.name(),
+                    c.line,
+                    c.kind.describe(),
+                    Err(CheckError::NoOutput),
+                    0,
+                )
+            } else {
+                self.eval(c, None, true).await
+            });
+        }
+        let ok = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
+        StepResult {
+            id,
+            name: None,
+            line: lab.preconditions.first().map(|c| c.line).unwrap_or(0),
+            terminal: serde_json::Value::Null,
+            command: String::new(),
+            outcome: if ok {
+                StepOutcome::Passed
+            } else {
+                StepOutcome::Failed
+            },
+            exit_code: None,
+            tries: 1,
+            duration_ms: started.elapsed().as_millis() as u64,
+            checks,
+            warnings: Vec::new(),
+            reason: None,
+            path: lab.lab.path.clone(),
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+
+    async fn script_step(&self, lab: &PlannedLab, what: &str, script: &str) -> StepResult {
+        let started = Instant::now();
+        let id = format!("{}:{what}", lab.lab.stem);
+        self.started(&id, script);
+        let timeout = lab.lab.settings.timeout.unwrap_or(self.cfg.default_timeout);
+        let out = self
+            .terminals
+            .lock()
+            .await
+            .run(1, script, timeout, self.cancel)
+            .await;
+        let mut r = StepResult {
+            id,
+            name: None,
+            line: 1,
+            terminal: serde_json::json!(1),
+            command: self.redactor.apply(script),
+            outcome: StepOutcome::Passed,
+            exit_code: None,
+            tries: 1,
+            duration_ms: 0,
+            checks: Vec::new(),
+            warnings: Vec::new(),
+            reason: None,
+            path: lab.lab.path.clone(),
+            stdout: String::new(),
+            stderr: String::new(),
+        };
+        match out {
+            Ok(o) => {
+                self.fill_output(&mut r, &o);
+                if !o.success() {
+                    r.outcome = if o.timed_out {
+                        StepOutcome::TimedOut
+                    } else {
+                        StepOutcome::Failed
+                    };
+                }
+            }
+            Err(e) => {
+                r.outcome = StepOutcome::Error;
+                r.reason = Some(e.to_string());
+            }
+        }
+        r.duration_ms = started.elapsed().as_millis() as u64;
+        r
+    }
+
+    fn fill_output(&self, r: &mut StepResult, o: &StepOutput) {
+        r.exit_code = o.exit_code;
+        r.stdout = self.redactor.apply(&tail(&o.stdout.text));
+        r.stderr = self.redactor.apply(&tail(&o.stderr.text));
+        if o.stdout.omitted_bytes > 0 || o.stderr.omitted_bytes > 0 {
+            r.warnings.push(format!(
+                "output was {} bytes on stdout and {} on stderr; checks saw the first and last {} bytes of each",
+                o.stdout.total_bytes, o.stderr.total_bytes, self.cfg.capture_cap
+            ));
+        }
+        if o.shell_exited {
+            r.warnings
+                .push("the step ended its shell (exit); the terminal starts afresh".into());
+        }
+    }
+
+    async fn run_step_interactive(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+    ) -> (StepResult, Option<OutputUpdate>) {
+        let mut guard = self.prompter.lock().await;
+        if let Some(p) = guard.as_mut() {
+            match p.before_step(ps) {
+                BeforeStep::Run => {}
+                BeforeStep::Skip => return (self.skipped(lab, ps, "skipped at the prompt"), None),
+                BeforeStep::Quit => {
+                    self.quit.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return (self.skipped(lab, ps, "quit at the prompt"), None);
+                }
+            }
+        } else {
+            drop(guard);
+            return self.run_step(lab, ps).await;
+        }
+        drop(guard);
+        loop {
+            let (r, u) = self.run_step(lab, ps).await;
+            if !matches!(
+                r.outcome,
+                StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
+            ) {
+                return (r, u);
+            }
+            let summary = r
+                .checks
+                .iter()
+                .filter(|c| c.outcome != CheckStatus::Passed)
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.description,
+                        c.message.clone().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let choice = self
+                .prompter
+                .lock()
+                .await
+                .as_mut()
+                .map(|p| p.after_failure(ps, &summary))
+                .unwrap_or(AfterFailure::Continue);
+            match choice {
+                AfterFailure::Retry => continue,
+                AfterFailure::Continue => return (r, u),
+                AfterFailure::Quit => {
+                    self.quit.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return (r, u);
+                }
+            }
+        }
+    }
+
+    async fn run_step(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+    ) -> (StepResult, Option<OutputUpdate>) {
+        let started = Instant::now();
+        let mut r = self.base_result(lab, ps);
+        if let Some(reason) = &ps.step.skip {
+            r.reason = Some(reason.clone());
+            return (r, None);
+        }
+        if ps.step.kind == StepKind::Manual {
+            r.reason = Some(format!("manual step ({})", ps.step.info));
+            return (r, None);
+        }
+        self.started(&ps.step.id, &r.command);
+        let mut update = None;
+        if self.cfg.mode == Mode::CheckOnly {
+            self.check_only(ps, &mut r).await;
+        } else {
+            match ps.step.kind {
+                StepKind::Execute => update = self.execute(lab, ps, &mut r).await,
+                StepKind::Interrupt => self.interrupt(ps, &mut r).await,
+                StepKind::Check => self.examiner(lab, ps, &mut r).await,
+                StepKind::Manual => unreachable!("returned above"),
+            }
+        }
+        r.duration_ms = started.elapsed().as_millis() as u64;
+        if self.cancel.is_cancelled() && r.outcome != StepOutcome::Passed {
+            r.reason.get_or_insert_with(|| "interrupted".into());
+        }
+        (r, update)
+    }
+
+    async fn check_only(&self, ps: &PlannedStep, r: &mut StepResult) {
+        for c in &ps.checks {
+            r.checks.push(if c.kind.is_state() {
+                self.eval(c, None, true).await
+            } else {
+                CheckResult {
+                    kind: c.kind.name().into(),
+                    description: self.redactor.apply(&c.kind.describe()),
+                    outcome: CheckStatus::Skipped,
+                    message: Some("output checks need the step to run".into()),
+                    line: c.line,
+                    tries: 0,
+                }
+            });
+        }
+        r.tries = 1;
+        r.outcome = outcome_of(
+            &r.checks,
+            !r.checks.iter().any(|c| c.outcome != CheckStatus::Skipped),
+        );
+        if r.outcome == StepOutcome::Skipped {
+            r.reason = Some("no state checks".into());
+        }
+    }
+
+    async fn interrupt(&self, ps: &PlannedStep, r: &mut StepResult) {
+        let targets = match ps.step.terminal {
+            TerminalSel::One(n) => vec![n],
+            _ => self.terminals.lock().await.opened(),
+        };
+        let mut outs = Vec::new();
+        for t in targets {
+            if let Some(o) = self.terminals.lock().await.interrupt(t).await {
+                outs.push(o);
+            }
+        }
+        if let Some(o) = outs.first() {
+            self.fill_output(r, o);
+            r.exit_code = None;
+        }
+        r.tries = 1;
+        r.outcome = StepOutcome::Passed;
+    }
+
+    async fn examiner(&self, lab: &PlannedLab, ps: &PlannedStep, r: &mut StepResult) {
+        let Some(test) = &ps.step.examiner else {
+            return;
+        };
+        let root = self.cfg.workshop_root.clone();
+        let root = lab
+            .lab
+            .path
+            .ancestors()
+            .skip(1)
+            .find(|a| a.join(examiner::TESTS_DIR).join(&test.name).is_file())
+            .map(|a| a.to_path_buf())
+            .unwrap_or(root);
+        let check = ExaminerCheck::new(test, &root);
+        let ctx = self.ctx(None);
+        let ev = eventually(&examiner::timing(test), self.cancel, || {
+            check.evaluate(&ctx)
+        })
+        .await;
+        r.tries = ev.tries;
+        let desc = test
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("examiner test {} passes", test.name));
+        r.checks
+            .push(self.check_result("examiner", ps.step.span.line, desc, ev.result, ev.tries));
+        r.outcome = outcome_of(&r.checks, false);
+    }
+
+    /// Runs an executable step in its terminal(s), judged, retried under its `within`.
+    async fn execute(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+        r: &mut StepResult,
+    ) -> Option<OutputUpdate> {
+        let (vacuous_warnings, vacuous_failures) = self.vacuous(ps).await;
+        r.warnings.extend(vacuous_warnings);
+        let terminals: Vec<u32> = match ps.step.terminal {
+            TerminalSel::One(n) => vec![n],
+            TerminalSel::All | TerminalSel::None => {
+                let open = self.terminals.lock().await.opened();
+                if open.is_empty() { vec![1] } else { open }
+            }
+        };
+        let timeout = ps
+            .step
+            .timeout
+            .or(lab.lab.settings.timeout)
+            .unwrap_or(self.cfg.default_timeout);
+        let mut update = None;
+        let mut all_passed = true;
+        for term in terminals {
+            if ps.step.background {
+                let started = self
+                    .terminals
+                    .lock()
+                    .await
+                    .start_background(term, &ps.command)
+                    .await;
+                r.tries = 1;
+                if let Err(e) = started {
+                    r.outcome = StepOutcome::Error;
+                    r.reason = Some(e.to_string());
+                    return None;
+                }
+                for c in ps.checks.iter().filter(|c| c.kind.is_state()) {
+                    r.checks.push(self.eval(c, None, true).await);
+                }
+                continue;
+            }
+            let record = self.try_until(lab, ps, term, timeout).await;
+            let (rec, tries) = match record {
+                Ok(x) => x,
+                Err(e) => {
+                    r.outcome = StepOutcome::Error;
+                    r.reason = Some(e);
+                    return None;
+                }
+            };
+            r.tries = r.tries.max(tries);
+            self.fill_output(r, &rec.output);
+            r.checks.extend(rec.checks);
+            r.warnings.extend(rec.warnings);
+            update = update.or(rec.update);
+            all_passed &= rec.passed;
+            if rec.output.timed_out {
+                r.outcome = StepOutcome::TimedOut;
+                r.reason = Some(format!(
+                    "killed after its timeout of {}",
+                    humantime::format_duration(timeout)
+                ));
+                return update;
+            }
+            if rec.output.cancelled {
+                r.outcome = StepOutcome::Error;
+                r.reason = Some("interrupted".into());
+                return update;
+            }
+        }
+        r.checks.extend(vacuous_failures);
+        r.outcome = if all_passed && r.checks.iter().all(|c| c.outcome == CheckStatus::Passed) {
+            StepOutcome::Passed
+        } else {
+            outcome_of(&r.checks, false)
+        };
+        update
+    }
+
+    /// Runs the command and judges it, again and again under the step's `within`.
+    async fn try_until(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+        term: u32,
+        timeout: Duration,
+    ) -> Result<(TryRecord, u32), String> {
+        // An output check's own `within` can only be met by running the step again.
+        let within = ps
+            .checks
+            .iter()
+            .filter(|c| is_output_kind(&c.kind))
+            .filter_map(|c| c.timing.within)
+            .chain(ps.step.timing.within)
+            .max();
+        let timing = Timing {
+            within,
+            interval: ps.step.timing.interval,
+            hold: None,
+        };
+        let last: std::sync::Mutex<Option<Result<TryRecord, String>>> = std::sync::Mutex::new(None);
+        let deadline = Instant::now() + within.unwrap_or_default();
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let ev = eventually(&timing, self.cancel, || async {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let out = self
+                .terminals
+                .lock()
+                .await
+                .run(term, &ps.command, timeout, self.cancel)
+                .await;
+            let out = match out {
+                Ok(o) => o,
+                Err(e) => {
+                    *last.lock().expect("not poisoned") = Some(Err(e.to_string()));
+                    return Err(CheckError::Script(e.to_string()));
+                }
+            };
+            let to = try_output(&out);
+            let (checks, warnings, update) = if out.timed_out || out.cancelled {
+                (Vec::new(), Vec::new(), None)
+            } else {
+                self.judge(lab, ps, &to).await
+            };
+            let passed = !out.timed_out
+                && !out.cancelled
+                && checks.iter().all(|c| c.outcome == CheckStatus::Passed);
+            let first_failure = checks
+                .iter()
+                .find(|c| c.outcome != CheckStatus::Passed)
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.description,
+                        c.message.clone().unwrap_or_default()
+                    )
+                });
+            if !passed && within.is_some() && Instant::now() < deadline {
+                self.sink.emit(EventKind::TryFailedWillRetry {
+                    user: self.user.clone(),
+                    id: ps.step.id.clone(),
+                    tries: n,
+                    message: first_failure.clone().unwrap_or_else(|| "timed out".into()),
+                });
+            }
+            *last.lock().expect("not poisoned") = Some(Ok(TryRecord {
+                output: out,
+                checks,
+                warnings,
+                update,
+                passed,
+            }));
+            Ok(CheckOutcome {
+                passed,
+                description: ps.step.id.clone(),
+                expected: "every check passes".into(),
+                actual: first_failure.unwrap_or_default(),
+                message: None,
+            })
+        })
+        .await;
+        let rec = last
+            .into_inner()
+            .expect("not poisoned")
+            .unwrap_or_else(|| Err("interrupted before the step started".into()))?;
+        Ok((rec, ev.tries))
+    }
+}
+
+fn outcome_of(checks: &[CheckResult], none_is_skip: bool) -> StepOutcome {
+    if none_is_skip {
+        return StepOutcome::Skipped;
+    }
+    if checks.iter().any(|c| c.outcome == CheckStatus::Failed) {
+        StepOutcome::Failed
+    } else if checks.iter().any(|c| c.outcome == CheckStatus::Error) {
+        StepOutcome::Error
+    } else {
+        StepOutcome::Passed
+    }
+}

@@ -1,0 +1,88 @@
+//! Reporters: each a consumer of the engine's events. Console prints as events
+//! arrive; json, junit and html collect and write atomically at the end.
+
+pub mod collect;
+pub mod console;
+pub mod failure;
+pub mod json;
+pub mod junit;
+
+use std::path::{Path, PathBuf};
+
+use crate::event::Event;
+
+/// A report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing the file failed.
+    #[error("cannot write the {format} report to {path}: {source}")]
+    Write {
+        /// Report format.
+        format: &'static str,
+        /// Target file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Serialising failed.
+    #[error("cannot build the {format} report: {message}")]
+    Build {
+        /// Report format.
+        format: &'static str,
+        /// Cause.
+        message: String,
+    },
+}
+
+/// A consumer of events.
+pub trait Reporter: Send {
+    /// Handles one event; an error cancels the run.
+    fn event(&mut self, event: &Event) -> Result<(), ReportError>;
+}
+
+/// `--report FORMAT=FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    /// junit, json or html.
+    pub format: String,
+    /// Where to write.
+    pub path: PathBuf,
+}
+
+/// Parses `FORMAT=FILE`.
+pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--report `{s}` must be FORMAT=FILE, e.g. junit=report.xml"))?;
+    if !["junit", "json"].contains(&format) {
+        return Err(format!(
+            "--report: unknown format `{format}`; use junit or json"
+        ));
+    }
+    if path.is_empty() {
+        return Err(format!("--report `{s}` names no file"));
+    }
+    Ok(ReportTarget {
+        format: format.to_string(),
+        path: PathBuf::from(path),
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temp file beside it, then a rename.
+pub fn write_atomic(format: &'static str, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    use std::io::Write;
+    let err = |source| ReportError::Write {
+        format,
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
