@@ -372,14 +372,15 @@ impl UserRun<'_> {
             }
             self.finish(&mut steps, r);
         }
-        if blocked.is_none() && self.cfg.mode == Mode::Run {
-            if let Some(setup) = &lab.setup {
-                let r = self.script_step(lab, "setup", setup).await;
-                if r.outcome != StepOutcome::Passed {
-                    blocked = Some("the lab's setup failed".into());
-                }
-                self.finish(&mut steps, r);
+        if blocked.is_none()
+            && self.cfg.mode == Mode::Run
+            && let Some(setup) = &lab.setup
+        {
+            let r = self.script_step(lab, "setup", setup).await;
+            if r.outcome != StepOutcome::Passed {
+                blocked = Some("the lab's setup failed".into());
             }
+            self.finish(&mut steps, r);
         }
         for ps in lab.steps.iter().filter(|s| s.selected) {
             let reason = if self.cancel.is_cancelled() {
@@ -407,11 +408,12 @@ impl UserRun<'_> {
                     Some("an earlier step of the lab failed (--keep-going runs the rest)".into());
             }
         }
-        if self.cfg.mode == Mode::Run && !self.cancel.is_cancelled() {
-            if let Some(cleanup) = &lab.cleanup {
-                let r = self.script_step(lab, "cleanup", cleanup).await;
-                self.finish(&mut steps, r);
-            }
+        if self.cfg.mode == Mode::Run
+            && !self.cancel.is_cancelled()
+            && let Some(cleanup) = &lab.cleanup
+        {
+            let r = self.script_step(lab, "cleanup", cleanup).await;
+            self.finish(&mut steps, r);
         }
         let outcome = if self.cancel.is_cancelled() {
             "interrupted"
