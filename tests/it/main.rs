@@ -3,3 +3,4 @@
 mod harness;
 mod lint;
 mod list;
+mod run;
