@@ -2,11 +2,12 @@
 //!
 //! How a step runs. The shell is started once with stdin and stdout piped; its
 //! first command moves stdout to fd 3 (`exec 3>&1 >/dev/null`), which becomes
-//! the status channel. For each step we write the body to `ID.sh` in the
-//! terminal's private temp dir, create two FIFOs `ID.out`/`ID.err`, and send
+//! the status channel. For each step we create pipes for the body (BODY),
+//! stdout (OUT) and stderr (ERR), that bash opens as `/proc/<labctl pid>/fd/N`
+//! (see `StepFiles`), and have the shell source this wrapper:
 //!
 //! ```text
-//! __labctl_id=ID; source ID.sh >ID.out 2>ID.err </dev/null 3>&-; echo "done ID $?" >&3
+//! __labctl_id=ID; source BODY >OUT 2>ERR </dev/null 3>&-; echo "done ID $?" >&3
 //! ```
 //!
 //! - `source` (not `{ BODY }`) makes bash parse the body as a file: a syntax
@@ -17,14 +18,14 @@
 //!   the shell itself is gone (`exit`). The `done` line, never EOF on the
 //!   step's stdout, ends the step: a leftover `sleep 100 &` holding stdout
 //!   open cannot hang us.
-//! - Per-step FIFOs (not one fixed pair) so a leftover child that keeps writing
+//! - Per-step pipes (not one fixed pair) so a leftover child that keeps writing
 //!   can never mix its bytes into a later step's output. After `done` we read
 //!   what the pipes already hold (everything the finished processes wrote is in
-//!   the pipe buffer by then) and hand a still-open FIFO to a task that discards
+//!   the pipe buffer by then) and hand a still-open pipe to a task that discards
 //!   until EOF, so the leftover neither blocks nor dies of SIGPIPE. Memory stays
-//!   bounded by `Capture`. mkfifo + open costs a few microseconds.
-//! - We hold a write end of each FIFO until `done` so the reader never sees a
-//!   premature EOF before bash has opened it.
+//!   bounded by `Capture`.
+//! - We hold a write end of each output pipe until `done` so the reader never
+//!   sees a premature EOF before bash has opened it.
 //!
 //! Timeouts and cancellation: we mark the step aborted (`abort.ID`), send
 //! SIGUSR1 to the shell, whose trap runs `return` out of the `source` once the
@@ -350,14 +351,19 @@ impl Terminal {
         }
         let id = self.next_id();
         let mut files = StepFiles::create(self.dir.path(), id, body)?;
-        let line = format!(
+        let wrapper = format!(
             "__labctl_id={id}; source {} >{} 2>{} </dev/null 3>&-; echo \"done {id} $?\" >&3\n",
             sh_quote(&files.body),
             sh_quote(&files.out),
             sh_quote(&files.err),
         );
+        // bash reads a piped stdin one byte at a time, so only a short line goes
+        // there; the wrapper itself is sourced from a pipe, read in one go.
+        let (wrapper_path, wrapper_keep) =
+            text_source(self.dir.path(), &format!("{id}.wrap"), &wrapper)?;
         // A failed write means the shell is gone; the status pipe says so below.
-        self.send(&line).await;
+        self.send(&format!("source {}\n", sh_quote(&wrapper_path)))
+            .await;
 
         let mut out = Capture::new(cap);
         let mut err = Capture::new(cap);
@@ -432,6 +438,7 @@ impl Terminal {
             discard_until_eof(err_rx);
         }
         drop(files.body_keep);
+        drop(wrapper_keep);
         if timed_out || cancelled {
             let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{id}")));
         }
@@ -692,26 +699,37 @@ impl Drop for BodyKeep {
 /// so writing never blocks); larger ones through a file.
 const BODY_PIPE_MAX: usize = 60 * 1024;
 
+/// Makes `text` readable at a path: a pipe when it fits the pipe's buffer,
+/// else a file named `name` in `dir`.
+fn text_source(dir: &Path, name: &str, text: &str) -> Result<(String, BodyKeep), ShellError> {
+    if text.len() <= BODY_PIPE_MAX {
+        let setup = |source: std::io::Error| ShellError::Setup {
+            path: PathBuf::from("/proc/self/fd"),
+            source,
+        };
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(e.into()))?;
+        File::from(w).write_all(text.as_bytes()).map_err(setup)?;
+        let path = format!("/proc/{}/fd/{}", my_pid(), r.as_raw_fd());
+        Ok((path, BodyKeep::Pipe(r)))
+    } else {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ShellError::Setup {
+            path: path.clone(),
+            source,
+        })?;
+        Ok((path.to_string_lossy().into_owned(), BodyKeep::File(path)))
+    }
+}
+
 impl StepFiles {
     fn create(dir: &Path, id: u64, body: &str) -> Result<StepFiles, ShellError> {
-        let me = std::process::id();
+        let me = my_pid();
         let proc_path = |fd: &OwnedFd| format!("/proc/{me}/fd/{}", fd.as_raw_fd());
         let setup = |source: std::io::Error| ShellError::Setup {
             path: PathBuf::from(format!("/proc/{me}/fd")),
             source,
         };
-        let (body_path, body_keep) = if body.len() <= BODY_PIPE_MAX {
-            let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(e.into()))?;
-            File::from(w).write_all(body.as_bytes()).map_err(setup)?;
-            (proc_path(&r), BodyKeep::Pipe(r))
-        } else {
-            let path = dir.join(format!("{id}.sh"));
-            std::fs::write(&path, body).map_err(|source| ShellError::Setup {
-                path: path.clone(),
-                source,
-            })?;
-            (path.to_string_lossy().into_owned(), BodyKeep::File(path))
-        };
+        let (body_path, body_keep) = text_source(dir, &format!("{id}.sh"), body)?;
         let output = || -> Result<(String, pipe::Receiver, OwnedFd), ShellError> {
             let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
                 .map_err(|e| setup(e.into()))?;
@@ -731,6 +749,12 @@ impl StepFiles {
             keep: Some((out_keep, err_keep)),
         })
     }
+}
+
+/// Our pid, asked once (it is part of every step's pipe paths).
+fn my_pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 /// Parses `KIND ID VALUE` status lines written by our wrappers.
