@@ -228,6 +228,13 @@ enum Phase {
 
 impl Terminal {
     fn spawn(number: u32, cfg: &ShellConfig) -> Result<Terminal, ShellError> {
+        // Otherwise the spawn error would blame the shell for a missing directory.
+        if !cfg.workdir.is_dir() {
+            return Err(ShellError::Setup {
+                path: cfg.workdir.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+            });
+        }
         let dir = tempfile::Builder::new()
             .prefix("labctl-term-")
             .tempdir()
