@@ -262,7 +262,7 @@ async fn timeout_stops_a_loop_in_the_body() {
         )
         .await
         .unwrap();
-    assert!(out.timed_out);
+    assert!(out.timed_out && !out.shell_exited, "{out:?}");
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -277,7 +277,19 @@ async fn timeout_stops_a_loop_in_the_body() {
         )
         .await
         .unwrap();
-    assert!(busy.timed_out);
+    assert!(busy.timed_out && !busy.shell_exited, "{busy:?}");
+    run(&mut terms, 1, "MARK=kept").await;
+    let again = terms
+        .run(
+            1,
+            "sleep 100.22; sleep 100.22",
+            Duration::from_millis(300),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    assert!(again.timed_out && !again.shell_exited, "{again:?}");
+    assert_eq!(run(&mut terms, 1, "echo $MARK").await.stdout.text, "kept\n");
     assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
     terms.shutdown().await;
 }
