@@ -456,8 +456,7 @@ impl Terminal {
             ..StepOutput::default()
         };
         match ending {
-            Ending::Done(code) if timed_out || cancelled => {
-                let _ = code;
+            Ending::Done(_) if timed_out || cancelled => {
                 output.signal = last_signal.map(|s| s as i32);
             }
             Ending::Done(code) => {
