@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio::process::Command;
 
-use super::capture::{Capture, Drained, drain_now};
+use super::capture::{Capture, drain_now};
 use super::process_group::signal_group;
 use super::{ShellError, StepOutput};
 use crate::cancel::Cancel;
@@ -86,7 +86,6 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     let mut err_buf = vec![0u8; 64 * 1024];
     let (mut out_eof, mut err_eof) = (false, false);
     let (mut timed_out, mut cancelled) = (false, false);
-    let mut killing = false;
     let mut wake_at = tokio::time::Instant::now() + cmd.timeout;
     let cancellation = cancel.cancelled();
     tokio::pin!(cancellation);
@@ -104,7 +103,6 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
             _ = tokio::time::sleep_until(wake_at) => {
                 if timed_out || cancelled {
                     signal_group(pgid, Signal::SIGKILL);
-                    killing = true;
                     wake_at = tokio::time::Instant::now() + Duration::from_secs(3600);
                 } else {
                     timed_out = true;
@@ -119,7 +117,6 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
             }
         }
     };
-    let _ = killing;
     // The command is done: whatever it left in its group goes too.
     signal_group(pgid, Signal::SIGKILL);
     if !out_eof {
@@ -128,7 +125,6 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     if !err_eof {
         drain_now(&err_rx, &mut err, &mut err_buf, 2 << 20);
     }
-    let _ = Drained::Eof;
     let mut output = StepOutput {
         timed_out,
         cancelled,
