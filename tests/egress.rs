@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 
 fn labctl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1").stdin(Stdio::null());
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
     c
 }
 
@@ -15,16 +17,34 @@ fn labctl() -> Command {
 fn the_egress_workshop_passes_on_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let out = labctl().args(["run", "labs/", "--sandbox", "--mesh-delay", "1s", "--report", &format!("json={}", report.display())]).output().unwrap();
+    let out = labctl()
+        .args([
+            "run",
+            "labs/",
+            "--sandbox",
+            "--mesh-delay",
+            "1s",
+            "--report",
+            &format!("json={}", report.display()),
+        ])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let steps = v["runs"][0]["labs"][0]["steps"].as_array().unwrap().clone();
     let ids: Vec<&str> = steps.iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"apply-egress") && ids.contains(&"scrape-allowed"), "{ids:?}");
+    assert!(
+        ids.contains(&"apply-egress") && ids.contains(&"scrape-allowed"),
+        "{ids:?}"
+    );
     assert!(steps.iter().all(|s| s["outcome"] == "passed"), "{steps:#?}");
     // The scraper leaks its API key in the error; the report must not.
-    assert!(!v.to_string().contains("AIza"), "the API key leaked into the report");
+    assert!(
+        !v.to_string().contains("AIza"),
+        "the API key leaked into the report"
+    );
 }
 
 #[test]
@@ -35,13 +55,34 @@ fn without_the_service_entry_the_results_step_fails_and_says_why() {
     let start = lab.find("```execute {name=apply-egress}").unwrap();
     let end = start + lab[start..].find("## The application works again").unwrap();
     let cut = format!("{}{}", &lab[..start], &lab[end..]);
-    std::fs::write(dir.path().join("securing-egress.md"), cut.replace("within=60s", "within=3s")).unwrap();
-    let out = labctl().args(["run", &dir.path().display().to_string(), "--sandbox", "--mesh-delay", "1s", "--var", "username=user1"]).output().unwrap();
+    std::fs::write(
+        dir.path().join("securing-egress.md"),
+        cut.replace("within=60s", "within=3s"),
+    )
+    .unwrap();
+    let out = labctl()
+        .args([
+            "run",
+            &dir.path().display().to_string(),
+            "--sandbox",
+            "--mesh-delay",
+            "1s",
+            "--var",
+            "username=user1",
+        ])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("✗ scrape-allowed"), "{err}");
-    assert!(err.contains("✗ $[*].link count at least 1") && err.contains("expected: count at least 1"), "{err}");
-    assert!(err.contains("\"ECONNRESET\""), "the failure shows what came back: {err}");
+    assert!(
+        err.contains("✗ $[*].link count at least 1") && err.contains("expected: count at least 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"ECONNRESET\""),
+        "the failure shows what came back: {err}"
+    );
 }
 
 #[test]
@@ -57,17 +98,38 @@ done
 echo STILL-BLOCKED; exit 1
 "#;
     let mut child = labctl()
-        .args(["sandbox", "--users", "2", "--mesh-delay", "1s", "--", "bash"])
+        .args([
+            "sandbox",
+            "--users",
+            "2",
+            "--mesh-delay",
+            "1s",
+            "--",
+            "bash",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("serviceentry.networking.istio.io/context-scraper-egress created"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("serviceentry.networking.istio.io/context-scraper-egress created"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ALLOWED"), "{stdout}");
 }

@@ -77,6 +77,15 @@ pub fn block(s: &StepResult, indent: &str) -> Vec<String> {
     out
 }
 
+/// `850ms` or `3.1s`.
+pub fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
+}
+
 /// The failure block as plain text.
 pub fn plain(s: &StepResult) -> String {
     block(s, "").join("\n")
