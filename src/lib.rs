@@ -6,9 +6,10 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod diag;
-pub mod exit_code;
 pub mod event;
+pub mod exit_code;
 pub mod lab;
+pub mod mdbook;
 pub mod plan;
 pub mod redact;
 pub mod sandbox;
@@ -62,7 +63,8 @@ pub fn run() -> std::process::ExitCode {
             );
             Exit::Success
         }
-        Command::Run(_) | Command::Check(_) | Command::Sandbox(_) | Command::Mdbook(_) => {
+        Command::Mdbook(a) => mdbook::run(&a.args),
+        Command::Run(_) | Command::Check(_) | Command::Sandbox(_) => {
             eprintln!("error: this command is not built yet");
             Exit::BadInput
         }
