@@ -116,7 +116,7 @@ fn timing_phrase(t: &Timing) -> String {
     let mut s = String::new();
     if let Some(w) = t.within {
         s.push_str(&format!(
-            " (within {}, while the change spreads)",
+            " (it may take up to {})",
             humantime::format_duration(w)
         ));
     }
@@ -332,7 +332,7 @@ mod tests {
     fn text_exit_command_and_timing() {
         assert_eq!(
             say("stdout: { contains: REGISTRY_ONLY }\nwithin: 30s"),
-            "The output contains “REGISTRY_ONLY” (within 30s, while the change spreads)"
+            "The output contains “REGISTRY_ONLY” (it may take up to 30s)"
         );
         assert_eq!(say("exit: 0"), "The command succeeds (exit status 0)");
         assert_eq!(
