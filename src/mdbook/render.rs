@@ -571,6 +571,31 @@ mod tests {
     }
 
     #[test]
+    fn manual_terminal_dashboard_and_section() {
+        let out = render("```terminal:input\ntext: oc whoami\nsession: 2\n```\n");
+        assert!(out.contains(">Type in Terminal 2</div>"), "{out}");
+        assert!(out.contains("```text\noc whoami\n```"), "{out}");
+        let out = render("```dashboard:open-dashboard\nname: Console\n```\n");
+        assert!(out.contains(">Open the Console tab</div>"), "{out}");
+        let out = render("```section:begin\ntitle: Extra\n```\n\ntext\n\n```section:end\n```\n");
+        assert!(
+            out.contains("<div class=\"labctl-section\">Extra</div>"),
+            "{out}"
+        );
+        assert!(!out.contains("section:end"), "{out}");
+    }
+
+    #[test]
+    fn strict_output_is_marked() {
+        let out = render("```execute\necho hi\n```\n\n```output\nhi\n```\n");
+        assert!(
+            out.contains("<div class=\"labctl-output labctl-strict\">"),
+            "{out}"
+        );
+        assert!(out.contains("```text\nhi\n```"), "{out}");
+    }
+
+    #[test]
     fn verify_becomes_check_your_work_in_english() {
         let out = render(
             "```execute {name=scrape}\ncurl -s x | jq\n```\n\n```verify\n- json: $.oops.cause.code\n  equals: ECONNRESET\n```\n\n```execute {name=apply}\noc apply -f x\n```\n\n```verify\n- http: http://scraper.%username%:8080/s\n  status: 200\n  json: $[*].link\n  count: { min: 1 }\n- kube: networking.istio.io/v1alpha3/ServiceEntry\n  name: egress\n  namespace: '%username%'\n  fields: { spec: { hosts: [www.googleapis.com] } }\n```\n",
