@@ -10,6 +10,7 @@ pub mod engine;
 pub mod event;
 pub mod exit_code;
 pub mod lab;
+pub mod mdbook;
 pub mod plan;
 pub mod redact;
 pub mod report;
@@ -70,10 +71,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Run(a) => commands::run::run(a, engine::Mode::Run, out),
         Command::Check(a) => commands::run::run(a, engine::Mode::CheckOnly, out),
         Command::Sandbox(_) => unreachable!("handled above"),
-        Command::Mdbook(_) => {
-            eprintln!("error: this command is not built yet");
-            Exit::BadInput
-        }
+        Command::Mdbook(a) => mdbook::run(&a.args),
     };
     exit.into()
 }
