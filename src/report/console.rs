@@ -200,6 +200,12 @@ impl ConsoleReporter {
                 cells.join(" ")
             ));
         }
+        let legend: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| format!("{} {id}", i + 1))
+            .collect();
+        self.line(format!("{:width$}  steps: {}", "", legend.join(", ")));
         let mut failed_by_step: BTreeMap<(usize, String), (Vec<String>, String)> = BTreeMap::new();
         for u in &users {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {

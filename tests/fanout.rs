@@ -1,0 +1,137 @@
+//! Instructors: the egress workshop for 20 users at once on the sandbox; one
+//! user's broken state fails exactly that user, and every report says so.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn labctl() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+/// The egress lab with a step that deletes user7's ServiceEntry after the apply.
+fn lab_breaking_user7(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lab = std::fs::read_to_string(root.join("labs/securing-egress.md")).unwrap();
+    let at = lab.find("## The application works again").unwrap();
+    let sabotage = "```execute {name=sabotage}\nif [ %username% = user7 ]; then oc delete serviceentry context-scraper-egress -n %username% && sleep 2; fi\n```\n\n";
+    let text = format!("{}{sabotage}{}", &lab[..at], &lab[at..]).replace("within=60s", "within=4s");
+    std::fs::write(dir.join("securing-egress.md"), text).unwrap();
+    std::fs::create_dir_all(dir.join("manifests/istio")).unwrap();
+    std::fs::copy(
+        root.join("labs/manifests/istio/serviceentry-googleapis.yaml"),
+        dir.join("manifests/istio/serviceentry-googleapis.yaml"),
+    )
+    .unwrap();
+    // Each user's step writes here; per-user copies keep them apart.
+    std::fs::write(dir.join("SUMMARY.md"), "- [Egress](securing-egress.md)\n").unwrap();
+}
+
+#[test]
+fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    lab_breaking_user7(dir.path());
+    let json = dir.path().join("r.json");
+    let junit = dir.path().join("r.xml");
+    let out = labctl()
+        .args([
+            "run",
+            &dir.path().display().to_string(),
+            "--sandbox",
+            "--mesh-delay",
+            "1s",
+            "--users",
+            "user1..user20",
+            "-j",
+            "20",
+        ])
+        .args([
+            "--report",
+            &format!("json={}", json.display()),
+            "--report",
+            &format!("junit={}", junit.display()),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // JSON: one run per user; only user7 failed, at the results step.
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 20);
+    for r in runs {
+        let user = r["user"].as_str().unwrap();
+        let expected = if user == "user7" { "failed" } else { "passed" };
+        assert_eq!(r["outcome"], expected, "{user}: {r:#}");
+        assert_eq!(r["vars"]["username"], user);
+    }
+    let u7 = runs.iter().find(|r| r["user"] == "user7").unwrap();
+    let failed: Vec<&str> = u7["labs"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["scrape-allowed"]);
+    // Console: the matrix and the grouped failure line.
+    assert!(
+        err.contains("user7 failed step 5: step scrape-allowed failed"),
+        "{err}"
+    );
+    let matrix_row = err
+        .lines()
+        .find(|l| l.starts_with("user7 "))
+        .unwrap_or_else(|| panic!("no matrix row for user7:\n{err}"));
+    assert!(matrix_row.contains('✗'), "{matrix_row}");
+    assert!(
+        err.lines()
+            .filter(|l| l.starts_with("user1 "))
+            .all(|l| !l.contains('✗')),
+        "{err}"
+    );
+    // JUnit: a testsuite per (user, lab), one failure, in user7's suite.
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    assert_eq!(report.test_suites.len(), 20);
+    let failing: Vec<&str> = report
+        .test_suites
+        .iter()
+        .filter(|s| s.failures > 0)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(failing, ["user7: Securing Ingress and Egress"]);
+}
+
+#[test]
+fn each_user_gets_a_private_working_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lab.md"), "# L\n\n```execute\ntest ! -e mine && echo %username% > mine && sleep 0.3 && cat mine\n```\n\n```verify\n- stdout: { equals: '%username%' }\n```\n").unwrap();
+    let out = labctl()
+        .args([
+            "run",
+            &dir.path().display().to_string(),
+            "--users",
+            "1..5",
+            "-j",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("mine").exists(),
+        "users wrote into the shared folder"
+    );
+}
