@@ -16,7 +16,10 @@ const MARK: &str = "[redacted]";
 fn query_params() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r#"(?i)([?&](?:key|token|password|secret|apikey|api_key|access_token)=)[^&\s"'<>]+"#).expect("static regex")
+        Regex::new(
+            r#"(?i)([?&](?:key|token|password|secret|apikey|api_key|access_token)=)[^&\s"'<>]+"#,
+        )
+        .expect("static regex")
     })
 }
 
@@ -28,7 +31,12 @@ impl Redactor {
             .filter_map(|n| {
                 vars.get(n)
                     .cloned()
-                    .or_else(|| env.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+                    .or_else(|| {
+                        env.iter()
+                            .rev()
+                            .find(|(k, _)| k == n)
+                            .map(|(_, v)| v.clone())
+                    })
                     .or_else(|| std::env::var(n).ok())
             })
             .filter(|v| v.len() >= 3)
@@ -41,7 +49,9 @@ impl Redactor {
 
     /// The text with every secret replaced.
     pub fn apply(&self, text: &str) -> String {
-        let mut out = query_params().replace_all(text, format!("${{1}}{MARK}")).into_owned();
+        let mut out = query_params()
+            .replace_all(text, format!("${{1}}{MARK}"))
+            .into_owned();
         for v in &self.values {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), MARK);
@@ -57,9 +67,14 @@ mod tests {
 
     #[test]
     fn query_parameters_and_named_values() {
-        let vars = [("token".to_string(), "s3cr3t-value".to_string())].into_iter().collect();
+        let vars = [("token".to_string(), "s3cr3t-value".to_string())]
+            .into_iter()
+            .collect();
         let r = Redactor::new(&["token".into()], &vars, &[]);
         let s = r.apply(r#"{"uri": "https://www.googleapis.com/customsearch/v1?key=AIzaXYZ&cx=1&q=skynet"} s3cr3t-value"#);
-        assert_eq!(s, r#"{"uri": "https://www.googleapis.com/customsearch/v1?key=[redacted]&cx=1&q=skynet"} [redacted]"#);
+        assert_eq!(
+            s,
+            r#"{"uri": "https://www.googleapis.com/customsearch/v1?key=[redacted]&cx=1&q=skynet"} [redacted]"#
+        );
     }
 }

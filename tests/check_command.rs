@@ -82,6 +82,7 @@ async fn eval_with(
         workdir: Path::new("."),
         runner,
         cancel: &cancel,
+        kube: None,
     };
     for_spec(&kind).evaluate(&ctx).await
 }
@@ -125,6 +126,7 @@ async fn eval_kind(kind: CheckKind) -> Result<CheckOutcome, CheckError> {
         workdir: Path::new("."),
         runner: &runner,
         cancel: &cancel,
+        kube: None,
     };
     for_spec(&kind).evaluate(&ctx).await
 }
@@ -262,6 +264,7 @@ async fn examiner_fails_twice_then_passes_with_retries() {
         workdir: dir.path(),
         runner: &runner,
         cancel: &cancel,
+        kube: None,
     };
     let check = ExaminerCheck::new(&test, dir.path());
 
@@ -290,6 +293,7 @@ async fn examiner_script_missing_or_timing_out() {
         workdir: dir.path(),
         runner: &runner,
         cancel: &cancel,
+        kube: None,
     };
     let mut test = ExaminerTest {
         name: "egress-blocked".into(),
