@@ -220,14 +220,6 @@ async fn output_checks_judge_the_try() {
     assert_eq!(e, CheckError::NoOutput);
 }
 
-#[tokio::test]
-async fn kube_is_not_built_yet() {
-    let e = eval(json!({"kube": "v1/ConfigMap", "name": "x"}))
-        .await
-        .unwrap_err();
-    assert!(matches!(e, CheckError::Unsupported(m) if m.contains("issue 5")));
-}
-
 fn examiner_workshop(script: &str) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

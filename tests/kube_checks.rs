@@ -512,3 +512,28 @@ async fn an_unreachable_api_is_retried_then_reported() {
     let e = error_text(&ev);
     assert!(e.contains("could not discover v1/ConfigMap"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_stops_a_watch_at_once() {
+    let f = fx(&[]).await;
+    let (kind, timing) =
+        parse_check(&json!({"kube": "v1/ConfigMap", "name": "never", "within": "30s"})).unwrap();
+    let (handle, cancel) = labctl::cancel::pair();
+    let dir = std::env::temp_dir();
+    let ctx = CheckContext {
+        output: None,
+        env: &f.env,
+        workdir: &dir,
+        runner: &NoRunner,
+        cancel: &cancel,
+        kube: Some(&f.opts),
+    };
+    let check = for_spec(&kind);
+    let (ev, _) = tokio::join!(check.evaluate_within(&ctx, &timing), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        handle.cancel();
+    });
+    assert!(matches!(ev.result, Err(CheckError::Cancelled)), "{ev:?}");
+    assert!(ev.elapsed < Duration::from_secs(2), "{ev:?}");
+    f.sandbox.shutdown().await;
+}

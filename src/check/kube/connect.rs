@@ -290,52 +290,93 @@ impl Connection {
     pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, ResolveError> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let g = self.group(group).await?;
-        let shown = if group.is_empty() {
-            "the core group"
-        } else {
-            group
-        };
-        let served: Vec<&str> = g.versions().collect();
-        if !served.contains(&version) {
-            return Err(ResolveError::Unknown(format!(
-                "{shown} does not serve version {version} (served: {})",
-                served.join(", ")
-            )));
+        let r = find(&g, group, version, api_version, kind);
+        if r.is_err() {
+            // Forget the group so a retry sees a CRD installed meanwhile.
+            self.groups.lock().await.remove(group);
         }
-        let resources = g.versioned_resources(version);
-        let hit = resources.iter().find(|(r, _)| r.kind == kind).or_else(|| {
-            // kubectl accepts any case; a kind differing only in case is not a typo.
-            resources
-                .iter()
-                .find(|(r, _)| r.kind.eq_ignore_ascii_case(kind))
-        });
-        match hit {
-            Some((r, caps)) => Ok(Resolved {
-                resource: r.clone(),
-                namespaced: is_namespaced(caps),
-            }),
-            None => {
-                let kinds: Vec<String> = g
-                    .versions()
-                    .flat_map(|v| g.versioned_resources(v))
-                    .map(|(r, _)| r.kind)
-                    .collect();
-                let hint = suggest(kind, kinds.iter().map(String::as_str))
-                    .map(|s| format!("; did you mean {s}?"))
-                    .unwrap_or_default();
-                let in_group = if group.is_empty() {
-                    format!("in {api_version}")
-                } else {
-                    format!("in group {group}")
-                };
-                Err(ResolveError::Unknown(format!(
-                    "no kind {kind} {in_group}{hint}"
-                )))
-            }
+        r
+    }
+}
+
+/// Looks `version` + `kind` up in a discovered group.
+fn find(
+    g: &ApiGroup,
+    group: &str,
+    version: &str,
+    api_version: &str,
+    kind: &str,
+) -> Result<Resolved, ResolveError> {
+    let shown = if group.is_empty() {
+        "the core group"
+    } else {
+        group
+    };
+    let served: Vec<&str> = g.versions().collect();
+    if !served.contains(&version) {
+        return Err(ResolveError::Unknown(format!(
+            "{shown} does not serve version {version} (served: {})",
+            served.join(", ")
+        )));
+    }
+    let resources = g.versioned_resources(version);
+    let hit = resources.iter().find(|(r, _)| r.kind == kind).or_else(|| {
+        // kubectl accepts any case; a kind differing only in case is not a typo.
+        resources
+            .iter()
+            .find(|(r, _)| r.kind.eq_ignore_ascii_case(kind))
+    });
+    match hit {
+        Some((r, caps)) => Ok(Resolved {
+            resource: r.clone(),
+            namespaced: is_namespaced(caps),
+        }),
+        None => {
+            let kinds: Vec<String> = g
+                .versions()
+                .flat_map(|v| g.versioned_resources(v))
+                .map(|(r, _)| r.kind)
+                .collect();
+            let hint = suggest(kind, kinds.iter().map(String::as_str))
+                .map(|s| format!("; did you mean {s}?"))
+                .unwrap_or_default();
+            let in_group = if group.is_empty() {
+                format!("in {api_version}")
+            } else {
+                format!("in group {group}")
+            };
+            Err(ResolveError::Unknown(format!(
+                "no kind {kind} {in_group}{hint}"
+            )))
         }
     }
 }
 
 fn is_namespaced(caps: &ApiCapabilities) -> bool {
     matches!(caps.scope, Scope::Namespaced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let kinds = [
+            "ServiceEntry",
+            "VirtualService",
+            "DestinationRule",
+            "Gateway",
+        ];
+        assert_eq!(suggest("ServiceEntr", kinds), Some("ServiceEntry"));
+        assert_eq!(suggest("virtualservices", kinds), Some("VirtualService"));
+        assert_eq!(suggest("Pod", kinds), None);
+    }
+
+    #[test]
+    fn explicit_kubeconfig_that_does_not_exist() {
+        let opts = KubeOptions::new(Some("/nope/config".into()), None);
+        let e = locate(&opts, &[]).unwrap_err();
+        assert!(e.contains("/nope/config"), "{e}");
+    }
 }
