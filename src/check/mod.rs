@@ -1,7 +1,8 @@
 //! Checks: judge a step's try (exit, stdout, stderr, json) or ask the world (http,
 //! command, kube). "Failed" (`CheckOutcome{passed: false}`) and "could not be
-//! evaluated" (`CheckError`) are different results. Checks never wait; the only
-//! waiting loop is `retry::eventually`.
+//! evaluated" (`CheckError`) are different results. `evaluate` never waits; waiting
+//! goes through `Check::evaluate_within`, whose only polling loop is `retry::eventually`
+//! (kube checks wait on a watch instead, and fall back to that loop).
 
 pub mod command;
 pub mod examiner;
