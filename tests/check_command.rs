@@ -82,6 +82,7 @@ async fn eval_with(
         workdir: Path::new("."),
         runner,
         cancel: &cancel,
+        kube: None,
     };
     for_spec(&kind).evaluate(&ctx).await
 }
@@ -125,6 +126,7 @@ async fn eval_kind(kind: CheckKind) -> Result<CheckOutcome, CheckError> {
         workdir: Path::new("."),
         runner: &runner,
         cancel: &cancel,
+        kube: None,
     };
     for_spec(&kind).evaluate(&ctx).await
 }
@@ -218,14 +220,6 @@ async fn output_checks_judge_the_try() {
     assert_eq!(e, CheckError::NoOutput);
 }
 
-#[tokio::test]
-async fn kube_is_not_built_yet() {
-    let e = eval(json!({"kube": "v1/ConfigMap", "name": "x"}))
-        .await
-        .unwrap_err();
-    assert!(matches!(e, CheckError::Unsupported(m) if m.contains("issue 5")));
-}
-
 fn examiner_workshop(script: &str) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
@@ -262,6 +256,7 @@ async fn examiner_fails_twice_then_passes_with_retries() {
         workdir: dir.path(),
         runner: &runner,
         cancel: &cancel,
+        kube: None,
     };
     let check = ExaminerCheck::new(&test, dir.path());
 
@@ -290,6 +285,7 @@ async fn examiner_script_missing_or_timing_out() {
         workdir: dir.path(),
         runner: &runner,
         cancel: &cancel,
+        kube: None,
     };
     let mut test = ExaminerTest {
         name: "egress-blocked".into(),

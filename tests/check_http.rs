@@ -86,6 +86,7 @@ async fn eval(spec: Value, env: &[(String, String)]) -> Result<CheckOutcome, Che
         workdir: Path::new("."),
         runner: &NoRunner,
         cancel: &cancel,
+        kube: None,
     };
     for_spec(&kind).evaluate(&ctx).await
 }

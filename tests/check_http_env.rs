@@ -48,6 +48,7 @@ async fn process_proxy_variables_are_ignored() {
         workdir: Path::new("."),
         runner: &NoRunner,
         cancel: &cancel,
+        kube: None,
     };
     let o = for_spec(&kind).evaluate(&ctx).await.unwrap();
     assert!(o.passed, "{o:?}");

@@ -114,6 +114,7 @@ async fn output_check_reads_the_fence_stream() {
         workdir: Path::new("."),
         runner: &NoRunner,
         cancel: &cancel,
+        kube: None,
     };
     let o = OutputCheck(&fence).evaluate(&ctx).await.unwrap();
     assert!(o.passed, "{o:?}");

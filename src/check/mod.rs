@@ -1,13 +1,15 @@
 //! Checks: judge a step's try (exit, stdout, stderr, json) or ask the world (http,
 //! command, kube). "Failed" (`CheckOutcome{passed: false}`) and "could not be
-//! evaluated" (`CheckError`) are different results. Checks never wait; the only
-//! waiting loop is `retry::eventually`.
+//! evaluated" (`CheckError`) are different results. `evaluate` never waits; waiting
+//! goes through `Check::evaluate_within`, whose only polling loop is `retry::eventually`
+//! (kube checks wait on a watch instead, and fall back to that loop).
 
 pub mod command;
 pub mod examiner;
 pub mod exit;
 pub mod http;
 pub mod json;
+pub mod kube;
 pub mod output;
 pub mod predicate;
 pub mod retry;
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use crate::cancel::Cancel;
 use crate::lab::check_spec::CheckKind;
+use crate::lab::model::Timing;
 
 /// What one try of a step produced (text already cleaned: `\r` applied, ANSI stripped).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +47,9 @@ pub struct CheckContext<'a> {
     pub runner: &'a dyn ScriptRunner,
     /// Stops evaluation early.
     pub cancel: &'a Cancel,
+    /// Cluster options and the run's connections for `kube:` checks (None: standard
+    /// kubeconfig resolution with a process-wide cache).
+    pub kube: Option<&'a kube::KubeOptions>,
 }
 
 impl CheckContext<'_> {
@@ -150,6 +156,9 @@ pub enum CheckError {
     /// The kind is not implemented yet.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// A `kube:` check could not ask the API (no kubeconfig, unknown kind, 403, unreachable).
+    #[error("{0}")]
+    Kube(String),
     /// The run was cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -159,19 +168,21 @@ pub enum CheckError {
 pub type Evaluation<'a> =
     Pin<Box<dyn Future<Output = Result<CheckOutcome, CheckError>> + Send + 'a>>;
 
+/// A boxed evaluation over time (`within`, `hold`).
+pub type Waiting<'a> = Pin<Box<dyn Future<Output = retry::Eventually> + Send + 'a>>;
+
 /// A check of any kind.
-pub trait Check {
+pub trait Check: Send + Sync {
     /// Evaluates the check once; never waits for anything but the evaluation itself.
     fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a>;
-}
 
-/// A check for a kind not built yet: always "could not be evaluated".
-struct Unsupported(&'static str);
-
-impl Check for Unsupported {
-    fn evaluate<'a>(&'a self, _ctx: &'a CheckContext<'a>) -> Evaluation<'a> {
-        let msg = self.0;
-        Box::pin(async move { Err(CheckError::Unsupported(msg)) })
+    /// Evaluates until it holds within `timing` (one try without `within`): by default
+    /// `retry::eventually` over `evaluate`; a kind that can be told of changes (kube
+    /// watches) overrides it to pass the moment the check holds.
+    fn evaluate_within<'a>(&'a self, ctx: &'a CheckContext<'a>, timing: &'a Timing) -> Waiting<'a> {
+        Box::pin(retry::eventually(timing, ctx.cancel, move || {
+            self.evaluate(ctx)
+        }))
     }
 }
 
@@ -186,7 +197,7 @@ pub fn for_spec(kind: &CheckKind) -> Box<dyn Check + Send + Sync + '_> {
         CheckKind::Json(j) => Box::new(json::JsonCheck(j)),
         CheckKind::Http(h) => Box::new(http::HttpChecker(h)),
         CheckKind::Command(c) => Box::new(command::CommandChecker(c)),
-        CheckKind::Kube(_) => Box::new(Unsupported("kube checks arrive with issue 5")),
+        CheckKind::Kube(k) => Box::new(kube::KubeChecker(k)),
     }
 }
 

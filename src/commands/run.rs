@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use super::{Output, load_all, parse_var_args, print_diagnostics};
 use crate::cancel;
+use crate::check::kube::KubeOptions;
 use crate::cli::RunArgs;
 use crate::diag::{Diagnostic, Severity, has_errors};
 use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::exit_code::Exit;
 use crate::lab::Workshop;
-use crate::lab::check_spec::parse_duration_str;
+use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::json::JsonReporter;
@@ -212,6 +213,35 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
             }
         }
     }
+    // A workshop without kube checks never reads a kubeconfig.
+    let kube = Arc::new(KubeOptions::new(
+        args.kubeconfig.clone(),
+        args.context.clone(),
+    ));
+    let uses_kube = plans.iter().flat_map(|p| &p.labs).any(|l| {
+        l.preconditions
+            .iter()
+            .chain(
+                l.steps
+                    .iter()
+                    .filter(|s| s.selected)
+                    .flat_map(|s| &s.checks),
+            )
+            .any(|c| matches!(c.kind, CheckKind::Kube(_)))
+    });
+    if uses_kube {
+        let mut probe_env = env.clone();
+        probe_env.extend(plans.first().map(|p| p.env.clone()).unwrap_or_default());
+        if let Err(e) = crate::check::kube::preflight(Some(&kube), &probe_env).await {
+            eprintln!(
+                "error: this workshop has kube checks, but {e}\n  = help: pass --kubeconfig FILE (and --context NAME), set KUBECONFIG, or run with --sandbox"
+            );
+            if let Some(s) = sandbox {
+                s.shutdown().await;
+            }
+            return Exit::Environment;
+        }
+    }
     let cfg = Arc::new(EngineConfig {
         mode,
         shell: args.shell.clone(),
@@ -224,6 +254,7 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
         grace: Duration::from_secs(2),
         workshop_root,
+        kube: kube.clone(),
     });
     let live = out.color && std::env::var_os("CI").is_none();
     let mut reporters: Vec<Box<dyn Reporter>> =

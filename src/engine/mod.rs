@@ -50,6 +50,8 @@ pub struct EngineConfig {
     pub grace: Duration,
     /// Where `workshop/examiner/tests` lives.
     pub workshop_root: PathBuf,
+    /// Kubeconfig choice and the run's kube connections.
+    pub kube: Arc<crate::check::kube::KubeOptions>,
 }
 
 /// One user's share of the run.

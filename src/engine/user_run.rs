@@ -155,6 +155,7 @@ impl UserRun<'_> {
             workdir: &self.workdir,
             runner: &self.runner,
             cancel: self.cancel,
+            kube: Some(&self.cfg.kube),
         }
     }
 
@@ -195,7 +196,7 @@ impl UserRun<'_> {
         let ctx = self.ctx(output);
         let has_timing = spec.timing.within.is_some() || spec.timing.hold.is_some();
         let (res, tries) = if timed && has_timing {
-            let ev = eventually(&spec.timing, self.cancel, || check.evaluate(&ctx)).await;
+            let ev = check.evaluate_within(&ctx, &spec.timing).await;
             (ev.result, ev.tries)
         } else {
             (check.evaluate(&ctx).await, 1)

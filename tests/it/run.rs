@@ -534,3 +534,27 @@ fn a_step_that_exits_its_shell_is_reported_and_the_terminal_starts_afresh() {
             .contains("ended its shell")
     );
 }
+
+#[test]
+fn kube_checks_without_a_kubeconfig_exit_3_before_any_step() {
+    let w = Workshop::new(&[(
+        "lab.md",
+        "# L\n```execute\ntouch ran\n```\n```verify\n- kube: v1/ConfigMap\n  name: x\n  namespace: default\n```\n",
+    )]);
+    let home = tempfile::tempdir().unwrap();
+    let r = Labctl::new(&["run", &w.arg()])
+        .dir(w.path())
+        .env("KUBECONFIG", "/no/such/kubeconfig")
+        .env("HOME", home.path().to_str().unwrap())
+        .run();
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.stderr.contains("/no/such/kubeconfig"), "{}", r.stderr);
+    assert!(!w.file("ran").exists());
+    // Without kube checks, no kubeconfig is read at all.
+    let plain = Workshop::new(&[("lab.md", "# L\n```execute\ntrue\n```\n")]);
+    let r = Labctl::new(&["run", &plain.arg()])
+        .dir(plain.path())
+        .env("KUBECONFIG", "/no/such/kubeconfig")
+        .run();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+}

@@ -1,0 +1,527 @@
+//! `kube:` — a Kubernetes object (or the objects a label selector picks) asked of the API
+//! server through kube-rs: it exists or is absent, contains `fields` (subset match), has a
+//! condition True, satisfies a JSONPath, or the selector picks `count` objects.
+//!
+//! `apiVersion/Kind` is resolved through discovery, once per group per connection
+//! ([`connect`]). With `within`, [`KubeChecker::wait`] watches the object and passes the
+//! moment the check holds; a refused watch (403) falls back to polling with
+//! `retry::eventually`, as does `hold` (which means re-checking over time).
+
+pub mod connect;
+mod subset;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::time::Instant;
+
+pub use connect::{Connection, KubeOptions, preflight};
+
+use super::json::assert_json;
+use super::predicate::{Verdict, cut};
+use super::retry::{self, Eventually};
+use super::{Check, CheckContext, CheckError, CheckOutcome, Evaluation, Waiting, outcome};
+use crate::lab::check_spec::{CheckKind, KubeCheck, Predicate};
+use crate::lab::model::Timing;
+use connect::{ResolveError, Resolved};
+
+/// Runs a `kube:` check.
+pub struct KubeChecker<'s>(pub &'s KubeCheck);
+
+/// The resolved place to look: client, resource type and namespace.
+struct Target {
+    api: Api<DynamicObject>,
+    resolved: Resolved,
+    /// None for cluster-scoped kinds.
+    namespace: Option<String>,
+}
+
+impl Target {
+    /// `serviceentries.networking.istio.io`, `configmaps`.
+    fn resource(&self) -> String {
+        let r = &self.resolved.resource;
+        if r.group.is_empty() {
+            r.plural.clone()
+        } else {
+            format!("{}.{}", r.plural, r.group)
+        }
+    }
+
+    /// `in namespace user1` or `at cluster scope`.
+    fn scope(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("in namespace {ns}"),
+            None => "at cluster scope".into(),
+        }
+    }
+
+    /// A kube error as a check error that names the verb, resource and namespace.
+    fn error(&self, verb: &str, e: &kube::Error) -> CheckError {
+        match e {
+            kube::Error::Api(s) if s.code == 403 => CheckError::Kube(format!(
+                "forbidden: cannot {verb} {} {}",
+                self.resource(),
+                self.scope()
+            )),
+            other => CheckError::Kube(format!(
+                "could not {verb} {} {}: {}",
+                self.resource(),
+                self.scope(),
+                chain(other)
+            )),
+        }
+    }
+}
+
+/// An error with its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s.push_str(": ");
+            s.push_str(&c_text);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// What was found: the named object (or not), or the selected objects.
+enum Found {
+    One(Option<Value>),
+    Many(Vec<Value>),
+}
+
+/// The object as JSON, with `apiVersion`/`kind` filled in (list items lack them).
+fn to_json(o: &DynamicObject, r: &Resolved) -> Value {
+    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.entry("apiVersion")
+            .or_insert_with(|| Value::String(r.resource.api_version.clone()));
+        m.entry("kind")
+            .or_insert_with(|| Value::String(r.resource.kind.clone()));
+    }
+    v
+}
+
+fn name_of(v: &Value) -> &str {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+}
+
+/// `status.conditions[type == want].status == "True"`.
+fn condition(obj: &Value, want: &str) -> Verdict {
+    let expected = format!("condition {want}=True");
+    let conds = obj.pointer("/status/conditions").and_then(Value::as_array);
+    let field = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let Some(conds) = conds else {
+        return Verdict {
+            ok: false,
+            expected,
+            actual: "no status.conditions".into(),
+            note: None,
+        };
+    };
+    match conds.iter().find(|c| field(c, "type") == want) {
+        Some(c) => {
+            let status = field(c, "status");
+            let why = [field(c, "reason"), field(c, "message")]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+            Verdict {
+                ok: status == "True",
+                expected,
+                actual: format!("{want}={status}"),
+                note: (status != "True" && !why.is_empty()).then(|| cut(&why)),
+            }
+        }
+        None => Verdict {
+            ok: false,
+            expected,
+            actual: format!(
+                "no {want} condition (conditions: {})",
+                conds
+                    .iter()
+                    .map(|c| format!("{}={}", field(c, "type"), field(c, "status")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            note: None,
+        },
+    }
+}
+
+impl KubeChecker<'_> {
+    /// Connects, resolves the kind and picks the namespace.
+    async fn target(&self, ctx: &CheckContext<'_>) -> Result<Target, CheckError> {
+        let k = self.0;
+        let opts = match ctx.kube {
+            Some(o) => o,
+            None => connect::default_options(),
+        };
+        let conn: Arc<Connection> = connect::connect(opts, ctx.env)
+            .await
+            .map_err(CheckError::Kube)?;
+        let resolved = conn
+            .resolve(&k.api_version, &k.kind)
+            .await
+            .map_err(|e| match e {
+                ResolveError::Unknown(m) => CheckError::Kube(m),
+                ResolveError::Api(e) => CheckError::Kube(format!(
+                    "could not discover {}/{}: {}",
+                    k.api_version,
+                    k.kind,
+                    chain(&e)
+                )),
+            })?;
+        let client = conn.client.clone();
+        let (api, namespace) = if resolved.namespaced {
+            let ns = k
+                .namespace
+                .clone()
+                .unwrap_or_else(|| conn.namespace.clone());
+            (
+                Api::namespaced_with(client, &ns, &resolved.resource),
+                Some(ns),
+            )
+        } else {
+            (Api::all_with(client, &resolved.resource), None)
+        };
+        Ok(Target {
+            api,
+            resolved,
+            namespace,
+        })
+    }
+
+    /// One GET (by name) or LIST (by selector).
+    async fn fetch(&self, t: &Target) -> Result<Found, CheckError> {
+        let k = self.0;
+        match (&k.name, &k.selector) {
+            (Some(name), _) => match t.api.get_opt(name).await {
+                Ok(o) => Ok(Found::One(o.map(|o| to_json(&o, &t.resolved)))),
+                Err(e) => Err(t.error("get", &e)),
+            },
+            (None, sel) => {
+                let lp = match sel {
+                    Some(s) => ListParams::default().labels(s),
+                    None => ListParams::default(),
+                };
+                match t.api.list(&lp).await {
+                    Ok(l) => Ok(Found::Many(
+                        l.items.iter().map(|o| to_json(o, &t.resolved)).collect(),
+                    )),
+                    Err(e) => Err(t.error("list", &e)),
+                }
+            }
+        }
+    }
+
+    /// The description, with the namespace actually used.
+    fn describe(&self, t: &Target) -> String {
+        let mut k = self.0.clone();
+        k.namespace = t.namespace.clone();
+        CheckKind::Kube(k).describe()
+    }
+
+    /// Judges what was found.
+    fn judge(&self, t: &Target, found: &Found) -> Result<CheckOutcome, CheckError> {
+        let k = self.0;
+        let mut verdicts = Vec::new();
+        match found {
+            Found::One(obj) => {
+                let name = k.name.as_deref().unwrap_or_default();
+                let what = format!("{} {name} {}", k.kind, t.scope());
+                match obj {
+                    None => verdicts.push(Verdict {
+                        ok: k.absent,
+                        expected: if k.absent { "absent" } else { "exists" }.into(),
+                        actual: "not found".into(),
+                        note: (!k.absent).then(|| format!("no {what}")),
+                    }),
+                    Some(_) if k.absent => verdicts.push(Verdict {
+                        ok: false,
+                        expected: "absent".into(),
+                        actual: "exists".into(),
+                        note: Some(format!("{what} exists")),
+                    }),
+                    Some(o) => {
+                        self.judge_object(o, &mut verdicts)?;
+                        if verdicts.is_empty() {
+                            verdicts.push(Verdict {
+                                ok: true,
+                                expected: "exists".into(),
+                                actual: "exists".into(),
+                                note: None,
+                            });
+                        }
+                    }
+                }
+            }
+            Found::Many(items) => {
+                let n = items.len();
+                let listed = || {
+                    let names: Vec<&str> = items.iter().map(name_of).collect();
+                    if names.is_empty() {
+                        "no objects".to_string()
+                    } else {
+                        format!(
+                            "{n} object{}: {}",
+                            if n == 1 { "" } else { "s" },
+                            cut(&names.join(", "))
+                        )
+                    }
+                };
+                if let Some(c) = &k.count {
+                    verdicts.push(Verdict {
+                        ok: c.min.is_none_or(|m| n as u64 >= m)
+                            && c.max.is_none_or(|m| n as u64 <= m),
+                        expected: Predicate::Count(*c).to_string(),
+                        actual: listed(),
+                        note: None,
+                    });
+                }
+                if k.absent {
+                    verdicts.push(Verdict {
+                        ok: n == 0,
+                        expected: "absent".into(),
+                        actual: listed(),
+                        note: None,
+                    });
+                } else if k.count.is_none() {
+                    // With no count, a selector that picks nothing proves nothing.
+                    verdicts.push(Verdict {
+                        ok: n > 0,
+                        expected: "exists".into(),
+                        actual: listed(),
+                        note: None,
+                    });
+                }
+                // fields, condition and json must hold of every selected object.
+                for o in items {
+                    let mut each = Vec::new();
+                    self.judge_object(o, &mut each)?;
+                    if let Some(mut f) = each.into_iter().find(|v| !v.ok) {
+                        f.actual = format!("{}: {}", name_of(o), f.actual);
+                        verdicts.push(f);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(outcome(self.describe(t), verdicts))
+    }
+
+    /// The `fields`, `condition` and `json` verdicts for one object.
+    fn judge_object(&self, o: &Value, out: &mut Vec<Verdict>) -> Result<(), CheckError> {
+        let k = self.0;
+        if let Some(f) = &k.fields {
+            let ok = subset::matches(f, o);
+            out.push(Verdict {
+                ok,
+                expected: format!("has {}", cut(&serde_json::to_string(f).unwrap_or_default())),
+                actual: if ok {
+                    "has them".into()
+                } else {
+                    "fields differ".into()
+                },
+                note: (!ok).then(|| subset::diff(f, o)),
+            });
+        }
+        if let Some(c) = &k.condition {
+            out.push(condition(o, c));
+        }
+        if let Some(j) = &k.json {
+            out.extend(assert_json(j, o)?);
+        }
+        Ok(())
+    }
+
+    /// Polls with the shared retry loop for what is left of `within` (from `start`),
+    /// adding `note` (why it polls) to the outcome.
+    async fn poll(
+        &self,
+        ctx: &CheckContext<'_>,
+        timing: &Timing,
+        start: Instant,
+        note: Option<String>,
+    ) -> Eventually {
+        let mut left = *timing;
+        left.within = timing.within.map(|w| w.saturating_sub(start.elapsed()));
+        let mut ev = retry::eventually(&left, ctx.cancel, || self.evaluate(ctx)).await;
+        ev.elapsed = start.elapsed();
+        if let Some(note) = note {
+            ev.result = match ev.result {
+                Ok(mut o) => {
+                    o.message = Some(match o.message.take() {
+                        Some(m) => format!("{note}\n{m}"),
+                        None => note,
+                    });
+                    Ok(o)
+                }
+                Err(CheckError::Kube(m)) => Err(CheckError::Kube(format!("{m} ({note})"))),
+                Err(e) => Err(e),
+            };
+        }
+        ev
+    }
+
+    /// With `within`: watches and passes the moment the check holds; falls back to polling
+    /// when the watch (or its list) is refused, the kind cannot be resolved yet, or `hold`
+    /// asks for re-checking. Without `within`: one evaluation.
+    pub async fn wait(&self, ctx: &CheckContext<'_>, timing: &Timing) -> Eventually {
+        let start = Instant::now();
+        let Some(within) = timing.within.filter(|_| timing.hold.is_none()) else {
+            return self.poll(ctx, timing, start, None).await;
+        };
+        // Unreachable API or unknown kind: the shared loop retries and reports the last error.
+        let Ok(t) = self.target(ctx).await else {
+            return self.poll(ctx, timing, start, None).await;
+        };
+        match self.watch(ctx, &t, start, start + within).await {
+            Ok(ev) => ev,
+            Err(verb) => {
+                let note = format!("{verb} refused (403); polling");
+                self.poll(ctx, timing, start, Some(note)).await
+            }
+        }
+    }
+
+    /// Follows the object(s) with a watch until the check holds or `deadline`; Err(verb)
+    /// when the API refuses the list or watch (403).
+    async fn watch(
+        &self,
+        ctx: &CheckContext<'_>,
+        t: &Target,
+        start: Instant,
+        deadline: Instant,
+    ) -> Result<Eventually, &'static str> {
+        let k = self.0;
+        let mut cfg = watcher::Config::default();
+        if let Some(n) = &k.name {
+            cfg = cfg.fields(&format!("metadata.name={n}"));
+        }
+        if let Some(s) = &k.selector {
+            cfg = cfg.labels(s);
+        }
+        let stream = watcher(t.api.clone(), cfg).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        let mut objects: BTreeMap<String, Value> = BTreeMap::new();
+        let mut relist: Option<BTreeMap<String, Value>> = None;
+        let mut tries = 0;
+        let mut last: Option<Result<CheckOutcome, CheckError>> = None;
+        let done = |result, tries| {
+            Ok(Eventually {
+                result,
+                tries,
+                elapsed: start.elapsed(),
+            })
+        };
+        let key = |o: &DynamicObject| o.metadata.name.clone().unwrap_or_default();
+        loop {
+            let next = tokio::select! {
+                n = stream.next() => n,
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = ctx.cancel.cancelled() => return done(Err(CheckError::Cancelled), tries),
+            };
+            let Some(next) = next else { break };
+            match next {
+                Err(e) => {
+                    let (verb, err) = match &e {
+                        watcher::Error::InitialListFailed(e) => ("list", Some(e)),
+                        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
+                            ("watch", Some(e))
+                        }
+                        watcher::Error::WatchError(s) if s.code == 403 => return Err("watch"),
+                        _ => ("watch", None),
+                    };
+                    if let Some(kube::Error::Api(s)) = err
+                        && s.code == 403
+                    {
+                        return Err(verb);
+                    }
+                    // Retried by the watcher's backoff; reported if nothing better comes.
+                    if !matches!(last, Some(Ok(_))) {
+                        last = Some(Err(match err {
+                            Some(e) => t.error(verb, e),
+                            None => CheckError::Kube(format!(
+                                "watch of {} {} failed: {}",
+                                t.resource(),
+                                t.scope(),
+                                chain(&e)
+                            )),
+                        }));
+                    }
+                    continue;
+                }
+                Ok(watcher::Event::Init) => {
+                    relist = Some(BTreeMap::new());
+                    continue;
+                }
+                Ok(watcher::Event::InitApply(o)) => {
+                    if let Some(r) = relist.as_mut() {
+                        r.insert(key(&o), to_json(&o, &t.resolved));
+                    }
+                    continue;
+                }
+                Ok(watcher::Event::InitDone) => {
+                    objects = relist.take().unwrap_or_default();
+                }
+                Ok(watcher::Event::Apply(o)) => {
+                    objects.insert(key(&o), to_json(&o, &t.resolved));
+                }
+                Ok(watcher::Event::Delete(o)) => {
+                    objects.remove(&key(&o));
+                }
+            }
+            let found = if k.name.is_some() {
+                Found::One(objects.values().next().cloned())
+            } else {
+                Found::Many(objects.values().cloned().collect())
+            };
+            tries += 1;
+            let r = self.judge(t, &found);
+            if matches!(&r, Ok(o) if o.passed) {
+                return done(r, tries);
+            }
+            last = Some(r);
+        }
+        let result = last.unwrap_or_else(|| {
+            Err(CheckError::Kube(format!(
+                "no answer about {} {} from the API server in time",
+                t.resource(),
+                t.scope()
+            )))
+        });
+        done(result, tries)
+    }
+}
+
+impl Check for KubeChecker<'_> {
+    fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a> {
+        Box::pin(async move {
+            let run = async {
+                let t = self.target(ctx).await?;
+                let found = self.fetch(&t).await?;
+                self.judge(&t, &found)
+            };
+            tokio::select! {
+                r = run => r,
+                _ = ctx.cancel.cancelled() => Err(CheckError::Cancelled),
+            }
+        })
+    }
+
+    fn evaluate_within<'a>(&'a self, ctx: &'a CheckContext<'a>, timing: &'a Timing) -> Waiting<'a> {
+        Box::pin(self.wait(ctx, timing))
+    }
+}
