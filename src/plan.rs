@@ -123,6 +123,11 @@ impl Filler<'_> {
             let raw =
                 vars::substitute_value(&c.raw, self.vars, self.mode.allow_unsafe, &mut problems);
             self.report(problems, |_| c.line);
+            // Re-typing compiles regexes and JSONPaths again: only when a value changed.
+            if raw == c.raw {
+                out.push(c.clone());
+                continue;
+            }
             match parse_check(&raw) {
                 Ok((kind, timing)) => out.push(CheckSpec {
                     line: c.line,

@@ -106,8 +106,8 @@ pub struct JsonAssert {
 pub struct Pattern {
     /// As written.
     pub text: String,
-    /// Compiled in multi-line mode.
-    pub regex: Regex,
+    /// Compiled in multi-line mode; shared, since a cloned Regex allocates its own cache pool.
+    pub regex: std::sync::Arc<Regex>,
 }
 
 /// `count: N` or `count: {min, max}`.
@@ -377,11 +377,22 @@ pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
 
 /// Compiles a regex in multi-line mode; the error names the column of the bad character.
 pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
+    // Workshops repeat the same patterns step after step; a compiled Regex is
+    // cheap to clone (shared), so compile each distinct pattern once.
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Regex>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(regex) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
+        return Ok(Pattern { text: text.to_string(), regex });
+    }
     match regex::RegexBuilder::new(text).multi_line(true).build() {
-        Ok(regex) => Ok(Pattern {
-            text: text.to_string(),
-            regex,
-        }),
+        Ok(regex) => {
+            let regex = std::sync::Arc::new(regex);
+            if let Ok(mut c) = cache.lock() {
+                c.insert(text.to_string(), regex.clone());
+            }
+            Ok(Pattern { text: text.to_string(), regex })
+        }
         Err(err) => {
             let msg = err.to_string();
             // regex renders "    PATTERN\n    ^^^\nerror: WHAT"; take the caret column and the last line.
