@@ -56,6 +56,9 @@ pub enum Command {
     Check(RunArgs),
     /// Start the embedded cluster and mesh, print its environment or run a command in it.
     Sandbox(SandboxArgs),
+    /// Work with reports of earlier runs.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Act as an mdBook preprocessor (reads the book on stdin).
     Mdbook(MdbookArgs),
     /// Print shell completions.
@@ -185,6 +188,25 @@ pub struct SandboxArgs {
     /// A command to run inside the sandbox's environment.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// `labctl report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge JSON reports (or pod logs ending in one) of separate runs into one report.
+    Merge(ReportMergeArgs),
+}
+
+/// Arguments of `report merge`.
+#[derive(Debug, Args)]
+pub struct ReportMergeArgs {
+    /// JSON reports, or logs whose report starts at a line beginning with `{`.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the merged report: junit=FILE, json=FILE or html=FILE (repeatable;
+    /// none prints the merged JSON).
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<String>,
 }
 
 /// Arguments of `mdbook`.

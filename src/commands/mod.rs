@@ -3,6 +3,7 @@
 pub mod interactive;
 pub mod lint;
 pub mod list;
+pub mod report_merge;
 pub mod run;
 pub mod sandbox;
 pub mod update_output;
