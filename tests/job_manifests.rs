@@ -67,6 +67,10 @@ fn manifests_are_a_configmap_an_account_and_an_indexed_job() {
     assert_eq!(container["image"], "labctl:test");
     let script = container["command"][2].as_str().unwrap();
     assert!(script.contains("--users @/tmp/user.txt"), "{script}");
+    assert!(
+        script.contains("if [ \"$status\" -eq 1 ]; then exit 0; fi"),
+        "{script}"
+    );
     assert!(script.contains(r"--var 'greeting=it'\''s'"), "{script}");
     // Every workshop file is mounted back at its path.
     let items = pod["volumes"][0]["configMap"]["items"].as_array().unwrap();
@@ -140,4 +144,76 @@ async fn kubectl_applies_the_manifests() {
         "serviceaccount/labctl"
     );
     sandbox.shutdown().await;
+}
+
+/// The pod's script, run here with its paths moved into a temp folder: pod
+/// index 1 runs user2 with user_index 2 and prints a report `report merge` reads.
+#[test]
+fn pod_script_runs_its_user_and_prints_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ws = root.join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("lab.md"),
+        "# Lab\n\n```execute {name=who}\necho \"I am %username% number %user_index%\"\n```\n\n\
+         ```verify\n- stdout: { contains: 'number 2' }\n```\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .arg("job")
+        .arg(&ws)
+        .args(["--users", "user1..user3", "--image", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let d = docs(&String::from_utf8(out.stdout).unwrap());
+    let users = d[0]["data"]["labctl-users"].as_str().unwrap();
+    let lab = d[0]["data"]["lab.md"].as_str().unwrap();
+    std::fs::create_dir_all(root.join("mnt/workshop")).unwrap();
+    std::fs::create_dir_all(root.join("mnt/etc")).unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    std::fs::write(root.join("mnt/workshop/lab.md"), lab).unwrap();
+    std::fs::write(root.join("mnt/etc/users.txt"), users).unwrap();
+    let script = d[2]["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap()
+        // /tmp first: the temp folder itself is under /tmp.
+        .replace("/tmp/", &format!("{}/", root.join("tmp").display()))
+        .replace(
+            "cp -rL /workshop/",
+            &format!("cp -rL {}/", root.join("mnt/workshop").display()),
+        )
+        .replace("/etc/labctl", &root.join("mnt/etc").display().to_string());
+    let bin = Path::new(env!("CARGO_BIN_EXE_labctl")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = Command::new("sh")
+        .args(["-c", &script])
+        .env("JOB_COMPLETION_INDEX", "1")
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{script}\n{log}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::write(root.join("pod-1.txt"), log.as_bytes()).unwrap();
+    let merged = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .args(["report", "merge", "pod-1.txt"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        merged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(doc["runs"][0]["user"], "user2");
+    assert_eq!(doc["runs"][0]["vars"]["user_index"], "2");
+    assert_eq!(doc["outcome"], "passed");
 }
