@@ -56,6 +56,11 @@ pub enum Command {
     Check(RunArgs),
     /// Start the embedded cluster and mesh, print its environment or run a command in it.
     Sandbox(SandboxArgs),
+    /// Print Kubernetes manifests that run the workshop for every user in the cluster.
+    Job(JobArgs),
+    /// Work with reports of earlier runs.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Act as an mdBook preprocessor (reads the book on stdin).
     Mdbook(MdbookArgs),
     /// Print shell completions.
@@ -185,6 +190,57 @@ pub struct SandboxArgs {
     /// A command to run inside the sandbox's environment.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// Arguments of `job`.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The workshop folder (or one lab file).
+    pub path: PathBuf,
+    /// Users, one pod each: user1..user40, 1..40, alice,bob or @FILE.
+    #[arg(long, value_name = "SPEC")]
+    pub users: String,
+    /// Container image with labctl and the labs' tools (see Containerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Pods running at once.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
+    pub jobs: usize,
+    /// Namespace of the objects (default: kubectl's).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Name of the Job (the ConfigMap is NAME-workshop).
+    #[arg(long, value_name = "NAME", default_value = "labctl")]
+    pub name: String,
+    /// Mount this existing ConfigMap as the workshop (its keys are the file names).
+    #[arg(long, value_name = "NAME", conflicts_with = "volume_source")]
+    pub configmap: Option<String>,
+    /// Mount this volume source as the workshop, as JSON, e.g.
+    /// '{"persistentVolumeClaim": {"claimName": "labs"}}'.
+    #[arg(long, value_name = "JSON")]
+    pub volume_source: Option<String>,
+    /// More arguments for `labctl run` in each pod (e.g. -- --var k=v).
+    #[arg(last = true)]
+    pub run_args: Vec<String>,
+}
+
+/// `labctl report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge JSON reports (or pod logs ending in one) of separate runs into one report.
+    Merge(ReportMergeArgs),
+}
+
+/// Arguments of `report merge`.
+#[derive(Debug, Args)]
+pub struct ReportMergeArgs {
+    /// JSON reports, or logs whose report starts at a line beginning with `{`.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the merged report: junit=FILE, json=FILE or html=FILE (repeatable;
+    /// none prints the merged JSON).
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<String>,
 }
 
 /// Arguments of `mdbook`.

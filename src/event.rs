@@ -102,7 +102,7 @@ pub enum EventKind {
 }
 
 /// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepOutcome {
     /// Ran and every check held.
@@ -118,7 +118,7 @@ pub enum StepOutcome {
 }
 
 /// How a check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     /// Held.
@@ -131,8 +131,9 @@ pub enum CheckStatus {
     Skipped,
 }
 
-/// One check's result.
-#[derive(Debug, Clone, serde::Serialize)]
+/// One check's result. Deserialisable so `labctl report merge` can read JSON
+/// reports back; fields the JSON report leaves out come back as defaults.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckResult {
     /// Kind name (exit, stdout, json, http, kube, command, output).
     pub kind: String,
@@ -143,15 +144,15 @@ pub struct CheckResult {
     /// Why it failed, with expected vs actual.
     pub message: Option<String>,
     /// Line in the page (0 for implicit checks).
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub line: usize,
     /// Tries made.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub tries: u32,
 }
 
-/// One step's result.
-#[derive(Debug, Clone, serde::Serialize)]
+/// One step's result (read back from JSON reports by `labctl report merge`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StepResult {
     /// Step id.
     pub id: String,
@@ -176,21 +177,21 @@ pub struct StepResult {
     /// Warnings (drift, vacuous checks).
     pub warnings: Vec<String>,
     /// Why it was skipped or errored.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Lab file.
-    #[serde(skip)]
+    /// Lab file (not in the JSON report: the lab carries it).
+    #[serde(skip, default)]
     pub path: PathBuf,
     /// Tail of stdout (redacted).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stdout: String,
     /// Tail of stderr (redacted).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stderr: String,
 }
 
 /// One lab's result for one user.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LabResult {
     /// Lab file.
     pub path: PathBuf,

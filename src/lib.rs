@@ -71,6 +71,8 @@ pub fn run() -> std::process::ExitCode {
         Command::Run(a) => commands::run::run(a, engine::Mode::Run, out),
         Command::Check(a) => commands::run::run(a, engine::Mode::CheckOnly, out),
         Command::Sandbox(_) => unreachable!("handled above"),
+        Command::Job(a) => commands::job::run(a),
+        Command::Report(cli::ReportCommand::Merge(a)) => commands::report_merge::run(a),
         Command::Mdbook(a) => mdbook::run(&a.args),
     };
     exit.into()

@@ -332,7 +332,10 @@ impl User {
     pub fn variables(&self) -> Vars {
         let mut v = self.vars.clone();
         v.insert("username".into(), self.name.clone());
-        v.insert("user_index".into(), self.index.to_string());
+        // A users-file line may pin its index: `labctl job` gives each pod a
+        // one-line file and must keep the index of the whole spec.
+        v.entry("user_index".into())
+            .or_insert_with(|| self.index.to_string());
         v
     }
 }

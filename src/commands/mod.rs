@@ -1,8 +1,10 @@
 //! One file per subcommand: each turns validated arguments into work and an exit status.
 
 pub mod interactive;
+pub mod job;
 pub mod lint;
 pub mod list;
+pub mod report_merge;
 pub mod run;
 pub mod sandbox;
 pub mod update_output;

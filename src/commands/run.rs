@@ -16,6 +16,7 @@ use crate::lab::Workshop;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
+use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::{Reporter, parse_target};
@@ -267,6 +268,7 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     for t in &targets {
         reporters.push(match t.format.as_str() {
             "json" => Box::new(JsonReporter::new(t.path.clone())),
+            "html" => Box::new(HtmlReporter::new(t.path.clone())),
             _ => Box::new(JunitReporter::new(t.path.clone())),
         });
     }

@@ -4,6 +4,7 @@
 pub mod collect;
 pub mod console;
 pub mod failure;
+pub mod html;
 pub mod json;
 pub mod junit;
 
@@ -54,9 +55,9 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
     let (format, path) = s
         .split_once('=')
         .ok_or_else(|| format!("--report `{s}` must be FORMAT=FILE, e.g. junit=report.xml"))?;
-    if !["junit", "json"].contains(&format) {
+    if !["junit", "json", "html"].contains(&format) {
         return Err(format!(
-            "--report: unknown format `{format}`; use junit or json"
+            "--report: unknown format `{format}`; use junit, json or html"
         ));
     }
     if path.is_empty() {

@@ -64,6 +64,17 @@ pub static TYPES: &[ResourceType] = &[
         &[]
     ),
     rt!("", &["v1"], "Secret", "secrets", "secret", true, &[], &[]),
+    // `labctl job` manifests create one; stored like any other object.
+    rt!(
+        "",
+        &["v1"],
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        true,
+        &["sa"],
+        &[]
+    ),
     rt!(
         "",
         &["v1"],

@@ -1,0 +1,438 @@
+//! `labctl job PATH --users SPEC --image IMAGE`: prints Kubernetes manifests
+//! (a YAML multi-document stream) that run the workshop for every user inside
+//! the cluster, one pod per user, as a batch/v1 Indexed Job:
+//!
+//! - a ConfigMap `NAME-workshop` with every file under PATH (dot files and
+//!   folders left out) under a flattened key (`/` becomes `__`), plus the key
+//!   `labctl-users` holding one users-file line per user (`name k=v ...`,
+//!   `user_index` pinned so pod i runs user i+1 with the index of the spec);
+//! - a ServiceAccount `labctl` for the pods;
+//! - the Job: completions = users, parallelism = `-j` (default 10), no retries;
+//!   pod i copies the workshop to a writable folder, picks line i+1 of the
+//!   users list and runs `labctl run` for that user, then prints the JSON
+//!   report to stdout so `kubectl logs` + `labctl report merge` collect it.
+//!   The pod succeeds when labctl ran (exit 0 or 1: failed steps are in the
+//!   report); it fails only on exit 2, 3 or 130, which stops the Job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, KeyToPath, PodSpec, PodTemplateSpec,
+    ServiceAccount, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::cli::JobArgs;
+use crate::exit_code::Exit;
+use crate::plan::parse_users;
+
+/// Where the workshop's ConfigMap is mounted (read-only).
+const WORKSHOP_MOUNT: &str = "/workshop";
+/// Where the users list is mounted.
+const USERS_MOUNT: &str = "/etc/labctl";
+/// ConfigMap key of the users list.
+const USERS_KEY: &str = "labctl-users";
+/// Kubernetes refuses ConfigMaps larger than this.
+const CONFIGMAP_LIMIT: usize = 1024 * 1024;
+
+/// Why manifests could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// `--users` is wrong.
+    #[error("--users: {0}")]
+    Users(String),
+    /// PATH cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file or folder.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A file name cannot become a ConfigMap key.
+    #[error(
+        "{path}: cannot be a ConfigMap key (only letters, digits, `-`, `_` and `.`); rename it or use --configmap/--volume-source"
+    )]
+    Key {
+        /// The file, relative to PATH.
+        path: PathBuf,
+    },
+    /// Two files flatten to one key.
+    #[error("{a} and {b} both become the ConfigMap key `{key}`")]
+    KeyClash {
+        /// One file.
+        a: PathBuf,
+        /// The other.
+        b: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// `--volume-source` is not a volume source.
+    #[error("--volume-source: {0}")]
+    VolumeSource(String),
+    /// `-j 0`.
+    #[error("-j must be at least 1")]
+    Parallelism,
+    /// YAML serialisation failed.
+    #[error("cannot write YAML: {0}")]
+    Yaml(String),
+}
+
+/// Files of the workshop: ConfigMap key, path relative to PATH, contents.
+type Files = Vec<(String, PathBuf, Vec<u8>)>;
+
+/// `a/b.md` → `a__b.md`; None when the result is not a valid ConfigMap key.
+pub fn flat_key(rel: &Path) -> Option<String> {
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_string))
+        .collect::<Option<_>>()?;
+    let key = parts.join("__");
+    let valid = !key.is_empty()
+        && key.len() <= 253
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    valid.then_some(key)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Files) -> Result<(), JobError> {
+    let read = |source| JobError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .collect::<Result<_, _>>()
+        .map_err(read)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        // .git, editor droppings: not part of the workshop.
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            push_file(root, &path, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn push_file(root: &Path, path: &Path, out: &mut Files) -> Result<(), JobError> {
+    let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let key = flat_key(&rel).ok_or_else(|| JobError::Key { path: rel.clone() })?;
+    if let Some((_, other, _)) = out.iter().find(|(k, _, _)| *k == key) {
+        return Err(JobError::KeyClash {
+            a: other.clone(),
+            b: rel,
+            key,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| JobError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    out.push((key, rel, bytes));
+    Ok(())
+}
+
+/// Every file under `path` (or `path` itself when it is a file).
+fn workshop_files(path: &Path) -> Result<Files, JobError> {
+    let mut files = Vec::new();
+    let meta = std::fs::metadata(path).map_err(|source| JobError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_dir() {
+        walk(path, path, &mut files)?;
+    } else {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        push_file(dir, path, &mut files)?;
+    }
+    Ok(files)
+}
+
+/// Quotes a word for `sh`.
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The pod's script: pick this pod's user, run, print the report, keep the status.
+fn script(run_path: &str, extra: &[String]) -> String {
+    let extra: String = extra.iter().map(|a| format!(" {}", sh_quote(a))).collect();
+    format!(
+        r#"set -u
+line=$((JOB_COMPLETION_INDEX + 1))
+sed -n "${{line}}p" {USERS_MOUNT}/users.txt > /tmp/user.txt
+if [ ! -s /tmp/user.txt ]; then echo "labctl job: no user for index $JOB_COMPLETION_INDEX" >&2; exit 2; fi
+# The ConfigMap mount is read-only; steps may write beside the labs.
+# `*` leaves out the mount's own `..data` links.
+mkdir -p /tmp/workshop && cp -rL {WORKSHOP_MOUNT}/* /tmp/workshop/
+cd /tmp/workshop
+labctl --color never run {run_path} --users @/tmp/user.txt --report json=/tmp/report.json{extra}
+status=$?
+if [ -f /tmp/report.json ]; then cat /tmp/report.json; fi
+# A failed step is a result (it is in the report), not a pod failure: with
+# backoffLimit 0 one failed pod would stop every other user's pod.
+if [ "$status" -eq 1 ]; then exit 0; fi
+exit $status
+"#
+    )
+}
+
+fn meta(name: &str, namespace: &Option<String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: namespace.clone(),
+        labels: Some(BTreeMap::from([(
+            "app.kubernetes.io/managed-by".to_string(),
+            "labctl".to_string(),
+        )])),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The manifests as a YAML multi-document stream.
+pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
+    if args.jobs == 0 {
+        return Err(JobError::Parallelism);
+    }
+    let users = parse_users(&args.users).map_err(JobError::Users)?;
+    let users_txt: String = users
+        .iter()
+        .map(|u| {
+            let mut line = u.name.clone();
+            let mut vars = u.vars.clone();
+            // Each pod runs a one-user spec; pin the index the full spec gives.
+            vars.insert("user_index".into(), u.index.to_string());
+            for (k, v) in &vars {
+                line.push_str(&format!(" {k}={v}"));
+            }
+            line + "\n"
+        })
+        .collect();
+    let cm_name = format!("{}-workshop", args.name);
+    let mut data = BTreeMap::from([(USERS_KEY.to_string(), users_txt)]);
+    let mut binary = BTreeMap::new();
+    let mut items = Vec::new();
+    let (workshop_volume, run_path) = if let Some(json) = &args.volume_source {
+        let mut v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| JobError::VolumeSource(e.to_string()))?;
+        let Some(obj) = v.as_object_mut() else {
+            return Err(JobError::VolumeSource(
+                "must be a JSON object such as {\"persistentVolumeClaim\": {\"claimName\": \"labs\"}}".into(),
+            ));
+        };
+        obj.insert("name".into(), "workshop".into());
+        let vol: Volume =
+            serde_json::from_value(v).map_err(|e| JobError::VolumeSource(e.to_string()))?;
+        (vol, WORKSHOP_MOUNT.to_string())
+    } else if let Some(existing) = &args.configmap {
+        let vol = Volume {
+            name: "workshop".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: existing.clone(),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        };
+        (vol, WORKSHOP_MOUNT.to_string())
+    } else {
+        let files = workshop_files(&args.path)?;
+        let total: usize = files.iter().map(|(_, _, b)| b.len()).sum();
+        if total > CONFIGMAP_LIMIT * 9 / 10 {
+            eprintln!(
+                "warning: the workshop's files take {total} bytes; a ConfigMap holds at most 1 MiB (use --volume-source)"
+            );
+        }
+        for (key, rel, bytes) in &files {
+            match String::from_utf8(bytes.clone()) {
+                Ok(text) => {
+                    data.insert(key.clone(), text);
+                }
+                Err(_) => {
+                    binary.insert(key.clone(), ByteString(bytes.clone()));
+                }
+            }
+            items.push(KeyToPath {
+                key: key.clone(),
+                path: rel.to_string_lossy().into_owned(),
+                ..KeyToPath::default()
+            });
+        }
+        let vol = Volume {
+            name: "workshop".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: cm_name.clone(),
+                items: Some(items.clone()),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        };
+        // A single lab file is run by name; a folder as the workshop.
+        let run_path = if args.path.is_file() {
+            format!("/tmp/workshop/{}", items[0].path)
+        } else {
+            "/tmp/workshop".to_string()
+        };
+        (vol, run_path)
+    };
+    let run_path = if run_path == WORKSHOP_MOUNT {
+        "/tmp/workshop".to_string()
+    } else {
+        run_path
+    };
+
+    let mut cm_meta = meta(&cm_name, &args.namespace);
+    cm_meta.annotations = Some(BTreeMap::from([(
+        "labctl.dev/files".to_string(),
+        serde_json::to_string(
+            &items
+                .iter()
+                .map(|i| (i.key.clone(), i.path.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+        .unwrap_or_default(),
+    )]));
+    let config_map = ConfigMap {
+        metadata: cm_meta,
+        data: Some(data),
+        binary_data: (!binary.is_empty()).then_some(binary),
+        ..ConfigMap::default()
+    };
+    let account = ServiceAccount {
+        metadata: meta("labctl", &args.namespace),
+        ..ServiceAccount::default()
+    };
+    let count = users.len() as i32;
+    let job = Job {
+        metadata: meta(&args.name, &args.namespace),
+        spec: Some(JobSpec {
+            completion_mode: Some("Indexed".into()),
+            completions: Some(count),
+            parallelism: Some((args.jobs as i32).min(count.max(1))),
+            backoff_limit: Some(0),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(BTreeMap::from([(
+                        "app.kubernetes.io/managed-by".to_string(),
+                        "labctl".to_string(),
+                    )])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("Never".into()),
+                    service_account_name: Some("labctl".into()),
+                    containers: vec![Container {
+                        name: "labctl".into(),
+                        image: Some(args.image.clone()),
+                        image_pull_policy: Some("IfNotPresent".into()),
+                        command: Some(vec![
+                            "sh".into(),
+                            "-c".into(),
+                            script(&run_path, &args.run_args),
+                        ]),
+                        env: Some(vec![EnvVar {
+                            name: "NO_COLOR".into(),
+                            value: Some("1".into()),
+                            ..EnvVar::default()
+                        }]),
+                        volume_mounts: Some(vec![
+                            VolumeMount {
+                                name: "workshop".into(),
+                                mount_path: WORKSHOP_MOUNT.into(),
+                                read_only: Some(true),
+                                ..VolumeMount::default()
+                            },
+                            VolumeMount {
+                                name: "users".into(),
+                                mount_path: USERS_MOUNT.into(),
+                                read_only: Some(true),
+                                ..VolumeMount::default()
+                            },
+                        ]),
+                        ..Container::default()
+                    }],
+                    volumes: Some(vec![
+                        workshop_volume,
+                        Volume {
+                            name: "users".into(),
+                            config_map: Some(ConfigMapVolumeSource {
+                                name: cm_name.clone(),
+                                items: Some(vec![KeyToPath {
+                                    key: USERS_KEY.into(),
+                                    path: "users.txt".into(),
+                                    ..KeyToPath::default()
+                                }]),
+                                ..ConfigMapVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        },
+                    ]),
+                    ..PodSpec::default()
+                }),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    };
+    let docs = [to_yaml(&config_map)?, to_yaml(&account)?, to_yaml(&job)?];
+    Ok(docs.join("---\n"))
+}
+
+fn to_yaml<T: serde::Serialize>(v: &T) -> Result<String, JobError> {
+    let mut s = serde_saphyr::to_string(v).map_err(|e| JobError::Yaml(e.to_string()))?;
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// Runs `labctl job`.
+pub fn run(args: &JobArgs) -> Exit {
+    match manifests(args) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::BadInput
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_keys() {
+        assert_eq!(flat_key(Path::new("a/b.md")).as_deref(), Some("a__b.md"));
+        assert_eq!(
+            flat_key(Path::new("book.toml")).as_deref(),
+            Some("book.toml")
+        );
+        assert_eq!(flat_key(Path::new("a b.md")), None);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("expected=ok"), "expected=ok");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+}

@@ -1,0 +1,199 @@
+//! `labctl report merge FILE... [--report FORMAT=FILE]...`: merges JSON reports
+//! of separate runs (one per pod of the in-cluster Job, say) into one run and
+//! writes it in every format asked for (the merged JSON on stdout if none).
+//!
+//! Each FILE is a JSON report, or a log that contains one: the document is read
+//! from the first line starting with `{` from which a version-1 report parses
+//! (pod logs carry console lines before it); anything after it is ignored.
+//! Users come out in natural name order (`user2` before `user10`), whatever
+//! order the shell globbed the files in. Exit status: 0 when the merged run
+//! passed, 1 when it failed or was interrupted, 2 on unreadable input.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::ReportMergeArgs;
+use crate::exit_code::Exit;
+use crate::report::collect::{Collected, FromJsonError};
+use crate::report::{ReportError, html, json, junit, parse_target, write_atomic};
+
+/// Why an input file could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeInputError {
+    /// Unreadable file.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// No line starting with `{` in it.
+    #[error("{path}: no JSON report in it (no line starts with `{{`)")]
+    NoJson {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Not JSON from the first `{` line on.
+    #[error("{path}:{line}: not valid JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the document starts.
+        line: usize,
+        /// Cause.
+        source: serde_json::Error,
+    },
+    /// JSON, but not a labctl report.
+    #[error("{path}:{line}: {source}")]
+    Report {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the document starts.
+        line: usize,
+        /// Cause.
+        source: FromJsonError,
+    },
+}
+
+/// Reads the report in `text`: from the first `{` line that yields a report;
+/// when none does, the error of the first candidate (the likeliest intent).
+pub fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError> {
+    let mut first_err = None;
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += line.len();
+        if !line.starts_with('{') {
+            continue;
+        }
+        // The first value only: trailing lines (a shell's last words) are ignored.
+        let mut values =
+            serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde_json::Value>();
+        let err = match values.next() {
+            Some(Ok(v)) => match Collected::from_json(&v) {
+                Ok(c) => return Ok(c),
+                Err(source) => MergeInputError::Report {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    source,
+                },
+            },
+            Some(Err(source)) => MergeInputError::Json {
+                path: path.to_path_buf(),
+                line: i + 1,
+                source,
+            },
+            None => continue,
+        };
+        first_err.get_or_insert(err);
+    }
+    Err(first_err.unwrap_or(MergeInputError::NoJson {
+        path: path.to_path_buf(),
+    }))
+}
+
+/// Runs `labctl report merge`.
+pub fn run(args: &ReportMergeArgs) -> Exit {
+    let targets = match args
+        .reports
+        .iter()
+        .map(|r| parse_target(r))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    let mut parts = Vec::new();
+    for path in &args.files {
+        let read = std::fs::read_to_string(path)
+            .map_err(|source| MergeInputError::Read {
+                path: path.clone(),
+                source,
+            })
+            .and_then(|text| read_report(path, &text));
+        match read {
+            Ok(c) => parts.push(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::BadInput;
+            }
+        }
+    }
+    let merged = Collected::merge(parts);
+    if let Err(e) = write_all(&merged, &targets) {
+        eprintln!("error: {e}");
+        return Exit::Environment;
+    }
+    let st = merged.stats;
+    eprintln!(
+        "{} users: {} passed, {} failed, {} skipped: {}",
+        merged.users.len(),
+        st.passed,
+        st.failed,
+        st.skipped,
+        merged.outcome()
+    );
+    if merged.outcome() == "passed" {
+        Exit::Success
+    } else {
+        Exit::Failed
+    }
+}
+
+fn write_all(
+    merged: &Collected,
+    targets: &[crate::report::ReportTarget],
+) -> Result<(), ReportError> {
+    let json_text = || {
+        serde_json::to_string_pretty(&json::document(merged)).map_err(|e| ReportError::Build {
+            format: "json",
+            message: e.to_string(),
+        })
+    };
+    if targets.is_empty() {
+        println!("{}", json_text()?);
+    }
+    for t in targets {
+        match t.format.as_str() {
+            "json" => write_atomic("json", &t.path, json_text()?.as_bytes())?,
+            "html" => write_atomic("html", &t.path, html::document(merged).as_bytes())?,
+            _ => write_atomic("junit", &t.path, junit::document(merged)?.as_bytes())?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"version": 1, "outcome": "passed", "started_at": "2025-01-01T10:00:00Z",
+ "duration_ms": 10, "runs": [{"user": "user1", "vars": {}, "outcome": "passed", "labs": []}]}"#;
+
+    #[test]
+    fn reads_a_report_after_log_lines_and_ignores_trailing_ones() {
+        let log = format!("== user1\n✓ a:1 {{weird}}\n{{not json\n{DOC}\nexit 0\n");
+        let c = read_report(Path::new("pod.txt"), &log).unwrap();
+        assert_eq!(c.users[0].user.as_deref(), Some("user1"));
+    }
+
+    #[test]
+    fn says_what_is_wrong_and_where() {
+        let e = read_report(Path::new("a.txt"), "hello\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a.txt: no JSON report in it (no line starts with `{`)"
+        );
+        let e = read_report(Path::new("b.json"), "{\"version\": 2}\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("b.json:1: not a labctl JSON report"),
+            "{e}"
+        );
+        let e = read_report(Path::new("c.json"), "x\n{\"version\": 1,\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.json:2: not valid JSON"), "{e}");
+    }
+}
