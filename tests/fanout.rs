@@ -38,6 +38,7 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     lab_breaking_user7(dir.path());
     let json = dir.path().join("r.json");
     let junit = dir.path().join("r.xml");
+    let html = dir.path().join("r.html");
     let out = labctl()
         .args([
             "run",
@@ -55,6 +56,8 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
             &format!("json={}", json.display()),
             "--report",
             &format!("junit={}", junit.display()),
+            "--report",
+            &format!("html={}", html.display()),
         ])
         .output()
         .unwrap();
@@ -81,7 +84,7 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     assert_eq!(failed, ["scrape-allowed"]);
     // Console: the matrix and the grouped failure line.
     assert!(
-        err.contains("user7 failed step 5: step scrape-allowed failed"),
+        err.contains("user7 failed step 6: step scrape-allowed failed"),
         "{err}"
     );
     let matrix_row = err
@@ -107,6 +110,38 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
         .map(|s| s.name.as_str())
         .collect();
     assert_eq!(failing, ["user7: Securing Ingress and Egress"]);
+    // HTML: parses, holds every user and step, and says who failed where.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&page);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!(
+                "the HTML report does not parse at {}: {e}",
+                reader.buffer_position()
+            ),
+        }
+    }
+    for n in 1..=20 {
+        assert!(
+            page.contains(&format!(">user{n}<")),
+            "user{n} missing from the HTML"
+        );
+    }
+    for id in [
+        "check-policy",
+        "scrape-blocked",
+        "apply-egress",
+        "sabotage",
+        "scrape-allowed",
+    ] {
+        assert!(page.contains(id), "{id} missing from the HTML");
+    }
+    assert!(
+        page.contains("user7</a> failed step"),
+        "no failure line for user7 in the HTML"
+    );
 }
 
 #[test]
@@ -133,5 +168,66 @@ fn each_user_gets_a_private_working_copy() {
     assert!(
         !dir.path().join("mine").exists(),
         "users wrote into the shared folder"
+    );
+}
+
+fn processes_with(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(marker))
+        .collect()
+}
+
+#[test]
+fn ctrl_c_with_twenty_users_writes_reports_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "# L\n\n```execute\nsleep 4242.41 & sleep 4242.42\n```\n\n```execute\necho never\n```\n",
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let html = dir.path().join("r.html");
+    let mut child = labctl()
+        .args([
+            "run",
+            &dir.path().display().to_string(),
+            "--users",
+            "user1..user20",
+            "-j",
+            "20",
+        ])
+        .args([
+            "--report",
+            &format!("json={}", json.display()),
+            "--report",
+            &format!("html={}", html.display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while processes_with("sleep 4242.42").len() < 20 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["outcome"], "interrupted");
+    assert_eq!(v["runs"].as_array().unwrap().len(), 20);
+    assert!(html.exists());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        processes_with("sleep 4242.4").is_empty(),
+        "{:?}",
+        processes_with("sleep 4242.4")
     );
 }

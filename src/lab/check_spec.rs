@@ -383,7 +383,10 @@ pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(regex) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
-        return Ok(Pattern { text: text.to_string(), regex });
+        return Ok(Pattern {
+            text: text.to_string(),
+            regex,
+        });
     }
     match regex::RegexBuilder::new(text).multi_line(true).build() {
         Ok(regex) => {
@@ -391,7 +394,10 @@ pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
             if let Ok(mut c) = cache.lock() {
                 c.insert(text.to_string(), regex.clone());
             }
-            Ok(Pattern { text: text.to_string(), regex })
+            Ok(Pattern {
+                text: text.to_string(),
+                regex,
+            })
         }
         Err(err) => {
             let msg = err.to_string();
