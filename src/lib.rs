@@ -53,6 +53,20 @@ pub fn run() -> std::process::ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    if matches!(
+        cli.command,
+        Command::List(_) | Command::Lint(_) | Command::Completions { .. }
+    ) {
+        // Printing commands end quietly when their reader goes away (`labctl list | head`),
+        // as Unix tools do; commands that run steps keep SIGPIPE ignored for their pipes.
+        // SAFETY: called before any thread starts; SIG_DFL is a valid disposition.
+        unsafe {
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            );
+        }
+    }
     if let Command::Sandbox(a) = &cli.command {
         return commands::sandbox::run(a);
     }

@@ -2,12 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::{Output, load_all, parse_var_args, print_diagnostics};
+use super::{Output, parse_var_args, print_diagnostics};
 use crate::cli::{Format, ListArgs};
-use crate::diag::{Severity, has_errors};
+use crate::diag::Severity;
 use crate::exit_code::Exit;
+use crate::lab::workshop;
 use crate::lab::{StepKind, TerminalSel};
-use crate::plan::{FillMode, PlannedLab, fill_workshop};
+use crate::plan::{FillMode, PlannedLab, fill_lab};
 use crate::vars::Sources;
 
 /// Runs `labctl list`.
@@ -19,17 +20,6 @@ pub fn run(args: &ListArgs, out: Output) -> Exit {
             return Exit::BadInput;
         }
     };
-    let (loaded, diags) = load_all(&args.paths);
-    if has_errors(&diags) {
-        print_diagnostics(
-            &diags
-                .into_iter()
-                .filter(|d| d.severity == Severity::Error)
-                .collect::<Vec<_>>(),
-            out,
-        );
-        return Exit::BadInput;
-    }
     let sources = Sources {
         cli: cli_vars,
         env: Sources::env_vars(),
@@ -40,16 +30,56 @@ pub fn run(args: &ListArgs, out: Output) -> Exit {
         allow_unsafe: true,
         require_defined: false,
     };
-    let labs: Vec<PlannedLab> = loaded
-        .iter()
-        .flat_map(|l| fill_workshop(&l.workshop, &sources, mode).0)
-        .collect();
+    // One page at a time: parse, fill, render, drop; the output is printed only
+    // once every page parsed, so bad input prints nothing but its diagnostics.
+    let mut errors = Vec::new();
+    let mut text = String::new();
+    let mut json_labs = Vec::new();
+    let mut steps = 0;
+    let mut labs = 0;
+    for path in &args.paths {
+        let (files, book_vars, diags) = workshop::pages(path);
+        errors.extend(diags.into_iter().filter(|d| d.severity == Severity::Error));
+        let mut sources = sources.clone();
+        sources.book = book_vars;
+        for (file, title) in files {
+            let parsed = match workshop::load_page(&file, title) {
+                Ok(p) => p,
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            };
+            errors.extend(
+                parsed
+                    .diagnostics
+                    .into_iter()
+                    .filter(|d| d.severity == Severity::Error),
+            );
+            if !errors.is_empty() {
+                continue;
+            }
+            let vars = sources.resolve(&parsed.lab.settings.vars);
+            let (planned, _) = fill_lab(&parsed.lab, &vars, mode);
+            labs += 1;
+            steps += planned.steps.len();
+            match args.format {
+                Format::Json => json_labs.push(lab_json(&planned)),
+                Format::Text => text.push_str(&lab_text(&planned, out.color)),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        print_diagnostics(&errors, out);
+        return Exit::BadInput;
+    }
     match args.format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&to_json(&labs)).expect("JSON of plain values")
+            serde_json::to_string_pretty(&json!({"version": 1, "labs": json_labs}))
+                .expect("JSON of plain values")
         ),
-        Format::Text => print!("{}", to_text(&labs, out.color)),
+        Format::Text => print!("{text}{labs} labs, {steps} steps\n"),
     }
     Exit::Success
 }
@@ -72,11 +102,10 @@ fn kind_name(k: StepKind) -> &'static str {
     }
 }
 
-/// The JSON plan (cli.md).
-pub fn to_json(labs: &[PlannedLab]) -> Value {
-    let labs: Vec<Value> = labs
-        .iter()
-        .map(|l| {
+/// One lab of the JSON plan (cli.md).
+pub fn lab_json(l: &PlannedLab) -> Value {
+    {
+        {
             let steps: Vec<Value> = l
                 .steps
                 .iter()
@@ -105,18 +134,24 @@ pub fn to_json(labs: &[PlannedLab]) -> Value {
                 "preconditions": l.preconditions.iter().map(|c| json!({"kind": c.kind.name(), "line": c.line, "description": c.kind.describe()})).collect::<Vec<_>>(),
                 "steps": steps,
             })
-        })
-        .collect();
-    json!({"version": 1, "labs": labs})
+        }
+    }
 }
 
-/// The readable outline (also `run --dry-run`).
+/// The readable outline of labs with a closing count (also `run --dry-run`).
 pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
+    let mut s: String = labs.iter().map(|l| lab_text(l, color)).collect();
+    let steps: usize = labs.iter().map(|l| l.steps.len()).sum();
+    s.push_str(&format!("{} labs, {steps} steps\n", labs.len()));
+    s
+}
+
+/// The readable outline of one lab.
+pub fn lab_text(l: &PlannedLab, color: bool) -> String {
     let bold = console::Style::new().bold().force_styling(color);
     let dim = console::Style::new().dim().force_styling(color);
     let mut s = String::new();
-    let mut steps_total = 0;
-    for l in labs {
+    {
         s.push_str(&format!(
             "{} {}\n",
             bold.apply_to(&l.lab.title),
@@ -126,7 +161,6 @@ pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
             s.push_str(&format!("   precondition: {}\n", c.kind.describe()));
         }
         for (i, p) in l.steps.iter().enumerate() {
-            steps_total += 1;
             let st = &p.step;
             let where_ = match st.terminal {
                 TerminalSel::One(n) => format!("T{n}"),
@@ -191,6 +225,5 @@ pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
         }
         s.push('\n');
     }
-    s.push_str(&format!("{} labs, {} steps\n", labs.len(), steps_total));
     s
 }

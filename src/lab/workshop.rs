@@ -21,50 +21,72 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The pages of a path in run order (with titles the ordering file gives), the
+/// book's variables, and what was wrong with the path itself.
+pub fn pages(
+    path: &Path,
+) -> (
+    Vec<(PathBuf, Option<String>)>,
+    BTreeMap<String, String>,
+    Vec<Diagnostic>,
+) {
+    match std::fs::metadata(path) {
+        Err(e) => {
+            let d = Diagnostic::file(
+                path,
+                Severity::Error,
+                "unreadable-path",
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .with_help("give a lab file (.md) or a workshop folder");
+            (Vec::new(), BTreeMap::new(), vec![d])
+        }
+        Ok(m) if m.is_file() => (
+            vec![(path.to_path_buf(), None)],
+            BTreeMap::new(),
+            Vec::new(),
+        ),
+        Ok(_) => match order(path) {
+            Ok(files) => (files, book_toml_vars(path), Vec::new()),
+            Err(d) => (Vec::new(), book_toml_vars(path), vec![d]),
+        },
+    }
+}
+
+/// Reads and parses one page; `title` overrides the page's own.
+pub fn load_page(
+    file: &Path,
+    title: Option<String>,
+) -> Result<super::parse::ParsedLab, Diagnostic> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        Diagnostic::file(
+            file,
+            Severity::Error,
+            "unreadable-path",
+            format!("cannot read {}: {e}", file.display()),
+        )
+        .with_help(
+            "the workshop's table of contents names this page; create it or remove the entry",
+        )
+    })?;
+    let mut parsed = parse_lab(file, &bytes);
+    if let Some(t) = title {
+        parsed.lab.title = t;
+    }
+    Ok(parsed)
+}
+
 /// Loads a lab file or a workshop folder.
 pub fn load(path: &Path) -> Loaded {
-    let mut diagnostics = Vec::new();
-    let mut book_vars = BTreeMap::new();
-    let files: Vec<(PathBuf, Option<String>)> = match std::fs::metadata(path) {
-        Err(e) => {
-            diagnostics.push(
-                Diagnostic::file(
-                    path,
-                    Severity::Error,
-                    "unreadable-path",
-                    format!("cannot read {}: {e}", path.display()),
-                )
-                .with_help("give a lab file (.md) or a workshop folder"),
-            );
-            Vec::new()
-        }
-        Ok(m) if m.is_file() => vec![(path.to_path_buf(), None)],
-        Ok(_) => {
-            book_vars = book_toml_vars(path);
-            match order(path) {
-                Ok(files) => files,
-                Err(d) => {
-                    diagnostics.push(d);
-                    Vec::new()
-                }
-            }
-        }
-    };
+    let (files, book_vars, mut diagnostics) = pages(path);
     let mut labs = Vec::new();
     for (file, title) in files {
-        match std::fs::read(&file) {
-            Ok(bytes) => {
-                let mut parsed = parse_lab(&file, &bytes);
-                if let Some(t) = title {
-                    parsed.lab.title = t;
-                }
+        match load_page(&file, title) {
+            Ok(parsed) => {
                 diagnostics.extend(parsed.diagnostics);
                 labs.push(parsed.lab);
             }
-            Err(e) => diagnostics.push(
-                Diagnostic::file(&file, Severity::Error, "unreadable-path", format!("cannot read {}: {e}", file.display()))
-                    .with_help("the workshop's table of contents names this page; create it or remove the entry"),
-            ),
+            Err(d) => diagnostics.push(d),
         }
     }
     Loaded {
