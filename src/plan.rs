@@ -26,8 +26,8 @@ pub struct PlannedStep {
 /// A lab with its variables filled.
 #[derive(Debug, Clone)]
 pub struct PlannedLab {
-    /// The lab as parsed.
-    pub lab: Lab,
+    /// The lab as parsed (shared: every user's plan points at the same page).
+    pub lab: std::sync::Arc<Lab>,
     /// The values used.
     pub vars: Vars,
     /// Preconditions, filled.
@@ -154,7 +154,11 @@ impl Filler<'_> {
 }
 
 /// Fills one lab's variables.
-pub fn fill_lab(lab: &Lab, vars: &Vars, mode: FillMode) -> (PlannedLab, Vec<Diagnostic>) {
+pub fn fill_lab(
+    lab: &std::sync::Arc<Lab>,
+    vars: &Vars,
+    mode: FillMode,
+) -> (PlannedLab, Vec<Diagnostic>) {
     let mut f = Filler {
         lab,
         vars,
@@ -204,7 +208,7 @@ pub fn fill_workshop(
     let mut diags = Vec::new();
     for lab in &w.labs {
         let vars = sources.resolve(&lab.settings.vars);
-        let (p, d) = fill_lab(lab, &vars, mode);
+        let (p, d) = fill_lab(&std::sync::Arc::new(lab.clone()), &vars, mode);
         labs.push(p);
         diags.extend(d);
     }

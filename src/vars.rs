@@ -164,6 +164,9 @@ pub enum VarProblem {
 
 /// Fills defined variables; leaves the rest as written and reports required ones missing.
 pub fn substitute(text: &str, vars: &Vars, allow_unsafe: bool) -> (String, Vec<VarProblem>) {
+    if !text.contains('%') && !text.contains("{{") {
+        return (text.to_string(), Vec::new());
+    }
     let mut out = String::with_capacity(text.len());
     let mut problems = Vec::new();
     let mut last = 0;

@@ -43,7 +43,7 @@ fn check(page: &[u8]) {
     let parsed = parse_lab(Path::new("fuzz.md"), page);
     let vars = parsed.lab.settings.vars.clone();
     let _ = fill_lab(
-        &parsed.lab,
+        &std::sync::Arc::new(parsed.lab.clone()),
         &vars,
         FillMode {
             allow_unsafe: false,

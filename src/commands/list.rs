@@ -30,43 +30,87 @@ pub fn run(args: &ListArgs, out: Output) -> Exit {
         allow_unsafe: true,
         require_defined: false,
     };
-    // One page at a time: parse, fill, render, drop; the output is printed only
-    // once every page parsed, so bad input prints nothing but its diagnostics.
+    // One page at a time: parse, fill, render, drop (bounded memory), on every
+    // core; output is printed only once every page parsed, so bad input prints
+    // nothing but its diagnostics.
     let mut errors = Vec::new();
-    let mut text = String::new();
-    let mut json_labs = Vec::new();
-    let mut steps = 0;
-    let mut labs = 0;
+    let mut jobs = Vec::new();
     for path in &args.paths {
         let (files, book_vars, diags) = workshop::pages(path);
         errors.extend(diags.into_iter().filter(|d| d.severity == Severity::Error));
         let mut sources = sources.clone();
         sources.book = book_vars;
-        for (file, title) in files {
-            let parsed = match workshop::load_page(&file, title) {
-                Ok(p) => p,
-                Err(d) => {
-                    errors.push(d);
-                    continue;
+        let sources = std::sync::Arc::new(sources);
+        jobs.extend(
+            files
+                .into_iter()
+                .map(|(file, title)| (file, title, sources.clone())),
+        );
+    }
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let render = |i: usize| -> Result<(Value, String, usize), Vec<crate::diag::Diagnostic>> {
+        let (file, title, sources) = &jobs[i];
+        let parsed = workshop::load_page(file, title.clone()).map_err(|d| vec![d])?;
+        let errs: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .cloned()
+            .collect();
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let vars = sources.resolve(&parsed.lab.settings.vars);
+        let (planned, _) = fill_lab(&std::sync::Arc::new(parsed.lab), &vars, mode);
+        Ok(match args.format {
+            Format::Json => (lab_json(&planned), String::new(), planned.steps.len()),
+            Format::Text => (
+                Value::Null,
+                lab_text(&planned, out.color),
+                planned.steps.len(),
+            ),
+        })
+    };
+    let mut results: Vec<(
+        usize,
+        Result<(Value, String, usize), Vec<crate::diag::Diagnostic>>,
+    )> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= jobs.len() {
+                            break mine;
+                        }
+                        mine.push((i, render(i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a list worker panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    let (mut text, mut json_labs, mut steps) = (String::new(), Vec::new(), 0);
+    let labs = results.len();
+    for (_, r) in results {
+        match r {
+            Ok((j, t, n)) => {
+                steps += n;
+                text.push_str(&t);
+                if !j.is_null() {
+                    json_labs.push(j);
                 }
-            };
-            errors.extend(
-                parsed
-                    .diagnostics
-                    .into_iter()
-                    .filter(|d| d.severity == Severity::Error),
-            );
-            if !errors.is_empty() {
-                continue;
             }
-            let vars = sources.resolve(&parsed.lab.settings.vars);
-            let (planned, _) = fill_lab(&parsed.lab, &vars, mode);
-            labs += 1;
-            steps += planned.steps.len();
-            match args.format {
-                Format::Json => json_labs.push(lab_json(&planned)),
-                Format::Text => text.push_str(&lab_text(&planned, out.color)),
-            }
+            Err(d) => errors.extend(d),
         }
     }
     if !errors.is_empty() {

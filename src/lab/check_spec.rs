@@ -89,7 +89,7 @@ pub struct JsonQuery {
     /// As written.
     pub text: String,
     /// Compiled.
-    pub query: JpQuery,
+    pub query: std::sync::Arc<JpQuery>,
 }
 
 /// `json: PATH` plus operators.
@@ -431,11 +431,27 @@ pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
 
 /// Compiles a JSONPath (RFC 9535); the error names the column of the bad character.
 pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
-    match jsonpath_rust::parser::parse_json_path(text) {
-        Ok(query) => Ok(JsonQuery {
+    // As with regexes: the same paths recur across steps; parse each once.
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<JpQuery>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(query) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
+        return Ok(JsonQuery {
             text: text.to_string(),
             query,
-        }),
+        });
+    }
+    match jsonpath_rust::parser::parse_json_path(text) {
+        Ok(query) => {
+            let query = std::sync::Arc::new(query);
+            if let Ok(mut c) = cache.lock() {
+                c.insert(text.to_string(), query.clone());
+            }
+            Ok(JsonQuery {
+                text: text.to_string(),
+                query,
+            })
+        }
         Err(err) => {
             let mut offset = 0;
             let mut what = err.to_string();
