@@ -123,7 +123,7 @@ pub fn run(args: &ListArgs, out: Output) -> Exit {
             serde_json::to_string_pretty(&json!({"version": 1, "labs": json_labs}))
                 .expect("JSON of plain values")
         ),
-        Format::Text => print!("{text}{labs} labs, {steps} steps\n"),
+        Format::Text => println!("{text}{labs} labs, {steps} steps"),
     }
     Exit::Success
 }
