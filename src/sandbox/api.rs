@@ -267,15 +267,22 @@ fn handle(
                     param(q, "includeObject"),
                 )));
             }
-            Ok(json_ok(
-                StatusCode::OK,
-                json!({
-                    "kind": format!("{}List", t.rtype.kind),
-                    "apiVersion": t.rtype.api_version(&t.version),
-                    "metadata": {"resourceVersion": rv.to_string()},
-                    "items": items,
-                }),
-            ))
+            // Built by hand: json!() would copy every item once more through to_value.
+            let mut list = serde_json::Map::new();
+            list.insert(
+                "kind".into(),
+                Value::String(format!("{}List", t.rtype.kind)),
+            );
+            list.insert(
+                "apiVersion".into(),
+                Value::String(t.rtype.api_version(&t.version)),
+            );
+            list.insert(
+                "metadata".into(),
+                json!({"resourceVersion": rv.to_string()}),
+            );
+            list.insert("items".into(), Value::Array(items));
+            Ok(json_ok(StatusCode::OK, Value::Object(list)))
         }
         "watch" => watch(s, &t, headers, q),
         "create" => {
