@@ -190,6 +190,35 @@ pub struct StepResult {
     pub stderr: String,
 }
 
+impl StepResult {
+    /// A result not yet run: skipped, no tries, no checks.
+    pub fn new(
+        id: String,
+        path: PathBuf,
+        line: usize,
+        terminal: serde_json::Value,
+        command: String,
+    ) -> StepResult {
+        StepResult {
+            id,
+            name: None,
+            line,
+            terminal,
+            command,
+            outcome: StepOutcome::Skipped,
+            exit_code: None,
+            tries: 0,
+            duration_ms: 0,
+            checks: Vec::new(),
+            warnings: Vec::new(),
+            reason: None,
+            path,
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+}
+
 /// One lab's result for one user.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LabResult {

@@ -332,23 +332,15 @@ impl UserRun<'_> {
                 .join(" "),
             None => ps.command.clone(),
         };
-        StepResult {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            line: s.span.line,
-            terminal: crate::commands::list::terminal_json(s.terminal),
-            command: self.redactor.apply(&command),
-            outcome: StepOutcome::Skipped,
-            exit_code: None,
-            tries: 0,
-            duration_ms: 0,
-            checks: Vec::new(),
-            warnings: Vec::new(),
-            reason: None,
-            path: lab.lab.path.clone(),
-            stdout: String::new(),
-            stderr: String::new(),
-        }
+        let mut r = StepResult::new(
+            s.id.clone(),
+            lab.lab.path.clone(),
+            s.span.line,
+            crate::commands::list::terminal_json(s.terminal),
+            self.redactor.apply(&command),
+        );
+        r.name = s.name.clone();
+        r
     }
 
     fn skipped(&self, lab: &PlannedLab, ps: &PlannedStep, reason: &str) -> StepResult {
@@ -481,27 +473,23 @@ impl UserRun<'_> {
             });
         }
         let ok = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
-        StepResult {
+        let line = lab.preconditions.first().map(|c| c.line).unwrap_or(0);
+        let mut r = StepResult::new(
             id,
-            name: None,
-            line: lab.preconditions.first().map(|c| c.line).unwrap_or(0),
-            terminal: serde_json::Value::Null,
-            command: String::new(),
-            outcome: if ok {
-                StepOutcome::Passed
-            } else {
-                StepOutcome::Failed
-            },
-            exit_code: None,
-            tries: 1,
-            duration_ms: started.elapsed().as_millis() as u64,
-            checks,
-            warnings: Vec::new(),
-            reason: None,
-            path: lab.lab.path.clone(),
-            stdout: String::new(),
-            stderr: String::new(),
-        }
+            lab.lab.path.clone(),
+            line,
+            serde_json::Value::Null,
+            String::new(),
+        );
+        r.outcome = if ok {
+            StepOutcome::Passed
+        } else {
+            StepOutcome::Failed
+        };
+        r.tries = 1;
+        r.duration_ms = started.elapsed().as_millis() as u64;
+        r.checks = checks;
+        r
     }
 
     async fn script_step(&self, lab: &PlannedLab, what: &str, script: &str) -> StepResult {
@@ -515,23 +503,15 @@ impl UserRun<'_> {
             .await
             .run(1, script, timeout, self.cancel)
             .await;
-        let mut r = StepResult {
+        let mut r = StepResult::new(
             id,
-            name: None,
-            line: 1,
-            terminal: serde_json::json!(1),
-            command: self.redactor.apply(script),
-            outcome: StepOutcome::Passed,
-            exit_code: None,
-            tries: 1,
-            duration_ms: 0,
-            checks: Vec::new(),
-            warnings: Vec::new(),
-            reason: None,
-            path: lab.lab.path.clone(),
-            stdout: String::new(),
-            stderr: String::new(),
-        };
+            lab.lab.path.clone(),
+            1,
+            serde_json::json!(1),
+            self.redactor.apply(script),
+        );
+        r.outcome = StepOutcome::Passed;
+        r.tries = 1;
         match out {
             Ok(o) => {
                 self.fill_output(&mut r, &o);

@@ -561,30 +561,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
 
 /// Parses one operator `key: value` (None when `key` is not an operator).
 fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
-    let nested = |v: &Value, key: &str| -> Result<Vec<Predicate>, SpecError> {
-        let m = v.as_object().ok_or_else(|| {
-            SpecError::new(
-                "verify-schema",
-                format!("`{key}` needs operators, e.g. {key}: {{ matches: '^https://' }}"),
-            )
-            .near(key)
-        })?;
-        let mut ps = Vec::new();
-        for (k, val) in m {
-            if !VALUE_OPS.contains(&k.as_str()) {
-                return Err(unknown_key(k, VALUE_OPS, key));
-            }
-            ps.extend(predicate(k, val)?);
-        }
-        if ps.is_empty() {
-            return Err(SpecError::new(
-                "check-asserts-nothing",
-                format!("`{key}` lists no operator"),
-            )
-            .near(key));
-        }
-        Ok(ps)
-    };
+    let nested = |v: &Value, key: &str| operator_map(v, key, "matches: '^https://'");
     Ok(Some(match key {
         "equals" => Predicate::Equals(v.clone()),
         "not-equals" => Predicate::NotEquals(v.clone()),
@@ -611,15 +588,12 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
     }))
 }
 
-/// Text predicates: `{contains: X}` etc.; a bare string means `equals`.
-fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
-    if let Value::String(s) = v {
-        return Ok(vec![Predicate::Equals(Value::String(s.clone()))]);
-    }
+/// A map of value operators (`{contains: X, matches: Y}`); `example` shows the form.
+fn operator_map(v: &Value, key: &str, example: &str) -> Result<Vec<Predicate>, SpecError> {
     let m = v.as_object().ok_or_else(|| {
         SpecError::new(
             "verify-schema",
-            format!("`{key}` needs operators, e.g. {key}: {{ contains: text }}"),
+            format!("`{key}` needs operators, e.g. {key}: {{ {example} }}"),
         )
         .near(key)
     })?;
@@ -638,6 +612,14 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
         .near(key));
     }
     Ok(ps)
+}
+
+/// Text predicates: `{contains: X}` etc.; a bare string means `equals`.
+fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
+    if let Value::String(s) = v {
+        return Ok(vec![Predicate::Equals(Value::String(s.clone()))]);
+    }
+    operator_map(v, key, "contains: text")
 }
 
 fn expected_exit(v: &Value) -> Result<ExpectedExit, SpecError> {
