@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: a state check that becomes true 2 s after its step is seen within
+# Benchmark: a state check that becomes true 2.5 s after its step is seen within
 # one interval (default 1 s). Runs the lab 5 times (release build) and prints how
 # long after the flip the step passed.
 set -euo pipefail
@@ -10,7 +10,7 @@ cat > "$W/lab.md" <<'LAB'
 # Latency
 
 ```execute
-date +%s%N > started; (sleep 2; touch ready) >/dev/null 2>&1 &
+date +%s%N > started; (sleep 2.5; touch ready) >/dev/null 2>&1 &
 ```
 
 ```verify
@@ -24,6 +24,6 @@ for i in 1 2 3 4 5; do
   python3 - "$W/r.json" "$i" <<'PY'
 import json, sys
 step = json.load(open(sys.argv[1]))["runs"][0]["labs"][0]["steps"][0]
-print(f"run {sys.argv[2]}: step took {step['duration_ms']} ms; seen {step['duration_ms'] - 2000} ms after the flip; {step['checks'][1]['outcome']}")
+print(f"run {sys.argv[2]}: step took {step['duration_ms']} ms; seen {step['duration_ms'] - 2500} ms after the flip; {step['checks'][1]['outcome']}")
 PY
 done
