@@ -12,7 +12,7 @@ use crate::vars::{self, Form, Sources, VarProblem, Vars};
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
     /// The step as parsed.
-    pub step: Step,
+    pub step: std::sync::Arc<Step>,
     /// The body with variables filled.
     pub command: String,
     /// Checks with variables filled and re-typed.

@@ -39,6 +39,14 @@ const FRAGMENTS: &[&str] = &[
     "...",
 ];
 
+/// 2,000 per property in CI; `PROPTEST_CASES=N` runs more.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
 fn check(page: &[u8]) {
     let parsed = parse_lab(Path::new("fuzz.md"), page);
     let vars = parsed.lab.settings.vars.clone();
@@ -53,7 +61,7 @@ fn check(page: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {

@@ -44,7 +44,7 @@ pub struct Lab {
     /// Checks from a `verify` block before the first step.
     pub preconditions: Vec<CheckSpec>,
     /// Steps in page order.
-    pub steps: Vec<Step>,
+    pub steps: Vec<std::sync::Arc<Step>>,
     /// Images the page shows: link target and where.
     pub images: Vec<(String, Span)>,
     /// The page's bytes (needed for --update-output and the mdBook renderer).

@@ -287,6 +287,7 @@ impl<'a> PageParser<'a> {
         let mut seen_names: BTreeMap<String, usize> = BTreeMap::new();
         // Index into lab.steps of the step that verify/output fences attach to.
         let mut anchor: Option<usize> = None;
+        let mut steps: Vec<Step> = Vec::new();
         for f in fences {
             let info_start = f.range.start
                 + f.indent
@@ -335,13 +336,13 @@ impl<'a> PageParser<'a> {
                 FenceRole::Verify => {
                     let checks = self.parse_verify(&f, &body);
                     match anchor {
-                        Some(i) => lab.steps[i].checks.extend(checks),
+                        Some(i) => steps[i].checks.extend(checks),
                         None => lab.preconditions.extend(checks),
                     }
                 }
                 FenceRole::Output { strict } => {
                     let Some(i) = anchor else { continue };
-                    if lab.steps[i].expected.is_some() {
+                    if steps[i].expected.is_some() {
                         continue;
                     }
                     let known: &[&str] = if strict { info::OUTPUT_KEYS } else { &[] };
@@ -367,7 +368,7 @@ impl<'a> PageParser<'a> {
                             OutputStream::Stdout
                         }
                     };
-                    lab.steps[i].expected = Some(ExpectedOutput {
+                    steps[i].expected = Some(ExpectedOutput {
                         span: self.idx.span(f.range.start..f.range.start + 3),
                         mode: if strict {
                             OutputMode::Strict
@@ -414,14 +415,15 @@ impl<'a> PageParser<'a> {
                                     Some("give each step a unique name".into()));
                         }
                         if step.kind != StepKind::Manual {
-                            anchor = Some(lab.steps.len());
+                            anchor = Some(steps.len());
                         }
-                        lab.steps.push(step);
+                        steps.push(step);
                     }
                 }
                 FenceRole::MaybeShell => unreachable!("resolved above"),
             }
         }
+        lab.steps = steps.into_iter().map(std::sync::Arc::new).collect();
     }
 
     fn check_keys(&mut self, parsed: &InfoString, known: &[&str], info_base: usize, report: bool) {
