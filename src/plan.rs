@@ -119,6 +119,10 @@ impl Filler<'_> {
     fn checks(&mut self, checks: &[CheckSpec]) -> Vec<CheckSpec> {
         let mut out = Vec::new();
         for c in checks {
+            if !vars::mentions_variable(&c.raw) {
+                out.push(c.clone());
+                continue;
+            }
             let mut problems = Vec::new();
             let raw =
                 vars::substitute_value(&c.raw, self.vars, self.mode.allow_unsafe, &mut problems);

@@ -191,6 +191,20 @@ pub fn substitute(text: &str, vars: &Vars, allow_unsafe: bool) -> (String, Vec<V
     (out, problems)
 }
 
+/// True when some string in `v` could hold a variable (`%` or `{{`): the cheap test
+/// that spares checks without variables a copy and a re-parse.
+pub fn mentions_variable(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('%') || s.contains("{{"),
+        Value::Array(a) => a.iter().any(mentions_variable),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, x)| k.contains('%') || mentions_variable(x)),
+        _ => false,
+    }
+}
+
 /// Substitutes in every string of a JSON value (checks parsed from YAML).
 pub fn substitute_value(
     v: &serde_json::Value,
