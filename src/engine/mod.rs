@@ -139,7 +139,7 @@ pub async fn run(
         .map(|u| {
             u.labs
                 .iter()
-                .map(|l| l.steps.iter().filter(|s| s.selected).count())
+                .map(|l| user_run::reported_steps(l, cfg.mode))
                 .sum()
         })
         .unwrap_or(0);

@@ -85,11 +85,7 @@ pub(super) async fn run_user(
         capture_cap: cfg.capture_cap,
         grace: cfg.grace,
     });
-    let total = plan
-        .labs
-        .iter()
-        .map(|l| l.steps.iter().filter(|s| s.selected).count())
-        .sum();
+    let total = plan.labs.iter().map(|l| reported_steps(l, cfg.mode)).sum();
     let run = UserRun {
         cfg,
         user: plan.user.clone(),
@@ -131,6 +127,21 @@ pub(super) async fn run_user(
         stats: summary.stats,
     });
     summary
+}
+
+/// Entries a lab adds to the run's step count: its selected steps, plus its
+/// preconditions, setup and cleanup, which are reported as steps too.
+pub(super) fn reported_steps(l: &PlannedLab, mode: Mode) -> usize {
+    let selected = l.steps.iter().filter(|s| s.selected).count();
+    if selected == 0 {
+        return 0;
+    }
+    let scripts = if mode == Mode::Run {
+        usize::from(l.setup.is_some()) + usize::from(l.cleanup.is_some())
+    } else {
+        0
+    };
+    selected + usize::from(!l.preconditions.is_empty()) + scripts
 }
 
 fn tail(text: &str) -> String {
