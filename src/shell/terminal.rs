@@ -293,9 +293,10 @@ impl Terminal {
         };
         // Sent with the first step: writing to a fresh pipe does not block.
         let init = format!(
-            "exec 3>&1 >/dev/null\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
+            "exec 3>&1 >/dev/null\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n__lfd=/proc/{}/fd\n\
              trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n",
-            sh_quote(term.dir.path())
+            sh_quote(term.dir.path()),
+            my_pid()
         );
         term.pending_init = Some(init);
         Ok(term)
@@ -369,8 +370,12 @@ impl Terminal {
         let (wrapper_path, wrapper_keep) =
             text_source(self.dir.path(), &format!("{id}.wrap"), &wrapper)?;
         // A failed write means the shell is gone; the status pipe says so below.
-        self.send(&format!("source {}\n", sh_quote(&wrapper_path)))
-            .await;
+        // bash reads this line a byte per read(2): keep it short (`. $__lfd/N`).
+        let line = match wrapper_path.strip_prefix(&format!("/proc/{}/fd/", my_pid())) {
+            Some(fd) => format!(". $__lfd/{fd}\n"),
+            None => format!("source {}\n", sh_quote(&wrapper_path)),
+        };
+        self.send(&line).await;
 
         let mut out = Capture::new(cap);
         let mut err = Capture::new(cap);
