@@ -2,7 +2,7 @@
 //! workshop around a page (files, images, examiner scripts, variables, users).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -71,20 +71,6 @@ pub fn run(args: &LintArgs, out: Output) -> Exit {
         Exit::BadInput
     } else {
         Exit::Success
-    }
-}
-
-/// Where a lab's commands run by default: the workshop folder.
-fn workdir(w: &Workshop, lab: &Lab) -> PathBuf {
-    let dir = if w.root.is_dir() {
-        w.root.clone()
-    } else {
-        lab.path.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
     }
 }
 
@@ -219,7 +205,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             }
         }
     }
-    let wd = workdir(w, lab);
+    let wd = w.default_workdir();
     let lab_dir = lab.path.parent().map(Path::to_path_buf).unwrap_or_default();
     for s in &lab.steps {
         lint_step(s, lab, &wd, &mut push, &at);

@@ -1,7 +1,7 @@
 //! `labctl run` and `labctl check`: validate everything, then run the plan for
 //! every user with reporters attached; Ctrl-C still writes the reports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,6 @@ use crate::cli::RunArgs;
 use crate::diag::{Diagnostic, Severity, has_errors};
 use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::exit_code::Exit;
-use crate::lab::Workshop;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
@@ -26,20 +25,6 @@ use crate::vars::Sources;
 fn bad(msg: impl std::fmt::Display) -> Exit {
     eprintln!("error: {msg}");
     Exit::BadInput
-}
-
-/// Where terminals start: --workdir, else the workshop folder (a file's folder).
-fn default_workdir(w: &Workshop) -> PathBuf {
-    let dir = if w.root.is_dir() {
-        w.root.clone()
-    } else {
-        w.root.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    }
 }
 
 /// Runs `labctl run` (mode Run) or `labctl check` (mode CheckOnly).
@@ -102,8 +87,8 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     let workdir = args
         .workdir
         .clone()
-        .unwrap_or_else(|| default_workdir(&first.workshop));
-    let workshop_root = default_workdir(&first.workshop);
+        .unwrap_or_else(|| first.workshop.default_workdir());
+    let workshop_root = first.workshop.default_workdir();
     let mode_fill = FillMode {
         allow_unsafe: args.allow_unsafe_vars,
         require_defined: true,

@@ -30,6 +30,26 @@ pub struct Workshop {
     pub book_vars: BTreeMap<String, String>,
 }
 
+impl Workshop {
+    /// Where commands run unless --workdir says otherwise: the workshop folder,
+    /// or the folder of a single lab file (so `-f ./manifests/...` resolves beside the labs).
+    pub fn default_workdir(&self) -> PathBuf {
+        let dir = if self.root.is_dir() {
+            self.root.clone()
+        } else {
+            self.root
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default()
+        };
+        if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        }
+    }
+}
+
 /// One markdown page.
 #[derive(Debug, Clone)]
 pub struct Lab {
