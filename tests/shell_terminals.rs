@@ -98,6 +98,54 @@ async fn alias_defined_in_a_step_works_later_in_the_same_step() {
 }
 
 #[tokio::test]
+async fn declare_in_a_step_makes_a_global_as_at_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(
+        &mut terms,
+        1,
+        "declare -A colour=([sky]=blue); declare -i n=41",
+    )
+    .await;
+    let out = run(&mut terms, 1, "n+=1; echo \"${colour[sky]} $n\"").await;
+    assert_eq!(out.stdout.text, "blue 42\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn student_aliases_and_functions_do_not_change_how_steps_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    // The wrapper uses echo and source; a student may redefine both.
+    run(&mut terms, 1, "alias echo='printf x'; alias source=false").await;
+    let out = run(&mut terms, 1, "command echo aliases-ignored").await;
+    assert_eq!(out.exit_code, Some(0));
+    assert_eq!(out.stdout.text, "aliases-ignored\n");
+    run(
+        &mut terms,
+        1,
+        "echo() { printf fn; }; source() { return 7; }",
+    )
+    .await;
+    let out = run(&mut terms, 1, "command echo functions-ignored; (exit 4)").await;
+    assert_eq!(out.exit_code, Some(4));
+    assert_eq!(out.stdout.text, "functions-ignored\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
+async fn steps_still_run_after_a_step_turns_aliases_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    run(&mut terms, 1, "shopt -u expand_aliases; X=kept").await;
+    let out = run(&mut terms, 1, "echo \"$X\"; exit 3 2>/dev/null || false").await;
+    assert_eq!(out.stdout.text, "kept\n");
+    let out = run(&mut terms, 1, "echo again").await;
+    assert_eq!(out.stdout.text, "again\n");
+    terms.shutdown().await;
+}
+
+#[tokio::test]
 async fn terminals_are_isolated() {
     let dir = tempfile::tempdir().unwrap();
     let mut terms = Terminals::new(config(dir.path()));

@@ -20,6 +20,7 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::{Reporter, parse_target};
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::shell::affinity::Colocation;
 use crate::vars::Sources;
 
 fn bad(msg: impl std::fmt::Display) -> Exit {
@@ -228,8 +229,16 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
             return Exit::Environment;
         }
     }
+    // One user's steps run one at a time: keep labctl and its shells on one
+    // CPU (see shell::affinity). With users in parallel, both CPUs are busy.
+    let one_at_a_time = users.len() <= 1 || args.jobs <= 1 || args.interactive;
+    let colocation = match one_at_a_time && std::env::var_os("LABCTL_NO_PIN").is_none() {
+        true => Colocation::pin_process(),
+        false => None,
+    };
     let cfg = Arc::new(EngineConfig {
         mode,
+        colocation,
         shell: args.shell.clone(),
         env,
         default_timeout,

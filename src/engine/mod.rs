@@ -52,6 +52,8 @@ pub struct EngineConfig {
     pub workshop_root: PathBuf,
     /// Kubeconfig choice and the run's kube connections.
     pub kube: Arc<crate::check::kube::KubeOptions>,
+    /// Set when labctl pinned itself to one CPU (single-user runs).
+    pub colocation: Option<crate::shell::affinity::Colocation>,
 }
 
 /// One user's share of the run.

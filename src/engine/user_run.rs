@@ -84,6 +84,7 @@ pub(super) async fn run_user(
         env: env.clone(),
         capture_cap: cfg.capture_cap,
         grace: cfg.grace,
+        colocation: cfg.colocation,
     });
     let total = plan.labs.iter().map(|l| reported_steps(l, cfg.mode)).sum();
     let run = UserRun {

@@ -63,7 +63,11 @@ impl ConsoleReporter {
         if self.opts.live {
             let _ = self.multi.println(text);
         } else {
-            let _ = writeln!(self.out, "{text}");
+            // One write per line: stderr is unbuffered, and `writeln!` would
+            // make the newline a second system call.
+            let mut text = text;
+            text.push('\n');
+            let _ = self.out.write_all(text.as_bytes());
         }
     }
 

@@ -1,12 +1,15 @@
 //! Terminals: persistent shell sessions, one-shot commands, process groups,
 //! timeouts, bounded output capture, background steps and interrupts.
 //!
-//! Design (measured in `benches/terminal_steps.rs`): each terminal is one
-//! long-lived `bash --noprofile --norc` in its own session with `set -m`. A step
-//! is written to the shell's stdin as one line that `source`s the body from a
-//! file with stdout/stderr redirected to per-step FIFOs, then echoes `done ID $?`
-//! on fd 3, a status pipe that no step process inherits. See `terminal.rs`.
+//! Design (measured in `benches/terminal_steps.rs` and BENCHMARKS.md): each
+//! terminal is one long-lived `bash --noprofile --norc` in its own session
+//! with `set -m`. A step is the line `__L`, an alias that `source`s the body
+//! from a pipe with stdout/stderr redirected to fresh per-step pipes, then
+//! echoes `done ID $?` on the shell's stdout, a status pipe that no step
+//! process inherits. See `terminal.rs`; `affinity.rs` keeps labctl and the
+//! shell on one CPU between steps.
 
+pub mod affinity;
 mod capture;
 mod oneshot;
 mod process_group;
@@ -34,6 +37,8 @@ pub struct ShellConfig {
     pub capture_cap: usize,
     /// Time between SIGTERM (or SIGINT) and SIGKILL.
     pub grace: Duration,
+    /// Set when labctl is pinned to one CPU: shells are pinned there between steps.
+    pub colocation: Option<affinity::Colocation>,
 }
 
 impl Default for ShellConfig {
@@ -44,6 +49,7 @@ impl Default for ShellConfig {
             env: Vec::new(),
             capture_cap: DEFAULT_CAPTURE_CAP,
             grace: Duration::from_secs(2),
+            colocation: None,
         }
     }
 }

@@ -71,6 +71,7 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
         .stderr(err_tx.into_blocking_fd().map_err(setup)?)
         .process_group(0)
         .kill_on_drop(true);
+    super::affinity::widen_on_exec(&mut command);
     let spawned = command.spawn();
     // Drops our copies of the write ends.
     drop(command);

@@ -1,25 +1,32 @@
 //! Persistent terminals: one long-lived bash per terminal number.
 //!
-//! How a step runs. The shell is started once with stdin and stdout piped; its
-//! first command moves stdout to fd 3 (`exec 3>&1 >/dev/null`), which becomes
-//! the status channel. For each step we create pipes for the body (BODY),
-//! stdout (OUT) and stderr (ERR), that bash opens as `/proc/<labctl pid>/fd/N`
-//! (see `StepFiles`), and have the shell source this wrapper:
+//! How a step runs. The shell is started once with stdin and stdout piped;
+//! its stdout is the status channel. Each terminal reserves three file
+//! descriptors in labctl (`StepSlots`: body, stdout, stderr); for every step we
+//! make fresh pipes and `dup3` them onto those numbers, so bash always finds the
+//! step at the same paths, `/proc/<labctl pid>/fd/N`. That lets the wrapper be
+//! an alias defined once, and the line we send per step is `__L` (bash reads a
+//! piped stdin one byte per read(2), so the line is kept short):
 //!
 //! ```text
-//! __labctl_id=ID; source BODY >OUT 2>ERR </dev/null 3>&-; echo "done ID $?" >&3
+//! alias __L='__labctl_id=$((__labctl_id+1)); \builtin source BODY >OUT 2>ERR </dev/null; \builtin echo "done $__labctl_id $?"'
 //! ```
 //!
 //! - `source` (not `{ BODY }`) makes bash parse the body as a file: a syntax
 //!   error fails that step with status 2 instead of wedging the shell's parser,
 //!   and aliases defined on one line work on the next. Being a builtin, it
-//!   keeps variables, functions, aliases and `cd` in the shell.
-//! - `3>&-` means no step process inherits the status pipe, so EOF on it means
-//!   the shell itself is gone (`exit`). The `done` line, never EOF on the
-//!   step's stdout, ends the step: a leftover `sleep 100 &` holding stdout
-//!   open cannot hang us.
+//!   keeps variables, functions, aliases and `cd` in the shell. An alias (not a
+//!   function) keeps the body at top level, so `declare` in a step makes a
+//!   global as it would at a prompt. Should a step turn `expand_aliases` off, a
+//!   function of the same name runs the step instead.
+//! - Both sides count steps, so the step id needs no bytes on the line.
+//! - The status channel is the shell's own stdout, which the step's `>OUT`
+//!   replaces: no step process inherits it, so EOF on it means the shell itself
+//!   is gone (`exit`). The `done` line, never EOF on the step's stdout, ends the
+//!   step: a leftover `sleep 100 &` holding stdout open cannot hang us.
 //! - Per-step pipes (not one fixed pair) so a leftover child that keeps writing
-//!   can never mix its bytes into a later step's output. After `done` we read
+//!   can never mix its bytes into a later step's output: a child holds the pipe
+//!   it opened, whatever the slot's number points at later. After `done` we read
 //!   what the pipes already hold (everything the finished processes wrote is in
 //!   the pipe buffer by then) and hand a still-open pipe to a task that discards
 //!   until EOF, so the leftover neither blocks nor dies of SIGPIPE. Memory stays
@@ -56,6 +63,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::affinity::{Colocation, widen_on_exec};
 use super::capture::{Capture, Drained, discard_until_eof, drain_now};
 use super::process_group::{live_members, signal_group, signal_session};
 use super::{ShellConfig, ShellError, StepOutput};
@@ -66,6 +74,10 @@ const READ_BUF: usize = 64 * 1024;
 /// Most bytes read after `done` before leftovers are left to the discarding task
 /// (more than a pipe can hold, so nothing a finished process wrote is lost).
 const DRAIN_LIMIT: usize = 2 << 20;
+/// The alias (and fallback function) that runs the next foreground step.
+const STEP_COMMAND: &str = "__L";
+/// What we write to the shell per foreground step.
+const STEP_LINE: &str = "__L\n";
 /// How long the shell may take to acknowledge a command between steps.
 const SHELL_ANSWER: Duration = Duration::from_secs(10);
 
@@ -191,6 +203,11 @@ struct Terminal {
     stdin: Option<ChildStdin>,
     status: Lines<BufReader<ChildStdout>>,
     dir: tempfile::TempDir,
+    /// Where each foreground step's body and output pipes are put for bash.
+    slots: StepSlots,
+    /// Foreground steps sent; bash counts them too (the step id).
+    steps_sent: u64,
+    /// Ids of background steps.
     next_id: u64,
     bg: Option<Background>,
     out_buf: Vec<u8>,
@@ -199,6 +216,10 @@ struct Terminal {
     dead: bool,
     /// Setup commands not yet written to the shell (sent with the first command).
     pending_init: Option<String>,
+    /// Pins the shell to labctl's CPU between steps (see `affinity`).
+    colocation: Option<Colocation>,
+    /// The shell is pinned now and must be released before it runs anything.
+    pinned: bool,
 }
 
 /// A running background step.
@@ -270,8 +291,13 @@ impl Terminal {
                 Ok(())
             });
         }
+        widen_on_exec(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| ShellError::Spawn {
             program: cfg.shell.display().to_string(),
+            source,
+        })?;
+        let slots = StepSlots::reserve().map_err(|source| ShellError::Setup {
+            path: PathBuf::from("/dev/null"),
             source,
         })?;
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
@@ -284,19 +310,32 @@ impl Terminal {
             stdin,
             status: BufReader::new(stdout).lines(),
             dir,
+            slots,
+            steps_sent: 0,
             next_id: 0,
             bg: None,
             out_buf: vec![0; READ_BUF],
             err_buf: vec![0; READ_BUF],
             dead: false,
             pending_init: None,
+            colocation: cfg.colocation,
+            pinned: false,
         };
         // Sent with the first step: writing to a fresh pipe does not block.
+        // Quoted words (`\\builtin`) are not alias-expanded: a student's
+        // `alias echo=...` cannot change the wrapper.
+        let step = format!(
+            "__labctl_id=$((__labctl_id+1)); \\builtin source {} >{} 2>{} </dev/null; \\builtin echo \"done $__labctl_id $?\"",
+            term.slots.body_path(),
+            term.slots.out_path(),
+            term.slots.err_path(),
+        );
         let init = format!(
-            "exec 3>&1 >/dev/null\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n__lfd=/proc/{}/fd\n\
-             trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n",
+            "set -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
+             trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n\
+             {STEP_COMMAND}() {{ {step}; }}\nalias {STEP_COMMAND}={}\n",
             sh_quote(term.dir.path()),
-            my_pid()
+            sh_quote(&step),
         );
         term.pending_init = Some(init);
         Ok(term)
@@ -314,13 +353,19 @@ impl Terminal {
         let Some(stdin) = self.stdin.as_mut() else {
             return false;
         };
-        let ok = match self.pending_init.take() {
-            Some(init) => {
-                let mut all = init;
-                all.push_str(line);
-                stdin.write_all(all.as_bytes()).await.is_ok()
+        let mut all = self.pending_init.take().unwrap_or_default();
+        all.push_str(line);
+        let ok = match (self.pinned, self.colocation) {
+            // bash executes nothing before the newline: unpin it in between,
+            // so nothing the line starts inherits the pin.
+            (true, Some(colocation)) => {
+                let (head, newline) = all.split_at(all.len() - 1);
+                let head_ok = stdin.write_all(head.as_bytes()).await.is_ok();
+                colocation.release(self.pid);
+                self.pinned = false;
+                head_ok && stdin.write_all(newline.as_bytes()).await.is_ok()
             }
-            None => stdin.write_all(line.as_bytes()).await.is_ok(),
+            _ => stdin.write_all(all.as_bytes()).await.is_ok(),
         };
         ok && stdin.flush().await.is_ok()
     }
@@ -357,25 +402,11 @@ impl Terminal {
                 ..StepOutput::default()
             });
         }
-        let id = self.next_id();
-        let mut files = StepFiles::create(self.dir.path(), id, body)?;
-        let wrapper = format!(
-            "__labctl_id={id}; source {} >{} 2>{} </dev/null 3>&-; echo \"done {id} $?\" >&3\n",
-            sh_quote(&files.body),
-            sh_quote(&files.out),
-            sh_quote(&files.err),
-        );
-        // bash reads a piped stdin one byte at a time, so only a short line goes
-        // there; the wrapper itself is sourced from a pipe, read in one go.
-        let (wrapper_path, wrapper_keep) =
-            text_source(self.dir.path(), &format!("{id}.wrap"), &wrapper)?;
+        let mut files = self.slots.fill(self.dir.path(), body)?;
+        self.steps_sent += 1;
+        let id = self.steps_sent;
         // A failed write means the shell is gone; the status pipe says so below.
-        // bash reads this line a byte per read(2): keep it short (`. $__lfd/N`).
-        let line = match wrapper_path.strip_prefix(&format!("/proc/{}/fd/", my_pid())) {
-            Some(fd) => format!(". $__lfd/{fd}\n"),
-            None => format!("source {}\n", sh_quote(&wrapper_path)),
-        };
-        self.send(&line).await;
+        self.send(STEP_LINE).await;
 
         let mut out = Capture::new(cap);
         let mut err = Capture::new(cap);
@@ -384,6 +415,8 @@ impl Terminal {
         let mut phase = Phase::Running;
         let (mut timed_out, mut cancelled) = (false, false);
         let mut last_signal = None;
+        let watch_at = tokio::time::Instant::now() + WATCH_AFTER;
+        let mut watched = false;
         let cancellation = cancel.cancelled();
         tokio::pin!(cancellation);
         let ending = loop {
@@ -395,19 +428,32 @@ impl Terminal {
                 line = self.status.next_line() => match line {
                     Ok(Some(line)) => {
                         if let Some(code) = parse_status(&line, "done", id) {
+                            // It waits for its next line now: keep it by us.
+                            if let Some(colocation) = self.colocation {
+                                self.pinned = colocation.pin(self.pid);
+                            }
                             break Ending::Done(code);
                         }
                     }
                     _ => break Ending::ShellGone,
                 },
-                r = files.out_rx.read(&mut self.out_buf), if !out_eof => match r {
+                r = files.out.read(&mut self.out_buf), if !out_eof => match r {
                     Ok(0) | Err(_) => out_eof = true,
                     Ok(n) => out.push(&self.out_buf[..n]),
                 },
-                r = files.err_rx.read(&mut self.err_buf), if !err_eof => match r {
+                r = files.err.read(&mut self.err_buf), if !err_eof => match r {
                     Ok(0) | Err(_) => err_eof = true,
                     Ok(n) => err.push(&self.err_buf[..n]),
                 },
+                _ = tokio::time::sleep_until(watch_at), if !watched => {
+                    watched = true;
+                    if files.out.watch().is_err() {
+                        out_eof = true;
+                    }
+                    if files.err.watch().is_err() {
+                        err_eof = true;
+                    }
+                }
                 _ = tokio::time::sleep_until(wake_at) => match phase {
                     Phase::Running => {
                         timed_out = true;
@@ -437,20 +483,12 @@ impl Terminal {
 
         // Everything the step's finished processes wrote is in the pipes now.
         files.keep = None;
-        let out_rx = files.out_rx;
-        let err_rx = files.err_rx;
-        if !out_eof
-            && drain_now(&out_rx, &mut out, &mut self.out_buf, DRAIN_LIMIT) == Drained::Pending
-        {
-            discard_until_eof(out_rx);
+        if !out_eof {
+            files.out.drain(&mut out, &mut self.out_buf);
         }
-        if !err_eof
-            && drain_now(&err_rx, &mut err, &mut self.err_buf, DRAIN_LIMIT) == Drained::Pending
-        {
-            discard_until_eof(err_rx);
+        if !err_eof {
+            files.err.drain(&mut err, &mut self.err_buf);
         }
-        drop(files.body_keep);
-        drop(wrapper_keep);
         if timed_out || cancelled {
             let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{id}")));
         }
@@ -508,7 +546,7 @@ impl Terminal {
         // The subshell reports its pid (= its process group) only after its
         // redirections are open, so our keep-alive write ends can go then.
         let line = format!(
-            "{{ trap - INT QUIT; echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; source {}; }} >{} 2>{} </dev/null &\n",
+            "{{ trap - INT QUIT; \\builtin echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; \\builtin source {}; }} 3>&1 >{} 2>{} </dev/null &\n",
             sh_quote(&files.body),
             sh_quote(&files.out),
             sh_quote(&files.err),
@@ -570,7 +608,7 @@ impl Terminal {
         let (out, err) = captures.unwrap_or_else(|| (Capture::new(0), Capture::new(0)));
 
         let line = format!(
-            "wait {} 2>/dev/null; echo \"bgwait {} $?\" >&3\n",
+            "wait {} 2>/dev/null; \\builtin echo \"bgwait {} $?\"\n",
             bg.pgid, bg.id
         );
         let mut code = None;
@@ -668,14 +706,159 @@ async fn read_background(
     (out, err)
 }
 
-/// Where a step's body and output go: anonymous pipes that bash opens by path
-/// through `/proc/<labctl pid>/fd/<n>` (a file only for a body too large for a
-/// pipe's buffer).
+/// The three descriptor numbers a terminal reserves in labctl for its
+/// foreground steps; each step's pipes are `dup3`ed onto them, so bash opens
+/// them at fixed paths, `/proc/<labctl pid>/fd/<n>`.
 ///
 /// Measured: `mkfifo` + `open` + `unlink` on the temp dir's filesystem and a
 /// body file cost ~100-250 us per step; `pipe2` costs a few microseconds and
-/// touches no filesystem. Every step gets fresh pipes, so a leftover child of
-/// an earlier step can never write into a later step's output.
+/// touches no filesystem. Fixed numbers let the per-step wrapper be an alias
+/// defined once (see the module docs).
+struct StepSlots {
+    body: OwnedFd,
+    out: OwnedFd,
+    err: OwnedFd,
+}
+
+/// A foreground step's output pipes, read by labctl.
+struct StepPipes {
+    out: StepStream,
+    err: StepStream,
+    /// Our own write ends, held until bash has opened the pipes: a pipe with no
+    /// writer reads as EOF.
+    keep: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// How long a foreground step runs before its output pipes are watched by the
+/// reactor. Most steps end sooner, and then their output is read once, after
+/// `done`, which saves registering and deregistering two pipes per step; a
+/// longer step with more output than a pipe holds waits at most this long.
+const WATCH_AFTER: Duration = Duration::from_millis(2);
+
+/// The read end of a step's output pipe: plain until the step has run for
+/// [`WATCH_AFTER`], then registered with the reactor.
+enum StepStream {
+    Unwatched(OwnedFd),
+    Watched(pipe::Receiver),
+    /// Only while being converted.
+    Gone,
+}
+
+impl StepStream {
+    /// Registers the pipe with the reactor (no-op when it already is).
+    fn watch(&mut self) -> std::io::Result<()> {
+        if let StepStream::Unwatched(_) = self {
+            let StepStream::Unwatched(fd) = std::mem::replace(self, StepStream::Gone) else {
+                unreachable!("matched above");
+            };
+            *self = StepStream::Watched(pipe::Receiver::from_owned_fd_unchecked(fd)?);
+        }
+        Ok(())
+    }
+
+    /// Reads what arrives; never ready while unwatched.
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            StepStream::Watched(rx) => rx.read(buf).await,
+            _ => std::future::pending().await,
+        }
+    }
+
+    fn as_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        match self {
+            StepStream::Unwatched(fd) => Some(fd.as_fd()),
+            StepStream::Watched(rx) => Some(rx.as_fd()),
+            StepStream::Gone => None,
+        }
+    }
+
+    /// After `done`: keeps what the pipe holds now; a pipe a leftover process
+    /// still writes to is handed to a task that discards until EOF.
+    fn drain(mut self, capture: &mut Capture, buf: &mut [u8]) {
+        let Some(fd) = self.as_fd() else { return };
+        if drain_now(fd, capture, buf, DRAIN_LIMIT) == Drained::Pending
+            && self.watch().is_ok()
+            && let StepStream::Watched(rx) = self
+        {
+            discard_until_eof(rx);
+        }
+    }
+}
+
+impl StepSlots {
+    /// Three descriptors (on /dev/null until the first step), close-on-exec.
+    fn reserve() -> std::io::Result<StepSlots> {
+        let null = || File::open("/dev/null").map(OwnedFd::from);
+        Ok(StepSlots {
+            body: null()?,
+            out: null()?,
+            err: null()?,
+        })
+    }
+
+    fn body_path(&self) -> String {
+        proc_path(&self.body)
+    }
+
+    fn out_path(&self) -> String {
+        proc_path(&self.out)
+    }
+
+    fn err_path(&self) -> String {
+        proc_path(&self.err)
+    }
+
+    /// Puts BODY and fresh output pipes behind the slots.
+    ///
+    /// A body too large for a pipe's buffer goes to a file in `dir`, opened and
+    /// unlinked at once: the slot keeps it readable until the next step.
+    fn fill(&mut self, dir: &Path, body: &str) -> Result<StepPipes, ShellError> {
+        let setup =
+            |path: PathBuf| move |source: std::io::Error| ShellError::Setup { path, source };
+        let proc_fds = || PathBuf::from(format!("/proc/{}/fd", my_pid()));
+        let body_fd = if body.len() <= BODY_PIPE_MAX {
+            let (r, w) =
+                nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(proc_fds())(e.into()))?;
+            File::from(w)
+                .write_all(body.as_bytes())
+                .map_err(setup(proc_fds()))?;
+            r
+        } else {
+            let path = dir.join("large-body.sh");
+            std::fs::write(&path, body).map_err(setup(path.clone()))?;
+            let file = File::open(&path).map_err(setup(path.clone()))?;
+            let _ = std::fs::remove_file(&path);
+            OwnedFd::from(file)
+        };
+        let place = |fd: &OwnedFd, slot: &mut OwnedFd| {
+            nix::unistd::dup3(fd, slot, OFlag::O_CLOEXEC).map_err(|e| setup(proc_fds())(e.into()))
+        };
+        place(&body_fd, &mut self.body)?;
+        let (out_r, out_w) = output_pipe().map_err(setup(proc_fds()))?;
+        let (err_r, err_w) = output_pipe().map_err(setup(proc_fds()))?;
+        place(&out_r, &mut self.out)?;
+        place(&err_r, &mut self.err)?;
+        Ok(StepPipes {
+            out: StepStream::Unwatched(out_r),
+            err: StepStream::Unwatched(err_r),
+            keep: Some((out_w, err_w)),
+        })
+    }
+}
+
+/// A non-blocking pipe for a step's output: (read end, write end).
+fn output_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
+}
+
+/// The path under which another process opens our descriptor FD.
+fn proc_path(fd: &OwnedFd) -> String {
+    format!("/proc/{}/fd/{}", my_pid(), fd.as_raw_fd())
+}
+
+/// Where a background step's body and output go: pipes of its own (not the
+/// slots, which the next step takes over while the job may still be starting).
 struct StepFiles {
     /// Path bash sources the body from.
     body: String,
@@ -687,8 +870,7 @@ struct StepFiles {
     body_keep: BodyKeep,
     out_rx: pipe::Receiver,
     err_rx: pipe::Receiver,
-    /// Our own write ends, held until bash has opened the pipes: a pipe with no
-    /// writer reads as EOF.
+    /// Our own write ends, held until bash has opened the pipes.
     keep: Option<(OwnedFd, OwnedFd)>,
 }
 
@@ -720,8 +902,7 @@ fn text_source(dir: &Path, name: &str, text: &str) -> Result<(String, BodyKeep),
         };
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(e.into()))?;
         File::from(w).write_all(text.as_bytes()).map_err(setup)?;
-        let path = format!("/proc/{}/fd/{}", my_pid(), r.as_raw_fd());
-        Ok((path, BodyKeep::Pipe(r)))
+        Ok((proc_path(&r), BodyKeep::Pipe(r)))
     } else {
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|source| ShellError::Setup {
@@ -734,30 +915,21 @@ fn text_source(dir: &Path, name: &str, text: &str) -> Result<(String, BodyKeep),
 
 impl StepFiles {
     fn create(dir: &Path, id: u64, body: &str) -> Result<StepFiles, ShellError> {
-        let me = my_pid();
-        let proc_path = |fd: &OwnedFd| format!("/proc/{me}/fd/{}", fd.as_raw_fd());
         let setup = |source: std::io::Error| ShellError::Setup {
-            path: PathBuf::from(format!("/proc/{me}/fd")),
+            path: PathBuf::from(format!("/proc/{}/fd", my_pid())),
             source,
         };
         let (body_path, body_keep) = text_source(dir, &format!("{id}.sh"), body)?;
-        let output = || -> Result<(String, pipe::Receiver, OwnedFd), ShellError> {
-            let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
-                .map_err(|e| setup(e.into()))?;
-            let path = proc_path(&r);
-            let rx = pipe::Receiver::from_owned_fd_unchecked(r).map_err(setup)?;
-            Ok((path, rx, w))
-        };
-        let (out, out_rx, out_keep) = output()?;
-        let (err, err_rx, err_keep) = output()?;
+        let (out_r, out_w) = output_pipe().map_err(setup)?;
+        let (err_r, err_w) = output_pipe().map_err(setup)?;
         Ok(StepFiles {
             body: body_path,
-            out,
-            err,
+            out: proc_path(&out_r),
+            err: proc_path(&err_r),
             body_keep,
-            out_rx,
-            err_rx,
-            keep: Some((out_keep, err_keep)),
+            out_rx: pipe::Receiver::from_owned_fd_unchecked(out_r).map_err(setup)?,
+            err_rx: pipe::Receiver::from_owned_fd_unchecked(err_r).map_err(setup)?,
+            keep: Some((out_w, err_w)),
         })
     }
 }

@@ -558,3 +558,31 @@ fn kube_checks_without_a_kubeconfig_exit_3_before_any_step() {
         .run();
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
+
+/// This process's `Cpus_allowed_list` (e.g. `0-1`).
+fn cpus_allowed() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn steps_and_checks_get_every_cpu_labctl_was_given() {
+    // labctl pins itself, and its shells between steps, to one CPU; nothing a
+    // step or a check starts may inherit that (a JVM sizes its pools by it).
+    let cpus = cpus_allowed();
+    let probe = "grep Cpus_allowed_list /proc/self/status";
+    let lab = format!(
+        "# L\n\n```execute\n{probe}\n```\n\n```verify\n- stdout: {{ matches: 'Cpus_allowed_list:\\s+{cpus}$' }}\n\
+         - command: grep -Eq 'Cpus_allowed_list:\\s+{cpus}$' /proc/self/status\n```\n\n\
+         ```execute\nsleep 0.1; {probe}; bash -c '{probe}'\n```\n\n\
+         ```verify\n- stdout: {{ matches: '(?s)Cpus_allowed_list:\\s+{cpus}\\n.*Cpus_allowed_list:\\s+{cpus}$' }}\n```\n"
+    );
+    let w = Workshop::new(&[("lab.md", &lab)]);
+    let (code, report, err) = w.run(&[]);
+    assert_eq!(code, 0, "{err}\n{report:#}");
+}
