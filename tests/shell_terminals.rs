@@ -265,6 +265,42 @@ async fn leftover_child_holding_stdout_does_not_hang() {
 }
 
 #[tokio::test]
+async fn output_is_whole_for_quick_slow_and_large_steps_in_turn() {
+    // Quick steps are read after they end, through pipes reused from step to
+    // step; slower ones are read as they run. Each must get exactly its own output.
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    for i in 0..30 {
+        let body = match i % 3 {
+            0 => format!("echo quick-{i}; echo err-{i} >&2"),
+            1 => format!("sleep 0.05; head -c 200000 /dev/zero | tr '\\0' x; echo; echo slow-{i}"),
+            _ => format!("head -c 300000 /dev/zero | tr '\\0' y; echo; echo big-{i} >&2"),
+        };
+        let out = run(&mut terms, 1, &body).await;
+        assert_eq!(out.exit_code, Some(0), "step {i}");
+        match i % 3 {
+            0 => {
+                assert_eq!(out.stdout.text, format!("quick-{i}\n"));
+                assert_eq!(out.stderr.text, format!("err-{i}\n"));
+            }
+            1 => {
+                assert_eq!(
+                    out.stdout.total_bytes,
+                    200_000 + 1 + format!("slow-{i}\n").len() as u64
+                );
+                assert!(out.stdout.text.ends_with(&format!("x\nslow-{i}\n")));
+                assert_eq!(out.stderr.text, "");
+            }
+            _ => {
+                assert_eq!(out.stdout.total_bytes, 300_001);
+                assert_eq!(out.stderr.text, format!("big-{i}\n"));
+            }
+        }
+    }
+    terms.shutdown().await;
+}
+
+#[tokio::test]
 async fn timeout_terminates_and_the_shell_survives() {
     let dir = tempfile::tempdir().unwrap();
     let mut terms = Terminals::new(config(dir.path()));

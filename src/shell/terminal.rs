@@ -1,15 +1,17 @@
 //! Persistent terminals: one long-lived bash per terminal number.
 //!
-//! How a step runs. The shell is started once with stdin and stdout piped;
-//! its stdout is the status channel. Each terminal reserves three file
-//! descriptors in labctl (`StepSlots`: body, stdout, stderr); for every step we
+//! How a step runs. The shell is started once, reading its commands as a
+//! script from a pipe (bash keeps a script at fd 255, close-on-exec, so no
+//! step inherits it), with stdin on /dev/null (which steps inherit: a prompt
+//! gets EOF, as the design asks) and stdout piped: that is the status channel.
+//! Each terminal reserves three file descriptors in labctl (`StepSlots`: body, stdout, stderr); for every step we
 //! make fresh pipes and `dup3` them onto those numbers, so bash always finds the
 //! step at the same paths, `/proc/<labctl pid>/fd/N`. That lets the wrapper be
 //! an alias defined once, and the line we send per step is `__L` (bash reads a
-//! piped stdin one byte per read(2), so the line is kept short):
+//! piped script one byte per read(2), so the line is kept short):
 //!
 //! ```text
-//! alias __L='__labctl_id=$((__labctl_id+1)); \builtin source BODY >OUT 2>ERR </dev/null; \builtin echo "done $__labctl_id $?"'
+//! alias __L='__labctl_id=$((__labctl_id+1)); \builtin source BODY >OUT 2>ERR; \builtin echo "done $__labctl_id $?"'
 //! ```
 //!
 //! - `source` (not `{ BODY }`) makes bash parse the body as a file: a syntax
@@ -24,15 +26,17 @@
 //!   replaces: no step process inherits it, so EOF on it means the shell itself
 //!   is gone (`exit`). The `done` line, never EOF on the step's stdout, ends the
 //!   step: a leftover `sleep 100 &` holding stdout open cannot hang us.
-//! - Per-step pipes (not one fixed pair) so a leftover child that keeps writing
-//!   can never mix its bytes into a later step's output: a child holds the pipe
-//!   it opened, whatever the slot's number points at later. After `done` we read
-//!   what the pipes already hold (everything the finished processes wrote is in
-//!   the pipe buffer by then) and hand a still-open pipe to a task that discards
-//!   until EOF, so the leftover neither blocks nor dies of SIGPIPE. Memory stays
-//!   bounded by `Capture`.
-//! - We hold a write end of each output pipe until `done` so the reader never
-//!   sees a premature EOF before bash has opened it.
+//! - A leftover child that keeps writing can never mix its bytes into a later
+//!   step's output: after `done` we read what the pipes already hold
+//!   (everything the finished processes wrote is in the pipe buffer by then)
+//!   and a pipe still open for writing is handed to a task that discards until
+//!   EOF (so the leftover neither blocks nor dies of SIGPIPE) and the next step
+//!   gets fresh pipes. A pipe that reads EOF has no writer left anywhere, and
+//!   serves the next step as it is. Memory stays bounded by `Capture`.
+//! - Output pipes are read only after `done`, unless the step runs longer than
+//!   `WATCH_AFTER`; from then on they are read as output arrives, and we hold
+//!   a write end of our own until `done` so the reader never sees a premature
+//!   EOF should bash not have opened them yet.
 //!
 //! Timeouts and cancellation: we mark the step aborted (`abort.ID`), send
 //! SIGUSR1 to the shell, whose trap runs `return` out of the `source` once the
@@ -59,7 +63,7 @@ use nix::sys::signal::{SigHandler, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::unix::pipe;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -200,7 +204,10 @@ struct Terminal {
     child: Child,
     /// The shell's pid, which is also its session id.
     pid: i32,
-    stdin: Option<ChildStdin>,
+    /// Where we write the shell's commands; dropping it ends the shell.
+    commands: Option<pipe::Sender>,
+    /// The read end the shell opened by path; held for the shell's life.
+    _script: OwnedFd,
     status: Lines<BufReader<ChildStdout>>,
     dir: tempfile::TempDir,
     /// Where each foreground step's body and output pipes are put for bash.
@@ -263,6 +270,16 @@ impl Terminal {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        // The shell reads its commands as a script from this pipe (at fd 255,
+        // close-on-exec, so no step inherits it); its stdin is /dev/null, which
+        // every step then inherits without a redirection of its own.
+        let setup_pipe = |source: std::io::Error| ShellError::Setup {
+            path: PathBuf::from(format!("/proc/{}/fd", my_pid())),
+            source,
+        };
+        let (script_r, script_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| setup_pipe(e.into()))?;
+        let commands = pipe::Sender::from_owned_fd_unchecked(script_w).map_err(setup_pipe)?;
         let mut cmd = Command::new(&cfg.shell);
         if cfg
             .shell
@@ -271,9 +288,10 @@ impl Terminal {
         {
             cmd.args(["--noprofile", "--norc"]);
         }
-        cmd.current_dir(&cfg.workdir)
+        cmd.arg(proc_path(&script_r))
+            .current_dir(&cfg.workdir)
             .envs(cfg.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true);
@@ -301,13 +319,13 @@ impl Terminal {
             source,
         })?;
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
-        let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut term = Terminal {
             number,
             child,
             pid,
-            stdin,
+            commands: Some(commands),
+            _script: script_r,
             status: BufReader::new(stdout).lines(),
             dir,
             slots,
@@ -325,13 +343,13 @@ impl Terminal {
         // Quoted words (`\\builtin`) are not alias-expanded: a student's
         // `alias echo=...` cannot change the wrapper.
         let step = format!(
-            "__labctl_id=$((__labctl_id+1)); \\builtin source {} >{} 2>{} </dev/null; \\builtin echo \"done $__labctl_id $?\"",
+            "__labctl_id=$((__labctl_id+1)); \\builtin source {} >{} 2>{}; \\builtin echo \"done $__labctl_id $?\"",
             term.slots.body_path(),
             term.slots.out_path(),
             term.slots.err_path(),
         );
         let init = format!(
-            "set -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
+            "BASH_ARGV0=bash\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
              trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n\
              {STEP_COMMAND}() {{ {step}; }}\nalias {STEP_COMMAND}={}\n",
             sh_quote(term.dir.path()),
@@ -350,7 +368,7 @@ impl Terminal {
 
     /// Writes commands to the shell; false when the shell is gone.
     async fn send(&mut self, line: &str) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
+        let Some(stdin) = self.commands.as_mut() else {
             return false;
         };
         let mut all = self.pending_init.take().unwrap_or_default();
@@ -447,11 +465,11 @@ impl Terminal {
                 },
                 _ = tokio::time::sleep_until(watch_at), if !watched => {
                     watched = true;
-                    if files.out.watch().is_err() {
-                        out_eof = true;
-                    }
-                    if files.err.watch().is_err() {
-                        err_eof = true;
+                    for (stream, eof) in [(&mut files.out, &mut out_eof), (&mut files.err, &mut err_eof)] {
+                        match stream.writer() {
+                            Ok(w) if stream.watch().is_ok() => files.keep.push(w),
+                            _ => *eof = true,
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(wake_at) => match phase {
@@ -482,12 +500,17 @@ impl Terminal {
         };
 
         // Everything the step's finished processes wrote is in the pipes now.
-        files.keep = None;
-        if !out_eof {
-            files.out.drain(&mut out, &mut self.out_buf);
-        }
-        if !err_eof {
-            files.err.drain(&mut err, &mut self.err_buf);
+        files.keep.clear();
+        let out_spare = match out_eof {
+            false => files.out.drain(&mut out, &mut self.out_buf),
+            true => None,
+        };
+        let err_spare = match err_eof {
+            false => files.err.drain(&mut err, &mut self.err_buf),
+            true => None,
+        };
+        if let (Some(o), Some(e)) = (out_spare, err_spare) {
+            self.slots.spare = Some((o, e));
         }
         if timed_out || cancelled {
             let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{id}")));
@@ -546,7 +569,7 @@ impl Terminal {
         // The subshell reports its pid (= its process group) only after its
         // redirections are open, so our keep-alive write ends can go then.
         let line = format!(
-            "{{ trap - INT QUIT; \\builtin echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; \\builtin source {}; }} 3>&1 >{} 2>{} </dev/null &\n",
+            "{{ trap - INT QUIT; \\builtin echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; \\builtin source {}; }} 3>&1 >{} 2>{} &\n",
             sh_quote(&files.body),
             sh_quote(&files.out),
             sh_quote(&files.err),
@@ -642,8 +665,8 @@ impl Terminal {
             }
             signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
         }
-        // EOF on stdin ends a non-interactive shell.
-        self.stdin = None;
+        // EOF on its script ends the shell.
+        self.commands = None;
         if tokio::time::timeout(grace, self.child.wait())
             .await
             .is_err()
@@ -718,15 +741,18 @@ struct StepSlots {
     body: OwnedFd,
     out: OwnedFd,
     err: OwnedFd,
+    /// Our read ends of the output pipes behind `out` and `err`, when the last
+    /// step left them with no writer: the next step uses them as they are.
+    spare: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// A foreground step's output pipes, read by labctl.
 struct StepPipes {
     out: StepStream,
     err: StepStream,
-    /// Our own write ends, held until bash has opened the pipes: a pipe with no
-    /// writer reads as EOF.
-    keep: Option<(OwnedFd, OwnedFd)>,
+    /// Our own write ends, opened when the pipes start being watched and held
+    /// until `done`: a pipe with no writer reads as EOF.
+    keep: Vec<OwnedFd>,
 }
 
 /// How long a foreground step runs before its output pipes are watched by the
@@ -745,6 +771,18 @@ enum StepStream {
 }
 
 impl StepStream {
+    /// Opens a write end of our own, so reading sees no EOF before `done`.
+    fn writer(&self) -> std::io::Result<OwnedFd> {
+        let fd = self.as_fd().ok_or(std::io::ErrorKind::NotFound)?;
+        let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        Ok(nix::fcntl::open(
+            path.as_str(),
+            flags,
+            nix::sys::stat::Mode::empty(),
+        )?)
+    }
+
     /// Registers the pipe with the reactor (no-op when it already is).
     fn watch(&mut self) -> std::io::Result<()> {
         if let StepStream::Unwatched(_) = self {
@@ -774,14 +812,24 @@ impl StepStream {
     }
 
     /// After `done`: keeps what the pipe holds now; a pipe a leftover process
-    /// still writes to is handed to a task that discards until EOF.
-    fn drain(mut self, capture: &mut Capture, buf: &mut [u8]) {
-        let Some(fd) = self.as_fd() else { return };
-        if drain_now(fd, capture, buf, DRAIN_LIMIT) == Drained::Pending
-            && self.watch().is_ok()
-            && let StepStream::Watched(rx) = self
-        {
-            discard_until_eof(rx);
+    /// still writes to is handed to a task that discards until EOF. Returns
+    /// the read end when the pipe can serve the next step (no writer left, and
+    /// not registered with the reactor).
+    fn drain(mut self, capture: &mut Capture, buf: &mut [u8]) -> Option<OwnedFd> {
+        let fd = self.as_fd()?;
+        match drain_now(fd, capture, buf, DRAIN_LIMIT) {
+            Drained::Eof => match self {
+                StepStream::Unwatched(fd) => Some(fd),
+                _ => None,
+            },
+            Drained::Pending => {
+                if self.watch().is_ok()
+                    && let StepStream::Watched(rx) = self
+                {
+                    discard_until_eof(rx);
+                }
+                None
+            }
         }
     }
 }
@@ -794,6 +842,7 @@ impl StepSlots {
             body: null()?,
             out: null()?,
             err: null()?,
+            spare: None,
         })
     }
 
@@ -835,14 +884,22 @@ impl StepSlots {
             nix::unistd::dup3(fd, slot, OFlag::O_CLOEXEC).map_err(|e| setup(proc_fds())(e.into()))
         };
         place(&body_fd, &mut self.body)?;
-        let (out_r, out_w) = output_pipe().map_err(setup(proc_fds()))?;
-        let (err_r, err_w) = output_pipe().map_err(setup(proc_fds()))?;
-        place(&out_r, &mut self.out)?;
-        place(&err_r, &mut self.err)?;
+        let (out_r, err_r) = match self.spare.take() {
+            Some(spare) => spare,
+            None => {
+                // The write ends close at once: nothing reads these pipes
+                // before bash has opened them (see `StepPipes::keep`).
+                let (out_r, _) = output_pipe().map_err(setup(proc_fds()))?;
+                let (err_r, _) = output_pipe().map_err(setup(proc_fds()))?;
+                place(&out_r, &mut self.out)?;
+                place(&err_r, &mut self.err)?;
+                (out_r, err_r)
+            }
+        };
         Ok(StepPipes {
             out: StepStream::Unwatched(out_r),
             err: StepStream::Unwatched(err_r),
-            keep: Some((out_w, err_w)),
+            keep: Vec::new(),
         })
     }
 }
