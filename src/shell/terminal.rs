@@ -658,7 +658,8 @@ impl Terminal {
     /// Ends the shell and everything left in its session.
     async fn close(mut self, grace: Duration) {
         // Leftovers first, while the shell is alive to reap them.
-        if signal_session(self.pid, Some(self.pid), Signal::SIGTERM) > 0 {
+        let leftovers = signal_session(self.pid, Some(self.pid), Signal::SIGTERM) > 0;
+        if leftovers {
             let until = Instant::now() + grace;
             while Instant::now() < until && !live_members(self.pid, Some(self.pid)).is_empty() {
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -667,15 +668,19 @@ impl Terminal {
         }
         // EOF on its script ends the shell.
         self.commands = None;
-        if tokio::time::timeout(grace, self.child.wait())
-            .await
-            .is_err()
-        {
+        let exited = tokio::time::timeout(grace, self.child.wait()).await.is_ok();
+        if !exited {
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
         }
-        signal_session(self.pid, None, Signal::SIGKILL);
+        // A shell that was idle with nothing else in its session, and ended on
+        // its own, left nothing to find: each scan of /proc reads every
+        // process, which adds up with many users.
+        if leftovers || !exited {
+            signal_session(self.pid, None, Signal::SIGKILL);
+        }
         self.dead = true;
+        self.pid = 0;
     }
 }
 
