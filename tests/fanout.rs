@@ -2,9 +2,14 @@
 //! user's broken state fails exactly that user, and every report says so.
 
 use std::path::Path;
+
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+#[path = "support/processes.rs"]
+mod processes;
+use processes::processes_with;
 
 fn labctl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
@@ -169,16 +174,6 @@ fn each_user_gets_a_private_working_copy() {
         !dir.path().join("mine").exists(),
         "users wrote into the shared folder"
     );
-}
-
-fn processes_with(marker: &str) -> Vec<String> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(marker))
-        .collect()
 }
 
 #[test]

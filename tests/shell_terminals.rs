@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 use labctl::cancel::{self, Cancel};
 use labctl::shell::{ShellConfig, StepOutput, Terminals};
 
+#[path = "support/processes.rs"]
+mod processes;
+use processes::processes_with;
+
 const T: Duration = Duration::from_secs(10);
 
 fn config(workdir: &std::path::Path) -> ShellConfig {
@@ -22,28 +26,6 @@ async fn run(terms: &mut Terminals, n: u32, body: &str) -> StepOutput {
         .run(n, body, T, &Cancel::never())
         .await
         .expect("step runs")
-}
-
-/// Pids (not zombies) whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<i32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if !zombie && cmdline.contains(marker) {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 /// Waits (briefly) until `count` processes carry `marker`; they may still be exec'ing.

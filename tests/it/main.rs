@@ -3,4 +3,6 @@
 mod harness;
 mod lint;
 mod list;
+#[path = "../support/processes.rs"]
+mod processes;
 mod run;

@@ -1,5 +1,6 @@
 //! `labctl run` and `labctl check` with real shells and processes.
 
+use crate::processes::processes_with;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -68,28 +69,6 @@ fn step<'a>(steps: &'a [Value], id: &str) -> &'a Value {
         .iter()
         .find(|s| s["id"] == id)
         .unwrap_or_else(|| panic!("no step {id} in {steps:#?}"))
-}
-
-/// Processes whose command line contains `marker`.
-pub fn processes_with(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if !e
-            .file_name()
-            .to_string_lossy()
-            .chars()
-            .all(|c| c.is_ascii_digit())
-        {
-            continue;
-        }
-        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains(marker) {
-                found.push(format!("{}: {cmd}", e.file_name().to_string_lossy()));
-            }
-        }
-    }
-    found
 }
 
 #[test]
