@@ -2,7 +2,6 @@
 //! user's broken state fails exactly that user, and every report says so.
 
 use std::path::Path;
-
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
