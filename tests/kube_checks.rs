@@ -537,3 +537,50 @@ async fn cancel_stops_a_watch_at_once() {
     assert!(ev.elapsed < Duration::from_secs(2), "{ev:?}");
     f.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubeconfigs_that_differ_only_in_namespace_share_client_and_discovery() {
+    // Fan-out gives each user a kubeconfig of their own namespace: one client
+    // and one discovery serve them all, each check still in its own namespace.
+    let f = fx(&[]).await;
+    let text = std::fs::read_to_string(f.sandbox.kubeconfig_path()).unwrap();
+    assert!(text.contains("namespace: user1") && text.contains("token: sandbox-token"));
+    let dir = tempfile::tempdir().unwrap();
+    let env_with = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut env = f.env.clone();
+        env.retain(|(k, _)| k != "KUBECONFIG");
+        env.push(("KUBECONFIG".into(), path.display().to_string()));
+        env
+    };
+    let user2 = env_with(
+        "user2",
+        text.replace("namespace: user1", "namespace: user2"),
+    );
+    let other_token = env_with("other", text.replace("sandbox-token", "another-token"));
+
+    let one = connect(&f.opts, &f.env).await.unwrap();
+    let two = connect(&f.opts, &user2).await.unwrap();
+    let other = connect(&f.opts, &other_token).await.unwrap();
+    assert_eq!(
+        (one.namespace.as_str(), two.namespace.as_str()),
+        ("user1", "user2")
+    );
+    one.resolve("v1", "ConfigMap").await.unwrap();
+    two.resolve("v1", "ConfigMap").await.unwrap();
+    assert_eq!(
+        one.discoveries(),
+        1,
+        "the second user reused the first's discovery"
+    );
+    assert_eq!(two.discoveries(), 1);
+    other.resolve("v1", "ConfigMap").await.unwrap();
+    assert_eq!(
+        other.discoveries(),
+        1,
+        "another identity discovers on its own"
+    );
+    assert_eq!(one.discoveries(), 1);
+    f.sandbox.shutdown().await;
+}

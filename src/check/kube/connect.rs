@@ -1,5 +1,6 @@
 //! Connecting to the cluster: kubeconfig resolution as kubectl does it, one client per
-//! (kubeconfig, context) for the run, and API discovery cached per group.
+//! cluster and identity for the run (kubeconfigs that differ only in namespace, as
+//! fan-out users' do, share it), and API discovery cached per group.
 //!
 //! Nothing is read at module load: a workshop without kube checks never touches a
 //! kubeconfig. The caches live in [`KubeOptions`], which the engine creates once per run
@@ -26,6 +27,21 @@ pub struct KubeOptions {
     /// Explicit context (`--context`); otherwise the kubeconfig's current context.
     pub context: Option<String>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
+    /// Clients and discovery by cluster and identity: fan-out users whose
+    /// kubeconfigs differ only in namespace share one (a client loads the CA
+    /// roots, and discovery asks the API server, each time one is made).
+    clusters: Clusters,
+}
+
+/// Clusters by identity. The keys hold credentials, so Debug shows only the count.
+#[derive(Default)]
+struct Clusters(Mutex<HashMap<String, Arc<Cluster>>>);
+
+impl std::fmt::Debug for Clusters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|m| m.len()).unwrap_or(0);
+        write!(f, "{n} cluster(s)")
+    }
 }
 
 impl KubeOptions {
@@ -35,6 +51,7 @@ impl KubeOptions {
             kubeconfig,
             context,
             connections: Mutex::default(),
+            clusters: Clusters::default(),
         }
     }
 }
@@ -51,6 +68,12 @@ pub struct Connection {
     pub client: Client,
     /// The context's namespace, else "default".
     pub namespace: String,
+    cluster: Arc<Cluster>,
+}
+
+/// What does not depend on the namespace: the client and what discovery found.
+struct Cluster {
+    client: Client,
     /// Discovered groups by name; the async lock is held during a discovery so that
     /// concurrent checks wait for it instead of repeating it.
     groups: tokio::sync::Mutex<HashMap<String, Arc<ApiGroup>>>,
@@ -188,16 +211,67 @@ pub async fn connect(
         config.connect_timeout = Some(CONNECT_TIMEOUT);
     }
     let namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| format!("could not make a client: {e}"))?;
+    let identity = cluster_identity(&config);
+    let known = identity.as_ref().and_then(|id| {
+        opts.clusters
+            .0
+            .lock()
+            .expect("not poisoned")
+            .get(id)
+            .cloned()
+    });
+    let cluster = match known {
+        Some(cluster) => cluster,
+        None => {
+            let client =
+                Client::try_from(config).map_err(|e| format!("could not make a client: {e}"))?;
+            let cluster = Arc::new(Cluster {
+                client,
+                groups: tokio::sync::Mutex::default(),
+                discoveries: Default::default(),
+            });
+            match identity {
+                Some(id) => opts
+                    .clusters
+                    .0
+                    .lock()
+                    .expect("not poisoned")
+                    .entry(id)
+                    .or_insert(cluster)
+                    .clone(),
+                None => cluster,
+            }
+        }
+    };
     let conn = Arc::new(Connection {
-        client,
+        client: cluster.client.clone(),
         namespace,
-        groups: tokio::sync::Mutex::default(),
-        discoveries: Default::default(),
+        cluster,
     });
     // Two checks may race to connect; the first one stored wins, so discovery is shared.
     let mut map = opts.connections.lock().expect("not poisoned");
     Ok(map.entry(k).or_insert(conn).clone())
+}
+
+/// Everything in `config` that decides where requests go and as whom, that is
+/// all but the default namespace; None when it cannot be written down (then
+/// the client is not shared).
+fn cluster_identity(config: &Config) -> Option<String> {
+    let auth = serde_json::to_string(&config.auth_info).ok()?;
+    Some(format!(
+        "{}|{auth}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+        config.cluster_url,
+        config.root_cert,
+        config.root_cert_file,
+        config.accept_invalid_certs,
+        config.proxy_url,
+        config.tls_server_name,
+        config.headers,
+        config.connect_timeout,
+        config.read_timeout,
+        config.write_timeout,
+        config.disable_compression,
+    ))
 }
 
 /// Checks, before any step runs, that a configuration can be found and loaded; the
@@ -251,16 +325,19 @@ pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 impl Connection {
     /// How many discoveries this connection has made (one per group per run).
     pub fn discoveries(&self) -> usize {
-        self.discoveries.load(std::sync::atomic::Ordering::Relaxed)
+        self.cluster
+            .discoveries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The group, discovered on first use.
     async fn group(&self, name: &str) -> Result<Arc<ApiGroup>, ResolveError> {
-        let mut groups = self.groups.lock().await;
+        let mut groups = self.cluster.groups.lock().await;
         if let Some(g) = groups.get(name) {
             return Ok(g.clone());
         }
-        self.discoveries
+        self.cluster
+            .discoveries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match kube::discovery::group(&self.client, name).await {
             Ok(g) => {
@@ -293,7 +370,7 @@ impl Connection {
         let r = find(&g, group, version, api_version, kind);
         if r.is_err() {
             // Forget the group so a retry sees a CRD installed meanwhile.
-            self.groups.lock().await.remove(group);
+            self.cluster.groups.lock().await.remove(group);
         }
         r
     }
