@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::json::{assert_json, parse_json_text};
 use super::predicate::{Verdict, eval_text_all};
-use super::{Check, CheckContext, CheckError, Evaluation, outcome};
+use super::{Check, CheckContext, CheckError, Evaluation, error_chain, outcome};
 use crate::lab::check_spec::{CheckKind, HttpCheck};
 
 /// Longest one request may take, connect to last body byte.
@@ -21,21 +21,6 @@ fn env_first<'c>(ctx: &'c CheckContext<'_>, names: &[&str]) -> Option<&'c str> {
         .iter()
         .filter_map(|n| ctx.env_var(n))
         .find(|v| !v.trim().is_empty())
-}
-
-/// An error with its causes, as one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let c_text = c.to_string();
-        if !s.contains(&c_text) {
-            s.push_str(": ");
-            s.push_str(&c_text);
-        }
-        src = c.source();
-    }
-    s
 }
 
 /// A client whose proxies come from the step environment only.
@@ -53,17 +38,17 @@ pub fn client_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::Client, String>
     let https = env_first(env_ctx, &["https_proxy", "HTTPS_PROXY"]).or(all);
     if let Some(p) = http {
         let proxy = reqwest::Proxy::http(p)
-            .map_err(|e| format!("bad HTTP_PROXY `{p}`: {}", chain(&e)))?
+            .map_err(|e| format!("bad HTTP_PROXY `{p}`: {}", error_chain(&e)))?
             .no_proxy(reqwest::NoProxy::from_string(no_proxy));
         b = b.proxy(proxy);
     }
     if let Some(p) = https {
         let proxy = reqwest::Proxy::https(p)
-            .map_err(|e| format!("bad HTTPS_PROXY `{p}`: {}", chain(&e)))?
+            .map_err(|e| format!("bad HTTPS_PROXY `{p}`: {}", error_chain(&e)))?
             .no_proxy(reqwest::NoProxy::from_string(no_proxy));
         b = b.proxy(proxy);
     }
-    b.build().map_err(|e| chain(&e))
+    b.build().map_err(|e| error_chain(&e))
 }
 
 impl Check for HttpChecker<'_> {
@@ -83,10 +68,10 @@ impl Check for HttpChecker<'_> {
                     .request(method, &h.url)
                     .send()
                     .await
-                    .map_err(|e| fail(chain(&e)))?;
+                    .map_err(|e| fail(error_chain(&e)))?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.text().await.map_err(|e| fail(chain(&e)))?;
+                let body = resp.text().await.map_err(|e| fail(error_chain(&e)))?;
                 Ok::<_, CheckError>((status, headers, body))
             };
             let (status, headers, body) = tokio::select! {

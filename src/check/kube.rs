@@ -24,7 +24,9 @@ pub use connect::{Connection, KubeOptions, preflight};
 use super::json::assert_json;
 use super::predicate::{Verdict, cut};
 use super::retry::{self, Eventually};
-use super::{Check, CheckContext, CheckError, CheckOutcome, Evaluation, Waiting, outcome};
+use super::{
+    Check, CheckContext, CheckError, CheckOutcome, Evaluation, Waiting, error_chain, outcome,
+};
 use crate::lab::check_spec::{CheckKind, KubeCheck, Predicate};
 use crate::lab::model::Timing;
 use connect::{ResolveError, Resolved};
@@ -71,25 +73,10 @@ impl Target {
                 "could not {verb} {} {}: {}",
                 self.resource(),
                 self.scope(),
-                chain(other)
+                error_chain(other)
             )),
         }
     }
-}
-
-/// An error with its causes, as one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let c_text = c.to_string();
-        if !s.contains(&c_text) {
-            s.push_str(": ");
-            s.push_str(&c_text);
-        }
-        src = c.source();
-    }
-    s
 }
 
 /// What was found: the named object (or not), or the selected objects.
@@ -180,7 +167,7 @@ impl KubeChecker<'_> {
                     "could not discover {}/{}: {}",
                     k.api_version,
                     k.kind,
-                    chain(&e)
+                    error_chain(&e)
                 )),
             })?;
         let client = conn.client.clone();
@@ -457,7 +444,7 @@ impl KubeChecker<'_> {
                                 "watch of {} {} failed: {}",
                                 t.resource(),
                                 t.scope(),
-                                chain(&e)
+                                error_chain(&e)
                             )),
                         }));
                     }

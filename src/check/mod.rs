@@ -24,6 +24,21 @@ use crate::cancel::Cancel;
 use crate::lab::check_spec::CheckKind;
 use crate::lab::model::Timing;
 
+/// An error with its causes, as one line (a cause already in the text is not repeated).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s.push_str(": ");
+            s.push_str(&c_text);
+        }
+        src = c.source();
+    }
+    s
+}
+
 /// What one try of a step produced (text already cleaned: `\r` applied, ANSI stripped).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TryOutput {

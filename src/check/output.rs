@@ -19,7 +19,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::json::parse_json_text;
-use super::predicate::unified_diff;
+use super::predicate::{type_name, unified_diff};
 use super::{Check, CheckContext, CheckError, CheckOutcome, Evaluation, TryOutput};
 use crate::lab::model::{ExpectedOutput, OutputMode, OutputStream};
 
@@ -338,17 +338,6 @@ fn expected_json(text: &str, close: bool) -> Option<Value> {
         return None;
     }
     serde_json::from_str(&repair_json(t, close)).ok()
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn is_any(v: &Value) -> bool {

@@ -105,7 +105,8 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// "a string", "an array"...: how messages name a JSON value's type.
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
