@@ -107,20 +107,14 @@ fn in_gv<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static 
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     let resources: Vec<Value> = in_gv(group, version)
         .map(|t| {
-            let mut r = json!({
+            let r = json!({
                 "name": t.plural,
                 "singularName": t.singular,
                 "namespaced": t.namespaced,
                 "kind": t.kind,
                 "verbs": VERBS,
             });
-            if !t.short_names.is_empty() {
-                r["shortNames"] = json!(t.short_names);
-            }
-            if !t.categories.is_empty() {
-                r["categories"] = json!(t.categories);
-            }
-            r
+            with_names(r, t)
         })
         .collect();
     if resources.is_empty() {
@@ -132,6 +126,17 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         "groupVersion": gv_for_group(group, version),
         "resources": resources
     }))
+}
+
+/// Adds the short names and categories `kubectl get` resolves, when the type has any.
+fn with_names(mut resource: Value, t: &ResourceType) -> Value {
+    if !t.short_names.is_empty() {
+        resource["shortNames"] = json!(t.short_names);
+    }
+    if !t.categories.is_empty() {
+        resource["categories"] = json!(t.categories);
+    }
+    resource
 }
 
 /// An `APIGroupDiscoveryList` (v2) over the groups `pick` selects.
@@ -146,20 +151,14 @@ fn aggregated(pick: impl Fn(&str) -> bool) -> Value {
                 .map(|version| {
                     let resources: Vec<Value> = in_gv(group, version)
                         .map(|t| {
-                            let mut r = json!({
+                            let r = json!({
                                 "resource": t.plural,
                                 "responseKind": {"group": group, "version": version, "kind": t.kind},
                                 "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
                                 "singularResource": t.singular,
                                 "verbs": VERBS,
                             });
-                            if !t.short_names.is_empty() {
-                                r["shortNames"] = json!(t.short_names);
-                            }
-                            if !t.categories.is_empty() {
-                                r["categories"] = json!(t.categories);
-                            }
-                            r
+                            with_names(r, t)
                         })
                         .collect();
                     json!({"version": version, "resources": resources, "freshness": "Current"})

@@ -280,6 +280,20 @@ impl Store {
         Ok(())
     }
 
+    /// What create and replace ask of a body alike: the right kind, a
+    /// metadata map, and the namespace of the URL.
+    fn prepare_body(
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
+        Self::check_body(rt, obj)?;
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = json!({});
+        }
+        Self::normalise_ns(rt, ns, obj)
+    }
+
     fn normalise_ns(
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -325,11 +339,7 @@ impl Store {
         ns: Option<&str>,
         mut obj: Value,
     ) -> Result<Value, ApiError> {
-        Self::check_body(rt, &obj)?;
-        if !obj.get("metadata").is_some_and(Value::is_object) {
-            obj["metadata"] = json!({});
-        }
-        Self::normalise_ns(rt, ns, &mut obj)?;
+        Self::prepare_body(rt, ns, &mut obj)?;
         let name = match obj.pointer("/metadata/name").and_then(Value::as_str) {
             Some(n) if !n.is_empty() => n.to_string(),
             _ => match obj
@@ -414,11 +424,7 @@ impl Store {
         name: &str,
         mut obj: Value,
     ) -> Result<Value, ApiError> {
-        Self::check_body(rt, &obj)?;
-        if !obj.get("metadata").is_some_and(Value::is_object) {
-            obj["metadata"] = json!({});
-        }
-        Self::normalise_ns(rt, ns, &mut obj)?;
+        Self::prepare_body(rt, ns, &mut obj)?;
         if let Some(n) = obj.pointer("/metadata/name").and_then(Value::as_str)
             && n != name
         {
