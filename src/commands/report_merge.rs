@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::ReportMergeArgs;
 use crate::exit_code::Exit;
 use crate::report::collect::{Collected, FromJsonError};
-use crate::report::{ReportError, html, json, junit, parse_target, write_atomic};
+use crate::report::{ReportError, html, json, junit, parse_targets, write_atomic};
 
 /// Why an input file could not be merged.
 #[derive(Debug, thiserror::Error)]
@@ -94,12 +94,7 @@ pub fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError
 
 /// Runs `labctl report merge`.
 pub fn run(args: &ReportMergeArgs) -> Exit {
-    let targets = match args
-        .reports
-        .iter()
-        .map(|r| parse_target(r))
-        .collect::<Result<Vec<_>, _>>()
-    {
+    let targets = match parse_targets(&args.reports) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");

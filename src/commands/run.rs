@@ -18,7 +18,7 @@ use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
-use crate::report::{Reporter, parse_target};
+use crate::report::{Reporter, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::vars::Sources;
@@ -42,12 +42,7 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         Ok(v) => v,
         Err(e) => return bad(e),
     };
-    let targets = match args
-        .reports
-        .iter()
-        .map(|r| parse_target(r))
-        .collect::<Result<Vec<_>, _>>()
-    {
+    let targets = match parse_targets(&args.reports) {
         Ok(t) => t,
         Err(e) => return bad(e),
     };

@@ -69,6 +69,11 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
     })
 }
 
+/// Parses every `--report FORMAT=FILE`; the first bad one is the error.
+pub fn parse_targets(args: &[String]) -> Result<Vec<ReportTarget>, String> {
+    args.iter().map(|a| parse_target(a)).collect()
+}
+
 /// Writes `bytes` to `path` atomically: a temp file beside it, then a rename.
 pub fn write_atomic(format: &'static str, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     use std::io::Write;
