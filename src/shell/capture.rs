@@ -36,6 +36,18 @@ impl Capture {
         }
     }
 
+    /// Takes the result of one read into BUF: keeps what was read; true when
+    /// the stream has ended (EOF, or an error that ends reading alike).
+    pub(crate) fn absorb(&mut self, read: std::io::Result<usize>, buf: &[u8]) -> bool {
+        match read {
+            Ok(0) | Err(_) => true,
+            Ok(n) => {
+                self.push(&buf[..n]);
+                false
+            }
+        }
+    }
+
     /// Adds bytes read from the stream.
     pub(crate) fn push(&mut self, mut data: &[u8]) {
         self.total += data.len() as u64;

@@ -93,14 +93,8 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     let status = loop {
         tokio::select! {
             status = child.wait() => break status.ok(),
-            r = out_rx.read(&mut out_buf), if !out_eof => match r {
-                Ok(0) | Err(_) => out_eof = true,
-                Ok(n) => out.push(&out_buf[..n]),
-            },
-            r = err_rx.read(&mut err_buf), if !err_eof => match r {
-                Ok(0) | Err(_) => err_eof = true,
-                Ok(n) => err.push(&err_buf[..n]),
-            },
+            r = out_rx.read(&mut out_buf), if !out_eof => out_eof = out.absorb(r, &out_buf),
+            r = err_rx.read(&mut err_buf), if !err_eof => err_eof = err.absorb(r, &err_buf),
             _ = tokio::time::sleep_until(wake_at) => {
                 if timed_out || cancelled {
                     signal_group(pgid, Signal::SIGKILL);

@@ -455,14 +455,8 @@ impl Terminal {
                     }
                     _ => break Ending::ShellGone,
                 },
-                r = files.out.read(&mut self.out_buf), if !out_eof => match r {
-                    Ok(0) | Err(_) => out_eof = true,
-                    Ok(n) => out.push(&self.out_buf[..n]),
-                },
-                r = files.err.read(&mut self.err_buf), if !err_eof => match r {
-                    Ok(0) | Err(_) => err_eof = true,
-                    Ok(n) => err.push(&self.err_buf[..n]),
-                },
+                r = files.out.read(&mut self.out_buf), if !out_eof => out_eof = out.absorb(r, &self.out_buf),
+                r = files.err.read(&mut self.err_buf), if !err_eof => err_eof = err.absorb(r, &self.err_buf),
                 _ = tokio::time::sleep_until(watch_at), if !watched => {
                     watched = true;
                     for (stream, eof) in [(&mut files.out, &mut out_eof), (&mut files.err, &mut err_eof)] {
@@ -709,14 +703,8 @@ async fn read_background(
     let mut finished = false;
     while !(out_eof && err_eof) {
         tokio::select! {
-            r = out_rx.read(&mut out_buf), if !out_eof => match r {
-                Ok(0) | Err(_) => out_eof = true,
-                Ok(n) => out.push(&out_buf[..n]),
-            },
-            r = err_rx.read(&mut err_buf), if !err_eof => match r {
-                Ok(0) | Err(_) => err_eof = true,
-                Ok(n) => err.push(&err_buf[..n]),
-            },
+            r = out_rx.read(&mut out_buf), if !out_eof => out_eof = out.absorb(r, &out_buf),
+            r = err_rx.read(&mut err_buf), if !err_eof => err_eof = err.absorb(r, &err_buf),
             _ = &mut finish => {
                 finished = true;
                 break;
