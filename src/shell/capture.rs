@@ -99,6 +99,14 @@ impl Capture {
     }
 }
 
+/// Read buffer per stream; a pipe holds 64 KiB by default.
+pub(crate) const READ_BUF: usize = 64 * 1024;
+
+/// Most bytes read from a stream after its process ended before what is left
+/// is given up on (more than a pipe can hold, so nothing a finished process
+/// wrote is lost).
+const DRAIN_LIMIT: usize = 2 << 20;
+
 /// How a non-blocking drain ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Drained {
@@ -112,15 +120,10 @@ pub(crate) enum Drained {
 ///
 /// Reads the fd directly (it is non-blocking) instead of `try_read`, which
 /// trusts tokio's cached readiness and could miss bytes the reactor has not
-/// seen yet. Bounded by `limit` so a flooding leftover cannot keep us here.
-pub(crate) fn drain_now(
-    fd: impl AsFd,
-    capture: &mut Capture,
-    buf: &mut [u8],
-    limit: usize,
-) -> Drained {
+/// seen yet. Bounded by [`DRAIN_LIMIT`] so a flooding leftover cannot keep us here.
+pub(crate) fn drain_now(fd: impl AsFd, capture: &mut Capture, buf: &mut [u8]) -> Drained {
     let mut read = 0;
-    while read < limit {
+    while read < DRAIN_LIMIT {
         match nix::unistd::read(fd.as_fd(), buf) {
             Ok(0) => return Drained::Eof,
             Ok(n) => {

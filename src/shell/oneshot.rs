@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio::process::Command;
 
-use super::capture::{Capture, drain_now};
+use super::capture::{Capture, READ_BUF, drain_now};
 use super::process_group::signal_group;
 use super::{ShellError, StepOutput};
 use crate::cancel::Cancel;
@@ -83,8 +83,8 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
 
     let mut out = Capture::new(cmd.capture_cap);
     let mut err = Capture::new(cmd.capture_cap);
-    let mut out_buf = vec![0u8; 64 * 1024];
-    let mut err_buf = vec![0u8; 64 * 1024];
+    let mut out_buf = vec![0u8; READ_BUF];
+    let mut err_buf = vec![0u8; READ_BUF];
     let (mut out_eof, mut err_eof) = (false, false);
     let (mut timed_out, mut cancelled) = (false, false);
     let mut wake_at = tokio::time::Instant::now() + cmd.timeout;
@@ -115,10 +115,10 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     // The command is done: whatever it left in its group goes too.
     signal_group(pgid, Signal::SIGKILL);
     if !out_eof {
-        drain_now(&out_rx, &mut out, &mut out_buf, 2 << 20);
+        drain_now(&out_rx, &mut out, &mut out_buf);
     }
     if !err_eof {
-        drain_now(&err_rx, &mut err, &mut err_buf, 2 << 20);
+        drain_now(&err_rx, &mut err, &mut err_buf);
     }
     let mut output = StepOutput {
         timed_out,

@@ -68,16 +68,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::affinity::{Colocation, widen_on_exec};
-use super::capture::{Capture, Drained, discard_until_eof, drain_now};
+use super::capture::{Capture, Drained, READ_BUF, discard_until_eof, drain_now};
 use super::process_group::{live_members, signal_group, signal_session};
 use super::{ShellConfig, ShellError, StepOutput};
 use crate::cancel::Cancel;
 
-/// Read buffer per stream; a pipe holds 64 KiB by default.
-const READ_BUF: usize = 64 * 1024;
-/// Most bytes read after `done` before leftovers are left to the discarding task
-/// (more than a pipe can hold, so nothing a finished process wrote is lost).
-const DRAIN_LIMIT: usize = 2 << 20;
 /// The alias (and fallback function) that runs the next foreground step.
 const STEP_COMMAND: &str = "__L";
 /// What we write to the shell per foreground step.
@@ -712,11 +707,11 @@ async fn read_background(
         }
     }
     if finished {
-        if !out_eof && drain_now(&out_rx, &mut out, &mut out_buf, DRAIN_LIMIT) == Drained::Pending {
-            discard_until_eof(out_rx);
+        if !out_eof {
+            StepStream::Watched(out_rx).drain(&mut out, &mut out_buf);
         }
-        if !err_eof && drain_now(&err_rx, &mut err, &mut err_buf, DRAIN_LIMIT) == Drained::Pending {
-            discard_until_eof(err_rx);
+        if !err_eof {
+            StepStream::Watched(err_rx).drain(&mut err, &mut err_buf);
         }
     }
     (out, err)
@@ -810,7 +805,7 @@ impl StepStream {
     /// not registered with the reactor).
     fn drain(mut self, capture: &mut Capture, buf: &mut [u8]) -> Option<OwnedFd> {
         let fd = self.as_fd()?;
-        match drain_now(fd, capture, buf, DRAIN_LIMIT) {
+        match drain_now(fd, capture, buf) {
             Drained::Eof => match self {
                 StepStream::Unwatched(fd) => Some(fd),
                 _ => None,
