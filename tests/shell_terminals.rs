@@ -483,6 +483,19 @@ async fn interrupt_returns_background_output() {
 }
 
 #[tokio::test]
+async fn a_background_body_larger_than_a_pipe_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut terms = Terminals::new(config(dir.path()));
+    let body = format!("# {}\necho big-started; sleep 100.52", "x".repeat(200_000));
+    terms.start_background(1, &body).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = terms.interrupt(1).await.expect("a background step ran");
+    assert_eq!(out.stdout.text, "big-started\n");
+    assert!(processes_with("sleep 100.52").is_empty());
+    terms.shutdown().await;
+}
+
+#[tokio::test]
 async fn background_ignoring_sigint_is_terminated() {
     let dir = tempfile::tempdir().unwrap();
     let mut terms = Terminals::new(config(dir.path()));

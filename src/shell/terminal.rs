@@ -230,7 +230,7 @@ struct Background {
     pgid: i32,
     started: Instant,
     /// The body stays readable until the job ends: its `source` may start late.
-    _body: BodyKeep,
+    _body: OwnedFd,
     finish: Option<oneshot::Sender<()>>,
     reader: JoinHandle<(Capture, Capture)>,
 }
@@ -854,20 +854,7 @@ impl StepSlots {
         let setup =
             |path: PathBuf| move |source: std::io::Error| ShellError::Setup { path, source };
         let proc_fds = || PathBuf::from(format!("/proc/{}/fd", my_pid()));
-        let body_fd = if body.len() <= BODY_PIPE_MAX {
-            let (r, w) =
-                nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(proc_fds())(e.into()))?;
-            File::from(w)
-                .write_all(body.as_bytes())
-                .map_err(setup(proc_fds()))?;
-            r
-        } else {
-            let path = dir.join("large-body.sh");
-            std::fs::write(&path, body).map_err(setup(path.clone()))?;
-            let file = File::open(&path).map_err(setup(path.clone()))?;
-            let _ = std::fs::remove_file(&path);
-            OwnedFd::from(file)
-        };
+        let body_fd = body_source(dir, "large-body.sh", body)?;
         let place = |fd: &OwnedFd, slot: &mut OwnedFd| {
             nix::unistd::dup3(fd, slot, OFlag::O_CLOEXEC).map_err(|e| setup(proc_fds())(e.into()))
         };
@@ -911,50 +898,38 @@ struct StepFiles {
     out: String,
     /// Path bash sends stderr to.
     err: String,
-    /// Read end of the body pipe, kept until bash has read it (or the body file).
-    body_keep: BodyKeep,
+    /// The body's descriptor, kept until bash has read it.
+    body_keep: OwnedFd,
     out_rx: pipe::Receiver,
     err_rx: pipe::Receiver,
     /// Our own write ends, held until bash has opened the pipes.
     keep: Option<(OwnedFd, OwnedFd)>,
 }
 
-/// Keeps the body readable at its path for as long as bash may open it.
-enum BodyKeep {
-    Pipe(#[allow(dead_code)] OwnedFd),
-    File(PathBuf),
-}
-
-impl Drop for BodyKeep {
-    fn drop(&mut self) {
-        if let BodyKeep::File(path) = self {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 /// Bodies up to this size go through a pipe (whose default buffer is 64 KiB,
 /// so writing never blocks); larger ones through a file.
 const BODY_PIPE_MAX: usize = 60 * 1024;
 
-/// Makes `text` readable at a path: a pipe when it fits the pipe's buffer,
-/// else a file named `name` in `dir`.
-fn text_source(dir: &Path, name: &str, text: &str) -> Result<(String, BodyKeep), ShellError> {
-    if text.len() <= BODY_PIPE_MAX {
-        let setup = |source: std::io::Error| ShellError::Setup {
-            path: PathBuf::from("/proc/self/fd"),
-            source,
-        };
-        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(e.into()))?;
-        File::from(w).write_all(text.as_bytes()).map_err(setup)?;
-        Ok((proc_path(&r), BodyKeep::Pipe(r)))
+/// Makes `body` readable through a descriptor, so bash can open it at
+/// `/proc/<labctl pid>/fd/N`: a pipe when it fits the pipe's buffer, else a
+/// file named `name` in `dir`, opened and unlinked at once (the descriptor
+/// keeps it readable, and nothing is left behind).
+fn body_source(dir: &Path, name: &str, body: &str) -> Result<OwnedFd, ShellError> {
+    let setup = |path: PathBuf| move |source: std::io::Error| ShellError::Setup { path, source };
+    if body.len() <= BODY_PIPE_MAX {
+        let proc_fds = || PathBuf::from(format!("/proc/{}/fd", my_pid()));
+        let (r, w) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| setup(proc_fds())(e.into()))?;
+        File::from(w)
+            .write_all(body.as_bytes())
+            .map_err(setup(proc_fds()))?;
+        Ok(r)
     } else {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ShellError::Setup {
-            path: path.clone(),
-            source,
-        })?;
-        Ok((path.to_string_lossy().into_owned(), BodyKeep::File(path)))
+        std::fs::write(&path, body).map_err(setup(path.clone()))?;
+        let file = File::open(&path).map_err(setup(path.clone()))?;
+        let _ = std::fs::remove_file(&path);
+        Ok(OwnedFd::from(file))
     }
 }
 
@@ -964,11 +939,11 @@ impl StepFiles {
             path: PathBuf::from(format!("/proc/{}/fd", my_pid())),
             source,
         };
-        let (body_path, body_keep) = text_source(dir, &format!("{id}.sh"), body)?;
+        let body_keep = body_source(dir, &format!("{id}.sh"), body)?;
         let (out_r, out_w) = output_pipe().map_err(setup)?;
         let (err_r, err_w) = output_pipe().map_err(setup)?;
         Ok(StepFiles {
-            body: body_path,
+            body: proc_path(&body_keep),
             out: proc_path(&out_r),
             err: proc_path(&err_r),
             body_keep,
