@@ -3,15 +3,11 @@
 //! what came back; and a student can type the lab's commands by hand.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn labctl() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    c
-}
+#[path = "support/binary.rs"]
+mod binary;
+use binary::labctl;
 
 #[test]
 fn the_egress_workshop_passes_on_the_sandbox() {

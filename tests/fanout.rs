@@ -2,7 +2,7 @@
 //! user's broken state fails exactly that user, and every report says so.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -10,13 +10,9 @@ use serde_json::Value;
 mod processes;
 use processes::processes_with;
 
-fn labctl() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    c
-}
+#[path = "support/binary.rs"]
+mod binary;
+use binary::labctl;
 
 /// The egress lab with a step that deletes user7's ServiceEntry after the apply.
 fn lab_breaking_user7(dir: &Path) {
