@@ -47,9 +47,9 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the labs, steps and checks labctl would run, in order.
-    List(ListArgs),
+    List(WorkshopArgs),
     /// Check labs for mistakes without running anything.
-    Lint(LintArgs),
+    Lint(WorkshopArgs),
     /// Run every step the way a student would and verify the outcome.
     Run(RunArgs),
     /// Evaluate state checks only (http, kube, command); runs no step.
@@ -70,23 +70,9 @@ pub enum Command {
     },
 }
 
-/// Arguments of `list`.
+/// Arguments of `list` and `lint`: what to read, and how to print it.
 #[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Lab files or workshop folders.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Set a variable (repeatable).
-    #[arg(long = "var", value_name = "K=V")]
-    pub vars: Vec<String>,
-}
-
-/// Arguments of `lint`.
-#[derive(Debug, Args)]
-pub struct LintArgs {
+pub struct WorkshopArgs {
     /// Lab files or workshop folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,

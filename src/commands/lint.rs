@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::json;
 
 use super::{Output, load_all, parse_var_args};
-use crate::cli::{Format, LintArgs};
+use crate::cli::{Format, WorkshopArgs};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
@@ -17,7 +17,7 @@ use crate::lab::{Lab, Step, StepKind, Workshop};
 use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
 /// Runs `labctl lint`.
-pub fn run(args: &LintArgs, out: Output) -> Exit {
+pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
     let cli_vars = match parse_var_args(&args.vars) {
         Ok(v) => v,
         Err(e) => {

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Output, parse_var_args, print_diagnostics};
-use crate::cli::{Format, ListArgs};
+use crate::cli::{Format, WorkshopArgs};
 use crate::diag::Severity;
 use crate::exit_code::Exit;
 use crate::lab::workshop;
@@ -12,7 +12,7 @@ use crate::plan::{FillMode, PlannedLab, fill_lab};
 use crate::vars::Sources;
 
 /// Runs `labctl list`.
-pub fn run(args: &ListArgs, out: Output) -> Exit {
+pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
     let cli_vars = match parse_var_args(&args.vars) {
         Ok(v) => v,
         Err(e) => {
