@@ -38,6 +38,7 @@ async fn measure(refuse: &[&str]) -> (Vec<Duration>, Vec<Duration>) {
         users: 1,
         mesh_delay: Duration::ZERO,
         refuse: refuse.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     })
     .await
     .expect("sandbox starts");

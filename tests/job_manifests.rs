@@ -108,6 +108,7 @@ async fn kubectl_applies_the_manifests() {
         users: 3,
         mesh_delay: Duration::ZERO,
         refuse: vec![],
+        ..Default::default()
     })
     .await
     .expect("sandbox starts");

@@ -42,6 +42,7 @@ async fn fx(refuse: &[&str]) -> Fx {
         users: 2,
         mesh_delay: Duration::ZERO,
         refuse: refuse.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     })
     .await
     .expect("sandbox starts");

@@ -231,6 +231,7 @@ async fn run_command_returns_the_exit_code_and_cleans_up() {
         users: 2,
         mesh_delay: Duration::ZERO,
         refuse: Vec::new(),
+        ..Default::default()
     };
     let code = run_command(cfg, false, vec!["bash".into(), "-c".into(), script])
         .await

@@ -17,6 +17,7 @@ pub async fn start(users: u32, mesh_delay: Duration) -> Env {
         users,
         mesh_delay,
         refuse: Vec::new(),
+        ..Default::default()
     })
     .await
 }

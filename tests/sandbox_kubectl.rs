@@ -293,6 +293,7 @@ async fn refused_verbs_are_forbidden() {
         users: 1,
         mesh_delay: Duration::ZERO,
         refuse: vec!["delete".into(), "list".into()],
+        ..Default::default()
     })
     .await;
     env.kubectl_ok(&["get", "svc", "context-scraper"]).await;

@@ -153,21 +153,11 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         }
     }
     let sandbox = if args.sandbox {
-        let users_needed = users.len().max(1) as u32;
-        let max_index = users
-            .iter()
-            .flatten()
-            .filter_map(|u| {
-                u.name
-                    .strip_prefix("user")
-                    .and_then(|n| n.parse::<u32>().ok())
-            })
-            .max()
-            .unwrap_or(1);
         match Sandbox::start(SandboxConfig {
-            users: users_needed.max(max_index).max(1),
+            users: 1,
             mesh_delay,
-            refuse: Vec::new(),
+            names: sandbox_users(&users, [&cli_vars, &env_vars]),
+            ..SandboxConfig::default()
         })
         .await
         {
@@ -319,6 +309,14 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+/// Every user the run names, so the sandbox seeds them all: fan-out users, and a
+/// `username` from `--var` or `LABCTL_VAR_username` (user1 is always seeded).
+fn sandbox_users(users: &[Option<User>], vars: [&crate::vars::Vars; 2]) -> Vec<String> {
+    let fan_out = users.iter().flatten().map(|u| u.name.clone());
+    let named = vars.into_iter().filter_map(|v| v.get("username").cloned());
+    fan_out.chain(named).collect()
 }
 
 fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {

@@ -22,6 +22,7 @@ pub fn run(args: &SandboxArgs) -> std::process::ExitCode {
         users: args.users.max(1),
         mesh_delay,
         refuse: Vec::new(),
+        ..Default::default()
     };
     match runtime.block_on(run_command(cfg, args.print_env, args.command.clone())) {
         Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),

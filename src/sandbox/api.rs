@@ -35,6 +35,8 @@ pub struct ApiState {
     pub shutdown: watch::Receiver<bool>,
     /// `host:port` the server listens on, for `/api`'s serverAddressByClientCIDRs.
     pub address: String,
+    /// The proxy's records, counted in `/debug/state`.
+    pub telemetry: Arc<super::telemetry::Telemetry>,
 }
 
 /// The API server's router.
@@ -64,12 +66,22 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi/v3/{*gv}", get(openapi_doc))
         .route(
             "/debug/state",
-            get(|State(s): State<ApiState>| async move { axum::Json(s.store.dump()) }),
+            get(|State(s): State<ApiState>| async move { axum::Json(debug_state(&s)) }),
         )
         .route("/api/{*rest}", axum::routing::any(resource))
         .route("/apis/{*rest}", axum::routing::any(resource))
         .fallback(|uri: Uri| async move { ApiError::no_route(uri.path()) })
         .with_state(state)
+}
+
+/// The store, the mesh and what the proxy recorded, to explain a failing check.
+fn debug_state(s: &ApiState) -> serde_json::Value {
+    let mut state = s.store.dump();
+    state["telemetry"] = serde_json::json!({
+        "records": s.telemetry.count(),
+        "capacity": super::telemetry::CAPACITY,
+    });
+    state
 }
 
 async fn openapi_doc(axum::extract::Path(gv): axum::extract::Path<String>) -> Response {

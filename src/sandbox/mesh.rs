@@ -19,16 +19,43 @@ pub struct MeshView {
     pub registry: Vec<(String, u16)>,
 }
 
+/// How a sidecar sends a request for an outside host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Egress {
+    /// A ServiceEntry registers the host (the entry's host as written, maybe `*.example.com`).
+    Registered(String),
+    /// Not registered, but `ALLOW_ANY` lets it out (Envoy's PassthroughCluster).
+    Passthrough,
+    /// Not registered under `REGISTRY_ONLY`: dropped (Envoy's BlackHoleCluster).
+    BlackHole,
+}
+
+impl Egress {
+    /// Whether the request leaves the mesh.
+    pub fn leaves(&self) -> bool {
+        !matches!(self, Egress::BlackHole)
+    }
+}
+
 impl MeshView {
     /// Whether a sidecar in this mesh lets a request to `host:port` leave.
     pub fn allows(&self, host: &str, port: u16) -> bool {
-        self.mode == "ALLOW_ANY"
-            || self.registry.iter().any(|(h, p)| {
-                *p == port
-                    && (h == host
-                        || h.strip_prefix("*.")
-                            .is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
-            })
+        self.egress(host, port).leaves()
+    }
+
+    /// How a sidecar in this mesh routes a request to `host:port`.
+    pub fn egress(&self, host: &str, port: u16) -> Egress {
+        let registered = self.registry.iter().find(|(h, p)| {
+            *p == port
+                && (h == host
+                    || h.strip_prefix("*.")
+                        .is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
+        });
+        match registered {
+            Some((h, _)) => Egress::Registered(h.clone()),
+            None if self.mode == "ALLOW_ANY" => Egress::Passthrough,
+            None => Egress::BlackHole,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod discovery;
 mod ids;
+mod kiali;
 mod mesh;
 mod openapi;
 mod patch;
@@ -15,6 +16,7 @@ mod select;
 mod status;
 mod store;
 mod table;
+mod telemetry;
 mod types;
 mod watch;
 
@@ -42,6 +44,21 @@ pub struct SandboxConfig {
     pub mesh_delay: Duration,
     /// API verbs to refuse with 403 (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`).
     pub refuse: Vec<String>,
+    /// Users seeded besides user1..=users (`--var username=alice`, `--users alice,bob`).
+    pub names: Vec<String>,
+}
+
+impl SandboxConfig {
+    /// Every user to seed, in order, each once: user1..=users, then the named ones.
+    pub fn user_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = (1..=self.users).map(|k| format!("user{k}")).collect();
+        for n in &self.names {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+        out
+    }
 }
 
 impl Default for SandboxConfig {
@@ -50,6 +67,7 @@ impl Default for SandboxConfig {
             users: 50,
             mesh_delay: Duration::from_secs(2),
             refuse: Vec::new(),
+            names: Vec::new(),
         }
     }
 }
@@ -204,7 +222,8 @@ impl Sandbox {
             })?;
         let mesh = Arc::new(mesh::Mesh::new(cfg.mesh_delay));
         let store = Arc::new(store::Store::new(mesh.clone()));
-        seed::seed(&store, cfg.users).map_err(|e| SandboxError::Seed(e.to_string()))?;
+        let telemetry = Arc::new(telemetry::Telemetry::default());
+        seed::seed(&store, &cfg.user_names()).map_err(|e| SandboxError::Seed(e.to_string()))?;
 
         let api_listener = bind("API server").await?;
         let proxy_listener = bind("mesh proxy").await?;
@@ -239,8 +258,13 @@ impl Sandbox {
             refuse: Arc::new(cfg.refuse.clone()),
             shutdown: shutdown_rx.clone(),
             address: api_addr.to_string(),
+            telemetry: telemetry.clone(),
         };
-        let proxy_state = proxy::ProxyState { store, mesh };
+        let proxy_state = proxy::ProxyState {
+            store,
+            mesh,
+            telemetry,
+        };
         let tasks = vec![
             spawn_server(api_listener, api::router(api_state), shutdown_rx.clone()),
             spawn_server(proxy_listener, proxy::router(proxy_state), shutdown_rx),

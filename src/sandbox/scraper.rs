@@ -11,7 +11,7 @@ use super::mesh::MeshView;
 pub const PORT: u16 = 8080;
 
 /// The upstream the scraper calls for every search.
-const UPSTREAM_HOST: &str = "www.googleapis.com";
+pub const UPSTREAM_HOST: &str = "www.googleapis.com";
 
 /// A fake Google API key; it leaks in error messages exactly like the real service's does, so
 /// labctl's redaction has something to redact.
@@ -98,6 +98,11 @@ fn econnreset(term: &str) -> Value {
             }
         }
     })
+}
+
+/// Whether a request for `path?query` makes the scraper call its upstream.
+pub fn calls_upstream(path: &str, query: Option<&str>) -> bool {
+    path == "/scrape/custom_search" && term(query).is_some()
 }
 
 /// Answers a request for `path?query` given the user's mesh as the sidecar currently sees it.

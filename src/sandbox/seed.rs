@@ -8,6 +8,9 @@ use super::status::ApiError;
 use super::store::Store;
 use super::types;
 
+/// The domain of the sandbox's Routes, as an OpenShift cluster's `apps.DOMAIN`.
+pub const APPS_DOMAIN: &str = "apps.sandbox.local";
+
 /// The mesh config istiod reads for `user`; egress is locked down (`REGISTRY_ONLY`).
 pub fn mesh_config(user: &str) -> String {
     format!(
@@ -44,12 +47,12 @@ fn create(
     store.create(rt, ns, obj).map(|_| ())
 }
 
-/// Creates namespaces, the mesh ConfigMap and the context-scraper for user1..=users.
-pub fn seed(store: &Store, users: u32) -> Result<(), ApiError> {
-    for k in 1..=users {
-        let user = format!("user{k}");
+/// Creates namespaces, the mesh ConfigMap and the context-scraper for each of `users`.
+pub fn seed(store: &Store, users: &[String]) -> Result<(), ApiError> {
+    for (i, user) in users.iter().enumerate() {
+        let k = i + 1;
         let istio = format!("{user}-istio");
-        for ns in [&user, &istio] {
+        for ns in [user, &istio] {
             create(
                 store,
                 "Namespace",
@@ -65,7 +68,21 @@ pub fn seed(store: &Store, users: u32) -> Result<(), ApiError> {
             Some(&istio),
             json!({
                 "metadata": {"name": MESH_CONFIGMAP, "labels": {"app": "istio", "istio.io/rev": "default", "release": "istio"}},
-                "data": {"mesh": mesh_config(&user), "meshNetworks": "networks: {}"}
+                "data": {"mesh": mesh_config(user), "meshNetworks": "networks: {}"}
+            }),
+        )?;
+        create(
+            store,
+            "Route",
+            "route.openshift.io",
+            Some(&istio),
+            json!({
+                "metadata": {"name": "kiali", "labels": {"app": "kiali"}},
+                "spec": {
+                    "host": format!("kiali-{istio}.{APPS_DOMAIN}"),
+                    "to": {"kind": "Service", "name": "kiali", "weight": 100},
+                    "port": {"targetPort": "http"}
+                }
             }),
         )?;
         let labels = json!({"app": "context-scraper", "version": "v1"});
@@ -73,7 +90,7 @@ pub fn seed(store: &Store, users: u32) -> Result<(), ApiError> {
             store,
             "Service",
             "",
-            Some(&user),
+            Some(user),
             json!({
                 "metadata": {"name": "context-scraper", "labels": labels},
                 "spec": {
@@ -88,7 +105,7 @@ pub fn seed(store: &Store, users: u32) -> Result<(), ApiError> {
             store,
             "Deployment",
             "apps",
-            Some(&user),
+            Some(user),
             json!({
                 "metadata": {"name": "context-scraper", "labels": labels},
                 "spec": {

@@ -168,6 +168,16 @@ pub static TYPES: &[ResourceType] = &[
         &["ap"],
         ISTIO_SEC_CAT
     ),
+    rt!(
+        "route.openshift.io",
+        &["v1"],
+        "Route",
+        "routes",
+        "route",
+        true,
+        &[],
+        &[]
+    ),
 ];
 
 /// The verbs every type supports, as discovery reports them.
