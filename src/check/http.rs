@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::json::{assert_json, parse_json_text};
 use super::predicate::{Verdict, eval_text_all};
 use super::{Check, CheckContext, CheckError, Evaluation, error_chain, outcome};
-use crate::lab::check_spec::{CheckKind, HttpCheck};
+use crate::lab::check_spec::{CheckKind, HttpCheck, HttpTls};
 
 /// Longest one request may take, connect to last body byte.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,6 +25,40 @@ fn env_first<'c>(ctx: &'c CheckContext<'_>, names: &[&str]) -> Option<&'c str> {
 
 /// A client whose proxies come from the step environment only.
 pub fn client_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::Client, String> {
+    client_builder_for(env_ctx)?
+        .build()
+        .map_err(|e| error_chain(&e))
+}
+
+/// Trusts only `ca` and presents `cert`/`key`, as `curl --cacert --cert --key` does; files are
+/// read relative to the working directory, when the check runs (a step may have just made them).
+fn with_tls(
+    mut b: reqwest::ClientBuilder,
+    tls: &HttpTls,
+    workdir: &std::path::Path,
+) -> Result<reqwest::ClientBuilder, String> {
+    let read = |p: &str| {
+        std::fs::read(workdir.join(p)).map_err(|e| format!("cannot read {p}: {e}"))
+    };
+    if let Some(ca) = &tls.ca {
+        let pem = read(ca)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{ca}: {}", error_chain(&e)))?;
+        b = b.tls_certs_only(certs);
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        let mut pem = read(cert)?;
+        pem.push(b'\n');
+        pem.extend(read(key)?);
+        let id = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("{cert} and {key}: {}", error_chain(&e)))?;
+        b = b.identity(id);
+    }
+    Ok(b)
+}
+
+/// The builder behind [`client_for`], for checks that add TLS files.
+fn client_builder_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::ClientBuilder, String> {
     // The binary installs it too; a library user (tests, `labctl check`) may not have.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Lower case first, as curl does; `no_proxy()` drops the process environment's proxies.
@@ -48,7 +82,7 @@ pub fn client_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::Client, String>
             .no_proxy(reqwest::NoProxy::from_string(no_proxy));
         b = b.proxy(proxy);
     }
-    b.build().map_err(|e| error_chain(&e))
+    Ok(b)
 }
 
 impl Check for HttpChecker<'_> {
@@ -60,7 +94,10 @@ impl Check for HttpChecker<'_> {
                 url: h.url.clone(),
                 error,
             };
-            let client = client_for(ctx).map_err(fail)?;
+            let client = client_builder_for(ctx)
+                .and_then(|b| with_tls(b, &h.tls, ctx.workdir))
+                .and_then(|b| b.build().map_err(|e| error_chain(&e)))
+                .map_err(fail)?;
             let method = reqwest::Method::from_bytes(h.method.as_bytes())
                 .map_err(|e| fail(e.to_string()))?;
             let fetch = async {

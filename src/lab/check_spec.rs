@@ -236,6 +236,20 @@ pub struct HttpCheck {
     pub body: Vec<Predicate>,
     /// A JSONPath over the body.
     pub json: Option<JsonAssert>,
+    /// `ca:`, `cert:`, `key:`: PEM files (relative to the working directory) to judge TLS
+    /// as `curl --cacert --cert --key` would.
+    pub tls: HttpTls,
+}
+
+/// The TLS files of an `http:` check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpTls {
+    /// CA certificate(s) to trust besides none other.
+    pub ca: Option<String>,
+    /// Client certificate.
+    pub cert: Option<String>,
+    /// The client certificate's key.
+    pub key: Option<String>,
 }
 
 /// `kube: apiVersion/Kind` and what the object(s) must show.
@@ -715,7 +729,9 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         "stdout" => &["stdout"],
         "stderr" => &["stderr"],
         "json" => &["json"],
-        "http" => &["http", "method", "status", "headers", "body", "json"],
+        "http" => &[
+            "http", "method", "status", "headers", "body", "json", "ca", "cert", "key",
+        ],
         "kube" => &[
             "kube",
             "name",
@@ -780,7 +796,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         }
         "json" => CheckKind::Json(json_assert(m, &mut used)?.expect("json key present")),
         "http" => {
-            used.extend(["http", "method", "status", "headers", "body"]);
+            used.extend(["http", "method", "status", "headers", "body", "ca", "cert", "key"]);
             let url = as_str(&m["http"], "http")?.to_string();
             let status = m
                 .get("status")
@@ -828,6 +844,23 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                 .map(|v| as_str(v, "method").map(str::to_ascii_uppercase))
                 .transpose()?
                 .unwrap_or_else(|| "GET".into());
+            let file = |k: &str| {
+                m.get(k)
+                    .map(|v| as_str(v, k).map(str::to_string))
+                    .transpose()
+            };
+            let tls = HttpTls {
+                ca: file("ca")?,
+                cert: file("cert")?,
+                key: file("key")?,
+            };
+            if tls.cert.is_some() != tls.key.is_some() {
+                return Err(SpecError::new(
+                    "verify-schema",
+                    "`cert:` and `key:` go together (a client certificate and its key)",
+                )
+                .near(if tls.cert.is_some() { "cert" } else { "key" }));
+            }
             CheckKind::Http(HttpCheck {
                 url,
                 method,
@@ -835,6 +868,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                 headers,
                 body,
                 json,
+                tls,
             })
         }
         "kube" => {

@@ -37,6 +37,8 @@ pub struct ApiState {
     pub address: String,
     /// The proxy's records, counted in `/debug/state`.
     pub telemetry: Arc<super::telemetry::Telemetry>,
+    /// Why gateway hosts serve no TLS.
+    pub ingress: Arc<super::ingress::IngressState>,
 }
 
 /// The API server's router.
@@ -81,6 +83,7 @@ fn debug_state(s: &ApiState) -> serde_json::Value {
         "records": s.telemetry.count(),
         "capacity": super::telemetry::CAPACITY,
     });
+    state["ingress"] = serde_json::json!({"tlsProblems": s.ingress.dump()});
     state
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod discovery;
 mod ids;
+mod ingress;
 mod kiali;
 mod mesh;
 mod openapi;
@@ -223,6 +224,7 @@ impl Sandbox {
         let mesh = Arc::new(mesh::Mesh::new(cfg.mesh_delay));
         let store = Arc::new(store::Store::new(mesh.clone()));
         let telemetry = Arc::new(telemetry::Telemetry::default());
+        let ingress = Arc::new(ingress::IngressState::default());
         seed::seed(&store, &cfg.user_names()).map_err(|e| SandboxError::Seed(e.to_string()))?;
 
         let api_listener = bind("API server").await?;
@@ -259,11 +261,13 @@ impl Sandbox {
             shutdown: shutdown_rx.clone(),
             address: api_addr.to_string(),
             telemetry: telemetry.clone(),
+            ingress: ingress.clone(),
         };
         let proxy_state = proxy::ProxyState {
             store,
             mesh,
             telemetry,
+            ingress,
         };
         let tasks = vec![
             spawn_server(api_listener, api::router(api_state), shutdown_rx.clone()),
@@ -294,7 +298,10 @@ impl Sandbox {
                 self.dir.path().join("cache").display().to_string(),
             ),
             ("http_proxy".to_string(), proxy.clone()),
-            ("HTTP_PROXY".to_string(), proxy),
+            ("HTTP_PROXY".to_string(), proxy.clone()),
+            // HTTPS reaches the ingress gateway through the proxy's CONNECT.
+            ("https_proxy".to_string(), proxy.clone()),
+            ("HTTPS_PROXY".to_string(), proxy),
             ("no_proxy".to_string(), no_proxy.clone()),
             ("NO_PROXY".to_string(), no_proxy),
         ];

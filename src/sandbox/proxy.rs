@@ -8,6 +8,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::ingress;
 use super::kiali;
 use super::mesh::{Egress, Mesh};
 use super::scraper;
@@ -25,6 +26,8 @@ pub struct ProxyState {
     pub mesh: Arc<Mesh>,
     /// What the proxy saw, for the Kiali graph.
     pub telemetry: Arc<Telemetry>,
+    /// Why gateway hosts serve no TLS, for `/debug/state`.
+    pub ingress: Arc<ingress::IngressState>,
 }
 
 /// The proxy's router: every request goes to [`forward`].
@@ -49,11 +52,7 @@ pub fn service_and_namespace(host: &str) -> Option<(&str, &str)> {
 
 async fn forward(State(p): State<ProxyState>, req: Request) -> Response {
     if req.method() == Method::CONNECT {
-        return (
-            StatusCode::FORBIDDEN,
-            "the sandbox mesh does not tunnel CONNECT; use plain http:// URLs for in-mesh services\n",
-        )
-            .into_response();
+        return connect(p, req);
     }
     let uri = req.uri();
     let authority = uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
@@ -73,7 +72,13 @@ async fn forward(State(p): State<ProxyState>, req: Request) -> Response {
         None => (authority.clone(), 80),
     };
     if let Some(route) = route_for_host(&p.store, &host) {
-        return serve_route(&p, &route, uri.path(), uri.query());
+        let r = ingress::Request {
+            path: uri.path(),
+            method: req.method().as_str(),
+            client: std::net::Ipv4Addr::LOCALHOST,
+            headers: req.headers(),
+        };
+        return serve_route(&p, &route, &host, port, &r, uri.query());
     }
     let Some((svc, ns)) = service_and_namespace(&host) else {
         return bad_gateway(format!(
@@ -178,8 +183,29 @@ pub fn route_for_host(store: &Store, host: &str) -> Option<Value> {
         .find(|r| r.pointer("/spec/host").and_then(Value::as_str) == Some(host))
 }
 
-/// Serves a request that came in on a Route's host: Kiali's graph API for the `kiali` Route.
-fn serve_route(p: &ProxyState, route: &Value, path: &str, query: Option<&str>) -> Response {
+/// The user whose ingress gateway Route `route` is.
+fn gateway_user(route: &Value) -> Option<String> {
+    let name = route.pointer("/metadata/name").and_then(Value::as_str)?;
+    let ns = route.pointer("/metadata/namespace").and_then(Value::as_str)?;
+    (name == ingress::GATEWAY_NAME)
+        .then(|| ns.strip_suffix("-istio").map(str::to_string))
+        .flatten()
+}
+
+/// Serves a request that came in on a Route's host: Kiali's graph API for the `kiali` Route,
+/// the ingress gateway for `istio-ingressgateway`.
+fn serve_route(
+    p: &ProxyState,
+    route: &Value,
+    host: &str,
+    port: u16,
+    req: &ingress::Request<'_>,
+    query: Option<&str>,
+) -> Response {
+    if let Some(user) = gateway_user(route) {
+        return ingress::handle(p, &user, host, port, req, query);
+    }
+    let path = req.path;
     let name = route.pointer("/metadata/name").and_then(Value::as_str);
     match name {
         Some("kiali") if path == kiali::GRAPH_PATH => match kiali::GraphQuery::parse(query) {
@@ -196,6 +222,77 @@ fn serve_route(p: &ProxyState, route: &Value, path: &str, query: Option<&str>) -
             name.unwrap_or("")
         )),
     }
+}
+
+/// `CONNECT host:443` to an ingress gateway's Route host: a tunnel whose far end is the
+/// gateway's TLS; any other CONNECT is refused, as before.
+fn connect(p: ProxyState, req: Request) -> Response {
+    let target = req.uri().authority().map(|a| (a.host().to_string(), a.port_u16()));
+    let user = match &target {
+        Some((host, Some(443))) => route_for_host(&p.store, host).and_then(|r| gateway_user(&r)),
+        _ => None,
+    };
+    let (Some((host, _)), Some(user)) = (target, user) else {
+        return (
+            StatusCode::FORBIDDEN,
+            "the sandbox mesh tunnels CONNECT only to an ingress gateway's Route host on port 443\n",
+        )
+            .into_response();
+    };
+    tokio::spawn(async move {
+        if let Ok(upgraded) = hyper::upgrade::on(req).await {
+            serve_tls(p, user, host, hyper_util::rt::TokioIo::new(upgraded)).await;
+        }
+    });
+    StatusCode::OK.into_response()
+}
+
+/// The gateway's end of a tunnel: TLS for the host the client names (SNI) from its Gateway's
+/// Secret, then HTTP/1.1 over it. No usable config: the handshake fails and the debug state
+/// says why, as istiod's logs would.
+async fn serve_tls<IO>(p: ProxyState, user: String, host: String, io: IO)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let acceptor =
+        tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io);
+    let Ok(start) = acceptor.await else { return };
+    let sni = start
+        .client_hello()
+        .server_name()
+        .map_or(host, str::to_string);
+    let config = match ingress::tls_config(&p.store, &user, &sni) {
+        Ok(c) => {
+            p.ingress.note(&sni, None);
+            c
+        }
+        Err(why) => {
+            p.ingress.note(&sni, Some(why));
+            return;
+        }
+    };
+    let Ok(tls) = start.into_stream(config).await else {
+        return;
+    };
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let p = p.clone();
+        let user = user.clone();
+        let sni = sni.clone();
+        async move {
+            let r = ingress::Request {
+                path: req.uri().path(),
+                method: req.method().as_str(),
+                client: std::net::Ipv4Addr::LOCALHOST,
+                headers: req.headers(),
+            };
+            let resp = ingress::handle(&p, &user, &sni, 443, &r, req.uri().query());
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    // A client that goes away mid-request is its own business.
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+        .await;
 }
 
 #[cfg(test)]

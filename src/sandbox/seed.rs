@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::ingress::GATEWAY_NAME;
 use super::mesh::MESH_CONFIGMAP;
 use super::scraper;
 use super::status::ApiError;
@@ -82,6 +83,20 @@ pub fn seed(store: &Store, users: &[String]) -> Result<(), ApiError> {
                     "host": format!("kiali-{istio}.{APPS_DOMAIN}"),
                     "to": {"kind": "Service", "name": "kiali", "weight": 100},
                     "port": {"targetPort": "http"}
+                }
+            }),
+        )?;
+        create(
+            store,
+            "Route",
+            "route.openshift.io",
+            Some(&istio),
+            json!({
+                "metadata": {"name": GATEWAY_NAME, "labels": {"app": GATEWAY_NAME, "istio": "ingressgateway"}},
+                "spec": {
+                    "host": format!("{GATEWAY_NAME}-{istio}.{APPS_DOMAIN}"),
+                    "to": {"kind": "Service", "name": GATEWAY_NAME, "weight": 100},
+                    "port": {"targetPort": "http2"}
                 }
             }),
         )?;
