@@ -129,3 +129,120 @@ echo STILL-BLOCKED; exit 1
     );
     assert!(stdout.contains("ALLOWED"), "{stdout}");
 }
+
+/// Runs `script` in `labctl sandbox ARGS -- bash` from the repository root: (status, stdout, stderr).
+fn sandbox_bash(args: &[&str], script: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = labctl()
+        .arg("sandbox")
+        .args(args)
+        .args(["--", "bash"])
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Each ingress step's failure side, the way a student sees it with curl, and the sandbox's
+/// answers to a Gateway whose Secret is missing or malformed.
+#[test]
+fn ingress_failure_sides_missing_and_malformed_secrets() {
+    let script = r#"set -u
+M=$PWD/labs/manifests/istio
+cd "$(mktemp -d)"
+trap 'rm -rf "$PWD"' EXIT
+U=user1
+oc apply -n $U -f $M/serviceentry-googleapis.yaml >/dev/null
+oc apply -n $U -f $M/ingress-gateway-http.yaml >/dev/null
+GATEWAY_URL=$(oc get route istio-ingressgateway -n $U-istio -o jsonpath='{.spec.host}')
+URL="https://$GATEWAY_URL/scrape/custom_search?term=skynet"
+sleep 0.5
+echo "http=$(curl -s -o /dev/null -w '%{http_code}' "http://$GATEWAY_URL/scrape/custom_search?term=skynet")"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=ca -keyout ca.key -out ca.crt 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=$GATEWAY_URL" -keyout s.key -out s.csr 2>/dev/null
+openssl x509 -req -in s.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile <(printf "subjectAltName=DNS:$GATEWAY_URL") -out s.crt 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout c.key -out c.csr 2>/dev/null
+openssl x509 -req -in c.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile <(printf "extendedKeyUsage=clientAuth") -out c.crt 2>/dev/null
+oc apply -n $U -f $M/ingress-gateway-simple.yaml >/dev/null
+curl -s --cacert ca.crt -o /dev/null "$URL"; echo "missing-secret=$?"
+echo "why-missing=$(kubectl get --raw /debug/state | jq -r '.ingress.tlsProblems[]')"
+oc create secret generic scraper-credential -n $U-istio --from-literal=tls.crt=garbage --from-literal=tls.key=garbage >/dev/null
+curl -s --cacert ca.crt -o /dev/null "$URL"; echo "malformed=$?"
+echo "why-malformed=$(kubectl get --raw /debug/state | jq -r '.ingress.tlsProblems[]')"
+oc delete secret scraper-credential -n $U-istio >/dev/null
+oc create secret tls scraper-credential -n $U-istio --cert=s.crt --key=s.key >/dev/null
+echo "simple=$(curl -s --cacert ca.crt -o /dev/null -w '%{http_code}' "$URL")"
+curl -s -o /dev/null "$URL"; echo "no-ca=$?"
+echo "problems-after-fix=$(kubectl get --raw /debug/state | jq -c '.ingress.tlsProblems')"
+oc create secret generic scraper-credential-cacert -n $U-istio --from-file=ca.crt=ca.crt >/dev/null
+oc apply -n $U -f $M/ingress-gateway-mutual.yaml >/dev/null
+curl -s --cacert ca.crt -o /dev/null "$URL"; echo "no-client-cert=$?"
+echo "mutual=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w '%{http_code}' "$URL")"
+oc apply -n $U-istio -f $M/authorizationpolicy-deny-scrape.yaml >/dev/null
+echo "denied=$(curl -s --cacert ca.crt --cert c.crt --key c.key -w ' %{http_code}' "$URL")"
+oc delete authorizationpolicy ingress-deny-scrape -n $U-istio >/dev/null
+echo "allowed=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w '%{http_code}' "$URL")"
+"#;
+    let (code, out, err) = sandbox_bash(&["--users", "1", "--mesh-delay", "0s"], script);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let line = |key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in {out}\n{err}"))
+            .to_string()
+    };
+    assert_eq!(line("http"), "200");
+    // No TLS for the host: the handshake fails (curl 35) and the debug state says why.
+    assert_eq!(line("missing-secret"), "35");
+    assert!(
+        line("why-missing").contains("secret user1-istio/scraper-credential not found"),
+        "{out}"
+    );
+    assert_eq!(line("malformed"), "35");
+    assert!(line("why-malformed").contains("tls.crt"), "{out}");
+    assert_eq!(line("simple"), "200");
+    assert_eq!(line("no-ca"), "60");
+    assert_eq!(line("problems-after-fix"), "{}");
+    assert_eq!(line("no-client-cert"), "56");
+    assert_eq!(line("mutual"), "200");
+    assert_eq!(line("denied"), "RBAC: access denied 403");
+    assert_eq!(line("allowed"), "200");
+}
+
+/// The sandbox seeds every user a run names: `--var username=user3` and `--users alice,bob`.
+#[test]
+fn named_users_run_on_the_sandbox() {
+    for users in [
+        &["--var", "username=user3"][..],
+        &["--users", "alice,bob"][..],
+    ] {
+        let out = labctl()
+            .args([
+                "run",
+                "labs/securing-egress.md",
+                "--sandbox",
+                "--mesh-delay",
+                "1s",
+            ])
+            .args(users)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{users:?}: {err}");
+    }
+}

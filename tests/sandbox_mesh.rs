@@ -218,3 +218,153 @@ oc get serviceentry -n user1 -o name
     assert!(parts[3].ends_with("serviceentry.networking.istio.io/context-scraper-egress\n"));
     env.sandbox.shutdown().await;
 }
+
+const GRAPH: &str = "kiali-user1-istio.apps.sandbox.local/kiali/api/namespaces/graph";
+
+/// user1's Kiali graph for `query` through the proxy, as the lab's checks fetch it.
+async fn graph(env: &Env, query: &str) -> Value {
+    let (code, body) = search(env, &format!("http://{GRAPH}{query}")).await;
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+/// `source node -> target node` for each edge, by the nodes' Kiali names.
+fn edges(g: &Value) -> Vec<(String, String)> {
+    let nodes = g["elements"]["nodes"].as_array().unwrap();
+    let label = |id: &Value| {
+        let n = nodes.iter().find(|n| &n["data"]["id"] == id).unwrap();
+        let d = &n["data"];
+        match d["nodeType"].as_str().unwrap() {
+            "service" => d["service"].as_str().unwrap().to_string(),
+            "workload" => d["workload"].as_str().unwrap().to_string(),
+            other => other.to_string(),
+        }
+    };
+    g["elements"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (label(&e["data"]["source"]), label(&e["data"]["target"])))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kiali_graph_shows_the_blackhole_then_the_service_entry() {
+    let env = start(2, DELAY).await;
+    let route = env
+        .kubectl_ok(&[
+            "get",
+            "route",
+            "kiali",
+            "-n",
+            "user1-istio",
+            "-o",
+            "jsonpath={.spec.host}",
+        ])
+        .await;
+    assert_eq!(route, "kiali-user1-istio.apps.sandbox.local");
+    let (code, body) = search(&env, SEARCH).await;
+    assert_blocked(code, &body);
+    let g = graph(
+        &env,
+        "?namespaces=user1&graphType=workload&duration=60s&bogus=1",
+    )
+    .await;
+    assert_eq!(g["graphType"], "workload");
+    assert_eq!(g["duration"], 60);
+    let e = edges(&g);
+    assert!(
+        e.contains(&("context-scraper".into(), "BlackHoleCluster".into())),
+        "{e:?}"
+    );
+    assert!(!e.iter().any(|(_, t)| t == "www.googleapis.com"), "{e:?}");
+    let blackhole = g["elements"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["target"] == "svc_user1_BlackHoleCluster")
+        .unwrap();
+    assert_eq!(
+        blackhole["data"]["traffic"]["responses"]["-"]["hosts"]["www.googleapis.com"],
+        "100.0"
+    );
+
+    let f = env.file("se.yaml", SERVICE_ENTRY);
+    env.kubectl_ok(&["apply", "-n", "user1", "-f", &f]).await;
+    tokio::time::sleep(DELAY * 2).await;
+    let (code, body) = search(&env, SEARCH).await;
+    assert_results(code, &body);
+    let g = graph(&env, "?namespaces=user1&graphType=workload&duration=60s").await;
+    let se = g["elements"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["data"]["isServiceEntry"].is_object())
+        .expect("a ServiceEntry node");
+    assert_eq!(
+        se["data"]["isServiceEntry"]["hosts"][0],
+        "www.googleapis.com"
+    );
+    assert_eq!(se["data"]["isServiceEntry"]["location"], "MESH_EXTERNAL");
+    assert!(edges(&g).contains(&("context-scraper".into(), "www.googleapis.com".into())));
+    // The service graph draws services only.
+    let s = graph(&env, "?namespaces=user1&graphType=service&duration=60s").await;
+    assert!(
+        s["elements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| ["service", "unknown"].contains(&n["data"]["nodeType"].as_str().unwrap())),
+        "{s}"
+    );
+    // A user who never called the scraper has an empty graph; so has an unknown namespace.
+    for q in ["?namespaces=user2&duration=60s", "?namespaces=nobody"] {
+        let g = graph(&env, q).await;
+        assert_eq!(g["elements"]["nodes"], serde_json::json!([]), "{q}: {g}");
+        assert_eq!(g["elements"]["edges"], serde_json::json!([]), "{q}: {g}");
+    }
+    // Only the window asked for counts.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let g = graph(&env, "?namespaces=user1&duration=1s").await;
+    assert_eq!(g["elements"]["edges"], serde_json::json!([]), "{g}");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kiali_graph_with_allow_any_shows_passthrough() {
+    let env = start(1, Duration::ZERO).await;
+    let mesh = env
+        .kubectl_ok(&[
+            "get",
+            "cm",
+            "istio-workshop-install",
+            "-n",
+            "user1-istio",
+            "-o",
+            "jsonpath={.data.mesh}",
+        ])
+        .await;
+    let patch = serde_json::json!({"data": {"mesh": mesh.replace("REGISTRY_ONLY", "ALLOW_ANY")}})
+        .to_string();
+    env.kubectl_ok(&[
+        "patch",
+        "cm",
+        "istio-workshop-install",
+        "-n",
+        "user1-istio",
+        "--type",
+        "merge",
+        "-p",
+        &patch,
+    ])
+    .await;
+    let (code, body) = search(&env, SEARCH).await;
+    assert_results(code, &body);
+    let e = edges(&graph(&env, "?namespaces=user1&graphType=workload&duration=60s").await);
+    assert!(
+        e.contains(&("context-scraper".into(), "PassthroughCluster".into())),
+        "{e:?}"
+    );
+    assert!(!e.iter().any(|(_, t)| t == "BlackHoleCluster"), "{e:?}");
+    env.sandbox.shutdown().await;
+}

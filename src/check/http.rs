@@ -37,9 +37,8 @@ fn with_tls(
     tls: &HttpTls,
     workdir: &std::path::Path,
 ) -> Result<reqwest::ClientBuilder, String> {
-    let read = |p: &str| {
-        std::fs::read(workdir.join(p)).map_err(|e| format!("cannot read {p}: {e}"))
-    };
+    let read =
+        |p: &str| std::fs::read(workdir.join(p)).map_err(|e| format!("cannot read {p}: {e}"));
     if let Some(ca) = &tls.ca {
         let pem = read(ca)?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)

@@ -89,7 +89,13 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         allow_unsafe: args.allow_unsafe_vars,
         require_defined: true,
     };
-    let env_vars = Sources::env_vars();
+    let mut env_vars = Sources::env_vars();
+    if args.sandbox {
+        // The sandbox's Routes live under its apps domain, as a cluster's under its own.
+        env_vars
+            .entry("cluster_subdomain".into())
+            .or_insert_with(|| crate::sandbox::APPS_DOMAIN.into());
+    }
     let mut plans = Vec::new();
     let mut problems: Vec<Diagnostic> = Vec::new();
     for u in &users {
@@ -173,8 +179,12 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     let mut env = Vec::new();
     if let Some(s) = &sandbox {
         env = s.env();
+        // `--var username=alice` alone: log in as alice, as the fan-out users are.
+        let named = cli_vars
+            .get("username")
+            .or_else(|| env_vars.get("username"));
         for p in &mut plans {
-            if let Some(u) = &p.user {
+            if let Some(u) = p.user.as_ref().or(named) {
                 match s.env_for_user(u) {
                     Ok(e) => p.env = e.into_iter().filter(|(k, _)| k == "KUBECONFIG").collect(),
                     Err(e) => {

@@ -796,7 +796,9 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         }
         "json" => CheckKind::Json(json_assert(m, &mut used)?.expect("json key present")),
         "http" => {
-            used.extend(["http", "method", "status", "headers", "body", "ca", "cert", "key"]);
+            used.extend([
+                "http", "method", "status", "headers", "body", "ca", "cert", "key",
+            ]);
             let url = as_str(&m["http"], "http")?.to_string();
             let status = m
                 .get("status")

@@ -150,21 +150,36 @@ pub fn servers(store: &Store, user: &str, host: &str, port: u16) -> Vec<Server> 
 }
 
 /// Where a VirtualService sends a request: `(service, namespace, port)`.
-fn route(store: &Store, user: &str, server: &Server, host: &str, path: &str) -> Option<(String, String, Option<u16>)> {
+fn route(
+    store: &Store,
+    user: &str,
+    server: &Server,
+    host: &str,
+    path: &str,
+) -> Option<(String, String, Option<u16>)> {
     let (gw_ns, gw_name) = server.gateway.split_once('/')?;
     for ns in [user.to_string(), format!("{user}-istio")] {
         for vs in list(store, "networking.istio.io", "VirtualService", Some(&ns)) {
-            let binds = strs(vs.pointer("/spec/gateways")).iter().any(|g| match g.split_once('/') {
-                Some((n, name)) => n == gw_ns && name == gw_name,
-                None => *g == gw_name && ns == gw_ns,
-            });
-            if !binds || !strs(vs.pointer("/spec/hosts")).iter().any(|p| host_matches(p, host)) {
+            let binds =
+                strs(vs.pointer("/spec/gateways"))
+                    .iter()
+                    .any(|g| match g.split_once('/') {
+                        Some((n, name)) => n == gw_ns && name == gw_name,
+                        None => *g == gw_name && ns == gw_ns,
+                    });
+            if !binds
+                || !strs(vs.pointer("/spec/hosts"))
+                    .iter()
+                    .any(|p| host_matches(p, host))
+            {
                 continue;
             }
             let http = vs.pointer("/spec/http").and_then(Value::as_array);
             for r in http.into_iter().flatten() {
                 let matches = r.get("match").and_then(Value::as_array);
-                let ok = matches.is_none_or(|ms| ms.is_empty() || ms.iter().any(|m| uri_matches(m.get("uri"), path)));
+                let ok = matches.is_none_or(|ms| {
+                    ms.is_empty() || ms.iter().any(|m| uri_matches(m.get("uri"), path))
+                });
                 if !ok {
                     continue;
                 }
@@ -218,7 +233,11 @@ fn in_block(block: &str, ip: Ipv4Addr) -> bool {
     let (Ok(addr), Ok(bits)) = (addr.parse::<Ipv4Addr>(), bits.parse::<u32>()) else {
         return false;
     };
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits.min(32)) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits.min(32))
+    };
     u32::from(addr) & mask == u32::from(ip) & mask
 }
 
@@ -258,7 +277,9 @@ fn rule_matches(rule: &Value, r: &Request<'_>) -> bool {
         ts.iter().any(|t| {
             let o = t.get("operation").unwrap_or(&Value::Null);
             field(o, "paths", "notPaths", |p| path_matches(p, r.path))
-                && field(o, "methods", "notMethods", |m| m.eq_ignore_ascii_case(r.method))
+                && field(o, "methods", "notMethods", |m| {
+                    m.eq_ignore_ascii_case(r.method)
+                })
         })
     });
     let when = rule.get("when").and_then(Value::as_array);
@@ -268,9 +289,12 @@ fn rule_matches(rule: &Value, r: &Request<'_>) -> bool {
             let header = key
                 .strip_prefix("request.headers[")
                 .and_then(|k| k.strip_suffix(']'));
-            let value = header.and_then(|h| r.headers.get(h)).and_then(|v| v.to_str().ok());
-            field(w, "values", "notValues", |v| value == Some(v) || (v == "*" && value.is_some()))
-                && value.is_some()
+            let value = header
+                .and_then(|h| r.headers.get(h))
+                .and_then(|v| v.to_str().ok());
+            field(w, "values", "notValues", |v| {
+                value == Some(v) || (v == "*" && value.is_some())
+            }) && value.is_some()
         })
     });
     from_ok && to_ok && when_ok
@@ -344,13 +368,19 @@ fn secret_data(secret: &Value, key: &str) -> Option<Vec<u8>> {
 }
 
 /// The TLS server config for `host` from the Gateway's Secret, or why there is none.
-pub fn tls_config(store: &Store, user: &str, host: &str) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn tls_config(
+    store: &Store,
+    user: &str,
+    host: &str,
+) -> Result<Arc<rustls::ServerConfig>, String> {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let server = servers(store, user, host, 443)
         .into_iter()
         .find(|s| matches!(s.tls_mode.as_deref(), Some("SIMPLE") | Some("MUTUAL")))
-        .ok_or_else(|| format!("no Gateway server with tls mode SIMPLE or MUTUAL for {host} on port 443"))?;
+        .ok_or_else(|| {
+            format!("no Gateway server with tls mode SIMPLE or MUTUAL for {host} on port 443")
+        })?;
     let ns = format!("{user}-istio");
     let credential = server
         .credential
@@ -373,7 +403,8 @@ pub fn tls_config(store: &Store, user: &str, host: &str) -> Result<Arc<rustls::S
     if certs.is_empty() {
         return Err(format!("{where_}: tls.crt holds no certificate"));
     }
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("{where_}: tls.key: {e}"))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("{where_}: tls.key: {e}"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -381,18 +412,23 @@ pub fn tls_config(store: &Store, user: &str, host: &str) -> Result<Arc<rustls::S
     let builder = if server.tls_mode.as_deref() == Some("MUTUAL") {
         let ca_pem = data("ca.crt")
             .or_else(|| {
-                let s = store.get(secret_type, Some(&ns), &format!("{credential}-cacert")).ok()?;
+                let s = store
+                    .get(secret_type, Some(&ns), &format!("{credential}-cacert"))
+                    .ok()?;
                 secret_data(&s, "ca.crt")
             })
-            .ok_or_else(|| format!("{where_}: MUTUAL needs ca.crt (in the secret, or in {credential}-cacert)"))?;
+            .ok_or_else(|| {
+                format!("{where_}: MUTUAL needs ca.crt (in the secret, or in {credential}-cacert)")
+            })?;
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(&ca_pem) {
             let c = c.map_err(|e| format!("{where_}: ca.crt: {e}"))?;
             roots.add(c).map_err(|e| format!("{where_}: ca.crt: {e}"))?;
         }
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| format!("{where_}: ca.crt: {e}"))?;
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| format!("{where_}: ca.crt: {e}"))?;
         builder.with_client_cert_verifier(verifier)
     } else {
         builder.with_no_client_auth()
@@ -416,7 +452,10 @@ mod tests {
         assert!(in_block("127.0.0.0/8", Ipv4Addr::LOCALHOST));
         assert!(!in_block("10.0.0.0/8", Ipv4Addr::LOCALHOST));
         assert!(host_matches("*", "a.b"));
-        assert!(host_matches("*.apps.sandbox.local", "gw.apps.sandbox.local"));
+        assert!(host_matches(
+            "*.apps.sandbox.local",
+            "gw.apps.sandbox.local"
+        ));
         assert!(host_matches("user1/gw.x", "gw.x"));
     }
 }

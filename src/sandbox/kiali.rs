@@ -70,7 +70,11 @@ impl GraphQuery {
             window: DEFAULT_WINDOW,
             service_nodes: true,
         };
-        for (k, v) in query.unwrap_or("").split('&').filter_map(|kv| kv.split_once('=')) {
+        for (k, v) in query
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+        {
             match k {
                 "namespaces" => {
                     q.namespaces = v
@@ -80,8 +84,8 @@ impl GraphQuery {
                         .collect();
                 }
                 "graphType" => {
-                    q.graph_type = GraphType::parse(v)
-                        .ok_or_else(|| format!("Invalid graphType [{v}]"))?;
+                    q.graph_type =
+                        GraphType::parse(v).ok_or_else(|| format!("Invalid graphType [{v}]"))?;
                 }
                 "duration" => {
                     q.window = crate::lab::check_spec::parse_duration_str(v)
@@ -334,9 +338,23 @@ pub fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
     let mut nodes: BTreeMap<Node, BTreeMap<Protocol, (u64, u64)>> = BTreeMap::new();
     for ((src, dst), t) in &edges {
         let p = t.protocol.unwrap_or(Protocol::Http);
-        let n = if p == Protocol::Tcp { t.bytes } else { t.requests };
-        nodes.entry(src.clone()).or_default().entry(p).or_default().1 += n;
-        nodes.entry(dst.clone()).or_default().entry(p).or_default().0 += n;
+        let n = if p == Protocol::Tcp {
+            t.bytes
+        } else {
+            t.requests
+        };
+        nodes
+            .entry(src.clone())
+            .or_default()
+            .entry(p)
+            .or_default()
+            .1 += n;
+        nodes
+            .entry(dst.clone())
+            .or_default()
+            .entry(p)
+            .or_default()
+            .0 += n;
     }
     let node_json: Vec<Value> = nodes
         .iter()

@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use scraper::FAKE_API_KEY;
+pub use seed::APPS_DOMAIN;
 
 /// How long shutdown waits for connections to finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);

@@ -134,9 +134,9 @@ pub fn scrape(
 ) -> Response {
     let view = p.mesh.effective(ns);
     if scraper::calls_upstream(path, query) {
-        let egress = view
-            .as_ref()
-            .map_or(Egress::Passthrough, |v| v.egress(scraper::UPSTREAM_HOST, 443));
+        let egress = view.as_ref().map_or(Egress::Passthrough, |v| {
+            v.egress(scraper::UPSTREAM_HOST, 443)
+        });
         let namespace = ns.to_string();
         let (destination, flags) = match egress {
             Egress::BlackHole => (Destination::BlackHole { namespace }, "UH"),
@@ -177,7 +177,12 @@ pub fn scrape(
 /// The Route (route.openshift.io) whose `spec.host` is `host`, if any.
 pub fn route_for_host(store: &Store, host: &str) -> Option<Value> {
     let rt = types::by_kind("route.openshift.io", "Route")?;
-    let (routes, _) = store.list(rt, None, &LabelSelector::default(), &FieldSelector::default());
+    let (routes, _) = store.list(
+        rt,
+        None,
+        &LabelSelector::default(),
+        &FieldSelector::default(),
+    );
     routes
         .into_iter()
         .find(|r| r.pointer("/spec/host").and_then(Value::as_str) == Some(host))
@@ -186,7 +191,9 @@ pub fn route_for_host(store: &Store, host: &str) -> Option<Value> {
 /// The user whose ingress gateway Route `route` is.
 fn gateway_user(route: &Value) -> Option<String> {
     let name = route.pointer("/metadata/name").and_then(Value::as_str)?;
-    let ns = route.pointer("/metadata/namespace").and_then(Value::as_str)?;
+    let ns = route
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)?;
     (name == ingress::GATEWAY_NAME)
         .then(|| ns.strip_suffix("-istio").map(str::to_string))
         .flatten()
@@ -227,7 +234,10 @@ fn serve_route(
 /// `CONNECT host:443` to an ingress gateway's Route host: a tunnel whose far end is the
 /// gateway's TLS; any other CONNECT is refused, as before.
 fn connect(p: ProxyState, req: Request) -> Response {
-    let target = req.uri().authority().map(|a| (a.host().to_string(), a.port_u16()));
+    let target = req
+        .uri()
+        .authority()
+        .map(|a| (a.host().to_string(), a.port_u16()));
     let user = match &target {
         Some((host, Some(443))) => route_for_host(&p.store, host).and_then(|r| gateway_user(&r)),
         _ => None,
@@ -254,8 +264,7 @@ async fn serve_tls<IO>(p: ProxyState, user: String, host: String, io: IO)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let acceptor =
-        tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io);
+    let acceptor = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io);
     let Ok(start) = acceptor.await else { return };
     let sni = start
         .client_hello()
