@@ -251,23 +251,24 @@ fn rate(n: u64, window: Duration) -> String {
 }
 
 impl EdgeTraffic {
-    fn add(&mut self, r: &Record) {
+    /// Adds `n` requests like `r` carrying `bytes` in all.
+    fn add(&mut self, r: &Record, n: u64, bytes: u64) {
         self.protocol.get_or_insert(r.protocol);
-        self.requests += 1;
-        self.bytes += r.bytes;
+        self.requests += n;
+        self.bytes += bytes;
         let code = r.code.map_or_else(|| "-".to_string(), |c| c.to_string());
         *self
             .codes
             .entry(code.clone())
             .or_default()
             .entry(r.flags)
-            .or_default() += 1;
+            .or_default() += n;
         *self
             .hosts
             .entry(code)
             .or_default()
             .entry(r.host.clone())
-            .or_default() += 1;
+            .or_default() += n;
     }
 
     fn to_json(&self, window: Duration) -> Value {
@@ -326,9 +327,33 @@ fn in_scope(r: &Record, namespaces: &[String]) -> bool {
 pub fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
     let mut edges: HashMap<(Node, Node), EdgeTraffic> = HashMap::new();
     telemetry.within(q.window, |records| {
+        // Thousands of records share a handful of label sets: count them by reference first,
+        // then draw each distinct one once.
+        type Labels<'r> = (
+            &'r Source,
+            &'r Destination,
+            &'r str,
+            Protocol,
+            Option<u16>,
+            &'r str,
+        );
+        let mut groups: HashMap<Labels<'_>, (&Record, u64, u64)> = HashMap::new();
         for r in records.filter(|r| in_scope(r, &q.namespaces)) {
+            let key = (
+                &r.source,
+                &r.destination,
+                r.host.as_str(),
+                r.protocol,
+                r.code,
+                r.flags,
+            );
+            let g = groups.entry(key).or_insert((r, 0, 0));
+            g.1 += 1;
+            g.2 += r.bytes;
+        }
+        for (r, n, bytes) in groups.into_values() {
             for hop in hops(r, q) {
-                edges.entry(hop).or_default().add(r);
+                edges.entry(hop).or_default().add(r, n, bytes);
             }
         }
     });
