@@ -115,6 +115,9 @@ pub enum StepOutcome {
     Skipped,
     /// Could not be run or judged.
     Error,
+    /// Stopped by a signal to labctl (Ctrl-C, SIGTERM, SIGHUP) while it ran;
+    /// its output so far and its tries are kept.
+    Interrupted,
 }
 
 /// How a check ended.
@@ -252,7 +255,10 @@ impl Stats {
     pub fn add(&mut self, r: &StepResult) {
         match r.outcome {
             StepOutcome::Passed => self.passed += 1,
-            StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error => self.failed += 1,
+            StepOutcome::Failed
+            | StepOutcome::TimedOut
+            | StepOutcome::Error
+            | StepOutcome::Interrupted => self.failed += 1,
             StepOutcome::Skipped => self.skipped += 1,
         }
         self.warnings += r.warnings.len();

@@ -13,8 +13,12 @@ pub enum Exit {
     BadInput,
     /// The environment is wrong (sandbox, kubeconfig).
     Environment,
-    /// Interrupted by Ctrl-C; reports were still written.
+    /// Interrupted by Ctrl-C (SIGINT); reports were still written.
     Interrupted,
+    /// Stopped by SIGTERM; reports were still written.
+    Terminated,
+    /// Stopped by SIGHUP; reports were still written.
+    HungUp,
 }
 
 impl Exit {
@@ -26,6 +30,8 @@ impl Exit {
             Exit::BadInput => 2,
             Exit::Environment => 3,
             Exit::Interrupted => 130,
+            Exit::Terminated => 143,
+            Exit::HungUp => 129,
         }
     }
 }

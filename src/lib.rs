@@ -16,6 +16,7 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod shell;
+pub mod signals;
 pub mod vars;
 
 use std::io::IsTerminal;

@@ -24,10 +24,12 @@ impl Check for CommandChecker<'_> {
                 argv: Vec::new(),
                 timeout: COMMAND_TIMEOUT,
             };
-            let out = tokio::select! {
-                r = ctx.runner.run(req) => r.map_err(CheckError::Script)?,
-                _ = ctx.cancel.cancelled() => return Err(CheckError::Cancelled),
-            };
+            // The runner stops the script itself on cancel (its group and what
+            // left it, after the grace period): dropping it here would leave them.
+            let out = ctx.runner.run(req).await.map_err(CheckError::Script)?;
+            if ctx.cancel.is_cancelled() {
+                return Err(CheckError::Cancelled);
+            }
             let exit = ExitCheck(c.exit).judge(out.exit_code);
             let mut verdicts = vec![Verdict {
                 ok: exit.passed,

@@ -67,10 +67,12 @@ impl Check for ExaminerCheck<'_> {
                 argv,
                 timeout: self.test.timeout,
             };
-            let out = tokio::select! {
-                r = ctx.runner.run(req) => r.map_err(CheckError::Script)?,
-                _ = ctx.cancel.cancelled() => return Err(CheckError::Cancelled),
-            };
+            // The runner stops the script itself on cancel (its group and what
+            // left it, after the grace period): dropping it here would leave them.
+            let out = ctx.runner.run(req).await.map_err(CheckError::Script)?;
+            if ctx.cancel.is_cancelled() {
+                return Err(CheckError::Cancelled);
+            }
             let passed = out.exit_code == Some(0);
             let title = self.test.title.as_deref().unwrap_or(&self.test.name);
             let said = [out.stderr.trim(), out.stdout.trim()]

@@ -48,7 +48,8 @@ async fn pause(at: Instant, cancel: &Cancel) -> bool {
 /// the last try happens at the deadline. With `timing.hold`, a pass must keep passing
 /// for that long, re-checked every interval, or the result is a failure saying how
 /// long it held. Errors (could not evaluate) are retried like failures, since a
-/// service that is not up yet refuses connections. Stops at once on `cancel`.
+/// service that is not up yet refuses connections. On `cancel`, no new try
+/// starts and a try in flight ends as it stops itself (at once when `cancel` turns to kill).
 pub async fn eventually<F, Fut>(timing: &Timing, cancel: &Cancel, mut attempt: F) -> Eventually
 where
     F: FnMut() -> Fut,
@@ -74,9 +75,12 @@ where
         }
         let tried_at = Instant::now();
         tries += 1;
+        // A try in flight stops itself on cancel (a step or command is
+        // stopped with its grace period, its output kept); it is dropped only
+        // once no grace is left.
         let r = tokio::select! {
             r = attempt() => r,
-            _ = cancel.cancelled() => return cancelled(tries),
+            _ = cancel.killing() => return cancelled(tries),
         };
         if passed(&r) {
             break r;
@@ -107,7 +111,7 @@ where
         tries += 1;
         let r = tokio::select! {
             r = attempt() => r,
-            _ = cancel.cancelled() => return cancelled(tries),
+            _ = cancel.killing() => return cancelled(tries),
         };
         if !passed(&r) {
             let held = humantime::format_duration(round_ms(held_from.elapsed()));

@@ -21,6 +21,8 @@ use crate::report::junit::JunitReporter;
 use crate::report::{Reporter, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
+use crate::shell::{escapees, preflight};
+use crate::signals::{self, Signals};
 use crate::vars::Sources;
 
 fn bad(msg: impl std::fmt::Display) -> Exit {
@@ -38,6 +40,38 @@ pub fn run(args: &RunArgs, mode: Mode, out: Output) -> Exit {
 }
 
 async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
+    // Listening from the start: a signal during the copies or the sandbox's start stops too.
+    let grace = match signals::grace_from_env() {
+        Ok(g) => g,
+        Err(e) => return bad(e),
+    };
+    let (cancel_handle, cancel) = cancel::pair();
+    let signals = match Signals::listen(cancel_handle.clone(), grace) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen for signals: {e}");
+            return Exit::Environment;
+        }
+    };
+    // Processes that steps detach (setsid, double fork) become ours, to be ended.
+    escapees::become_subreaper();
+    let exit = run_steps(args, mode, out, grace, cancel_handle, cancel.clone()).await;
+    // Whatever is still adopted now escaped every terminal and command.
+    escapees::end(None, grace, &cancel).await;
+    match (exit, signals.received()) {
+        (Exit::Interrupted, Some(sig)) => sig.exit(),
+        (exit, _) => exit,
+    }
+}
+
+async fn run_steps(
+    args: &RunArgs,
+    mode: Mode,
+    out: Output,
+    grace: Duration,
+    cancel_handle: cancel::CancelHandle,
+    cancel: cancel::Cancel,
+) -> Exit {
     let cli_vars = match parse_var_args(&args.vars) {
         Ok(v) => v,
         Err(e) => return bad(e),
@@ -85,6 +119,10 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         .clone()
         .unwrap_or_else(|| first.workshop.default_workdir());
     let workshop_root = first.workshop.default_workdir();
+    if let Err(e) = preflight::check(&args.shell, &workdir) {
+        eprintln!("error: {e}");
+        return Exit::Environment;
+    }
     let mode_fill = FillMode {
         allow_unsafe: args.allow_unsafe_vars,
         require_defined: true,
@@ -176,9 +214,9 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     } else {
         None
     };
-    let mut env = Vec::new();
+    let mut env = vec![(escapees::RUN_ID_VAR.to_string(), escapees::new_run_id())];
     if let Some(s) = &sandbox {
-        env = s.env();
+        env.extend(s.env());
         // `--var username=alice` alone: log in as alice, as the fan-out users are.
         let named = cli_vars
             .get("username")
@@ -242,7 +280,7 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         strict_checks: args.strict_checks,
         secrets: args.secrets.clone(),
         capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
-        grace: Duration::from_secs(2),
+        grace,
         workshop_root,
         kube: kube.clone(),
     });
@@ -261,7 +299,6 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
             _ => Box::new(JunitReporter::new(t.path.clone())),
         });
     }
-    let (cancel_handle, cancel) = cancel::pair();
     let (sink, mut rx) = EventSink::new();
     let reporter_cancel = cancel_handle.clone();
     let reporting = tokio::spawn(async move {
@@ -277,16 +314,6 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         }
         ok
     });
-    let signal_cancel = cancel_handle.clone();
-    let signals = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            signal_cancel.cancel();
-            eprintln!("\ninterrupted: stopping running steps (Ctrl-C again to quit at once)");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(Exit::Interrupted.code().into());
-            }
-        }
-    });
     let prompter: Option<Box<dyn engine::prompt::Prompter>> = if args.interactive {
         Some(Box::new(super::interactive::StdinPrompter::new(out.color)))
     } else {
@@ -294,7 +321,7 @@ async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     };
     let jobs = if args.interactive { 1 } else { args.jobs };
     let summary = engine::run(cfg, plans, jobs, sink, cancel.clone(), prompter).await;
-    signals.abort();
+    escapees::end(None, grace, &cancel).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }

@@ -19,6 +19,8 @@ pub struct ShellRunner {
     pub cancel: Cancel,
     /// Bytes kept per stream end.
     pub capture_cap: usize,
+    /// SIGTERM → SIGKILL grace.
+    pub grace: std::time::Duration,
 }
 
 /// What checks see of a step's (or script's) output.
@@ -43,7 +45,7 @@ impl ScriptRunner for ShellRunner {
                 env: self.env.clone(),
                 timeout: req.timeout,
                 capture_cap: self.capture_cap,
-                grace: std::time::Duration::from_secs(2),
+                grace: self.grace,
             };
             let out = run_once(shot, &self.cancel)
                 .await

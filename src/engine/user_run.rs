@@ -85,6 +85,7 @@ pub(super) async fn run_user(
         capture_cap: cfg.capture_cap,
         grace: cfg.grace,
         colocation: cfg.colocation,
+        cancel: cancel.clone(),
     });
     let total = plan.labs.iter().map(|l| reported_steps(l, cfg.mode)).sum();
     let run = UserRun {
@@ -98,6 +99,7 @@ pub(super) async fn run_user(
             env: env.clone(),
             cancel: cancel.clone(),
             capture_cap: cfg.capture_cap,
+            grace: cfg.grace,
         },
         env,
         workdir: plan.workdir.clone(),
@@ -443,7 +445,10 @@ impl UserRun<'_> {
         )
     }
 
-    fn finish(&self, steps: &mut Vec<Arc<StepResult>>, r: StepResult) {
+    fn finish(&self, steps: &mut Vec<Arc<StepResult>>, mut r: StepResult) {
+        if self.cancel.is_cancelled() {
+            mark_interrupted(&mut r);
+        }
         let r = Arc::new(r);
         self.sink.emit(EventKind::StepFinished {
             user: self.user.clone(),
@@ -647,9 +652,6 @@ impl UserRun<'_> {
             }
         }
         r.duration_ms = started.elapsed().as_millis() as u64;
-        if self.cancel.is_cancelled() && r.outcome != StepOutcome::Passed {
-            r.reason.get_or_insert_with(|| "interrupted".into());
-        }
         (r, update)
     }
 
@@ -792,7 +794,7 @@ impl UserRun<'_> {
                 return update;
             }
             if rec.output.cancelled {
-                r.outcome = StepOutcome::Error;
+                r.outcome = StepOutcome::Interrupted;
                 r.reason = Some("interrupted".into());
                 return update;
             }
@@ -891,8 +893,22 @@ impl UserRun<'_> {
         let rec = last
             .into_inner()
             .expect("not poisoned")
-            .unwrap_or_else(|| Err("interrupted before the step started".into()))?;
+            .unwrap_or_else(|| Err("interrupted before its command ran".into()))?;
         Ok((rec, ev.tries))
+    }
+}
+
+/// A step the run's cancellation caught while it ran (it did not pass, or a
+/// check of it was cut short) is `interrupted`; a step that ended before keeps its outcome.
+fn mark_interrupted(r: &mut StepResult) {
+    let cut = r
+        .checks
+        .iter()
+        .any(|c| c.outcome == CheckStatus::Skipped && c.message.as_deref() == Some("interrupted"));
+    let ran = r.tries > 0 || r.duration_ms > 0;
+    if r.outcome != StepOutcome::Skipped && (cut || r.outcome != StepOutcome::Passed) && ran {
+        r.outcome = StepOutcome::Interrupted;
+        r.reason.get_or_insert_with(|| "interrupted".into());
     }
 }
 

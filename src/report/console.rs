@@ -81,13 +81,18 @@ impl ConsoleReporter {
     fn step_line(&mut self, user: &UserName, s: &StepResult) {
         let (mark, style) = match s.outcome {
             StepOutcome::Passed => ("✓", Style::new().green()),
-            StepOutcome::Failed | StepOutcome::Error => ("✗", Style::new().red().bold()),
+            StepOutcome::Failed | StepOutcome::Error | StepOutcome::Interrupted => {
+                ("✗", Style::new().red().bold())
+            }
             StepOutcome::TimedOut => ("⏱", Style::new().red().bold()),
             StepOutcome::Skipped => ("⊘", Style::new().dim()),
         };
         let failed = matches!(
             s.outcome,
-            StepOutcome::Failed | StepOutcome::Error | StepOutcome::TimedOut
+            StepOutcome::Failed
+                | StepOutcome::Error
+                | StepOutcome::TimedOut
+                | StepOutcome::Interrupted
         );
         if self.opts.quiet && !failed {
             return;
@@ -215,7 +220,10 @@ impl ConsoleReporter {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {
                 if matches!(
                     s.outcome,
-                    StepOutcome::Failed | StepOutcome::Error | StepOutcome::TimedOut
+                    StepOutcome::Failed
+                        | StepOutcome::Error
+                        | StepOutcome::TimedOut
+                        | StepOutcome::Interrupted
                 ) {
                     let e = failed_by_step
                         .entry((i + 1, s.id.clone()))

@@ -10,6 +10,7 @@ pub const SHOWN_LINES: usize = 20;
 pub fn headline(s: &StepResult) -> String {
     match s.outcome {
         StepOutcome::TimedOut => format!("step {} timed out", s.id),
+        StepOutcome::Interrupted => format!("step {} was interrupted", s.id),
         StepOutcome::Error => format!(
             "step {} could not be run: {}",
             s.id,

@@ -89,7 +89,10 @@ fn clean(s: &str) -> String {
 fn is_failure(o: StepOutcome) -> bool {
     matches!(
         o,
-        StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
+        StepOutcome::Failed
+            | StepOutcome::TimedOut
+            | StepOutcome::Error
+            | StepOutcome::Interrupted
     )
 }
 
@@ -98,7 +101,10 @@ fn mark(o: StepOutcome) -> (&'static str, &'static str) {
     match o {
         StepOutcome::Passed => ("✓", "passed"),
         StepOutcome::Skipped => ("⊘", "skipped"),
-        StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error => ("✗", "failed"),
+        StepOutcome::Failed
+        | StepOutcome::TimedOut
+        | StepOutcome::Error
+        | StepOutcome::Interrupted => ("✗", "failed"),
     }
 }
 
@@ -109,6 +115,7 @@ fn outcome_name(o: StepOutcome) -> &'static str {
         StepOutcome::TimedOut => "timed out",
         StepOutcome::Skipped => "skipped",
         StepOutcome::Error => "error",
+        StepOutcome::Interrupted => "interrupted",
     }
 }
 

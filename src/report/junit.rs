@@ -50,11 +50,16 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
                     StepOutcome::Failed | StepOutcome::TimedOut => {
                         TestCaseStatus::non_success(NonSuccessKind::Failure)
                     }
-                    StepOutcome::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+                    StepOutcome::Error | StepOutcome::Interrupted => {
+                        TestCaseStatus::non_success(NonSuccessKind::Error)
+                    }
                 };
                 if matches!(
                     s.outcome,
-                    StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
+                    StepOutcome::Failed
+                        | StepOutcome::TimedOut
+                        | StepOutcome::Error
+                        | StepOutcome::Interrupted
                 ) {
                     status.set_message(failure::headline(s));
                     status.set_description(failure::plain(s));

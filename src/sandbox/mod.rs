@@ -394,9 +394,11 @@ async fn interrupted() -> Result<(), SandboxError> {
     };
     let mut term = signal(SignalKind::terminate()).map_err(wait)?;
     let mut int = signal(SignalKind::interrupt()).map_err(wait)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(wait)?;
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+        _ = hup.recv() => {}
     }
     Ok(())
 }
@@ -410,7 +412,13 @@ pub async fn run_command(
 ) -> Result<i32, SandboxError> {
     let sandbox = Sandbox::start(cfg).await?;
     let result = if let Some((program, args)) = cmd.split_first() {
-        run_child(&sandbox, program, args).await
+        // What CMD leaves running (`bash -c 'sleep 46 &'`) becomes ours when CMD
+        // ends, and is ended before the sandbox goes.
+        crate::shell::escapees::become_subreaper();
+        let code = run_child(&sandbox, program, args).await;
+        let grace = crate::signals::grace_from_env().unwrap_or(crate::signals::DEFAULT_GRACE);
+        crate::shell::escapees::end(None, grace, &crate::cancel::Cancel::never()).await;
+        code
     } else {
         // --print-env and the bare command both print the environment and serve.
         let _ = print_env;
@@ -434,14 +442,20 @@ pub async fn run_command(
 
 async fn run_child(sandbox: &Sandbox, program: &str, args: &[String]) -> Result<i32, SandboxError> {
     use std::os::unix::process::ExitStatusExt as _;
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .envs(sandbox.env())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| SandboxError::Spawn {
-            cmd: program.to_string(),
-            source,
+        .env(
+            crate::shell::escapees::RUN_ID_VAR,
+            crate::shell::escapees::new_run_id(),
+        )
+        .kill_on_drop(true);
+    let (mut child, _registered) =
+        crate::shell::escapees::spawn_registered(&mut cmd).map_err(|source| {
+            SandboxError::Spawn {
+                cmd: program.to_string(),
+                source,
+            }
         })?;
     let wait = |source| SandboxError::Wait {
         what: "the command",
@@ -455,7 +469,14 @@ async fn run_child(sandbox: &Sandbox, program: &str, args: &[String]) -> Result<
             if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
             }
-            child.wait().await.map_err(wait)?
+            let grace = crate::signals::grace_from_env().unwrap_or(crate::signals::DEFAULT_GRACE);
+            match tokio::time::timeout(grace, child.wait()).await {
+                Ok(s) => s.map_err(wait)?,
+                Err(_) => {
+                    let _ = child.start_kill();
+                    child.wait().await.map_err(wait)?
+                }
+            }
         }
     };
     Ok(status

@@ -11,7 +11,9 @@
 
 pub mod affinity;
 mod capture;
+pub mod escapees;
 mod oneshot;
+pub mod preflight;
 mod process_group;
 mod terminal;
 mod text_clean;
@@ -39,6 +41,8 @@ pub struct ShellConfig {
     pub grace: Duration,
     /// Set when labctl is pinned to one CPU: shells are pinned there between steps.
     pub colocation: Option<affinity::Colocation>,
+    /// The run's cancellation: cuts every grace period short once it turns to kill.
+    pub cancel: crate::cancel::Cancel,
 }
 
 impl Default for ShellConfig {
@@ -50,6 +54,7 @@ impl Default for ShellConfig {
             capture_cap: DEFAULT_CAPTURE_CAP,
             grace: Duration::from_secs(2),
             colocation: None,
+            cancel: crate::cancel::Cancel::never(),
         }
     }
 }

@@ -12,7 +12,8 @@ use tokio::net::unix::pipe;
 use tokio::process::Command;
 
 use super::capture::{Capture, READ_BUF, drain_now};
-use super::process_group::signal_group;
+use super::escapees;
+use super::process_group::{Escalation, Procs, Target, signal_group};
 use super::{ShellError, StepOutput};
 use crate::cancel::Cancel;
 
@@ -61,25 +62,31 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     // buffered without waiting for EOF, which a leftover child could withhold.
     let (out_tx, mut out_rx) = pipe::pipe().map_err(setup)?;
     let (err_tx, mut err_rx) = pipe::pipe().map_err(setup)?;
+    let scope = escapees::new_scope();
     let mut command = Command::new(&program);
     command
         .args(&args)
         .current_dir(&cmd.workdir)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .env(escapees::SCOPE_VAR, &scope)
         .stdin(Stdio::null())
         .stdout(out_tx.into_blocking_fd().map_err(setup)?)
         .stderr(err_tx.into_blocking_fd().map_err(setup)?)
         .process_group(0)
         .kill_on_drop(true);
     super::affinity::widen_on_exec(&mut command);
-    let spawned = command.spawn();
+    let spawned = escapees::spawn_registered(&mut command);
     // Drops our copies of the write ends.
     drop(command);
-    let mut child = spawned.map_err(|source| ShellError::Spawn {
+    let (mut child, _registered) = spawned.map_err(|source| ShellError::Spawn {
         program: program.clone(),
         source,
     })?;
     let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+    let target = Target {
+        procs: Procs::Group(pgid),
+        scope: Some(&scope),
+    };
 
     let mut out = Capture::new(cmd.capture_cap);
     let mut err = Capture::new(cmd.capture_cap);
@@ -87,33 +94,34 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     let mut err_buf = vec![0u8; READ_BUF];
     let (mut out_eof, mut err_eof) = (false, false);
     let (mut timed_out, mut cancelled) = (false, false);
-    let mut wake_at = tokio::time::Instant::now() + cmd.timeout;
-    let cancellation = cancel.cancelled();
-    tokio::pin!(cancellation);
+    let deadline = tokio::time::Instant::now() + cmd.timeout;
+    let mut stopping = Escalation::new(&[Signal::SIGTERM], cmd.grace);
     let status = loop {
         tokio::select! {
             status = child.wait() => break status.ok(),
             r = out_rx.read(&mut out_buf), if !out_eof => out_eof = out.absorb(r, &out_buf),
             r = err_rx.read(&mut err_buf), if !err_eof => err_eof = err.absorb(r, &err_buf),
-            _ = tokio::time::sleep_until(wake_at) => {
-                if timed_out || cancelled {
-                    signal_group(pgid, Signal::SIGKILL);
-                    wake_at = tokio::time::Instant::now() + Duration::from_secs(3600);
+            _ = tokio::time::sleep_until(stopping.due(deadline)) => {
+                if stopping.started() {
+                    if !stopping.advance(&target) {
+                        // Not even SIGKILL ended it (stuck in the kernel): stop waiting.
+                        break None;
+                    }
                 } else {
                     timed_out = true;
-                    signal_group(pgid, Signal::SIGTERM);
-                    wake_at = tokio::time::Instant::now() + cmd.grace;
+                    stopping.start(&target, cancel);
                 }
             }
-            _ = &mut cancellation, if !timed_out && !cancelled => {
+            _ = cancel.cancelled(), if !stopping.started() => {
                 cancelled = true;
-                signal_group(pgid, Signal::SIGTERM);
-                wake_at = tokio::time::Instant::now() + cmd.grace;
+                stopping.start(&target, cancel);
             }
+            _ = cancel.killing(), if stopping.started() && !stopping.killed() => stopping.hurry(&target),
         }
     };
-    // The command is done: whatever it left in its group goes too.
+    // The command is done: whatever it left in its group, or detached, goes too.
     signal_group(pgid, Signal::SIGKILL);
+    escapees::end(Some(&scope), cmd.grace, cancel).await;
     if !out_eof {
         drain_now(&out_rx, &mut out, &mut out_buf);
     }

@@ -5,8 +5,15 @@
 //! setsid itself. Scanning `/proc` for the session id finds every such process,
 //! including `$(...)` children that share the shell's own process group.
 
+use std::future::Future;
+use std::time::Duration;
+
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
+use tokio::time::Instant;
+
+use super::escapees;
+use crate::cancel::Cancel;
 
 /// One process as `/proc/PID/stat` describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +88,166 @@ pub(crate) fn signal_session(sid: i32, except: Option<i32>, sig: Signal) -> usiz
 /// Sends `sig` to process group `pgid`; false when the group no longer exists.
 pub(crate) fn signal_group(pgid: i32, sig: Signal) -> bool {
     pgid > 1 && killpg(Pid::from_raw(pgid), sig).is_ok()
+}
+
+/// The processes of one terminal, background step or command: what a stop signals.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    /// Where its processes are.
+    pub procs: Procs,
+    /// Its scope, to find the processes that left (see `escapees`).
+    pub scope: Option<&'a str>,
+}
+
+/// Where a target's processes are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Procs {
+    /// A process group (a one-shot command, a background step).
+    Group(i32),
+    /// A terminal's session, but `except` (its shell).
+    Session { sid: i32, except: Option<i32> },
+}
+
+impl Target<'_> {
+    /// Sends `sig` to every process of the target; false when none was found.
+    pub fn signal(&self, sig: Signal) -> bool {
+        let mut any = match self.procs {
+            Procs::Group(pgid) => signal_group(pgid, sig),
+            Procs::Session { sid, except } => signal_session(sid, except, sig) > 0,
+        };
+        if let Some(scope) = self.scope {
+            any |= escapees::signal(Some(scope), sig) > 0;
+        }
+        any
+    }
+
+    /// True while a process of the target is alive.
+    pub fn alive(&self) -> bool {
+        let mine = match self.procs {
+            Procs::Group(pgid) => pgid > 1 && killpg(Pid::from_raw(pgid), None).is_ok(),
+            Procs::Session { sid, except } => !live_members(sid, except).is_empty(),
+        };
+        mine || self.scope.is_some_and(|s| !escapees::find(Some(s)).is_empty())
+    }
+}
+
+/// How long a SIGKILLed target may take to be seen gone.
+pub(crate) const AFTER_KILL: Duration = Duration::from_millis(500);
+
+/// The one way labctl stops processes, for loops that also read output:
+/// each of the polite signals in turn, `grace` apart, then SIGKILL. The
+/// grace is cut short when the run turns to kill (a second signal).
+#[derive(Debug)]
+pub(crate) struct Escalation {
+    polite: &'static [Signal],
+    sent: usize,
+    grace: Duration,
+    next: Option<Instant>,
+}
+
+impl Escalation {
+    /// Not started: nothing is sent until [`Escalation::start`].
+    pub fn new(polite: &'static [Signal], grace: Duration) -> Escalation {
+        Escalation {
+            polite,
+            sent: 0,
+            grace,
+            next: None,
+        }
+    }
+
+    /// Sends the first signal (SIGKILL when no grace is left).
+    pub fn start(&mut self, target: &Target<'_>, cancel: &Cancel) {
+        if self.next.is_none() {
+            if cancel.is_killing() {
+                self.sent = self.polite.len();
+            }
+            self.advance(target);
+        }
+    }
+
+    /// True once the first signal went.
+    pub fn started(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// True once SIGKILL went.
+    pub fn killed(&self) -> bool {
+        self.sent > self.polite.len()
+    }
+
+    /// The last signal sent.
+    pub fn last(&self) -> Option<Signal> {
+        match self.sent {
+            0 => None,
+            n if n > self.polite.len() => Some(Signal::SIGKILL),
+            n => Some(self.polite[n - 1]),
+        }
+    }
+
+    /// When [`Escalation::advance`] is due; `otherwise` before the start.
+    pub fn due(&self, otherwise: Instant) -> Instant {
+        self.next.unwrap_or(otherwise)
+    }
+
+    /// Sends the next signal; false when SIGKILL went already and the target
+    /// still did not end (the caller gives up on it).
+    pub fn advance(&mut self, target: &Target<'_>) -> bool {
+        if self.killed() {
+            return false;
+        }
+        let sig = self.polite.get(self.sent).copied().unwrap_or(Signal::SIGKILL);
+        target.signal(sig);
+        self.sent += 1;
+        let wait = if sig == Signal::SIGKILL {
+            AFTER_KILL.max(self.grace)
+        } else {
+            self.grace
+        };
+        self.next = Some(Instant::now() + wait);
+        true
+    }
+
+    /// No grace left: SIGKILL now, unless it went already.
+    pub fn hurry(&mut self, target: &Target<'_>) {
+        if self.started() && !self.killed() {
+            self.sent = self.polite.len();
+            self.advance(target);
+        }
+    }
+}
+
+/// Stops `target` for callers with nothing else to do meanwhile: the
+/// [`Escalation`] until `gone` resolves. Returns `gone`'s output (None when
+/// the target outlived SIGKILL) and the last signal sent.
+pub(crate) async fn stop<F: Future>(
+    target: &Target<'_>,
+    polite: &'static [Signal],
+    grace: Duration,
+    cancel: &Cancel,
+    gone: F,
+) -> (Option<F::Output>, Option<Signal>) {
+    let mut esc = Escalation::new(polite, grace);
+    esc.start(target, cancel);
+    tokio::pin!(gone);
+    loop {
+        tokio::select! {
+            out = &mut gone => return (Some(out), esc.last()),
+            _ = tokio::time::sleep_until(esc.due(Instant::now())) => {
+                if !esc.advance(target) {
+                    return (None, esc.last());
+                }
+            }
+            _ = cancel.killing(), if !esc.killed() => esc.hurry(target),
+        }
+    }
+}
+
+/// Resolves once no process of `target` is alive (polled: there is no event for it).
+pub(crate) async fn until_gone(target: &Target<'_>) {
+    while target.alive() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[cfg(test)]

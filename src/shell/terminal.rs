@@ -69,14 +69,17 @@ use tokio::task::JoinHandle;
 
 use super::affinity::{Colocation, widen_on_exec};
 use super::capture::{Capture, Drained, READ_BUF, discard_until_eof, drain_now};
-use super::process_group::{live_members, signal_group, signal_session};
+use super::escapees::{self, Spawned};
+use super::process_group::{
+    AFTER_KILL, Escalation, Procs, Target, signal_session, stop, until_gone,
+};
 use super::{ShellConfig, ShellError, StepOutput};
 use crate::cancel::Cancel;
 
 /// The alias (and fallback function) that runs the next foreground step.
 const STEP_COMMAND: &str = "__L";
-/// What we write to the shell per foreground step.
-const STEP_LINE: &str = "__L\n";
+/// Characters of the per-step nonce on the `done` line (base 36).
+const NONCE_LEN: usize = 6;
 /// How long the shell may take to acknowledge a command between steps.
 const SHELL_ANSWER: Duration = Duration::from_secs(10);
 
@@ -222,6 +225,13 @@ struct Terminal {
     colocation: Option<Colocation>,
     /// The shell is pinned now and must be released before it runs anything.
     pinned: bool,
+    /// Marks every process of this terminal, to find those that left its session.
+    scope: String,
+    /// Makes each step's nonce.
+    nonces: Nonces,
+    /// Stops and cuts the grace of everything this terminal waits for.
+    cancel: Cancel,
+    _registered: Spawned,
 }
 
 /// A running background step.
@@ -241,13 +251,6 @@ enum Ending {
     ShellGone,
 }
 
-/// Escalation state of a step being stopped.
-#[derive(Clone, Copy)]
-enum Phase {
-    Running,
-    Terminating(tokio::time::Instant),
-    Killing(tokio::time::Instant),
-}
 
 impl Terminal {
     fn spawn(number: u32, cfg: &ShellConfig) -> Result<Terminal, ShellError> {
@@ -283,9 +286,11 @@ impl Terminal {
         {
             cmd.args(["--noprofile", "--norc"]);
         }
+        let scope = escapees::new_scope();
         cmd.arg(proc_path(&script_r))
             .current_dir(&cfg.workdir)
             .envs(cfg.env.iter().map(|(k, v)| (k, v)))
+            .env(escapees::SCOPE_VAR, &scope)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -305,7 +310,7 @@ impl Terminal {
             });
         }
         widen_on_exec(&mut cmd);
-        let mut child = cmd.spawn().map_err(|source| ShellError::Spawn {
+        let (mut child, registered) = escapees::spawn_registered(&mut cmd).map_err(|source| ShellError::Spawn {
             program: cfg.shell.display().to_string(),
             source,
         })?;
@@ -333,10 +338,16 @@ impl Terminal {
             pending_init: None,
             colocation: cfg.colocation,
             pinned: false,
+            scope,
+            nonces: Nonces::new(),
+            cancel: cfg.cancel.clone(),
+            _registered: registered,
         };
         // Sent with the first step: writing to a fresh pipe does not block.
         // Quoted words (`\\builtin`) are not alias-expanded: a student's
         // `alias echo=...` cannot change the wrapper.
+        // The line per step is `__L NONCE`: the alias ends in `echo "done ID $?"`,
+        // so the nonce becomes echo's last word without passing through a variable.
         let step = format!(
             "__labctl_id=$((__labctl_id+1)); \\builtin source {} >{} 2>{}; \\builtin echo \"done $__labctl_id $?\"",
             term.slots.body_path(),
@@ -346,7 +357,7 @@ impl Terminal {
         let init = format!(
             "BASH_ARGV0=bash\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
              trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n\
-             {STEP_COMMAND}() {{ {step}; }}\nalias {STEP_COMMAND}={}\n",
+             {STEP_COMMAND}() {{ {step} \"$1\"; }}\nalias {STEP_COMMAND}={}\n",
             sh_quote(term.dir.path()),
             sh_quote(&step),
         );
@@ -418,29 +429,23 @@ impl Terminal {
         let mut files = self.slots.fill(self.dir.path(), body)?;
         self.steps_sent += 1;
         let id = self.steps_sent;
+        let nonce = self.nonces.next();
         // A failed write means the shell is gone; the status pipe says so below.
-        self.send(STEP_LINE).await;
+        self.send(&format!("{STEP_COMMAND} {nonce}\n")).await;
 
         let mut out = Capture::new(cap);
         let mut err = Capture::new(cap);
         let (mut out_eof, mut err_eof) = (false, false);
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut phase = Phase::Running;
+        let mut stopping = Escalation::new(&[Signal::SIGTERM], grace);
         let (mut timed_out, mut cancelled) = (false, false);
-        let mut last_signal = None;
         let watch_at = tokio::time::Instant::now() + WATCH_AFTER;
         let mut watched = false;
-        let cancellation = cancel.cancelled();
-        tokio::pin!(cancellation);
         let ending = loop {
-            let wake_at = match phase {
-                Phase::Running => deadline,
-                Phase::Terminating(t) | Phase::Killing(t) => t,
-            };
             tokio::select! {
                 line = self.status.next_line() => match line {
                     Ok(Some(line)) => {
-                        if let Some(code) = parse_status(&line, "done", id) {
+                        if let Some(code) = parse_done(&line, id, &nonce) {
                             // It waits for its next line now: keep it by us.
                             if let Some(colocation) = self.colocation {
                                 self.pinned = colocation.pin(self.pid);
@@ -461,32 +466,26 @@ impl Terminal {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(wake_at) => match phase {
-                    Phase::Running => {
+                _ = tokio::time::sleep_until(stopping.due(deadline)) => {
+                    if !stopping.started() {
                         timed_out = true;
-                        last_signal = Some(Signal::SIGTERM);
-                        phase = self.abort_step(id, grace);
-                    }
-                    Phase::Terminating(_) => {
-                        last_signal = Some(Signal::SIGKILL);
-                        signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
-                        phase = Phase::Killing(
-                            tokio::time::Instant::now() + grace.max(Duration::from_secs(1)),
-                        );
-                    }
-                    Phase::Killing(_) => {
+                        self.abort_step(id, &mut stopping);
+                    } else if !stopping.advance(&self.step_target()) {
                         // The shell itself does not come back: give up on it.
                         signal_session(self.pid, None, Signal::SIGKILL);
                         break Ending::ShellGone;
                     }
-                },
-                _ = &mut cancellation, if matches!(phase, Phase::Running) => {
+                }
+                _ = cancel.cancelled(), if !stopping.started() => {
                     cancelled = true;
-                    last_signal = Some(Signal::SIGTERM);
-                    phase = self.abort_step(id, grace);
+                    self.abort_step(id, &mut stopping);
+                }
+                _ = cancel.killing(), if stopping.started() && !stopping.killed() => {
+                    stopping.hurry(&self.step_target());
                 }
             }
         };
+        let last_signal = stopping.last();
 
         // Everything the step's finished processes wrote is in the pipes now.
         files.keep.clear();
@@ -544,12 +543,23 @@ impl Terminal {
     }
 
     /// First stage of stopping a foreground step: make the shell's trap return
-    /// from the body, SIGTERM everything else in the session.
-    fn abort_step(&mut self, id: u64, grace: Duration) -> Phase {
+    /// from the body, SIGTERM everything else in the session and what left it.
+    fn abort_step(&mut self, id: u64, stopping: &mut Escalation) {
         let _ = File::create(self.dir.path().join(format!("abort.{id}")));
         let _ = nix::sys::signal::kill(Pid::from_raw(self.pid), Signal::SIGUSR1);
-        signal_session(self.pid, Some(self.pid), Signal::SIGTERM);
-        Phase::Terminating(tokio::time::Instant::now() + grace)
+        stopping.start(&self.step_target(), &self.cancel);
+    }
+
+    /// Everything a step of this terminal may have started: its session but
+    /// the shell, and the processes that left it.
+    fn step_target(&self) -> Target<'_> {
+        Target {
+            procs: Procs::Session {
+                sid: self.pid,
+                except: Some(self.pid),
+            },
+            scope: Some(&self.scope),
+        }
     }
 
     async fn start_background(&mut self, body: &str, cap: usize) -> Result<(), ShellError> {
@@ -558,7 +568,9 @@ impl Terminal {
         // The subshell reports its pid (= its process group) only after its
         // redirections are open, so our keep-alive write ends can go then.
         let line = format!(
-            "{{ trap - INT QUIT; \\builtin echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; \\builtin source {}; }} 3>&1 >{} 2>{} &\n",
+            "{{ trap - INT QUIT; export {}={}.{id}; \\builtin echo \"bgstart {id} $BASHPID\" >&3; exec 3>&-; __labctl_id={id}; \\builtin source {}; }} 3>&1 >{} 2>{} &\n",
+            escapees::SCOPE_VAR,
+            self.scope,
             sh_quote(&files.body),
             sh_quote(&files.out),
             sh_quote(&files.err),
@@ -594,21 +606,28 @@ impl Terminal {
         let mut sent = None;
         let mut captures = None;
         if !bg.reader.is_finished() {
-            for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGKILL] {
-                if !signal_group(bg.pgid, sig) {
-                    break;
+            let scope = format!("{}.{}", self.scope, bg.id);
+            let target = Target {
+                procs: Procs::Group(bg.pgid),
+                scope: Some(&scope),
+            };
+            // Ends with its output, or with its processes (something else may hold the output).
+            let gone = async {
+                tokio::select! {
+                    r = &mut bg.reader => r.ok(),
+                    _ = until_gone(&target) => None,
                 }
-                sent = Some(sig);
-                let wait = if sig == Signal::SIGKILL {
-                    Duration::from_millis(200)
-                } else {
-                    grace
-                };
-                if let Ok(res) = tokio::time::timeout(wait, &mut bg.reader).await {
-                    captures = res.ok();
-                    break;
-                }
-            }
+            };
+            let (res, last) = stop(
+                &target,
+                &[Signal::SIGINT, Signal::SIGTERM],
+                grace,
+                &self.cancel,
+                gone,
+            )
+            .await;
+            captures = res.flatten();
+            sent = last;
         }
         if captures.is_none() {
             // Ended, or something outside its group still holds its output open.
@@ -644,23 +663,25 @@ impl Terminal {
         })
     }
 
-    /// Ends the shell and everything left in its session.
+    /// Ends the shell and everything left in its session, or that left it.
     async fn close(mut self, grace: Duration) {
+        let cancel = self.cancel.clone();
+        let scope = self.scope.clone();
         // Leftovers first, while the shell is alive to reap them.
-        let leftovers = signal_session(self.pid, Some(self.pid), Signal::SIGTERM) > 0;
+        let target = self.step_target();
+        let leftovers = target.alive();
         if leftovers {
-            let until = Instant::now() + grace;
-            while Instant::now() < until && !live_members(self.pid, Some(self.pid)).is_empty() {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
+            stop(&target, &[Signal::SIGTERM], grace, &cancel, until_gone(&target)).await;
         }
         // EOF on its script ends the shell.
         self.commands = None;
-        let exited = tokio::time::timeout(grace, self.child.wait()).await.is_ok();
+        let exited = tokio::select! {
+            r = tokio::time::timeout(grace, self.child.wait()) => r.is_ok(),
+            _ = cancel.killing() => false,
+        };
         if !exited {
             let _ = self.child.start_kill();
-            let _ = self.child.wait().await;
+            let _ = tokio::time::timeout(AFTER_KILL, self.child.wait()).await;
         }
         // A shell that was idle with nothing else in its session, and ended on
         // its own, left nothing to find: each scan of /proc reads every
@@ -668,6 +689,7 @@ impl Terminal {
         if leftovers || !exited {
             signal_session(self.pid, None, Signal::SIGKILL);
         }
+        escapees::end(Some(&scope), grace, &cancel).await;
         self.dead = true;
         self.pid = 0;
     }
@@ -678,6 +700,7 @@ impl Drop for Terminal {
     fn drop(&mut self) {
         if self.pid > 0 {
             signal_session(self.pid, None, Signal::SIGKILL);
+            escapees::kill_now(Some(&self.scope));
         }
     }
 }
@@ -969,6 +992,41 @@ fn parse_status(line: &str, kind: &str, id: u64) -> Option<i32> {
     parts.next()?.parse().ok()
 }
 
+/// Parses the `done ID STATUS NONCE` line that ends foreground step `id`; a
+/// line without this step's nonce is ignored (a step that writes a status
+/// line by accident, to a descriptor that reaches the status pipe).
+fn parse_done(line: &str, id: u64, nonce: &str) -> Option<i32> {
+    let (status, got) = line.rsplit_once(' ')?;
+    if got != nonce {
+        return None;
+    }
+    parse_status(status, "done", id)
+}
+
+/// Per-step nonces: a random seed, stepped with splitmix64 (no system call per step).
+struct Nonces(u64);
+
+impl Nonces {
+    fn new() -> Nonces {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(my_pid());
+        Nonces(h.finish())
+    }
+
+    fn next(&mut self) -> String {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        (0..NONCE_LEN)
+            .map(|i| DIGITS[(z >> (i * 6) % 64) as usize % 36] as char)
+            .collect()
+    }
+}
+
 /// The signal a shell status > 128 stands for.
 fn signal_of_status(code: i32) -> Option<i32> {
     (129..=128 + 64).contains(&code).then(|| code - 128)
@@ -993,6 +1051,16 @@ mod tests {
         assert_eq!(parse_status("done 2 0", "done", 3), None);
         assert_eq!(parse_status("bgstart 3 99", "done", 3), None);
         assert_eq!(parse_status("done", "done", 3), None);
+    }
+
+    #[test]
+    fn done_lines_need_the_nonce() {
+        assert_eq!(parse_done("done 3 0 k2x9q1", 3, "k2x9q1"), Some(0));
+        assert_eq!(parse_done("done 3 0", 3, "k2x9q1"), None);
+        assert_eq!(parse_done("done 3 0 k2x9q2", 3, "k2x9q1"), None);
+        let mut n = Nonces::new();
+        let (a, b) = (n.next(), n.next());
+        assert!(a.len() == NONCE_LEN && a != b, "{a} {b}");
     }
 
     #[test]
