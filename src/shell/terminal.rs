@@ -245,6 +245,29 @@ struct Background {
     reader: JoinHandle<(Capture, Capture)>,
 }
 
+/// Why processes a step detached were stopped, and with what.
+struct DetachedStop {
+    timed_out: bool,
+    cancelled: bool,
+    signal: Option<Signal>,
+}
+
+/// True when process `pid` has one of the pipes `inodes` open.
+fn holds_pipe(pid: i32, inodes: &[u64]) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|target| {
+            let t = target.to_string_lossy();
+            t.strip_prefix("pipe:[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| inodes.contains(&n))
+        })
+    })
+}
+
 /// How a foreground step's wait ended.
 enum Ending {
     Done(i32),
@@ -485,10 +508,17 @@ impl Terminal {
                 }
             }
         };
-        let last_signal = stopping.last();
+        let mut last_signal = stopping.last();
 
         // Everything the step's finished processes wrote is in the pipes now.
         files.keep.clear();
+        if matches!(ending, Ending::Done(_)) && !stopping.started() {
+            let streams = [(!out_eof, &mut out), (!err_eof, &mut err)];
+            if let Some(stop) = self.wait_detached(&files, streams, deadline, cancel, grace).await {
+                (timed_out, cancelled) = (stop.timed_out, stop.cancelled);
+                last_signal = stop.signal;
+            }
+        }
         let out_spare = match out_eof {
             false => files.out.drain(&mut out, &mut self.out_buf),
             true => None,
@@ -540,6 +570,67 @@ impl Terminal {
         output.stderr = err.finish();
         output.duration = started.elapsed();
         Ok(output)
+    }
+
+    /// After `done`: a process that left the terminal's session (`setsid`, a
+    /// double fork) and still holds the step's output is still the step's
+    /// (`setsid sleep 44 & wait` waits for nothing, since with job control
+    /// setsid forks): wait for it under the step's timeout, reading its output.
+    /// A job left with `&` stays in the session and is not waited for, and
+    /// none of this costs anything unless a writer is left on a step's pipe.
+    async fn wait_detached(
+        &mut self,
+        files: &StepPipes,
+        mut streams: [(bool, &mut Capture); 2],
+        deadline: tokio::time::Instant,
+        cancel: &Cancel,
+        grace: Duration,
+    ) -> Option<DetachedStop> {
+        let pipes = [&files.out, &files.err];
+        let drain = |streams: &mut [(bool, &mut Capture); 2], buf: &mut [u8]| {
+            let mut held = Vec::new();
+            for ((open, capture), stream) in streams.iter_mut().zip(pipes) {
+                let Some(fd) = stream.as_fd().filter(|_| *open) else {
+                    continue;
+                };
+                if drain_now(fd, capture, buf) == Drained::Pending
+                    && let Ok(st) = nix::sys::stat::fstat(fd)
+                {
+                    held.push(st.st_ino);
+                }
+            }
+            held
+        };
+        let held = drain(&mut streams, &mut self.out_buf);
+        if held.is_empty() {
+            return None;
+        }
+        let scope = self.scope.clone();
+        let holders = || {
+            escapees::find(Some(&scope))
+                .into_iter()
+                .any(|pid| holds_pipe(pid, &held))
+        };
+        loop {
+            if !holders() {
+                return None;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                    drain(&mut streams, &mut self.out_buf);
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = cancel.cancelled() => break,
+            }
+        }
+        let target = self.step_target();
+        let (_, signal) = stop(&target, &[Signal::SIGTERM], grace, cancel, until_gone(&target)).await;
+        drain(&mut streams, &mut self.out_buf);
+        Some(DetachedStop {
+            timed_out: !cancel.is_cancelled(),
+            cancelled: cancel.is_cancelled(),
+            signal,
+        })
     }
 
     /// First stage of stopping a foreground step: make the shell's trap return
