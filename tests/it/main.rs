@@ -6,3 +6,4 @@ mod list;
 #[path = "../support/processes.rs"]
 mod processes;
 mod run;
+mod signals;

@@ -38,6 +38,11 @@ impl Workshop {
 
     /// Runs labctl with a JSON report; returns (status, report, stderr).
     pub fn run(&self, extra: &[&str]) -> (i32, Value, String) {
+        self.run_with_env(extra, &[])
+    }
+
+    /// [`Workshop::run`] with environment variables set for labctl.
+    pub fn run_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
         let report = self.file("report.json");
         let _ = std::fs::remove_file(&report);
         let mut args = vec!["run", "--report"];
@@ -46,7 +51,11 @@ impl Workshop {
         args.extend_from_slice(extra);
         let a = self.arg();
         args.push(&a);
-        let ran = Labctl::new(&args).dir(self.path()).run();
+        let mut labctl = Labctl::new(&args).dir(self.path());
+        for (k, v) in env {
+            labctl = labctl.env(k, v);
+        }
+        let ran = labctl.run();
         let json = std::fs::read_to_string(&report)
             .map(|t| serde_json::from_str(&t).unwrap())
             .unwrap_or(Value::Null);

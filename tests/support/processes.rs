@@ -26,3 +26,28 @@ pub fn processes_with(marker: &str) -> Vec<(i32, String)> {
     }
     found
 }
+
+/// Live (not zombie) processes whose environment has an entry starting with
+/// `entry` (such as `LABCTL_RUN_ID=4242.`), as (pid, command line).
+pub fn processes_with_env(entry: &str) -> Vec<(i32, String)> {
+    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for e in proc_dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|kv| kv.starts_with(entry.as_bytes()))
+        {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    found
+}
