@@ -5,7 +5,7 @@
 //! terminal is one long-lived `bash --noprofile --norc` in its own session
 //! with `set -m`. A step is the line `__L`, an alias that `source`s the body
 //! from a pipe with stdout/stderr redirected to fresh per-step pipes, then
-//! echoes `done ID $?` on the shell's stdout, a status pipe that no step
+//! echoes `done ID $? NONCE` on the shell's stdout, a status pipe that no step
 //! process inherits. See `terminal.rs`; `affinity.rs` keeps labctl and the
 //! shell on one CPU between steps.
 

@@ -7,8 +7,8 @@
 //! Each terminal reserves three file descriptors in labctl (`StepSlots`: body, stdout, stderr); for every step we
 //! make fresh pipes and `dup3` them onto those numbers, so bash always finds the
 //! step at the same paths, `/proc/<labctl pid>/fd/N`. That lets the wrapper be
-//! an alias defined once, and the line we send per step is `__L` (bash reads a
-//! piped script one byte per read(2), so the line is kept short):
+//! an alias defined once, and the line we send per step is `__L NONCE` (bash
+//! reads a piped script one byte per read(2), so the line is kept short):
 //!
 //! ```text
 //! alias __L='__labctl_id=$((__labctl_id+1)); \builtin source BODY >OUT 2>ERR; \builtin echo "done $__labctl_id $?"'
@@ -21,7 +21,11 @@
 //!   function) keeps the body at top level, so `declare` in a step makes a
 //!   global as it would at a prompt. Should a step turn `expand_aliases` off, a
 //!   function of the same name runs the step instead.
-//! - Both sides count steps, so the step id needs no bytes on the line.
+//! - Both sides count steps, so the step id needs no bytes on the line. The
+//!   nonce, a new one per step, follows the alias on the line and so becomes
+//!   `echo`'s last word: `done ID STATUS NONCE`. It is in no variable and in no
+//!   environment, so a step that writes a `done` line to the status pipe by
+//!   accident (bash keeps it on fd 10+ while OUT replaces it) cannot end itself.
 //! - The status channel is the shell's own stdout, which the step's `>OUT`
 //!   replaces: no step process inherits it, so EOF on it means the shell itself
 //!   is gone (`exit`). The `done` line, never EOF on the step's stdout, ends the
@@ -41,9 +45,9 @@
 //! Timeouts and cancellation: we mark the step aborted (`abort.ID`), send
 //! SIGUSR1 to the shell, whose trap runs `return` out of the `source` once the
 //! current child ends (so a `while` loop in the body stops too), and SIGTERM
-//! every other process of the terminal's session; after `grace`, SIGKILL; if
-//! the shell still does not answer after another grace, it is killed and the
-//! terminal starts afresh.
+//! every other process of the terminal's session and every process that left
+//! it (see `escapees`); after `grace`, SIGKILL; if the shell still does not
+//! answer after another grace, it is killed and the terminal starts afresh.
 //!
 //! Background steps run as `{ ... } >OUT 2>ERR &`: with `set -m` the job has its
 //! own process group (its pid, reported on fd 3) and default SIGINT, so

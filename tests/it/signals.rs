@@ -38,12 +38,15 @@ struct Run {
     w: Workshop,
     child: Child,
     tmp: tempfile::TempDir,
+    /// An environment entry of the test's own, inherited by every step.
+    tag: String,
 }
 
 impl Run {
     fn start(page: &str, extra_env: &[(&str, &str)]) -> Run {
         let w = Workshop::new(&[("lab.md", page)]);
         let tmp = tempfile::tempdir().unwrap();
+        let tag = format!("SIGNALS_TEST_RUN={}", tmp.path().display());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
         cmd.arg("run")
             .args(["--report", &format!("json={}", w.file("r.json").display())])
@@ -52,6 +55,7 @@ impl Run {
             .arg(w.file("lab.md"))
             .current_dir(w.path())
             .env("TMPDIR", tmp.path())
+            .env("SIGNALS_TEST_RUN", tmp.path())
             .env("NO_COLOR", "1")
             .env_remove("LABCTL_GRACE")
             .stdin(Stdio::null())
@@ -61,19 +65,35 @@ impl Run {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        Run { w, child, tmp }
+        Run {
+            w,
+            child,
+            tmp,
+            tag,
+        }
     }
 
-    /// The environment entry every process of this run carries.
+    /// The environment entry labctl puts in every process of this run.
     fn marker(&self) -> String {
         format!("LABCTL_RUN_ID={}.", self.child.id())
+    }
+
+    /// The run's processes, by the test's tag or labctl's marker.
+    fn processes(&self) -> Vec<(i32, String)> {
+        let mut found = processes_with_env(&self.tag);
+        for p in processes_with_env(&self.marker()) {
+            if !found.contains(&p) {
+                found.push(p);
+            }
+        }
+        found
     }
 
     /// Waits until the run's processes include each of `commands`.
     fn wait_for(&self, commands: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let procs = processes_with_env(&self.marker());
+            let procs = self.processes();
             if commands
                 .iter()
                 .all(|c| procs.iter().any(|(_, cmd)| cmd.trim_end() == *c))
@@ -114,12 +134,34 @@ impl Run {
     fn assert_nothing_left(&self) {
         // Killed processes may take a moment to be gone from /proc.
         let deadline = Instant::now() + Duration::from_secs(2);
-        while !processes_with_env(&self.marker()).is_empty() && Instant::now() < deadline {
+        while !self.processes().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(processes_with_env(&self.marker()), Vec::new());
+        assert_eq!(self.processes(), Vec::new());
         assert_eq!(leftovers(self.tmp.path()), Vec::<String>::new());
     }
+}
+
+impl Drop for Run {
+    /// A failed assertion must leave nothing running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        for (pid, _) in self.processes() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
+/// No process has `tag` in its environment (those found are killed, then reported).
+fn assert_none_left(tag: &str) {
+    let left = processes_with_env(tag);
+    for (pid, _) in &left {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    assert_eq!(left, Vec::new());
 }
 
 fn leftovers(tmp: &Path) -> Vec<String> {
@@ -236,7 +278,7 @@ fn detached_processes_end_with_the_run() {
     };
     assert_eq!(code, 0, "{report}");
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(processes_with_env(&tag), Vec::new());
+    assert_none_left(&tag);
 }
 
 #[test]
@@ -254,7 +296,7 @@ fn setsid_and_wait_under_a_timeout_times_out_instead_of_passing() {
     let s = &report["runs"][0]["labs"][0]["steps"][0];
     assert_eq!(s["outcome"], "timed_out", "{s}");
     assert!(s["duration_ms"].as_u64().unwrap() >= 1000, "{s}");
-    assert_eq!(processes_with_env(&tag), Vec::new());
+    assert_none_left(&tag);
 }
 
 #[test]
@@ -273,7 +315,7 @@ fn sandbox_command_leaves_nothing_running() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(processes_with_env(&tag), Vec::new());
+    assert_none_left(&tag);
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
 }
 
