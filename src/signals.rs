@@ -61,7 +61,9 @@ impl StopSignal {
 /// The grace period from `LABCTL_GRACE` (a duration such as `500ms` or `5s`).
 pub fn grace_from_env() -> Result<Duration, String> {
     match std::env::var(GRACE_VAR) {
-        Ok(v) => crate::lab::check_spec::parse_duration_str(&v).map_err(|e| format!("{GRACE_VAR}: {e}")),
+        Ok(v) => {
+            crate::lab::check_spec::parse_duration_str(&v).map_err(|e| format!("{GRACE_VAR}: {e}"))
+        }
         Err(_) => Ok(DEFAULT_GRACE),
     }
 }

@@ -89,10 +89,7 @@ fn clean(s: &str) -> String {
 fn is_failure(o: StepOutcome) -> bool {
     matches!(
         o,
-        StepOutcome::Failed
-            | StepOutcome::TimedOut
-            | StepOutcome::Error
-            | StepOutcome::Interrupted
+        StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error | StepOutcome::Interrupted
     )
 }
 

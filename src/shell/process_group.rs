@@ -127,7 +127,9 @@ impl Target<'_> {
             Procs::Group(pgid) => pgid > 1 && killpg(Pid::from_raw(pgid), None).is_ok(),
             Procs::Session { sid, except } => !live_members(sid, except).is_empty(),
         };
-        mine || self.scope.is_some_and(|s| !escapees::find(Some(s)).is_empty())
+        mine || self
+            .scope
+            .is_some_and(|s| !escapees::find(Some(s)).is_empty())
     }
 }
 
@@ -196,7 +198,11 @@ impl Escalation {
         if self.killed() {
             return false;
         }
-        let sig = self.polite.get(self.sent).copied().unwrap_or(Signal::SIGKILL);
+        let sig = self
+            .polite
+            .get(self.sent)
+            .copied()
+            .unwrap_or(Signal::SIGKILL);
         target.signal(sig);
         self.sent += 1;
         let wait = if sig == Signal::SIGKILL {

@@ -278,7 +278,6 @@ enum Ending {
     ShellGone,
 }
 
-
 impl Terminal {
     fn spawn(number: u32, cfg: &ShellConfig) -> Result<Terminal, ShellError> {
         // Otherwise the spawn error would blame the shell for a missing directory.
@@ -337,10 +336,11 @@ impl Terminal {
             });
         }
         widen_on_exec(&mut cmd);
-        let (mut child, registered) = escapees::spawn_registered(&mut cmd).map_err(|source| ShellError::Spawn {
-            program: cfg.shell.display().to_string(),
-            source,
-        })?;
+        let (mut child, registered) =
+            escapees::spawn_registered(&mut cmd).map_err(|source| ShellError::Spawn {
+                program: cfg.shell.display().to_string(),
+                source,
+            })?;
         let slots = StepSlots::reserve().map_err(|source| ShellError::Setup {
             path: PathBuf::from("/dev/null"),
             source,
@@ -518,7 +518,10 @@ impl Terminal {
         files.keep.clear();
         if matches!(ending, Ending::Done(_)) && !stopping.started() {
             let streams = [(!out_eof, &mut out), (!err_eof, &mut err)];
-            if let Some(stop) = self.wait_detached(&files, streams, deadline, cancel, grace).await {
+            if let Some(stop) = self
+                .wait_detached(&files, streams, deadline, cancel, grace)
+                .await
+            {
                 (timed_out, cancelled) = (stop.timed_out, stop.cancelled);
                 last_signal = stop.signal;
             }
@@ -628,7 +631,14 @@ impl Terminal {
             }
         }
         let target = self.step_target();
-        let (_, signal) = stop(&target, &[Signal::SIGTERM], grace, cancel, until_gone(&target)).await;
+        let (_, signal) = stop(
+            &target,
+            &[Signal::SIGTERM],
+            grace,
+            cancel,
+            until_gone(&target),
+        )
+        .await;
         drain(&mut streams, &mut self.out_buf);
         Some(DetachedStop {
             timed_out: !cancel.is_cancelled(),
@@ -766,7 +776,14 @@ impl Terminal {
         let target = self.step_target();
         let leftovers = target.alive();
         if leftovers {
-            stop(&target, &[Signal::SIGTERM], grace, &cancel, until_gone(&target)).await;
+            stop(
+                &target,
+                &[Signal::SIGTERM],
+                grace,
+                &cancel,
+                until_gone(&target),
+            )
+            .await;
         }
         // EOF on its script ends the shell.
         self.commands = None;
@@ -1117,7 +1134,7 @@ impl Nonces {
         z ^= z >> 31;
         const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
         (0..NONCE_LEN)
-            .map(|i| DIGITS[(z >> (i * 6) % 64) as usize % 36] as char)
+            .map(|i| DIGITS[(z >> (i * 6)) as usize % 36] as char)
             .collect()
     }
 }

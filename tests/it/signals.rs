@@ -65,12 +65,7 @@ impl Run {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        Run {
-            w,
-            child,
-            tmp,
-            tag,
-        }
+        Run { w, child, tmp, tag }
     }
 
     /// The environment entry labctl puts in every process of this run.
@@ -272,7 +267,10 @@ fn detached_processes_end_with_the_run() {
     let (k, v) = tag.split_once('=').unwrap();
     let (code, report, _) = {
         let tmp = tempfile::tempdir().unwrap();
-        let r = w.run_with_env(&[], &[(k, v), ("TMPDIR", &tmp.path().display().to_string())]);
+        let r = w.run_with_env(
+            &[],
+            &[(k, v), ("TMPDIR", &tmp.path().display().to_string())],
+        );
         assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
         r
     };
