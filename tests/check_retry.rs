@@ -175,5 +175,9 @@ async fn a_slow_try_is_left_to_stop_itself_until_cancel_turns_to_kill() {
     })
     .await;
     assert_eq!(r.result, Err(CheckError::Cancelled));
-    assert!(r.elapsed >= secs(0.55) && r.elapsed < secs(1.0), "{:?}", r.elapsed);
+    assert!(
+        r.elapsed >= secs(0.55) && r.elapsed < secs(1.0),
+        "{:?}",
+        r.elapsed
+    );
 }

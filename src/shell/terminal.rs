@@ -516,8 +516,11 @@ impl Terminal {
 
         // Everything the step's finished processes wrote is in the pipes now.
         files.keep.clear();
+        // Streams read to EOF after `done` (no writer left), to spare a second read.
+        let mut drained = [out_eof, err_eof];
         if matches!(ending, Ending::Done(_)) && !stopping.started() {
-            let streams = [(!out_eof, &mut out), (!err_eof, &mut err)];
+            let [out_done, err_done] = &mut drained;
+            let streams = [(out_done, &mut out), (err_done, &mut err)];
             if let Some(stop) = self
                 .wait_detached(&files, streams, deadline, cancel, grace)
                 .await
@@ -526,13 +529,15 @@ impl Terminal {
                 last_signal = stop.signal;
             }
         }
-        let out_spare = match out_eof {
-            false => files.out.drain(&mut out, &mut self.out_buf),
-            true => None,
+        let out_spare = match (out_eof, drained[0]) {
+            (true, _) => None,
+            (false, true) => files.out.into_reusable(),
+            (false, false) => files.out.drain(&mut out, &mut self.out_buf),
         };
-        let err_spare = match err_eof {
-            false => files.err.drain(&mut err, &mut self.err_buf),
-            true => None,
+        let err_spare = match (err_eof, drained[1]) {
+            (true, _) => None,
+            (false, true) => files.err.into_reusable(),
+            (false, false) => files.err.drain(&mut err, &mut self.err_buf),
         };
         if let (Some(o), Some(e)) = (out_spare, err_spare) {
             self.slots.spare = Some((o, e));
@@ -588,22 +593,21 @@ impl Terminal {
     async fn wait_detached(
         &mut self,
         files: &StepPipes,
-        mut streams: [(bool, &mut Capture); 2],
+        mut streams: [(&mut bool, &mut Capture); 2],
         deadline: tokio::time::Instant,
         cancel: &Cancel,
         grace: Duration,
     ) -> Option<DetachedStop> {
         let pipes = [&files.out, &files.err];
-        let drain = |streams: &mut [(bool, &mut Capture); 2], buf: &mut [u8]| {
+        let drain = |streams: &mut [(&mut bool, &mut Capture); 2], buf: &mut [u8]| {
             let mut held = Vec::new();
-            for ((open, capture), stream) in streams.iter_mut().zip(pipes) {
-                let Some(fd) = stream.as_fd().filter(|_| *open) else {
+            for ((eof, capture), stream) in streams.iter_mut().zip(pipes) {
+                let Some(fd) = stream.as_fd().filter(|_| !**eof) else {
                     continue;
                 };
-                if drain_now(fd, capture, buf) == Drained::Pending
-                    && let Ok(st) = nix::sys::stat::fstat(fd)
-                {
-                    held.push(st.st_ino);
+                match drain_now(fd, capture, buf) {
+                    Drained::Eof => **eof = true,
+                    Drained::Pending => held.extend(nix::sys::stat::fstat(fd).map(|st| st.st_ino)),
                 }
             }
             held
@@ -934,6 +938,15 @@ impl StepStream {
         }
     }
 
+    /// A pipe already read to EOF: its read end serves the next step unless
+    /// it is registered with the reactor.
+    fn into_reusable(self) -> Option<OwnedFd> {
+        match self {
+            StepStream::Unwatched(fd) => Some(fd),
+            _ => None,
+        }
+    }
+
     /// After `done`: keeps what the pipe holds now; a pipe a leftover process
     /// still writes to is handed to a task that discards until EOF. Returns
     /// the read end when the pipe can serve the next step (no writer left, and
@@ -941,10 +954,7 @@ impl StepStream {
     fn drain(mut self, capture: &mut Capture, buf: &mut [u8]) -> Option<OwnedFd> {
         let fd = self.as_fd()?;
         match drain_now(fd, capture, buf) {
-            Drained::Eof => match self {
-                StepStream::Unwatched(fd) => Some(fd),
-                _ => None,
-            },
+            Drained::Eof => self.into_reusable(),
             Drained::Pending => {
                 if self.watch().is_ok()
                     && let StepStream::Watched(rx) = self

@@ -44,6 +44,10 @@ struct Run {
 
 impl Run {
     fn start(page: &str, extra_env: &[(&str, &str)]) -> Run {
+        Run::start_with(page, extra_env, &[])
+    }
+
+    fn start_with(page: &str, extra_env: &[(&str, &str)], extra_args: &[&str]) -> Run {
         let w = Workshop::new(&[("lab.md", page)]);
         let tmp = tempfile::tempdir().unwrap();
         let tag = format!("SIGNALS_TEST_RUN={}", tmp.path().display());
@@ -52,6 +56,7 @@ impl Run {
             .args(["--report", &format!("json={}", w.file("r.json").display())])
             .args(["--report", &format!("junit={}", w.file("r.xml").display())])
             .args(["--report", &format!("html={}", w.file("r.html").display())])
+            .args(extra_args)
             .arg(w.file("lab.md"))
             .current_dir(w.path())
             .env("TMPDIR", tmp.path())
@@ -238,6 +243,36 @@ fn a_second_sigint_kills_at_once_and_still_writes_reports() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let v = run.assert_reports();
     assert_eq!(steps(&v)[2]["outcome"], "interrupted");
+    run.assert_nothing_left();
+}
+
+#[test]
+fn sigterm_stops_every_user_of_a_fan_out_and_removes_their_copies() {
+    let mut run = Run::start_with(HOSTILE, &[], &["--users", "user1..user2", "-j", "2"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while run
+        .processes()
+        .iter()
+        .filter(|(_, c)| c.trim_end() == "sleep 42")
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "{:?}", run.processes());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = Instant::now();
+    run.signal(Signal::SIGTERM);
+    let (code, took) = run.finish(first);
+    assert_eq!(code, Some(143));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let v = run.assert_reports();
+    for user in v["runs"].as_array().unwrap() {
+        assert_eq!(
+            user["labs"][0]["steps"][2]["outcome"], "interrupted",
+            "{user}"
+        );
+    }
+    // The per-user working copies were in the private TMPDIR too.
     run.assert_nothing_left();
 }
 
