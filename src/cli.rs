@@ -63,6 +63,8 @@ pub enum Command {
     Report(ReportCommand),
     /// Act as an mdBook preprocessor (reads the book on stdin).
     Mdbook(MdbookArgs),
+    /// Serve the workshop in the browser: each lab beside real terminals, with Run and Check.
+    Serve(ServeArgs),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -234,4 +236,41 @@ pub struct ReportMergeArgs {
 pub struct MdbookArgs {
     /// `supports RENDERER` asks whether a renderer is supported.
     pub args: Vec<String>,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The workshop folder (or one lab file).
+    pub path: PathBuf,
+    /// Start the embedded sandbox cluster and mesh for the terminals and checks.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Set a variable (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+    /// Address to listen on (port 0: a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Open the page in the browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Working directory of the terminals and of the progress file (default: the workshop folder).
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    /// Shell of the terminals.
+    #[arg(long, value_name = "PATH", default_value = "bash")]
+    pub shell: PathBuf,
+    /// Sandbox: delay before mesh changes take effect.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub mesh_delay: String,
+    /// How long Run waits for a command to finish.
+    #[arg(long, value_name = "DUR", default_value = "10m")]
+    pub timeout: String,
+    /// Kubeconfig for kube checks.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for kube checks.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
 }

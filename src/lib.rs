@@ -15,6 +15,7 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod sandbox;
+pub mod serve;
 pub mod shell;
 pub mod signals;
 pub mod vars;
@@ -89,6 +90,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Job(a) => commands::job::run(a),
         Command::Report(cli::ReportCommand::Merge(a)) => commands::report_merge::run(a),
         Command::Mdbook(a) => mdbook::run(&a.args),
+        Command::Serve(a) => commands::serve::run(a, out),
     };
     exit.into()
 }

@@ -7,6 +7,7 @@ pub mod list;
 pub mod report_merge;
 pub mod run;
 pub mod sandbox;
+pub mod serve;
 pub mod update_output;
 
 use std::path::PathBuf;

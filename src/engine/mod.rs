@@ -5,6 +5,8 @@ pub mod prompt;
 pub mod runner;
 mod user_run;
 
+pub use user_run::StepJudge;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -912,6 +912,89 @@ fn mark_interrupted(r: &mut StepResult) {
     }
 }
 
+/// The engine's judging for callers that run steps their own way (`labctl serve`
+/// types commands into a student's terminal): the same checks, messages and
+/// redaction as a run, with no terminals of its own.
+pub struct StepJudge {
+    cfg: Arc<EngineConfig>,
+    env: Vec<(String, String)>,
+    workdir: PathBuf,
+    redactor: Redactor,
+    sink: EventSink,
+    prompter: Mutex<Option<Box<dyn Prompter>>>,
+}
+
+impl StepJudge {
+    /// A judge for one student: `env` is added to the config's, as a user plan's is.
+    pub fn new(cfg: Arc<EngineConfig>, plan: &UserPlan) -> StepJudge {
+        let mut env = cfg.env.clone();
+        env.extend(plan.env.iter().cloned());
+        let mut all_vars = plan.vars.clone();
+        for l in &plan.labs {
+            all_vars.extend(l.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let redactor = Redactor::new(&cfg.secrets, &all_vars, &env);
+        StepJudge {
+            cfg,
+            env,
+            workdir: plan.workdir.clone(),
+            redactor,
+            sink: EventSink::new().0,
+            prompter: Mutex::new(None),
+        }
+    }
+
+    fn run<'a>(&'a self, cancel: &'a Cancel) -> UserRun<'a> {
+        UserRun {
+            cfg: &self.cfg,
+            user: None,
+            sink: &self.sink,
+            cancel,
+            terminals: Mutex::new(Terminals::new(ShellConfig {
+                shell: self.cfg.shell.clone(),
+                workdir: self.workdir.clone(),
+                env: self.env.clone(),
+                capture_cap: self.cfg.capture_cap,
+                grace: self.cfg.grace,
+                colocation: None,
+                cancel: cancel.clone(),
+            })),
+            runner: ShellRunner {
+                workdir: self.workdir.clone(),
+                env: self.env.clone(),
+                cancel: cancel.clone(),
+                capture_cap: self.cfg.capture_cap,
+                grace: self.cfg.grace,
+            },
+            env: self.env.clone(),
+            workdir: self.workdir.clone(),
+            redactor: self.redactor.clone(),
+            prompter: &self.prompter,
+            position: Default::default(),
+            total: 0,
+            quit: Default::default(),
+        }
+    }
+
+    /// Judges a step's output as `labctl run` judges one try: exit status, output
+    /// checks, expected output, and state checks under their own `within`.
+    pub async fn judge_output(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+        out: &TryOutput,
+        cancel: &Cancel,
+    ) -> (Vec<CheckResult>, Vec<String>) {
+        let (checks, warnings, _) = self.run(cancel).judge(lab, ps, out).await;
+        (checks, warnings)
+    }
+
+    /// Evaluates one state check now, waiting as its `within`/`hold` says.
+    pub async fn state_check(&self, spec: &CheckSpec, cancel: &Cancel) -> CheckResult {
+        self.run(cancel).eval(spec, None, true).await
+    }
+}
+
 fn outcome_of(checks: &[CheckResult], none_is_skip: bool) -> StepOutcome {
     if none_is_skip {
         return StepOutcome::Skipped;

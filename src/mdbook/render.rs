@@ -207,7 +207,8 @@ impl Page<'_> {
                     t => terminal_label(t),
                 };
                 format!(
-                    "<div class=\"labctl-step labctl-interrupt\">\n<div class=\"labctl-label\">{}</div>\n<p>Press <kbd>Ctrl-C</kbd> in {where_} to stop the command running there.</p>\n</div>\n\n",
+                    "<div class=\"labctl-step labctl-interrupt\" data-step=\"{}\">\n<div class=\"labctl-label\">{}</div>\n<p>Press <kbd>Ctrl-C</kbd> in {where_} to stop the command running there.</p>\n</div>\n\n",
+                    escape(&step.id),
                     terminal_label(step.terminal)
                 )
             }
@@ -218,7 +219,8 @@ impl Page<'_> {
                     .map(|e| e.title.clone().unwrap_or_else(|| e.name.clone()))
                     .unwrap_or_else(|| step.id.clone());
                 format!(
-                    "<div class=\"labctl-step labctl-examiner\">\n<div class=\"labctl-label\">Check</div>\n<p>{}</p>\n</div>\n\n",
+                    "<div class=\"labctl-step labctl-examiner\" data-step=\"{}\">\n<div class=\"labctl-label\">Check</div>\n<p>{}</p>\n</div>\n\n",
+                    escape(&step.id),
                     escape(&self.fill(&title))
                 )
             }
@@ -323,7 +325,8 @@ impl Page<'_> {
             other => (other.to_string(), Some(self.fill(&step.body))),
         };
         let mut out = format!(
-            "<div class=\"labctl-step labctl-manual\">\n<div class=\"labctl-label\">{}</div>\n",
+            "<div class=\"labctl-step labctl-manual\" data-step=\"{}\">\n<div class=\"labctl-label\">{}</div>\n",
+            escape(&step.id),
             escape(&label)
         );
         if let Some(code) = code.filter(|c| !c.trim().is_empty()) {

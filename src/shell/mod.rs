@@ -14,7 +14,7 @@ mod capture;
 pub mod escapees;
 mod oneshot;
 pub mod preflight;
-mod process_group;
+pub(crate) mod process_group;
 mod terminal;
 mod text_clean;
 

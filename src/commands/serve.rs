@@ -1,0 +1,217 @@
+//! `labctl serve`: checks the workshop (lint errors refuse to start), starts the
+//! sandbox when asked, and serves the page until Ctrl-C or SIGTERM, then stops
+//! every terminal and the sandbox.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::{Output, load_all, parse_var_args, print_diagnostics};
+use crate::check::kube::KubeOptions;
+use crate::cli::ServeArgs;
+use crate::diag::{Severity, has_errors};
+use crate::engine::{EngineConfig, Mode, StepJudge, UserPlan};
+use crate::exit_code::Exit;
+use crate::lab::check_spec::parse_duration_str;
+use crate::plan::{FillMode, fill_workshop};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::serve::access::Access;
+use crate::serve::progress::ProgressFile;
+use crate::serve::steps::{TerminalSet, Workshop};
+use crate::serve::terminal::{ShellSpec, write_rcfile};
+use crate::serve::{App, files_root, page};
+use crate::vars::Sources;
+
+fn bad(msg: impl std::fmt::Display) -> Exit {
+    eprintln!("error: {msg}");
+    Exit::BadInput
+}
+
+/// Runs `labctl serve`.
+pub fn run(args: &ServeArgs, out: Output) -> Exit {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run_async(args, out))
+}
+
+async fn run_async(args: &ServeArgs, out: Output) -> Exit {
+    let cli_vars = match parse_var_args(&args.vars) {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    let listen: SocketAddr = match args.listen.parse() {
+        Ok(a) => a,
+        Err(e) => return bad(format!("--listen `{}`: {e} (e.g. 127.0.0.1:8080)", args.listen)),
+    };
+    let timeout = match parse_duration_str(&args.timeout) {
+        Ok(d) => d,
+        Err(e) => return bad(format!("--timeout: {e}")),
+    };
+    let mesh_delay = match parse_duration_str(&args.mesh_delay) {
+        Ok(d) => d,
+        Err(e) => return bad(format!("--mesh-delay: {e}")),
+    };
+    let (loaded, diags) = load_all(std::slice::from_ref(&args.path));
+    if has_errors(&diags) {
+        let errors: Vec<_> = diags
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        print_diagnostics(&errors, out);
+        eprintln!("error: the workshop has errors (above); labctl serve starts once they are fixed");
+        return Exit::BadInput;
+    }
+    let Some(first) = loaded.first() else {
+        return bad("no workshop given");
+    };
+    let workdir = args
+        .workdir
+        .clone()
+        .unwrap_or_else(|| first.workshop.default_workdir());
+    let sources = Sources {
+        cli: cli_vars,
+        env: Sources::env_vars(),
+        ..Sources::default()
+    };
+    let fill_mode = FillMode {
+        allow_unsafe: false,
+        require_defined: true,
+    };
+    let (labs, problems) = fill_workshop(&first.workshop, &sources, fill_mode);
+    if !problems.is_empty() {
+        print_diagnostics(&problems, out);
+        return Exit::BadInput;
+    }
+    let workshops: Vec<_> = loaded.iter().map(|l| l.workshop.clone()).collect();
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {listen}: {e}");
+            return Exit::Environment;
+        }
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let access = match Access::new(port) {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            eprintln!("error: cannot make an access token: {e}");
+            return Exit::Environment;
+        }
+    };
+    let sandbox = if args.sandbox {
+        match Sandbox::start(SandboxConfig {
+            users: 1,
+            mesh_delay,
+            refuse: Vec::new(),
+        })
+        .await
+        {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: the sandbox could not start: {e}");
+                return Exit::Environment;
+            }
+        }
+    } else {
+        None
+    };
+    let env = sandbox.as_ref().map(Sandbox::env).unwrap_or_default();
+    let exit = serve(args, &workdir, labs, &workshops, &sources, env, access, listener, timeout).await;
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
+    exit
+}
+
+async fn serve(
+    args: &ServeArgs,
+    workdir: &std::path::Path,
+    labs: Vec<crate::plan::PlannedLab>,
+    workshops: &[crate::lab::Workshop],
+    sources: &Sources,
+    env: Vec<(String, String)>,
+    access: Arc<Access>,
+    listener: tokio::net::TcpListener,
+    timeout: std::time::Duration,
+) -> Exit {
+    let scratch = match tempfile::Builder::new().prefix("labctl-serve-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot create a temporary folder: {e}");
+            return Exit::Environment;
+        }
+    };
+    let rcfile = match write_rcfile(scratch.path()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot write the terminals' rc file: {e}");
+            return Exit::Environment;
+        }
+    };
+    let cfg = Arc::new(EngineConfig {
+        mode: Mode::Run,
+        colocation: None,
+        shell: args.shell.clone(),
+        env: env.clone(),
+        default_timeout: timeout,
+        keep_going: true,
+        strict_output: false,
+        strict_checks: false,
+        secrets: Vec::new(),
+        capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
+        grace: std::time::Duration::from_secs(2),
+        workshop_root: workshops
+            .first()
+            .map(|w| w.default_workdir())
+            .unwrap_or_default(),
+        kube: Arc::new(KubeOptions::new(
+            args.kubeconfig.clone(),
+            args.context.clone(),
+        )),
+    });
+    let plan = UserPlan {
+        user: None,
+        vars: Default::default(),
+        labs: labs.clone(),
+        workdir: workdir.to_path_buf(),
+        env: Vec::new(),
+    };
+    let judge = StepJudge::new(cfg, &plan);
+    let terminals = TerminalSet::new(ShellSpec {
+        shell: args.shell.clone(),
+        rcfile,
+        workdir: workdir.to_path_buf(),
+        env,
+    });
+    let workshop = Arc::new(Workshop::new(
+        labs,
+        judge,
+        terminals,
+        ProgressFile::open(workdir),
+        timeout,
+    ));
+    let html = match page::render(workshops, sources, &workshop.terminal_numbers()) {
+        Ok(h) => h,
+        Err(d) => {
+            print_diagnostics(&d, Output { color: false, quiet: false, verbose: false });
+            return Exit::BadInput;
+        }
+    };
+    let app = Arc::new(App {
+        access,
+        workshop: workshop.clone(),
+        page: html,
+        files_root: files_root(&args.path),
+    });
+    let result = crate::serve::serve(app, listener, args.open).await;
+    workshop.terminals.close_all();
+    drop(scratch);
+    match result {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            eprintln!("error: the server stopped: {e}");
+            Exit::Environment
+        }
+    }
+}
