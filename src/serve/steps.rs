@@ -196,15 +196,19 @@ impl Workshop {
             StepKind::Check => return self.check(id).await,
         }
         let cancel = self.start(id);
+        let timeout = ps
+            .step
+            .timeout
+            .or(lab.lab.settings.timeout)
+            .unwrap_or(self.default_timeout);
         let mut last = None;
         for n in self.terminals_of(ps) {
             let term = self.terminal(n)?;
-            let mut events = term.events();
-            if let Err(e) = term.type_command(&ps.command) {
-                self.running.lock().expect("not poisoned").remove(id);
-                return Err(ActionError::Terminal(n, e));
-            }
             if ps.step.background {
+                if let Err(e) = term.type_command(&ps.command) {
+                    self.running.lock().expect("not poisoned").remove(id);
+                    return Err(ActionError::Terminal(n, e));
+                }
                 let mut checks = Vec::new();
                 for c in ps.checks.iter().filter(|c| c.kind.is_state()) {
                     checks.push(self.judge.state_check(c, &cancel).await);
@@ -212,38 +216,16 @@ impl Workshop {
                 last = Some((None, checks, None));
                 continue;
             }
-            let timeout = ps
-                .step
-                .timeout
-                .or(lab.lab.settings.timeout)
-                .unwrap_or(self.default_timeout);
-            let finished = tokio::select! {
-                f = wait_finished(&mut events) => f,
-                _ = tokio::time::sleep(timeout) => None,
-                _ = cancel.cancelled() => None,
-            };
-            let Some(f) = finished else {
-                let reason = if cancel.is_cancelled() {
-                    "stopped waiting (cancelled)".to_string()
-                } else if term.exited() {
-                    format!("the shell of terminal {n} exited")
-                } else {
-                    format!(
-                        "did not finish within {}",
-                        humantime::format_duration(timeout)
-                    )
-                };
-                return Ok(self.finish(id, failed(id, "run", reason)));
-            };
-            // One screen, one stream: the pty merges stdout and stderr, so both
-            // output checks read what the student saw.
-            let out = TryOutput {
-                exit_code: f.exit_code,
-                stdout: f.text.clone(),
-                stderr: f.text,
-            };
-            let (checks, _) = self.judge.judge_output(lab, ps, &out, &cancel).await;
-            last = Some((f.exit_code, checks, None));
+            match self.run_until(lab, ps, &term, timeout, &cancel).await {
+                Ok(done) => last = Some(done),
+                Err(Tried::Io(e)) => {
+                    self.running.lock().expect("not poisoned").remove(id);
+                    return Err(ActionError::Terminal(n, e));
+                }
+                Err(Tried::NoEnd(reason)) => {
+                    return Ok(self.finish(id, failed("run", reason)));
+                }
+            }
         }
         let (exit_code, checks, reason) = last.unwrap_or((None, Vec::new(), None));
         let passed = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
@@ -262,6 +244,73 @@ impl Workshop {
                 at: now(),
             },
         ))
+    }
+
+    /// Types the command and judges it; under the step's `within`, types it
+    /// again until its checks hold, as `labctl run` tries a step again.
+    async fn run_until(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+        term: &Terminal,
+        timeout: Duration,
+        cancel: &crate::cancel::Cancel,
+    ) -> Result<(Option<i32>, Vec<CheckResult>, Option<String>), Tried> {
+        let within = ps
+            .checks
+            .iter()
+            .filter(|c| !c.kind.is_state())
+            .filter_map(|c| c.timing.within)
+            .chain(ps.step.timing.within)
+            .max();
+        let deadline = tokio::time::Instant::now() + within.unwrap_or_default();
+        let interval = ps
+            .step
+            .timing
+            .interval
+            .unwrap_or(crate::check::retry::DEFAULT_INTERVAL);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let tried_at = tokio::time::Instant::now();
+            let mut events = term.events();
+            term.type_command(&ps.command).map_err(Tried::Io)?;
+            let finished = tokio::select! {
+                f = wait_finished(&mut events) => f,
+                _ = tokio::time::sleep(timeout) => None,
+                _ = cancel.cancelled() => None,
+            };
+            let Some(f) = finished else {
+                return Err(Tried::NoEnd(if cancel.is_cancelled() {
+                    "stopped waiting (cancelled)".to_string()
+                } else if term.exited() {
+                    format!("the shell of terminal {} exited", term.number())
+                } else {
+                    format!(
+                        "did not finish within {}",
+                        humantime::format_duration(timeout)
+                    )
+                }));
+            };
+            // One screen, one stream: the pty merges stdout and stderr, so both
+            // output checks read what the student saw.
+            let out = TryOutput {
+                exit_code: f.exit_code,
+                stdout: f.text.clone(),
+                stderr: f.text,
+            };
+            let (checks, _) = self.judge.judge_output(lab, ps, &out, cancel).await;
+            let passed = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
+            let next = (tried_at + interval).min(deadline);
+            if passed || cancel.is_cancelled() || next >= deadline {
+                let reason = (tries > 1 && !passed).then(|| format!("still failing after {tries} tries"));
+                return Ok((f.exit_code, checks, reason));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {}
+                _ = cancel.cancelled() => return Ok((f.exit_code, checks, None)),
+            }
+        }
     }
 
     /// Check: the step's state checks, now, in order, each waiting as its
@@ -441,7 +490,15 @@ async fn wait_finished(
     }
 }
 
-fn failed(_id: &str, action: &str, reason: String) -> StepRecord {
+/// Why a Run ended without a judged try.
+enum Tried {
+    /// The terminal could not be written.
+    Io(std::io::Error),
+    /// No end mark came: timeout, cancel, or the shell exited.
+    NoEnd(String),
+}
+
+fn failed(action: &str, reason: String) -> StepRecord {
     StepRecord {
         outcome: Outcome::Failed,
         action: action.into(),

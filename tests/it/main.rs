@@ -1,9 +1,14 @@
 //! Integration tests: the real labctl binary on fixture workshops.
 
+#[path = "../support/browser.rs"]
+mod browser;
 mod harness;
 mod lint;
 mod list;
 #[path = "../support/processes.rs"]
 mod processes;
 mod run;
+mod serve;
+#[path = "../support/served.rs"]
+mod served;
 mod signals;

@@ -206,7 +206,7 @@
     bar.appendChild(countdown);
     box.appendChild(bar);
     box.appendChild(el("div", "step-result"));
-    box.dataset.outcome = "not-started";
+    setOutcome(step.id, "not-started");
   }
 
   async function act(step, action, button) {
