@@ -42,7 +42,12 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
     };
     let listen: SocketAddr = match args.listen.parse() {
         Ok(a) => a,
-        Err(e) => return bad(format!("--listen `{}`: {e} (e.g. 127.0.0.1:8080)", args.listen)),
+        Err(e) => {
+            return bad(format!(
+                "--listen `{}`: {e} (e.g. 127.0.0.1:8080)",
+                args.listen
+            ));
+        }
     };
     let timeout = match parse_duration_str(&args.timeout) {
         Ok(d) => d,
@@ -59,7 +64,9 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
             .filter(|d| d.severity == Severity::Error)
             .collect();
         print_diagnostics(&errors, out);
-        eprintln!("error: the workshop has errors (above); labctl serve starts once they are fixed");
+        eprintln!(
+            "error: the workshop has errors (above); labctl serve starts once they are fixed"
+        );
         return Exit::BadInput;
     }
     let Some(first) = loaded.first() else {
@@ -117,7 +124,10 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
         None
     };
     let env = sandbox.as_ref().map(Sandbox::env).unwrap_or_default();
-    let exit = serve(args, &workdir, labs, &workshops, &sources, env, access, listener, timeout).await;
+    let exit = serve(
+        args, &workdir, labs, &workshops, &sources, env, access, listener, timeout,
+    )
+    .await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
@@ -194,7 +204,14 @@ async fn serve(
     let html = match page::render(workshops, sources, &workshop.terminal_numbers()) {
         Ok(h) => h,
         Err(d) => {
-            print_diagnostics(&d, Output { color: false, quiet: false, verbose: false });
+            print_diagnostics(
+                &d,
+                Output {
+                    color: false,
+                    quiet: false,
+                    verbose: false,
+                },
+            );
             return Exit::BadInput;
         }
     };

@@ -136,7 +136,14 @@ mod tests {
     fn marks_between_text() {
         assert_eq!(
             scan(&[b"a\x1b]133;C\x07out\r\n\x1b]133;D;3\x07\x1b]133;A\x07$ "]),
-            ["a", "CommandStart", "out\r\n", "CommandEnd(Some(3))", "PromptStart", "$ "]
+            [
+                "a",
+                "CommandStart",
+                "out\r\n",
+                "CommandEnd(Some(3))",
+                "PromptStart",
+                "$ "
+            ]
         );
     }
 

@@ -28,7 +28,11 @@ pub struct Listen {
 }
 
 /// Serves `app` until Ctrl-C or SIGTERM; prints the URL (with the token) first.
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, open: bool) -> std::io::Result<()> {
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    open: bool,
+) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     let host = match local.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_string(),

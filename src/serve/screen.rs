@@ -126,7 +126,10 @@ mod tests {
         p.process(b"ab\x1b[31mc\x1b[0m");
         let f = v.frame(p.screen()).unwrap();
         assert_eq!(f["full"], true);
-        assert_eq!(f["rows"]["0"], json!([["ab", null, null, 0], ["c", 1, null, 0]]));
+        assert_eq!(
+            f["rows"]["0"],
+            json!([["ab", null, null, 0], ["c", 1, null, 0]])
+        );
         assert_eq!(f["rows"]["1"], json!([]));
         p.process(b"\r\nx");
         let f = v.frame(p.screen()).unwrap();

@@ -144,7 +144,9 @@ impl Workshop {
     }
 
     fn terminal(&self, n: u32) -> Result<Arc<Terminal>, ActionError> {
-        self.terminals.get(n).map_err(|e| ActionError::Terminal(n, e))
+        self.terminals
+            .get(n)
+            .map_err(|e| ActionError::Terminal(n, e))
     }
 
     /// Marks a step running; the handle stops it.
@@ -163,7 +165,12 @@ impl Workshop {
 
     fn finish(&self, id: &str, rec: StepRecord) -> StepRecord {
         self.running.lock().expect("not poisoned").remove(id);
-        if let Err(e) = self.progress.lock().expect("not poisoned").record(id, rec.clone()) {
+        if let Err(e) = self
+            .progress
+            .lock()
+            .expect("not poisoned")
+            .record(id, rec.clone())
+        {
             eprintln!("warning: could not save progress: {e}");
         }
         rec
@@ -172,13 +179,15 @@ impl Workshop {
     /// Stops a running Check (or the wait of a Run).
     pub fn cancel(&self, id: &str) -> Result<bool, ActionError> {
         self.find(id)?;
-        Ok(match self.running.lock().expect("not poisoned").remove(id) {
-            Some(h) => {
-                h.cancel();
-                true
-            }
-            None => false,
-        })
+        Ok(
+            match self.running.lock().expect("not poisoned").remove(id) {
+                Some(h) => {
+                    h.cancel();
+                    true
+                }
+                None => false,
+            },
+        )
     }
 
     /// Run: types the command into its terminal (every terminal for `execute-all`),
@@ -303,7 +312,8 @@ impl Workshop {
             let passed = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
             let next = (tried_at + interval).min(deadline);
             if passed || cancel.is_cancelled() || next >= deadline {
-                let reason = (tries > 1 && !passed).then(|| format!("still failing after {tries} tries"));
+                let reason =
+                    (tries > 1 && !passed).then(|| format!("still failing after {tries} tries"));
                 return Ok((f.exit_code, checks, reason));
             }
             tokio::select! {
@@ -566,7 +576,11 @@ mod tests {
     fn messages_split_into_expected_actual_and_detail() {
         assert_eq!(
             split_message(Some("expected: 200\n  actual: 503\nbody: x")),
-            (Some("200".into()), Some("503".into()), Some("body: x".into()))
+            (
+                Some("200".into()),
+                Some("503".into()),
+                Some("body: x".into())
+            )
         );
         assert_eq!(
             split_message(Some("could not connect")),

@@ -72,7 +72,10 @@ async fn progress(State(app): State<Shared>) -> Response {
 async fn reset(State(app): State<Shared>) -> Response {
     match app.workshop.reset() {
         Ok(()) => axum::Json(app.workshop.progress_json()).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": e.to_string()}),
+        ),
     }
 }
 
@@ -171,7 +174,8 @@ async fn terminal_session(app: Shared, n: u32, socket: WebSocket) {
     let term = match app.workshop.terminals.get(n) {
         Ok(t) => t,
         Err(e) => {
-            let msg = json!({"type": "error", "error": format!("terminal {n} could not start: {e}")});
+            let msg =
+                json!({"type": "error", "error": format!("terminal {n} could not start: {e}")});
             let _ = tx.send(Message::Text(msg.to_string().into())).await;
             return;
         }

@@ -33,7 +33,10 @@ fn without_the_token_a_request_gets_401_saying_to_use_the_printed_url() {
     assert_eq!(status, 303, "{resp}");
     let lower = resp.to_ascii_lowercase();
     assert!(lower.contains("set-cookie: labctl_"), "{resp}");
-    assert!(lower.contains("httponly") && lower.contains("samesite=strict"), "{resp}");
+    assert!(
+        lower.contains("httponly") && lower.contains("samesite=strict"),
+        "{resp}"
+    );
     let (status, _) = s.request(&format!(
         "GET /api/workshop HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nConnection: close\r\n\r\n",
         s.addr,
@@ -131,25 +134,32 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         .await;
 
     // Run on scrape-blocked: the reply appears in terminal 1, the step passes.
-    c.find(Locator::Css(r#"[data-step="scrape-blocked"] [data-action="run"]"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait_js("scrape-blocked passed", &outcome_is("scrape-blocked", "passed"), long)
-        .await;
+    c.find(Locator::Css(
+        r#"[data-step="scrape-blocked"] [data-action="run"]"#,
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    b.wait_js(
+        "scrape-blocked passed",
+        &outcome_is("scrape-blocked", "passed"),
+        long,
+    )
+    .await;
     let screen = c.execute(TERMINAL_1, Vec::new()).await.unwrap();
-    assert!(
-        screen.as_str().unwrap().contains("ECONNRESET"),
-        "{screen}"
-    );
+    assert!(screen.as_str().unwrap().contains("ECONNRESET"), "{screen}");
 
     // Check on apply-egress before applying: ✗ with the reason.
     let check = Locator::Css(r#"[data-step="apply-egress"] [data-action="check"]"#);
     c.find(check).await.unwrap().click().await.unwrap();
-    b.wait_js("apply-egress failed", &outcome_is("apply-egress", "failed"), long)
-        .await;
+    b.wait_js(
+        "apply-egress failed",
+        &outcome_is("apply-egress", "failed"),
+        long,
+    )
+    .await;
     let result = c
         .find(Locator::Css(r#"[data-step="apply-egress"] .step-result"#))
         .await
@@ -160,14 +170,20 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
     assert!(result.contains('✗'), "{result}");
     assert!(result.contains("not found"), "{result}");
     // Run applies it; Check then holds.
-    c.find(Locator::Css(r#"[data-step="apply-egress"] [data-action="run"]"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait_js("apply-egress passed", &outcome_is("apply-egress", "passed"), Duration::from_secs(90))
-        .await;
+    c.find(Locator::Css(
+        r#"[data-step="apply-egress"] [data-action="run"]"#,
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    b.wait_js(
+        "apply-egress passed",
+        &outcome_is("apply-egress", "passed"),
+        Duration::from_secs(90),
+    )
+    .await;
     c.find(check).await.unwrap().click().await.unwrap();
     b.wait_js(
         "apply-egress check ✓",
@@ -204,9 +220,13 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         long,
     )
     .await;
-    term.send_keys(&format!("{}:q{}", char::from(Key::Escape), char::from(Key::Enter)))
-        .await
-        .unwrap();
+    term.send_keys(&format!(
+        "{}:q{}",
+        char::from(Key::Escape),
+        char::from(Key::Enter)
+    ))
+    .await
+    .unwrap();
     b.wait_js(
         "the prompt after :q",
         &format!(
@@ -225,8 +245,12 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         "return document.querySelector('[data-step=\"scrape-blocked\"]').dataset.outcome === 'passed' && document.querySelector('[data-step=\"apply-egress\"]').dataset.outcome === 'passed'"
     ), long)
     .await;
-    b.wait_js("screen kept", &format!("{TERMINAL_1}.includes('typed-42')"), long)
-        .await;
+    b.wait_js(
+        "screen kept",
+        &format!("{TERMINAL_1}.includes('typed-42')"),
+        long,
+    )
+    .await;
     c.execute(
         r#"document.querySelector('[data-step="scrape-blocked"]').scrollIntoView({block: "start"})"#,
         Vec::new(),
@@ -240,10 +264,18 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         return;
     };
     dark.client.goto(&s.url).await.unwrap();
-    dark.wait_js("the page (dark)", "return document.body.dataset.ready", long)
-        .await;
-    dark.wait_js("outcomes (dark)", &outcome_is("scrape-blocked", "passed"), long)
-        .await;
+    dark.wait_js(
+        "the page (dark)",
+        "return document.body.dataset.ready",
+        long,
+    )
+    .await;
+    dark.wait_js(
+        "outcomes (dark)",
+        &outcome_is("scrape-blocked", "passed"),
+        long,
+    )
+    .await;
     dark.client
         .execute(
             r#"document.querySelector('[data-step="scrape-blocked"]').scrollIntoView({block: "start"})"#,

@@ -111,7 +111,10 @@ impl Browser {
                     .execute("return document.body.innerText", Vec::new())
                     .await
                     .unwrap_or_default();
-                panic!("timed out waiting for {what}; the page says:\n{}", page.as_str().unwrap_or(""));
+                panic!(
+                    "timed out waiting for {what}; the page says:\n{}",
+                    page.as_str().unwrap_or("")
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

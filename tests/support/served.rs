@@ -106,7 +106,8 @@ impl Served {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     out.extend_from_slice(&buf[..n]);
-                    if out.starts_with(b"HTTP/1.1 101") && out.windows(4).any(|w| w == b"\r\n\r\n") {
+                    if out.starts_with(b"HTTP/1.1 101") && out.windows(4).any(|w| w == b"\r\n\r\n")
+                    {
                         break;
                     }
                 }
