@@ -49,7 +49,7 @@ impl Access {
                 == 0
     }
 
-    fn from_cookie(&self, headers: &HeaderMap) -> bool {
+    fn cookie_matches(&self, headers: &HeaderMap) -> bool {
         headers
             .get_all(header::COOKIE)
             .iter()
@@ -106,7 +106,7 @@ pub async fn guard(State(access): State<Arc<Access>>, req: Request, next: Next) 
         )
             .into_response();
     }
-    if access.from_cookie(headers) {
+    if access.cookie_matches(headers) {
         return next.run(req).await;
     }
     let (token, rest) = split_token(req.uri().query().unwrap_or(""));

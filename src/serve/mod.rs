@@ -12,20 +12,10 @@ pub mod steps;
 pub mod terminal;
 mod web;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use web::{App, router};
-
-/// Where and how to listen.
-#[derive(Debug, Clone)]
-pub struct Listen {
-    /// Address to bind (port 0: a free one).
-    pub addr: SocketAddr,
-    /// Open the browser once listening.
-    pub open: bool,
-}
 
 /// Serves `app` until Ctrl-C or SIGTERM; prints the URL (with the token) first.
 pub async fn serve(

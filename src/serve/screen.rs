@@ -110,11 +110,6 @@ fn row_json(screen: &vt100::Screen, r: u16, cols: u16) -> String {
     Value::Array(runs).to_string()
 }
 
-/// The screen's text, row by row (for tests and the API).
-pub fn text(screen: &vt100::Screen) -> String {
-    screen.contents()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

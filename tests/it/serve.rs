@@ -241,9 +241,12 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
     c.refresh().await.unwrap();
     b.wait_js("the page again", "return document.body.dataset.ready", long)
         .await;
-    b.wait_js("outcomes kept", &format!(
-        "return document.querySelector('[data-step=\"scrape-blocked\"]').dataset.outcome === 'passed' && document.querySelector('[data-step=\"apply-egress\"]').dataset.outcome === 'passed'"
-    ), long)
+    b.wait_js(
+        "outcomes kept",
+        r#"return document.querySelector('[data-step="scrape-blocked"]').dataset.outcome === 'passed'
+               && document.querySelector('[data-step="apply-egress"]').dataset.outcome === 'passed'"#,
+        long,
+    )
     .await;
     b.wait_js(
         "screen kept",
@@ -284,6 +287,38 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         .await
         .unwrap();
     screenshot(&dark, "serve-dark.png").await;
+
+    // A shell that exits: the tab says so and offers a new shell.
+    let term = dark
+        .client
+        .find(Locator::Css(r#".terminal[data-terminal="1"]"#))
+        .await
+        .unwrap();
+    term.send_keys(&format!("exit{}", char::from(Key::Enter)))
+        .await
+        .unwrap();
+    dark.wait_js(
+        "the exited notice",
+        r#"const t = document.querySelector('.terminal[data-terminal="1"]');
+           return !t.querySelector('.exited').hidden && t.innerText.includes('exited')
+               && document.querySelector('.tab[data-tab="1"]').dataset.state === 'exited'"#,
+        long,
+    )
+    .await;
+    dark.client
+        .find(Locator::Css(r#"[data-action="new-shell"]"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    dark.wait_js(
+        "a new prompt",
+        r#"const t = document.querySelector('.terminal[data-terminal="1"]');
+           return t.querySelector('.exited').hidden && t.querySelector('.screen').innerText.includes('labs ')"#,
+        long,
+    )
+    .await;
     dark.close().await;
 }
 
