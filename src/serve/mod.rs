@@ -44,6 +44,11 @@ pub async fn serve(
     let routes = router(app.clone());
     // Not a graceful shutdown: open WebSockets would hold it forever. Stopping
     // drops every connection; the terminals are closed by the caller.
+    // Keystrokes and their echo are small frames: without TCP_NODELAY, Nagle's
+    // algorithm and delayed ACKs hold each one ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::select! {
         r = axum::serve(listener, routes) => r,
         _ = stop_signal() => Ok(()),

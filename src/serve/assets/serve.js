@@ -267,7 +267,7 @@
       const li = el("li", "check " + c.outcome);
       li.dataset.checkOutcome = c.outcome;
       li.appendChild(el("span", "mark", MARK[c.outcome] || "?"));
-      li.appendChild(el("span", "sentence", c.sentence));
+      li.appendChild(sentence(c.sentence));
       if (c.outcome !== "passed") {
         const dl = el("dl");
         if (c.expected) { dl.appendChild(el("dt", "", "expected")); dl.appendChild(el("dd", "", c.expected)); }
@@ -279,6 +279,15 @@
       ul.appendChild(li);
     }
     out.appendChild(ul);
+  }
+
+  // Plain-English sentences mark paths, patterns and commands with backticks.
+  function sentence(text) {
+    const span = el("span", "sentence");
+    const parts = text.split("`");
+    if (parts.length % 2 === 0) { span.textContent = text; return span; }
+    parts.forEach((p, i) => span.appendChild(i % 2 ? el("code", "", p) : document.createTextNode(p)));
+    return span;
   }
 
   function counted(step) { return step.kind !== "manual"; }
