@@ -106,11 +106,17 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
             return Exit::Environment;
         }
     };
+    let named = sources
+        .cli
+        .get("username")
+        .or_else(|| sources.env.get("username"))
+        .cloned();
     let sandbox = if args.sandbox {
         match Sandbox::start(SandboxConfig {
             users: 1,
             mesh_delay,
-            refuse: Vec::new(),
+            names: named.iter().cloned().collect(),
+            ..SandboxConfig::default()
         })
         .await
         {
@@ -123,7 +129,21 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
     } else {
         None
     };
-    let env = sandbox.as_ref().map(Sandbox::env).unwrap_or_default();
+    let mut env = sandbox.as_ref().map(Sandbox::env).unwrap_or_default();
+    // `--var username=alice`: the terminals are logged in as alice, as in `labctl run`.
+    if let (Some(s), Some(u)) = (&sandbox, &named) {
+        let prepared = s.env_for_user(u);
+        match prepared {
+            Ok(e) => env.extend(e.into_iter().filter(|(k, _)| k == "KUBECONFIG")),
+            Err(e) => {
+                eprintln!("error: the sandbox could not prepare {u}: {e}");
+                if let Some(s) = sandbox {
+                    s.shutdown().await;
+                }
+                return Exit::Environment;
+            }
+        }
+    }
     let exit = serve(
         args, &workdir, labs, &workshops, &sources, env, access, listener, timeout,
     )

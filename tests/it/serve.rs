@@ -294,6 +294,7 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         .find(Locator::Css(r#".terminal[data-terminal="1"]"#))
         .await
         .unwrap();
+    term.click().await.unwrap();
     term.send_keys(&format!("exit{}", char::from(Key::Enter)))
         .await
         .unwrap();
