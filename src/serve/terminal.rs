@@ -105,6 +105,15 @@ impl Terminal {
             ws_ypixel: 0,
         };
         let pty = openpty(Some(&size), None).map_err(std::io::Error::from)?;
+        // Neither end may leak into other children: a stray copy of the slave
+        // would keep the pty open after the shell exits.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .map_err(std::io::Error::from)?;
+        }
         let slave = pty.slave;
         let mut cmd = Command::new(&spec.shell);
         cmd.arg("--rcfile")
@@ -149,9 +158,14 @@ impl Terminal {
             screen_version: version_rx,
             events: events.clone(),
         });
+        let version_tx = Arc::new(version_tx);
+        let (v, ev, st) = (version_tx.clone(), events.clone(), state.clone());
         std::thread::Builder::new()
             .name(format!("terminal-{number}"))
-            .spawn(move || read_loop(reader, child, state, version_tx, events))?;
+            .spawn(move || read_loop(reader, st, v, ev))?;
+        std::thread::Builder::new()
+            .name(format!("terminal-{number}-wait"))
+            .spawn(move || wait_exit(child, state, version_tx, events))?;
         Ok(term)
     }
 
@@ -256,11 +270,26 @@ impl Drop for Terminal {
     }
 }
 
-fn read_loop(
-    mut reader: File,
+/// The shell's end is the terminal's end, whoever else still holds the pty:
+/// what is left in its session is hung up, so the reader reaches EOF too.
+fn wait_exit(
     mut child: Child,
     state: Arc<Mutex<State>>,
-    version: watch::Sender<u64>,
+    version: Arc<watch::Sender<u64>>,
+    events: broadcast::Sender<TermEvent>,
+) {
+    let pid = child.id() as i32;
+    let _ = child.wait();
+    state.lock().expect("not poisoned").exited = true;
+    version.send_modify(|v| *v += 1);
+    let _ = events.send(TermEvent::Exited);
+    signal_session(pid, None, Signal::SIGHUP);
+}
+
+fn read_loop(
+    mut reader: File,
+    state: Arc<Mutex<State>>,
+    version: Arc<watch::Sender<u64>>,
     events: broadcast::Sender<TermEvent>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
@@ -306,10 +335,6 @@ fn read_loop(
         drop(st);
         version.send_modify(|v| *v += 1);
     }
-    let _ = child.wait();
-    state.lock().expect("not poisoned").exited = true;
-    version.send_modify(|v| *v += 1);
-    let _ = events.send(TermEvent::Exited);
 }
 
 /// Writes the rc file into `dir`.

@@ -182,7 +182,6 @@ async fn terminal_session(app: Shared, n: u32, socket: WebSocket) {
     };
     let mut changes = term.screen_changes();
     let mut viewer = Viewer::default();
-    let mut exited_sent = false;
     loop {
         if let Some(mut frame) = term.with_screen(|s| viewer.frame(s)) {
             frame["busy"] = json!(term.busy());
@@ -195,21 +194,21 @@ async fn terminal_session(app: Shared, n: u32, socket: WebSocket) {
                 return;
             }
         }
-        if term.exited() && !exited_sent {
-            exited_sent = true;
+        if term.exited() {
+            // The last word: the page offers a new shell, which is a new connection.
             let msg = json!({"type": "exited"}).to_string();
             if tx.send(Message::Text(msg.into())).await.is_err() {
                 return;
             }
+            while let Some(Ok(m)) = rx.next().await {
+                if matches!(m, Message::Close(_)) {
+                    return;
+                }
+            }
+            return;
         }
         tokio::select! {
-            r = changes.changed() => if r.is_err() && term.exited() {
-                // The reader is gone; wait for the viewer to leave.
-                while let Some(Ok(m)) = rx.next().await {
-                    if matches!(m, Message::Close(_)) { return; }
-                }
-                return;
-            },
+            _ = changes.changed() => {},
             m = rx.next() => match m {
                 Some(Ok(Message::Text(t))) => handle_input(&term, &t),
                 Some(Ok(Message::Binary(b))) => { let _ = term.input(&b); }

@@ -288,8 +288,27 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         .unwrap();
     screenshot(&dark, "serve-dark.png").await;
 
+    dark.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_an_exited_shell_offers_a_new_one() {
+    let Some(b) = browser::start(false).await else {
+        return;
+    };
+    let s = Served::start(&[]);
+    let long = Duration::from_secs(30);
+    b.client.goto(&s.url).await.unwrap();
+    b.wait_js("the page", "return document.body.dataset.ready", long)
+        .await;
+    b.wait_js(
+        "a prompt",
+        r#"return document.querySelector('.terminal[data-terminal="1"] .screen').innerText.includes('labs ')"#,
+        long,
+    )
+    .await;
     // A shell that exits: the tab says so and offers a new shell.
-    let term = dark
+    let term = b
         .client
         .find(Locator::Css(r#".terminal[data-terminal="1"]"#))
         .await
@@ -298,7 +317,7 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
     term.send_keys(&format!("exit{}", char::from(Key::Enter)))
         .await
         .unwrap();
-    dark.wait_js(
+    b.wait_js(
         "the exited notice",
         r#"const t = document.querySelector('.terminal[data-terminal="1"]');
            return !t.querySelector('.exited').hidden && t.innerText.includes('exited')
@@ -306,21 +325,21 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         long,
     )
     .await;
-    dark.client
+    b.client
         .find(Locator::Css(r#"[data-action="new-shell"]"#))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    dark.wait_js(
+    b.wait_js(
         "a new prompt",
         r#"const t = document.querySelector('.terminal[data-terminal="1"]');
            return t.querySelector('.exited').hidden && t.querySelector('.screen').innerText.includes('labs ')"#,
         long,
     )
     .await;
-    dark.close().await;
+    b.close().await;
 }
 
 /// Saves a screenshot under target/screenshots/ (README's picture comes from there).

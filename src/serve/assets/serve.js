@@ -58,7 +58,7 @@
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       const ws = new WebSocket(proto + "//" + location.host + "/api/terminals/" + this.n + "/ws");
       this.ws = ws;
-      ws.onopen = () => { this.sent = null; this.fit(true); };
+      ws.onopen = () => { this.sent = null; this.exited = false; this.exitedBox.hidden = true; this.fit(true); };
       ws.onmessage = (m) => this.message(JSON.parse(m.data));
       ws.onclose = () => { if (!this.exited) setTimeout(() => this.connect(), 1000); };
     }
@@ -91,8 +91,6 @@
         return;
       }
       if (m.type !== "screen") return;
-      this.exited = false;
-      this.exitedBox.hidden = true;
       this.mode = m;
       if (m.full || this.rows.length !== m.size[0]) {
         this.screen.textContent = "";
@@ -107,7 +105,7 @@
       for (const [r, runs] of Object.entries(m.rows)) this.drawRow(this.rows[+r], runs);
       this.drawCursor(m);
       this.el.classList.toggle("alternate", !!m.alternate);
-      setTabState(this.n, m.busy ? "busy" : m.lastExit === null ? "" : m.lastExit === 0 ? "ok" : "fail");
+      if (!this.exited) setTabState(this.n, m.busy ? "busy" : m.lastExit === null ? "" : m.lastExit === 0 ? "ok" : "fail");
       for (const f of this.listeners) f(m);
     }
     drawRow(div, runs) {
