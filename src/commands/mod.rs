@@ -8,6 +8,7 @@ pub mod report_merge;
 pub mod run;
 pub mod sandbox;
 pub mod update_output;
+pub mod users_from;
 
 use std::path::PathBuf;
 
