@@ -5,5 +5,6 @@ mod lint;
 mod list;
 #[path = "../support/processes.rs"]
 mod processes;
+mod reports;
 mod run;
 mod signals;
