@@ -139,7 +139,7 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
         assert!(page.contains(id), "{id} missing from the HTML");
     }
     assert!(
-        page.contains("user7</a> failed step"),
+        page.contains("user7</a> failed <code>scrape-allowed</code>"),
         "no failure line for user7 in the HTML"
     );
 }

@@ -62,7 +62,16 @@ fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
     let report = format!("junit={}", xml.display());
     // Once as an absolute path from elsewhere...
     let ran = Labctl::new(&[
-        "run", &w.arg(), "--users", "user1..user20", "-j", "20", "--var", &vars, "--report", &report,
+        "run",
+        &w.arg(),
+        "--users",
+        "user1..user20",
+        "-j",
+        "20",
+        "--var",
+        &vars,
+        "--report",
+        &report,
     ])
     .dir(Path::new("/"))
     .run();
@@ -70,7 +79,10 @@ fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
     let first = junit(&xml);
     let k = keys(&first);
     assert_eq!(k.len(), 60);
-    let unique: BTreeSet<_> = k.iter().map(|(c, n, _, _)| (c.clone(), n.clone())).collect();
+    let unique: BTreeSet<_> = k
+        .iter()
+        .map(|(c, n, _, _)| (c.clone(), n.clone()))
+        .collect();
     assert_eq!(unique.len(), 60, "(classname, name) repeats: {k:?}");
     assert!(k.contains(&(
         "user7.egress".into(),
@@ -78,9 +90,16 @@ fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
         "egress.md".into(),
         "7".into()
     )));
-    assert!(k.iter().all(|(c, ..)| !c.contains('/') && !c.contains(".md")));
+    assert!(
+        k.iter()
+            .all(|(c, ..)| !c.contains('/') && !c.contains(".md"))
+    );
     for s in &first.test_suites {
-        assert!(s.timestamp.is_some(), "suite {} has no timestamp", s.name.as_str());
+        assert!(
+            s.timestamp.is_some(),
+            "suite {} has no timestamp",
+            s.name.as_str()
+        );
         assert!(s.time.is_some(), "suite {} has no time", s.name.as_str());
     }
     let failed: Vec<_> = first
@@ -109,7 +128,16 @@ fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
     );
     // ...and once as `.` from inside the workshop: the same keys.
     Labctl::new(&[
-        "run", ".", "--users", "user1..user20", "-j", "20", "--var", &vars, "--report", &report,
+        "run",
+        ".",
+        "--users",
+        "user1..user20",
+        "-j",
+        "20",
+        "--var",
+        &vars,
+        "--report",
+        &report,
     ])
     .dir(w.path())
     .run()
@@ -123,25 +151,42 @@ fn github_annotations_and_job_summary_under_github_actions() {
     let vars = flag(&w, &["user2", "user3"]);
     let summary = w.file("summary.md");
     std::fs::write(&summary, "earlier step's summary\n").unwrap();
-    let ran = Labctl::new(&["run", &w.arg(), "--users", "1..4", "-j", "4", "--var", &vars])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", &summary.display().to_string())
-        .run();
+    let ran = Labctl::new(&[
+        "run",
+        &w.arg(),
+        "--users",
+        "1..4",
+        "-j",
+        "4",
+        "--var",
+        &vars,
+    ])
+    .env("GITHUB_ACTIONS", "true")
+    .env("GITHUB_STEP_SUMMARY", &summary.display().to_string())
+    .run();
     ran.code(1);
     let errors: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(
         errors,
-        ["::error file=egress.md,line=7,title=gate::user2, user3 failed: exit status is 0: Expected: The command succeeds (exit status 0); got: 1"],
+        [
+            "::error file=egress.md,line=7,title=gate::user2, user3 failed: exit status is 0: Expected: The command succeeds (exit status 0); got: 1"
+        ],
         "{}",
         ran.stdout
     );
     let md = std::fs::read_to_string(&summary).unwrap();
-    assert!(md.starts_with("earlier step's summary\n## labctl: failed"), "{md}");
+    assert!(
+        md.starts_with("earlier step's summary\n## labctl: failed"),
+        "{md}"
+    );
     assert!(md.contains("| user | 1 | 2 | 3 |"), "{md}");
     assert!(md.contains("| user2 | ✓ | ✗ | ⊘ |"), "{md}");
     assert!(md.contains("| user4 | ✓ | ✓ | ✓ |"), "{md}");
     assert!(md.contains("### Failures"), "{md}");
-    assert!(md.contains("- **user2, user3** failed `gate` (egress.md:7)"), "{md}");
+    assert!(
+        md.contains("- **user2, user3** failed `gate` (egress.md:7)"),
+        "{md}"
+    );
     // Outside Actions nothing is printed on stdout.
     let plain = Labctl::new(&["run", &w.arg(), "--users", "1..2", "--var", &vars]).run();
     assert!(!plain.stdout.contains("::error"), "{}", plain.stdout);
@@ -149,7 +194,8 @@ fn github_annotations_and_job_summary_under_github_actions() {
 
 /// tap-parser (npm), the TAP 14 reference parser; .ci/run installs it.
 fn tap_parser() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tap-parser/node_modules/.bin/tap-parser");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/tap-parser/node_modules/.bin/tap-parser");
     assert!(
         p.exists(),
         "{} is missing: npm install --prefix target/tap-parser tap-parser@18 (as .ci/run does)",
@@ -164,7 +210,15 @@ fn tap_report_is_read_by_a_tap14_parser() {
     let vars = flag(&w, &["user2"]);
     let tap = w.file("r.tap");
     Labctl::new(&[
-        "run", &w.arg(), "--users", "1..3", "-j", "3", "--var", &vars, "--report",
+        "run",
+        &w.arg(),
+        "--users",
+        "1..3",
+        "-j",
+        "3",
+        "--var",
+        &vars,
+        "--report",
         &format!("tap={}", tap.display()),
     ])
     .run()
@@ -185,9 +239,20 @@ fn tap_report_is_read_by_a_tap14_parser() {
         .unwrap_or_else(|| panic!("no complete event: {events:#}"));
     let c = &complete[1];
     assert_eq!(c["ok"], false, "{c:#}");
-    assert_eq!((c["count"].clone(), c["pass"].clone(), c["fail"].clone()), (9.into(), 8.into(), 1.into()), "{c:#}");
+    assert_eq!(
+        (c["count"].clone(), c["pass"].clone(), c["fail"].clone()),
+        (9.into(), 8.into(), 1.into()),
+        "{c:#}"
+    );
     assert_eq!(c["skip"], 1, "{c:#}");
-    assert!(c["failures"].as_array().unwrap().iter().all(|f| f["tapError"].is_null()), "parse errors: {c:#}");
+    assert!(
+        c["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["tapError"].is_null()),
+        "parse errors: {c:#}"
+    );
     let f = &c["failures"][0];
     assert_eq!(f["name"], "user2.egress gate");
     assert_eq!(f["diag"]["check"], "exit");
@@ -202,7 +267,17 @@ fn tap_report_is_read_by_a_tap14_parser() {
 fn console_with_users_off_a_terminal_prints_a_line_per_user_and_each_failure_once() {
     let w = class_workshop();
     let vars = flag(&w, &["user2", "user3"]);
-    let ran = Labctl::new(&["run", &w.arg(), "--users", "1..4", "-j", "4", "--var", &vars]).run();
+    let ran = Labctl::new(&[
+        "run",
+        &w.arg(),
+        "--users",
+        "1..4",
+        "-j",
+        "4",
+        "--var",
+        &vars,
+    ])
+    .run();
     ran.code(1);
     let err = &ran.stderr;
     assert!(!err.contains("[user"), "{err}");
@@ -213,9 +288,13 @@ fn console_with_users_off_a_terminal_prints_a_line_per_user_and_each_failure_onc
             .collect();
         assert_eq!(finished.len(), 1, "{u}: {err}");
     }
-    assert!(err.contains("✗ user2  1 passed, 1 failed, 1 skipped"), "{err}");
+    assert!(
+        err.contains("✗ user2  1 passed, 1 failed, 1 skipped"),
+        "{err}"
+    );
     assert_eq!(
-        err.matches("user2, user3 failed step 2: step gate failed: exit status is 0").count(),
+        err.matches("user2, user3 failed step 2: step gate failed: exit status is 0")
+            .count(),
         1,
         "{err}"
     );
@@ -229,7 +308,15 @@ fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
     let vars = flag(&w, &["user2", "user4"]);
     let first = w.file("first.json");
     Labctl::new(&[
-        "run", &w.arg(), "--users", "1..5", "-j", "5", "--var", &vars, "--report",
+        "run",
+        &w.arg(),
+        "--users",
+        "1..5",
+        "-j",
+        "5",
+        "--var",
+        &vars,
+        "--report",
         &format!("json={}", first.display()),
     ])
     .run()
@@ -239,8 +326,17 @@ fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
     std::fs::create_dir_all(w.file("flags")).unwrap();
     let second = w.file("second.json");
     let ran = Labctl::new(&[
-        "run", &w.arg(), "--users-from", &first.display().to_string(), "--failed", "-j", "5",
-        "--var", &vars, "--report", &format!("json={}", second.display()),
+        "run",
+        &w.arg(),
+        "--users-from",
+        &first.display().to_string(),
+        "--failed",
+        "-j",
+        "5",
+        "--var",
+        &vars,
+        "--report",
+        &format!("json={}", second.display()),
     ])
     .run();
     ran.code(0);
@@ -261,7 +357,10 @@ fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
         [("user2".into(), "2".into()), ("user4".into(), "4".into())]
     );
     // Whole labs: every step ran again.
-    assert_eq!(v["runs"][0]["labs"][0]["steps"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["runs"][0]["labs"][0]["steps"].as_array().unwrap().len(),
+        3
+    );
 
     let merged = Labctl::new(&[
         "report",
@@ -272,23 +371,49 @@ fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
     .run();
     merged.code(0);
     let m = merged.json();
-    let users: Vec<&str> = m["runs"].as_array().unwrap().iter().map(|r| r["user"].as_str().unwrap()).collect();
+    let users: Vec<&str> = m["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
     assert_eq!(users, ["user1", "user2", "user3", "user4", "user5"]);
     assert_eq!(m["outcome"], "passed");
     for u in ["user2", "user4"] {
         assert!(
-            merged.stderr.contains(&format!("note: {u} is in more than one report: kept the result of the run that started last")),
+            merged.stderr.contains(&format!(
+                "note: {u} is in more than one report: kept the result of the run that started last"
+            )),
             "{}",
             merged.stderr
         );
     }
-    assert!(merged.stderr.contains("5 users: 15 passed, 0 failed, 0 skipped: passed"), "{}", merged.stderr);
+    assert!(
+        merged
+            .stderr
+            .contains("5 users: 15 passed, 0 failed, 0 skipped: passed"),
+        "{}",
+        merged.stderr
+    );
     // The same reports the other way round: the later run still wins.
-    let again = Labctl::new(&["report", "merge", &second.display().to_string(), &first.display().to_string()]).run();
+    let again = Labctl::new(&[
+        "report",
+        "merge",
+        &second.display().to_string(),
+        &first.display().to_string(),
+    ])
+    .run();
     again.code(0);
 
     // Nothing failed in the second report: nothing to rerun.
-    let none = Labctl::new(&["run", &w.arg(), "--users-from", &second.display().to_string(), "--failed"]).run();
+    let none = Labctl::new(&[
+        "run",
+        &w.arg(),
+        "--users-from",
+        &second.display().to_string(),
+        "--failed",
+    ])
+    .run();
     none.code(0);
     assert!(none.stderr.contains("no user failed"), "{}", none.stderr);
 }
@@ -299,7 +424,15 @@ fn report_merge_into_a_closed_pipe_ends_quietly() {
     let vars = flag(&w, &[]);
     let r = w.file("r.json");
     Labctl::new(&[
-        "run", &w.arg(), "--users", "1..20", "-j", "20", "--var", &vars, "--report",
+        "run",
+        &w.arg(),
+        "--users",
+        "1..20",
+        "-j",
+        "20",
+        "--var",
+        &vars,
+        "--report",
         &format!("json={}", r.display()),
     ])
     .run()
@@ -312,7 +445,9 @@ fn report_merge_into_a_closed_pipe_ends_quietly() {
     ] {
         let out = Command::new("bash")
             .arg("-c")
-            .arg(format!("'{bin}' {args} 2>err.txt | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}"))
+            .arg(format!(
+                "'{bin}' {args} 2>err.txt | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}"
+            ))
             .current_dir(w.path())
             .output()
             .unwrap();
@@ -320,6 +455,9 @@ fn report_merge_into_a_closed_pipe_ends_quietly() {
         assert!(!err.contains("panicked"), "{args}: {err}");
         assert!(!err.contains("Broken pipe"), "{args}: {err}");
         let status = String::from_utf8_lossy(&out.stdout);
-        assert!(["0", "1"].contains(&status.trim()), "{args}: exit {status} {err}");
+        assert!(
+            ["0", "1"].contains(&status.trim()),
+            "{args}: exit {status} {err}"
+        );
     }
 }
