@@ -11,6 +11,10 @@
 # - benches/fanout-io/ (the same steps and checks with curl as the only client),
 #   which isolates what fanning out costs labctl itself.
 #
+# The 20-user line ends with the ratio of issue 16: wall time over the larger
+# of one user's wall time and the CPU floor (labctl's CPU plus the steps',
+# over the CPUs).
+#
 # usage: benches/fanout.sh [--quick]   (--quick skips the 200-user run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,12 +47,20 @@ total = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 steps = max(total - own, 0.0)
 cpus = len(os.sched_getaffinity(0))
 summary = [l for l in err.splitlines() if " passed, " in l][-1:]
-print(f"{label:<34} {wall:5.1f} s wall  {peak // 1024:3d} MB  labctl CPU {own:5.2f} s  "
+floor = (steps + own) / cpus
+one = os.environ.get("ONE_USER_WALL")
+ratio = f"  ratio {wall / max(float(one), floor):.2f}x max({float(one):.2f}, {floor:.2f})" if one else ""
+with open(os.environ.get("WALL_FILE", "/dev/null"), "w") as f:
+    f.write(f"{wall:.3f}")
+print(f"{label:<34} {wall:5.2f} s wall  {peak // 1024:3d} MB  labctl CPU {own:5.2f} s  "
       f"step CPU {steps:5.2f} s (floor {steps / cpus:4.1f} s)  exit {p.returncode}  "
-      f"{summary[0] if summary else ''}")
+      f"{summary[0] if summary else ''}{ratio}")
 PY
 }
-run "egress, 1 user" labs/
+wall_file=$(mktemp)
+trap 'rm -f "$wall_file"' EXIT
+WALL_FILE=$wall_file run "egress, 1 user" labs/
+ONE_USER_WALL=$(cat "$wall_file") run "egress, 20 users, -j 20" labs/ --users user1..user20 -j 20
 run "egress, 50 users, -j 50" labs/ --users user1..user50 -j 50
 run "curl-only egress, 1 user" benches/fanout-io/
 run "curl-only egress, 50 users, -j 50" benches/fanout-io/ --users user1..user50 -j 50

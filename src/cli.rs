@@ -96,8 +96,14 @@ pub struct RunArgs {
     #[arg(long = "var", value_name = "K=V")]
     pub vars: Vec<String>,
     /// Run for these users: user1..user40, 1..40, alice,bob or @FILE.
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", conflicts_with = "users_from")]
     pub users: Option<String>,
+    /// Run for the users of an earlier run's JSON report (with their variables).
+    #[arg(long, value_name = "REPORT.json")]
+    pub users_from: Option<PathBuf>,
+    /// With --users-from: only the users that failed there (their whole labs).
+    #[arg(long, requires = "users_from")]
+    pub failed: bool,
     /// Users run at once.
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1)]
     pub jobs: usize,
@@ -128,7 +134,8 @@ pub struct RunArgs {
     /// Shell of the terminals.
     #[arg(long, value_name = "PATH", default_value = "bash")]
     pub shell: PathBuf,
-    /// Write a report: junit=FILE, json=FILE or html=FILE (repeatable).
+    /// Write a report: junit=FILE, json=FILE, html=FILE, tap=FILE, or github
+    /// (annotations and job summary; on by itself under GITHUB_ACTIONS=true). Repeatable.
     #[arg(long = "report", value_name = "FORMAT=FILE")]
     pub reports: Vec<String>,
     /// Start the embedded sandbox cluster and mesh for this run.
@@ -225,8 +232,8 @@ pub struct ReportMergeArgs {
     /// JSON reports, or logs whose report starts at a line beginning with `{`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Write the merged report: junit=FILE, json=FILE or html=FILE (repeatable;
-    /// none prints the merged JSON).
+    /// Write the merged report: junit=FILE, json=FILE, html=FILE, tap=FILE or
+    /// github (repeatable; none prints the merged JSON).
     #[arg(long = "report", value_name = "FORMAT=FILE")]
     pub reports: Vec<String>,
 }

@@ -146,6 +146,10 @@ pub struct CheckResult {
     pub outcome: CheckStatus,
     /// Why it failed, with expected vs actual.
     pub message: Option<String>,
+    /// What it asserts in plain English, as the book's "Check your work" box
+    /// words it ("The command succeeds (exit status 0)"); empty when unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub plain: String,
     /// Line in the page (0 for implicit checks).
     #[serde(skip, default)]
     pub line: usize,
@@ -225,8 +229,16 @@ impl StepResult {
 /// One lab's result for one user.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LabResult {
-    /// Lab file.
+    /// Lab file, as given on the command line.
     pub path: PathBuf,
+    /// Lab file relative to its source root (the enclosing git checkout, else
+    /// the workshop folder): the same wherever labctl runs from. Reports that
+    /// CI systems key on (JUnit, annotations) use it.
+    #[serde(default)]
+    pub file: PathBuf,
+    /// The lab's file stem (as in default step ids).
+    #[serde(default)]
+    pub stem: String,
     /// Title.
     pub title: String,
     /// passed, failed, interrupted.

@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod serve;
 pub mod shell;
 pub mod signals;
+pub mod stdout;
 pub mod vars;
 
 use std::io::IsTerminal;
@@ -76,12 +77,9 @@ pub fn run() -> std::process::ExitCode {
         Command::List(a) => commands::list::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "labctl",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "labctl", &mut script);
+            stdout::print(&String::from_utf8_lossy(&script));
             Exit::Success
         }
         Command::Run(a) => commands::run::run(a, engine::Mode::Run, out),

@@ -11,6 +11,8 @@ pub struct Redactor {
     values: Vec<String>,
 }
 
+/// What a redacted value is replaced by.
+pub const REDACTED: &str = MARK;
 const MARK: &str = "[redacted]";
 
 fn query_params() -> &'static Regex {

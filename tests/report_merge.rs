@@ -117,7 +117,7 @@ fn merges_two_runs_into_json_junit_and_html() {
     let html = text(&dir.path().join("out/m.html"));
     assert!(html.contains("user1") && html.contains("user2"));
     assert!(
-        html.contains("<a href=\"#u-user2-gate\">user2</a> failed step"),
+        html.contains("<a href=\"#u-user2-gate\">user2</a> failed <code>gate</code>"),
         "{html}"
     );
     assert!(html.contains("hello &lt;user1&gt;"), "{html}");

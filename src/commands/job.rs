@@ -405,7 +405,7 @@ fn to_yaml<T: serde::Serialize>(v: &T) -> Result<String, JobError> {
 pub fn run(args: &JobArgs) -> Exit {
     match manifests(args) {
         Ok(yaml) => {
-            print!("{yaml}");
+            crate::stdout::print(&yaml);
             Exit::Success
         }
         Err(e) => {

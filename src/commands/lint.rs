@@ -52,19 +52,21 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
         .count();
     let infos = diags.len() - errors - warnings;
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => crate::stdout::print(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&json!({"diagnostics": diags}))
                 .expect("JSON of plain values")
-        ),
+        )),
         Format::Text => {
             let shown: Vec<Diagnostic> = diags
                 .iter()
                 .filter(|d| out.verbose || !out.quiet || d.severity == Severity::Error)
                 .cloned()
                 .collect();
-            print!("{}", diag::render(&shown, out.color));
-            println!("{errors} errors, {warnings} warnings, {infos} infos");
+            crate::stdout::print(&format!(
+                "{}{errors} errors, {warnings} warnings, {infos} infos\n",
+                diag::render(&shown, out.color)
+            ));
         }
     }
     if errors > 0 {

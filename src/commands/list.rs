@@ -118,12 +118,12 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
         return Exit::BadInput;
     }
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => crate::stdout::print(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&json!({"version": 1, "labs": json_labs}))
                 .expect("JSON of plain values")
-        ),
-        Format::Text => println!("{text}{labs} labs, {steps} steps"),
+        )),
+        Format::Text => crate::stdout::print(&format!("{text}{labs} labs, {steps} steps\n")),
     }
     Exit::Success
 }

@@ -9,6 +9,7 @@ pub mod run;
 pub mod sandbox;
 pub mod serve;
 pub mod update_output;
+pub mod users_from;
 
 use std::path::PathBuf;
 

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use crate::cli::ReportMergeArgs;
 use crate::exit_code::Exit;
 use crate::report::collect::{Collected, FromJsonError};
-use crate::report::{ReportError, html, json, junit, parse_targets, write_atomic};
+use crate::report::{
+    ReportError, ReportFormat, github, html, json, junit, parse_targets, tap, with_github_default,
+    write_atomic,
+};
 
 /// Why an input file could not be merged.
 #[derive(Debug, thiserror::Error)]
@@ -94,8 +97,11 @@ pub fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError
 
 /// Runs `labctl report merge`.
 pub fn run(args: &ReportMergeArgs) -> Exit {
+    // Under GitHub Actions the annotations join files asked for; with none,
+    // stdout is the merged JSON and stays clean.
     let targets = match parse_targets(&args.reports) {
-        Ok(t) => t,
+        Ok(t) if t.is_empty() => t,
+        Ok(t) => with_github_default(t),
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::BadInput;
@@ -117,7 +123,13 @@ pub fn run(args: &ReportMergeArgs) -> Exit {
             }
         }
     }
-    let merged = Collected::merge(parts);
+    let (merged, replaced) = Collected::merge(parts);
+    for u in &replaced {
+        eprintln!(
+            "note: {} is in more than one report: kept the result of the run that started last",
+            u.as_deref().unwrap_or("the single-user run")
+        );
+    }
     if let Err(e) = write_all(&merged, &targets) {
         eprintln!("error: {e}");
         return Exit::Environment;
@@ -148,14 +160,23 @@ fn write_all(
             message: e.to_string(),
         })
     };
-    if targets.is_empty() {
-        println!("{}", json_text()?);
+    if targets.iter().all(|t| t.format == ReportFormat::Github) {
+        crate::stdout::print(&format!("{}\n", json_text()?));
     }
     for t in targets {
-        match t.format.as_str() {
-            "json" => write_atomic("json", &t.path, json_text()?.as_bytes())?,
-            "html" => write_atomic("html", &t.path, html::document(merged).as_bytes())?,
-            _ => write_atomic("junit", &t.path, junit::document(merged)?.as_bytes())?,
+        match t.format {
+            ReportFormat::Json => write_atomic("json", &t.path, json_text()?.as_bytes())?,
+            ReportFormat::Html => write_atomic("html", &t.path, html::document(merged).as_bytes())?,
+            ReportFormat::Junit => {
+                write_atomic("junit", &t.path, junit::document(merged)?.as_bytes())?
+            }
+            ReportFormat::Tap => write_atomic("tap", &t.path, tap::document(merged).as_bytes())?,
+            ReportFormat::Github => {
+                crate::stdout::print(&github::annotations(merged));
+                if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+                    github::append(std::path::Path::new(&p), &github::summary(merged))?;
+                }
+            }
         }
     }
     Ok(())

@@ -15,10 +15,12 @@ use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
+use crate::report::github::GithubReporter;
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
-use crate::report::{Reporter, parse_targets};
+use crate::report::tap::TapReporter;
+use crate::report::{ReportFormat, Reporter, parse_targets, with_github_default};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::shell::{escapees, preflight};
@@ -77,7 +79,7 @@ async fn run_steps(
         Err(e) => return bad(e),
     };
     let targets = match parse_targets(&args.reports) {
-        Ok(t) => t,
+        Ok(t) => with_github_default(t),
         Err(e) => return bad(e),
     };
     let default_timeout = match args.timeout.as_deref().map(parse_duration_str).transpose() {
@@ -88,12 +90,24 @@ async fn run_steps(
         Ok(d) => d,
         Err(e) => return bad(format!("--mesh-delay: {e}")),
     };
-    let users: Vec<Option<User>> = match &args.users {
-        Some(spec) => match parse_users(spec) {
+    let users: Vec<Option<User>> = match (&args.users, &args.users_from) {
+        (Some(spec), _) => match parse_users(spec) {
             Ok(u) => u.into_iter().map(Some).collect(),
             Err(e) => return bad(format!("--users: {e}")),
         },
-        None => vec![None],
+        (None, Some(report)) => match super::users_from::users(report, args.failed) {
+            Ok(u) if u.is_empty() => {
+                eprintln!(
+                    "{}: no user {}; nothing to run",
+                    report.display(),
+                    if args.failed { "failed" } else { "in it" }
+                );
+                return Exit::Success;
+            }
+            Ok(u) => u.into_iter().map(Some).collect(),
+            Err(e) => return bad(format!("--users-from: {e}")),
+        },
+        (None, None) => vec![None],
     };
     let selection = Selection {
         from: args.from.as_deref().map(StepRef::parse),
@@ -168,12 +182,14 @@ async fn run_steps(
         return Exit::BadInput;
     }
     if args.dry_run {
+        let mut text = String::new();
         for p in &plans {
             if let Some(u) = &p.user {
-                println!("== {u}");
+                text.push_str(&format!("== {u}\n"));
             }
-            print!("{}", super::list::to_text(&p.labs, out.color));
+            text.push_str(&super::list::to_text(&p.labs, out.color));
         }
+        crate::stdout::print(&text);
         return Exit::Success;
     }
     // Each user gets a private copy of the working directory: files steps write never clash.
@@ -293,10 +309,12 @@ async fn run_steps(
             verbose: out.verbose,
         }))];
     for t in &targets {
-        reporters.push(match t.format.as_str() {
-            "json" => Box::new(JsonReporter::new(t.path.clone())),
-            "html" => Box::new(HtmlReporter::new(t.path.clone())),
-            _ => Box::new(JunitReporter::new(t.path.clone())),
+        reporters.push(match t.format {
+            ReportFormat::Json => Box::new(JsonReporter::new(t.path.clone())),
+            ReportFormat::Html => Box::new(HtmlReporter::new(t.path.clone())),
+            ReportFormat::Junit => Box::new(JunitReporter::new(t.path.clone())),
+            ReportFormat::Tap => Box::new(TapReporter::new(t.path.clone())),
+            ReportFormat::Github => Box::new(GithubReporter::from_env()),
         });
     }
     let (sink, mut rx) = EventSink::new();

@@ -22,6 +22,7 @@ use crate::event::{
 };
 use crate::lab::check_spec::{CheckKind, CheckSpec};
 use crate::lab::{OutputMode, OutputPolicy, StepKind, TerminalSel, Timing};
+use crate::mdbook::plain_english;
 use crate::plan::{PlannedLab, PlannedStep};
 use crate::redact::Redactor;
 use crate::shell::{ShellConfig, StepOutput, Terminals};
@@ -178,6 +179,7 @@ impl UserRun<'_> {
         kind: &str,
         line: usize,
         description: String,
+        plain: String,
         res: Result<CheckOutcome, CheckError>,
         tries: u32,
     ) -> CheckResult {
@@ -199,6 +201,7 @@ impl UserRun<'_> {
             description: self.redactor.apply(&description),
             outcome,
             message: message.map(|m| self.redactor.apply(&m)),
+            plain: self.redactor.apply(&plain),
             line,
             tries,
         }
@@ -219,6 +222,7 @@ impl UserRun<'_> {
             spec.kind.name(),
             spec.line,
             spec.kind.describe(),
+            plain_english::sentence(spec),
             res,
             tries,
         )
@@ -240,7 +244,14 @@ impl UserRun<'_> {
             .any(|c| matches!(c.kind, CheckKind::Exit(_)))
         {
             let o = ExitCheck(ps.step.exit).judge(out.exit_code);
-            results.push(self.check_result("exit", 0, o.description.clone(), Ok(o), 1));
+            results.push(self.check_result(
+                "exit",
+                0,
+                o.description.clone(),
+                plain_english::exit(ps.step.exit),
+                Ok(o),
+                1,
+            ));
         }
         for c in &ps.checks {
             results.push(self.eval(c, Some(out), true).await);
@@ -279,6 +290,10 @@ impl UserRun<'_> {
                             ),
                             outcome: CheckStatus::Failed,
                             message: Some(self.redactor.apply(&msg)),
+                            plain: format!(
+                                "The output matches the expected output at line {}",
+                                e.span.line
+                            ),
                             line: e.span.line,
                             tries: 1,
                         });
@@ -300,6 +315,7 @@ impl UserRun<'_> {
                         ),
                         outcome: CheckStatus::Passed,
                         message: None,
+                        plain: String::new(),
                         line: e.span.line,
                         tries: 1,
                     });
@@ -326,6 +342,7 @@ impl UserRun<'_> {
                         description: r.description.clone(),
                         outcome: CheckStatus::Failed,
                         message: Some(msg),
+                        plain: format!("{} only after the step", plain_english::sentence(c)),
                         line: c.line,
                         tries: 1,
                     });
@@ -437,6 +454,8 @@ impl UserRun<'_> {
         (
             LabResult {
                 path: lab.lab.path.clone(),
+                file: crate::lab::source_root::relative_file(&lab.lab.path),
+                stem: lab.lab.stem.clone(),
                 title: lab.lab.title.clone(),
                 outcome: outcome.into(),
                 steps,
@@ -482,6 +501,7 @@ impl UserRun<'_> {
                     c.kind.name(),
                     c.line,
                     c.kind.describe(),
+                    plain_english::sentence(c),
                     Err(CheckError::NoOutput),
                     0,
                 )
@@ -665,6 +685,7 @@ impl UserRun<'_> {
                     description: self.redactor.apply(&c.kind.describe()),
                     outcome: CheckStatus::Skipped,
                     message: Some("output checks need the step to run".into()),
+                    plain: self.redactor.apply(&plain_english::sentence(c)),
                     line: c.line,
                     tries: 0,
                 }
@@ -723,8 +744,15 @@ impl UserRun<'_> {
             .title
             .clone()
             .unwrap_or_else(|| format!("examiner test {} passes", test.name));
-        r.checks
-            .push(self.check_result("examiner", ps.step.span.line, desc, ev.result, ev.tries));
+        let plain = format!("The examiner test {} passes", test.name);
+        r.checks.push(self.check_result(
+            "examiner",
+            ps.step.span.line,
+            desc,
+            plain,
+            ev.result,
+            ev.tries,
+        ));
         r.outcome = outcome_of(&r.checks, false);
     }
 

@@ -5,6 +5,7 @@ pub mod front_matter;
 pub mod info;
 pub mod model;
 pub mod parse;
+pub mod source_root;
 pub mod workshop;
 
 pub use model::*;

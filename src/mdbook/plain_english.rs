@@ -103,6 +103,11 @@ pub fn sentence(check: &CheckSpec) -> String {
     s
 }
 
+/// The implicit exit check of a step, as a sentence.
+pub fn exit(e: ExpectedExit) -> String {
+    exit_sentence(e, "The command")
+}
+
 fn exit_sentence(e: ExpectedExit, who: &str) -> String {
     match e {
         ExpectedExit::Code(0) => format!("{who} succeeds (exit status 0)"),

@@ -15,8 +15,37 @@ pub struct UserRecord {
     pub vars: BTreeMap<String, String>,
     /// Labs in order.
     pub labs: Vec<Arc<LabResult>>,
+    /// When each lab (same order) started and how long it took.
+    pub lab_times: Vec<LabTime>,
     /// Totals.
     pub stats: Stats,
+}
+
+/// When a lab started for a user and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabTime {
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// Start to end.
+    pub duration: Duration,
+}
+
+impl UserRecord {
+    /// A user with nothing recorded yet.
+    pub fn new(user: UserName) -> UserRecord {
+        UserRecord {
+            user,
+            vars: BTreeMap::new(),
+            labs: Vec::new(),
+            lab_times: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Any step failed, timed out or errored, or a lab was interrupted.
+    pub fn failed(&self) -> bool {
+        self.labs.iter().any(|l| l.outcome != "passed")
+    }
 }
 
 /// The whole run.
@@ -32,6 +61,8 @@ pub struct Collected {
     pub stats: Stats,
     /// RunFinished arrived.
     pub finished: bool,
+    /// Labs begun and not yet finished: (user, path) -> start.
+    lab_started: Vec<(UserName, std::path::PathBuf, SystemTime)>,
 }
 
 impl Default for Collected {
@@ -42,6 +73,7 @@ impl Default for Collected {
             users: Vec::new(),
             stats: Stats::default(),
             finished: false,
+            lab_started: Vec::new(),
         }
     }
 }
@@ -51,12 +83,7 @@ impl Collected {
         if let Some(i) = self.users.iter().position(|r| r.user == *u) {
             return &mut self.users[i];
         }
-        self.users.push(UserRecord {
-            user: u.clone(),
-            vars: BTreeMap::new(),
-            labs: Vec::new(),
-            stats: Stats::default(),
-        });
+        self.users.push(UserRecord::new(u.clone()));
         self.users.last_mut().expect("just pushed")
     }
 
@@ -71,12 +98,28 @@ impl Collected {
             }
             EventKind::UserStarted { user, vars } => self.user(user).vars = vars.clone(),
             EventKind::UserFinished { user, stats } => self.user(user).stats = *stats,
-            EventKind::LabStarted { .. }
-            | EventKind::StepStarted { .. }
+            EventKind::LabStarted { user, path, .. } => {
+                self.lab_started.push((user.clone(), path.clone(), e.at))
+            }
+            EventKind::StepStarted { .. }
             | EventKind::TryFailedWillRetry { .. }
             | EventKind::StepFinished { .. }
             | EventKind::RunCancelling { .. } => {}
-            EventKind::LabFinished { user, result } => self.user(user).labs.push(result.clone()),
+            EventKind::LabFinished { user, result } => {
+                let started = self
+                    .lab_started
+                    .iter()
+                    .position(|(u, p, _)| u == user && *p == result.path)
+                    .map(|i| self.lab_started.remove(i).2)
+                    .unwrap_or(e.at);
+                let time = LabTime {
+                    started_at: started,
+                    duration: e.at.duration_since(started).unwrap_or_default(),
+                };
+                let rec = self.user(user);
+                rec.labs.push(result.clone());
+                rec.lab_times.push(time);
+            }
             EventKind::RunFinished { stats } => {
                 self.stats = *stats;
                 self.duration = e.elapsed;
@@ -146,19 +189,39 @@ impl Collected {
             users: Vec::new(),
             stats: Stats::default(),
             finished: true,
+            lab_started: Vec::new(),
         };
         for r in d.runs {
             let mut stats = Stats::default();
+            let mut lab_times = Vec::new();
             let labs = r
                 .labs
                 .into_iter()
                 .map(|mut lab| {
                     // Steps do not carry their file in JSON; the failure block needs it.
+                    let mut ms = 0;
                     for s in &mut lab.steps {
                         let step: &mut StepResult = Arc::make_mut(s);
                         step.path = lab.path.clone();
                         stats.add(step);
+                        ms += step.duration_ms;
                     }
+                    // Reports from before these fields: what the path tells.
+                    if lab.file.as_os_str().is_empty() {
+                        lab.file = lab.path.clone();
+                    }
+                    if lab.stem.is_empty() {
+                        lab.stem = lab
+                            .path
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                    }
+                    // The JSON report keeps no lab times: the run's start and the steps' sum.
+                    lab_times.push(LabTime {
+                        started_at,
+                        duration: Duration::from_millis(ms),
+                    });
                     Arc::new(lab)
                 })
                 .collect();
@@ -170,6 +233,7 @@ impl Collected {
                 user: r.user,
                 vars: r.vars,
                 labs,
+                lab_times,
                 stats,
             });
         }
@@ -178,15 +242,18 @@ impl Collected {
     }
 
     /// Merges finished runs into one: users in natural name order (`user2`
-    /// before `user10`; runs without a user first, in the order given; equal
-    /// names keep the order given), started at the earliest start, lasting
-    /// until the latest end, interrupted if any part was, totals summed.
-    pub fn merge(parts: Vec<Collected>) -> Collected {
+    /// before `user10`; the user-less run first), started at the earliest
+    /// start, lasting until the latest end, totals recounted from the steps.
+    /// A user found in several runs keeps the result of the run that started
+    /// last (a rerun of what failed replaces the failure); the names so
+    /// replaced are returned, once each.
+    pub fn merge(mut parts: Vec<Collected>) -> (Collected, Vec<UserName>) {
         let Some(started_at) = parts.iter().map(|p| p.started_at).min() else {
-            return Collected {
+            let empty = Collected {
                 finished: true,
                 ..Collected::default()
             };
+            return (empty, Vec::new());
         };
         let end = parts
             .iter()
@@ -196,20 +263,35 @@ impl Collected {
         let mut run = Collected {
             started_at,
             duration: end.duration_since(started_at).unwrap_or_default(),
-            users: Vec::new(),
-            stats: Stats::default(),
             finished: true,
+            ..Collected::default()
         };
+        // Stable: runs that started at the same time keep the order given.
+        parts.sort_by_key(|p| p.started_at);
+        let mut replaced: Vec<UserName> = Vec::new();
+        let mut interrupted: Vec<(UserName, bool)> = Vec::new();
         for p in parts {
-            run.stats.passed += p.stats.passed;
-            run.stats.failed += p.stats.failed;
-            run.stats.skipped += p.stats.skipped;
-            run.stats.warnings += p.stats.warnings;
-            run.stats.interrupted |= p.stats.interrupted;
-            run.users.extend(p.users);
+            for u in p.users {
+                if let Some(i) = run.users.iter().position(|r| r.user == u.user) {
+                    if !replaced.contains(&u.user) {
+                        replaced.push(u.user.clone());
+                    }
+                    interrupted.retain(|(n, _)| *n != u.user);
+                    run.users.remove(i);
+                }
+                interrupted.push((u.user.clone(), p.stats.interrupted));
+                run.users.push(u);
+            }
         }
         run.users.sort_by_key(|u| natural_key(&u.user));
-        run
+        for u in &run.users {
+            for s in u.labs.iter().flat_map(|l| l.steps.iter()) {
+                run.stats.add(s);
+            }
+        }
+        run.stats.interrupted = interrupted.iter().any(|(_, i)| *i);
+        replaced.sort_by_key(natural_key);
+        (run, replaced)
     }
 }
 
@@ -306,28 +388,51 @@ mod tests {
 
     #[test]
     fn merge_spans_the_runs_and_recomputes_the_outcome() {
-        let mk = |user: &str, start: u64, ms: u64, failed: usize| Collected {
+        let mk = |user: &str, start: u64, ms: u64, failed: bool| Collected {
             started_at: std::time::UNIX_EPOCH + Duration::from_secs(start),
             duration: Duration::from_millis(ms),
             users: vec![UserRecord {
-                user: Some(user.into()),
-                vars: BTreeMap::new(),
-                labs: vec![],
-                stats: Stats::default(),
+                labs: vec![Arc::new(LabResult {
+                    path: "a.md".into(),
+                    file: "a.md".into(),
+                    stem: "a".into(),
+                    title: "A".into(),
+                    outcome: if failed { "failed" } else { "passed" }.into(),
+                    steps: vec![Arc::new(StepResult {
+                        outcome: if failed {
+                            crate::event::StepOutcome::Failed
+                        } else {
+                            crate::event::StepOutcome::Passed
+                        },
+                        ..StepResult::new("a:1".into(), "a.md".into(), 1, 1.into(), "true".into())
+                    })],
+                })],
+                ..UserRecord::new(Some(user.into()))
             }],
-            stats: Stats {
-                passed: 1,
-                failed,
-                ..Stats::default()
-            },
             finished: true,
+            ..Collected::default()
         };
-        let m = Collected::merge(vec![mk("user10", 5, 1000, 0), mk("user9", 2, 1000, 1)]);
+        let (m, replaced) = Collected::merge(vec![
+            mk("user10", 5, 1000, false),
+            mk("user9", 2, 1000, true),
+        ]);
         assert_eq!(m.started_at, std::time::UNIX_EPOCH + Duration::from_secs(2));
         assert_eq!(m.duration, Duration::from_secs(4));
         assert_eq!(m.outcome(), "failed");
-        assert_eq!(m.stats.passed, 2);
+        assert_eq!(m.stats.passed, 1);
+        assert!(replaced.is_empty());
         let users: Vec<_> = m.users.iter().map(|u| u.user.clone().unwrap()).collect();
         assert_eq!(users, ["user9", "user10"]);
+
+        // user9 rerun later and passed: its later result replaces the failure.
+        let (m, replaced) = Collected::merge(vec![
+            mk("user9", 9, 1000, false),
+            mk("user9", 2, 1000, true),
+            mk("user10", 5, 1000, false),
+        ]);
+        assert_eq!(replaced, [Some("user9".to_string())]);
+        assert_eq!(m.users.len(), 2);
+        assert_eq!(m.outcome(), "passed");
+        assert_eq!((m.stats.passed, m.stats.failed), (2, 0));
     }
 }

@@ -1,6 +1,10 @@
 //! The console: a line per finished step (a live spinner per running step on a
-//! terminal), the failure block, a users x steps matrix for fan-out runs, and
-//! the summary line. Writes to stderr.
+//! terminal), the failure block, and the summary line. With users (fan-out)
+//! steps are not printed one by one, which would interleave 20 users' lines:
+//! on a terminal a live view (a line per running user with its step i/n, an
+//! overall bar with passed and failed counts), off one a line per finished
+//! user; then the users x steps matrix and each failure once per step, with
+//! the users it hit. Writes to stderr.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,6 +39,14 @@ pub struct ConsoleReporter {
     run: Collected,
     fan_out: bool,
     out: Box<dyn Write + Send>,
+    /// Fan-out: steps passed and failed so far.
+    steps_passed: usize,
+    steps_failed: usize,
+    /// Fan-out, live: one bar per running user, and the overall bar.
+    user_bars: BTreeMap<UserName, ProgressBar>,
+    overall: Option<ProgressBar>,
+    /// Width of the longest user name, for aligned columns.
+    name_width: usize,
 }
 
 impl ConsoleReporter {
@@ -52,7 +64,65 @@ impl ConsoleReporter {
             run: Collected::default(),
             fan_out: false,
             out: Box::new(std::io::stderr()),
+            steps_passed: 0,
+            steps_failed: 0,
+            user_bars: BTreeMap::new(),
+            overall: None,
+            name_width: 4,
         }
+    }
+
+    /// Fan-out: the overall bar's message, steps passed and failed so far.
+    fn overall_message(&self) -> String {
+        format!(
+            "✓ {} passed  ✗ {} failed",
+            self.steps_passed, self.steps_failed
+        )
+    }
+
+    /// Fan-out: one line for a user that finished.
+    fn user_line(&mut self, user: &UserName, stats: &crate::event::Stats) {
+        let failed = stats.failed > 0;
+        if self.opts.quiet && !failed {
+            return;
+        }
+        let (mark, style) = if failed {
+            ("✗", Style::new().red().bold())
+        } else {
+            ("✓", Style::new().green())
+        };
+        let name = user.as_deref().unwrap_or("-");
+        let rec = self.run.users.iter().find(|u| u.user == *user);
+        let ms: u64 = rec
+            .map(|u| {
+                u.lab_times
+                    .iter()
+                    .map(|t| t.duration.as_millis() as u64)
+                    .sum()
+            })
+            .unwrap_or(0);
+        let mut text = format!(
+            "{} {name:w$}  {} passed, {} failed, {} skipped  {}",
+            self.style(style).apply_to(mark),
+            stats.passed,
+            stats.failed,
+            stats.skipped,
+            self.style(Style::new().dim()).apply_to(fmt_ms(ms)),
+            w = self.name_width,
+        );
+        if let Some(u) = rec {
+            let why: Vec<String> = u
+                .labs
+                .iter()
+                .flat_map(|l| l.steps.iter())
+                .filter(|s| failure::is_failure(s.outcome))
+                .map(|s| s.id.clone() + " " + &failure::problem(s))
+                .collect();
+            if !why.is_empty() {
+                text.push_str(&format!("  ({})", why.join("; ")));
+            }
+        }
+        self.line(text);
     }
 
     fn style(&self, s: Style) -> Style {
@@ -137,23 +207,34 @@ impl ConsoleReporter {
                 self.line(format!("{pre}{m} {}", c.description));
             }
         }
-        let warn = self.style(Style::new().yellow());
-        for w in &s.warnings {
-            let mut lines = w.lines();
-            if let Some(first) = lines.next() {
-                self.line(format!("{pre}{} {first}", warn.apply_to("warning:")));
-            }
-            for l in lines {
-                self.line(format!("{pre}  {l}"));
-            }
-        }
         if failed {
-            let red = self.style(Style::new().red());
-            for (i, l) in failure::block(s, &pre).into_iter().enumerate() {
+            self.failure_block(s, &pre);
+        }
+        self.warnings(s, &pre);
+    }
+
+    /// The failure block, its first line (FILE:LINE) in red.
+    fn failure_block(&mut self, s: &StepResult, pre: &str) {
+        let red = self.style(Style::new().red());
+        for (i, l) in failure::block(s, pre).into_iter().enumerate() {
+            self.line(if i == 0 {
+                red.apply_to(l).to_string()
+            } else {
+                l
+            });
+        }
+    }
+
+    /// Warnings after the failure: a drift diff of a failed step is cut short.
+    fn warnings(&mut self, s: &StepResult, pre: &str) {
+        let warn = self.style(Style::new().yellow());
+        let failed = failure::is_failure(s.outcome);
+        for w in &s.warnings {
+            for (i, l) in failure::warning_lines(w, failed).into_iter().enumerate() {
                 self.line(if i == 0 {
-                    red.apply_to(l).to_string()
+                    format!("{pre}{} {l}", warn.apply_to("warning:"))
                 } else {
-                    l
+                    format!("{pre}  {l}")
                 });
             }
         }
@@ -215,25 +296,37 @@ impl ConsoleReporter {
             .map(|(i, id)| format!("{} {id}", i + 1))
             .collect();
         self.line(format!("{:width$}  steps: {}", "", legend.join(", ")));
-        let mut failed_by_step: BTreeMap<(usize, String), (Vec<String>, String)> = BTreeMap::new();
+        // (position, id, problem) -> (users, the first user's result), so a
+        // failure 20 users share is explained once.
+        type Group = (Vec<String>, std::sync::Arc<StepResult>);
+        let mut failed_by_step: BTreeMap<(usize, String, String), Group> = BTreeMap::new();
         for u in &users {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {
-                if matches!(
-                    s.outcome,
-                    StepOutcome::Failed
-                        | StepOutcome::Error
-                        | StepOutcome::TimedOut
-                        | StepOutcome::Interrupted
-                ) {
+                if failure::is_failure(s.outcome) {
                     let e = failed_by_step
-                        .entry((i + 1, s.id.clone()))
-                        .or_insert_with(|| (Vec::new(), failure::headline(s)));
+                        .entry((i + 1, s.id.clone(), failure::problem(s)))
+                        .or_insert_with(|| (Vec::new(), s.clone()));
                     e.0.push(u.user.clone().unwrap_or_default());
                 }
             }
         }
-        for ((n, _), (who, why)) in failed_by_step {
-            self.line(format!("{} failed step {n}: {why}", who.join(", ")));
+        for ((n, _, _), (who, s)) in failed_by_step {
+            self.line(String::new());
+            let head = format!(
+                "{} failed step {n}: {}",
+                who.join(", "),
+                failure::headline(&s)
+            );
+            let head = self
+                .style(Style::new().red().bold())
+                .apply_to(head)
+                .to_string();
+            self.line(head);
+            if who.len() > 1 {
+                self.line(format!("  as seen by {}:", who[0]));
+            }
+            self.failure_block(&s, "  ");
+            self.warnings(&s, "  ");
         }
     }
 }
@@ -251,9 +344,58 @@ impl Reporter for ConsoleReporter {
         self.run.apply(event);
         match &event.kind {
             EventKind::RunStarted { users, .. } => {
-                self.fan_out = users.len() > 1 || users.iter().any(|u| u.is_some())
+                self.fan_out = users.len() > 1 || users.iter().any(|u| u.is_some());
+                self.name_width = users
+                    .iter()
+                    .map(|u| u.as_deref().unwrap_or("-").chars().count())
+                    .max()
+                    .unwrap_or(4)
+                    .max(4);
+                if self.fan_out && self.opts.live {
+                    let pb = self.multi.add(ProgressBar::new(users.len() as u64));
+                    pb.set_style(
+                        ProgressStyle::with_template(
+                            "{bar:30.green/red} {pos}/{len} users done  {msg}  {elapsed}",
+                        )
+                        .expect("static template")
+                        .progress_chars("█▉ "),
+                    );
+                    pb.set_message(self.overall_message());
+                    pb.enable_steady_tick(Duration::from_millis(200));
+                    self.overall = Some(pb);
+                }
             }
-            EventKind::UserStarted { .. } | EventKind::UserFinished { .. } => {}
+            EventKind::UserStarted { user, .. } => {
+                if let Some(overall) = &self.overall {
+                    let pb = self
+                        .multi
+                        .insert_before(overall, ProgressBar::new_spinner());
+                    pb.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix} {msg} {elapsed}")
+                            .expect("static template"),
+                    );
+                    pb.set_prefix(format!(
+                        "{:w$}",
+                        user.as_deref().unwrap_or("-"),
+                        w = self.name_width
+                    ));
+                    pb.set_message("starting");
+                    pb.enable_steady_tick(Duration::from_millis(100));
+                    self.user_bars.insert(user.clone(), pb);
+                }
+            }
+            EventKind::UserFinished { user, stats } => {
+                if let Some(pb) = self.user_bars.remove(user) {
+                    pb.finish_and_clear();
+                    self.multi.remove(&pb);
+                }
+                if self.fan_out {
+                    self.user_line(user, stats);
+                }
+                if let Some(o) = &self.overall {
+                    o.inc(1);
+                }
+            }
             EventKind::LabStarted { user, path, title } => {
                 if !self.opts.quiet && !self.fan_out {
                     let bold = self.style(Style::new().bold());
@@ -274,7 +416,9 @@ impl Reporter for ConsoleReporter {
                 total,
                 command,
             } => {
-                if self.opts.live {
+                if let Some(pb) = self.user_bars.get(user) {
+                    pb.set_message(format!("[{position}/{total}] {id}"));
+                } else if self.opts.live && !self.fan_out {
                     let pb = self.multi.add(ProgressBar::new_spinner());
                     pb.set_style(
                         ProgressStyle::with_template("{spinner} {prefix}{msg} {elapsed}")
@@ -295,7 +439,11 @@ impl Reporter for ConsoleReporter {
             } => {
                 if let Some(pb) = self.bars.get(&(user.clone(), id.clone())) {
                     pb.set_message(format!("{id}: try {tries} failed, retrying"));
-                } else if self.opts.verbose {
+                } else if let Some(pb) = self.user_bars.get(user) {
+                    let msg = pb.message();
+                    let base = msg.split(" (try").next().unwrap_or("").to_string();
+                    pb.set_message(format!("{base} (try {})", tries + 1));
+                } else if self.opts.verbose && !self.fan_out {
                     let m = message.lines().next().unwrap_or("").to_string();
                     self.line(format!(
                         "{}  … {id}: try {tries} failed ({m}); retrying",
@@ -308,7 +456,18 @@ impl Reporter for ConsoleReporter {
                     pb.finish_and_clear();
                     self.multi.remove(&pb);
                 }
-                self.step_line(user, result);
+                if self.fan_out {
+                    match result.outcome {
+                        StepOutcome::Passed => self.steps_passed += 1,
+                        o if failure::is_failure(o) => self.steps_failed += 1,
+                        _ => {}
+                    }
+                    if let Some(o) = &self.overall {
+                        o.set_message(self.overall_message());
+                    }
+                } else {
+                    self.step_line(user, result);
+                }
             }
             EventKind::LabFinished { .. } => {}
             EventKind::RunCancelling { reason } => {
@@ -322,6 +481,13 @@ impl Reporter for ConsoleReporter {
             EventKind::RunFinished { stats } => {
                 for (_, pb) in std::mem::take(&mut self.bars) {
                     pb.finish_and_clear();
+                }
+                for (_, pb) in std::mem::take(&mut self.user_bars) {
+                    pb.finish_and_clear();
+                }
+                if let Some(o) = self.overall.take() {
+                    o.finish_and_clear();
+                    self.multi.remove(&o);
                 }
                 if self.fan_out {
                     self.matrix();

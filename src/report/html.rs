@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::collect::{Collected, UserRecord};
 use super::failure;
+use super::groups::{columns, failure_groups, user_label};
 use super::{ReportError, Reporter, write_atomic};
 use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult};
 
@@ -57,11 +58,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// How a user is shown: the name, or `-` in a single-user run.
-fn user_label(u: &UserRecord) -> &str {
-    u.user.as_deref().unwrap_or("-")
-}
-
 /// The anchor of a user's step: `u-USER-STEPID`, with characters that would
 /// need escaping in a URL fragment replaced so href and id always match.
 pub fn anchor(user: &str, step_id: &str) -> String {
@@ -84,13 +80,6 @@ fn clean(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn is_failure(o: StepOutcome) -> bool {
-    matches!(
-        o,
-        StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error | StepOutcome::Interrupted
-    )
 }
 
 /// Mark and CSS class of a step outcome.
@@ -125,37 +114,52 @@ fn check_mark(c: CheckStatus) -> (&'static str, &'static str) {
     }
 }
 
-/// What went wrong, without the `step ID` prefix of the headline (the
-/// grouping line names the step already).
-fn problem(s: &StepResult) -> String {
-    let head = failure::headline(s);
-    let prefix = format!("step {} ", s.id);
-    head.strip_prefix(&prefix).unwrap_or(&head).to_string()
-}
-
 const CSS: &str = "
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+:root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e; --border: #d1d9e0;
+  --code-bg: #f6f8fa; --pass: #1a7f37; --fail: #cf222e; --fail-bg: #ffebe9; --skip: #6e7781;
+  --warn: #9a6700; --add-bg: #dafbe1; --del-bg: #ffebe9; --hunk: #0550ae; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9198a1; --border: #3d444d; --code-bg: #151b23;
+    --pass: #3fb950; --fail: #f85149; --fail-bg: #3c1618; --skip: #9198a1; --warn: #d29922;
+    --add-bg: #12361f; --del-bg: #4a1619; --hunk: #79c0ff; }
+}
+body { font-family: system-ui, sans-serif; margin: 2em; color: var(--fg); background: var(--bg); line-height: 1.4; }
+a { color: inherit; }
 h1 { margin-bottom: 0.2em; }
+h2 { border-bottom: 1px solid var(--border); padding-bottom: 0.2em; margin-top: 1.6em; }
+small, .muted { color: var(--muted); font-weight: normal; }
 .summary { font-size: 1.1em; margin-bottom: 1.5em; }
-.outcome-passed { color: #1a7f37; font-weight: bold; }
-.outcome-failed, .outcome-interrupted { color: #cf222e; font-weight: bold; }
-table.matrix { border-collapse: collapse; margin-bottom: 2em; }
-table.matrix th, table.matrix td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: center; }
+.outcome-passed { color: var(--pass); font-weight: bold; }
+.outcome-failed, .outcome-interrupted { color: var(--fail); font-weight: bold; }
+table.matrix { border-collapse: collapse; margin-bottom: 0.5em; }
+table.matrix th, table.matrix td { border: 1px solid var(--border); padding: 0.15em 0.45em; text-align: center; }
 table.matrix th.user { text-align: left; }
-table.matrix th.step { font-weight: normal; font-family: monospace; font-size: 0.85em; }
+table.matrix th.step { font-weight: normal; font-family: ui-monospace, monospace; font-size: 0.8em;
+  vertical-align: bottom; white-space: nowrap; }
+table.matrix th.step span { writing-mode: vertical-rl; transform: rotate(180deg); display: inline-block; max-height: 14em; overflow: hidden; text-overflow: ellipsis; }
 td a { text-decoration: none; display: block; }
-.passed, .passed a { color: #1a7f37; }
-.failed, .failed a { color: #cf222e; font-weight: bold; }
-.skipped, .skipped a { color: #888; }
-td.failed { background: #ffebe9; }
-.step { margin: 0.3em 0; }
-.step summary { cursor: pointer; font-family: monospace; }
+.passed, .passed a { color: var(--pass); }
+.failed, .failed a { color: var(--fail); font-weight: bold; }
+.skipped, .skipped a { color: var(--skip); }
+td.failed { background: var(--fail-bg); }
+ol.legend { font-family: ui-monospace, monospace; font-size: 0.85em; color: var(--muted); columns: 3 16em; margin-top: 0; }
+.group { border-left: 4px solid var(--fail); padding: 0.1em 1em; margin: 1em 0; background: var(--code-bg); }
+.group h3 { margin: 0.4em 0; font-size: 1.05em; }
+details.user { margin: 0.3em 0; }
+details.user > summary { cursor: pointer; font-size: 1.1em; padding: 0.2em 0; }
+details.user[open] > summary { font-weight: bold; }
+.step { margin: 0.3em 0 0.3em 1em; }
+.step summary { cursor: pointer; font-family: ui-monospace, monospace; }
 .step dl { margin: 0.5em 1.5em; }
 .step dt { font-weight: bold; }
 .step dd { margin: 0 0 0.4em 1em; }
-pre { background: #f6f8fa; padding: 0.5em; overflow-x: auto; white-space: pre-wrap; }
+pre { background: var(--code-bg); border: 1px solid var(--border); padding: 0.5em; overflow-x: auto; white-space: pre-wrap; margin: 0.3em 0; }
+pre .add { background: var(--add-bg); display: block; }
+pre .del { background: var(--del-bg); display: block; }
+pre .hunk { color: var(--hunk); display: block; }
 ul.checks { list-style: none; padding-left: 0; }
-.warning { color: #9a6700; }
+.kind { font-family: ui-monospace, monospace; font-size: 0.8em; color: var(--muted); border: 1px solid var(--border); border-radius: 3px; padding: 0 0.3em; }
+.warning { color: var(--warn); }
 ";
 
 /// The whole page.
@@ -188,27 +192,16 @@ pub fn document(run: &Collected) -> String {
         failure::duration(run.duration.as_millis() as u64),
         humantime::format_rfc3339_seconds(run.started_at),
     );
-    matrix(&mut h, run);
     failures(&mut h, run);
+    matrix(&mut h, run);
+    if !run.users.is_empty() {
+        h.push_str("<h2 id=\"users\">Steps by user</h2>\n");
+    }
     for u in &run.users {
         user_section(&mut h, u);
     }
     h.push_str("</body>\n</html>\n");
     h
-}
-
-/// Step ids in order of first appearance over all users (a user whose run
-/// was cut short has fewer steps; the columns are the union).
-fn columns(run: &Collected) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for u in &run.users {
-        for s in u.labs.iter().flat_map(|l| l.steps.iter()) {
-            if !ids.contains(&s.id) {
-                ids.push(s.id.clone());
-            }
-        }
-    }
-    ids
 }
 
 fn matrix(h: &mut String, run: &Collected) {
@@ -217,8 +210,14 @@ fn matrix(h: &mut String, run: &Collected) {
         return;
     }
     h.push_str("<h2 id=\"matrix\">Users x steps</h2>\n<table class=\"matrix\">\n<tr><th></th>");
-    for id in &ids {
-        let _ = write!(h, "<th class=\"step\">{}</th>", escape(id));
+    for (i, id) in ids.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<th class=\"step\" title=\"{}\"><span>{} {}</span></th>",
+            escape(id),
+            i + 1,
+            escape(id)
+        );
     }
     h.push_str("</tr>\n");
     for u in &run.users {
@@ -241,11 +240,12 @@ fn matrix(h: &mut String, run: &Collected) {
                     let (m, class) = mark(s.outcome);
                     let _ = write!(
                         h,
-                        "<td class=\"{class}\"><a href=\"#{}\" title=\"{} {}: {}\">{m}</a></td>",
+                        "<td class=\"{class}\"><a href=\"#{}\" title=\"{} {}: {}, {}\">{m}</a></td>",
                         escape(&anchor(label, id)),
                         escape(label),
                         escape(id),
                         outcome_name(s.outcome),
+                        failure::duration(s.duration_ms),
                     );
                 }
                 None => h.push_str("<td></td>"),
@@ -253,50 +253,91 @@ fn matrix(h: &mut String, run: &Collected) {
         }
         h.push_str("</tr>\n");
     }
-    h.push_str("</table>\n");
+    h.push_str("</table>\n<ol class=\"legend\">");
+    for id in &ids {
+        let _ = write!(h, "<li>{}</li>", escape(id));
+    }
+    h.push_str("</ol>\n");
 }
 
+/// "user7, user12 failed `scrape-allowed`: …", the way it failed (first
+/// user's checks, diff and output) shown once for the group.
 fn failures(h: &mut String, run: &Collected) {
-    // (column index, step id, problem) -> users, so groups follow step order.
-    let ids = columns(run);
-    let mut groups: BTreeMap<(usize, String, String), Vec<&str>> = BTreeMap::new();
-    for u in &run.users {
-        for s in u.labs.iter().flat_map(|l| l.steps.iter()) {
-            if is_failure(s.outcome) {
-                let col = ids.iter().position(|i| *i == s.id).unwrap_or(usize::MAX);
-                groups
-                    .entry((col, s.id.clone(), problem(s)))
-                    .or_default()
-                    .push(user_label(u));
-            }
-        }
-    }
+    let groups = failure_groups(run);
     if groups.is_empty() {
         return;
     }
-    h.push_str("<h2 id=\"failures\">Failures</h2>\n<ul class=\"failures\">\n");
-    for ((_, id, problem), users) in &groups {
-        let links: Vec<String> = users
-            .iter()
-            .map(|u| format!("<a href=\"#{}\">{}</a>", escape(&anchor(u, id)), escape(u)))
-            .collect();
-        let _ = writeln!(
-            h,
-            "<li>{} failed step <code>{}</code>: {}</li>",
-            links.join(", "),
-            escape(id),
-            escape(problem)
-        );
-    }
-    h.push_str("</ul>\n");
-}
-
-fn user_section(h: &mut String, u: &UserRecord) {
-    let label = user_label(u);
     let _ = writeln!(
         h,
-        "<section class=\"user\" id=\"{}\">\n<h2>{} <small>{} passed, {} failed, {} skipped</small></h2>",
+        "<h2 id=\"failures\">Failures <small>{} step{}</small></h2>",
+        groups.len(),
+        if groups.len() == 1 { "" } else { "s" }
+    );
+    for g in &groups {
+        let links: Vec<String> = g
+            .users
+            .iter()
+            .map(|u| {
+                format!(
+                    "<a href=\"#{}\">{}</a>",
+                    escape(&anchor(u, &g.id)),
+                    escape(u)
+                )
+            })
+            .collect();
+        let s = &g.first;
+        let what = match s.outcome {
+            StepOutcome::TimedOut => format!("timed out in <code>{}</code>", escape(&g.id)),
+            StepOutcome::Error => format!(
+                "could not run <code>{}</code>: {}",
+                escape(&g.id),
+                escape(s.reason.as_deref().unwrap_or(""))
+            ),
+            _ => format!(
+                "failed <code>{}</code>: {}",
+                escape(&g.id),
+                escape(g.problem.strip_prefix("failed: ").unwrap_or(&g.problem))
+            ),
+        };
+        let _ = writeln!(
+            h,
+            "<div class=\"group\">\n<h3>{} {what}</h3>\n<p class=\"muted\">{}:{} · {}</p>",
+            links.join(", "),
+            escape(&g.file.display().to_string()),
+            s.line,
+            escape(&failure::plain_message(s)),
+        );
+        if g.users.len() > 1 {
+            let _ = writeln!(
+                h,
+                "<p class=\"muted\">As seen by {}:</p>",
+                escape(&g.users[0])
+            );
+        }
+        h.push_str("<dl>");
+        step_body(h, s);
+        h.push_str("</dl>\n</div>\n");
+    }
+}
+
+/// A user: folded to one line when everything passed, open when not.
+fn user_section(h: &mut String, u: &UserRecord) {
+    let label = user_label(u);
+    let failed = u.failed();
+    let ms: u64 = u
+        .labs
+        .iter()
+        .flat_map(|l| l.steps.iter())
+        .map(|s| s.duration_ms)
+        .sum();
+    let _ = writeln!(
+        h,
+        "<section class=\"user\" id=\"{}\">\n<details class=\"user\"{}><summary><span class=\"{}\">{}</span> {} \
+         <small>{} passed, {} failed, {} skipped · {}</small></summary>",
         escape(&user_anchor(label)),
+        if failed { " open=\"open\"" } else { "" },
+        if failed { "failed" } else { "passed" },
+        if failed { "✗" } else { "✓" },
         if u.user.is_some() {
             escape(label)
         } else {
@@ -305,6 +346,7 @@ fn user_section(h: &mut String, u: &UserRecord) {
         u.stats.passed,
         u.stats.failed,
         u.stats.skipped,
+        failure::duration(ms),
     );
     for lab in &u.labs {
         let _ = writeln!(
@@ -319,6 +361,7 @@ fn user_section(h: &mut String, u: &UserRecord) {
             step_detail(h, label, &lab.path, s);
         }
     }
+    h.push_str("</details>\n");
     h.push_str("</section>\n");
 }
 
@@ -335,7 +378,7 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
         "<div class=\"step\" id=\"{}\"><details{}><summary><span class=\"{class}\">{m}</span> {} \
          <small>{}:{} {}, {} {}, {}</small></summary>\n<dl>",
         escape(&anchor(user, &s.id)),
-        if is_failure(s.outcome) {
+        if failure::is_failure(s.outcome) {
             " open=\"open\""
         } else {
             ""
@@ -348,6 +391,12 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
         if s.tries == 1 { "try" } else { "tries" },
         failure::duration(s.duration_ms),
     );
+    step_body(h, s);
+    h.push_str("</dl></details></div>\n");
+}
+
+/// A step's command, checks, warnings and output, as `<dt>`/`<dd>` pairs.
+fn step_body(h: &mut String, s: &StepResult) {
     if !s.command.is_empty() {
         let _ = write!(
             h,
@@ -367,12 +416,12 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
             let (cm, cclass) = check_mark(c.outcome);
             let _ = write!(
                 h,
-                "<li><span class=\"{cclass}\">{cm}</span> <code>{}</code> {}",
-                escape(&c.kind),
-                escape(&c.description)
+                "<li><span class=\"{cclass}\">{cm}</span> {} <span class=\"kind\">{}</span>",
+                escape(&c.description),
+                escape(&c.kind)
             );
             if let Some(msg) = &c.message {
-                let _ = write!(h, "<pre>{}</pre>", escape(msg));
+                let _ = write!(h, "<pre>{}</pre>", preformatted(msg));
             }
             h.push_str("</li>");
         }
@@ -380,8 +429,17 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
     }
     if !s.warnings.is_empty() {
         h.push_str("<dt>Warnings</dt><dd><ul>");
+        let failed = failure::is_failure(s.outcome);
         for w in &s.warnings {
-            let _ = write!(h, "<li class=\"warning\">{}</li>", escape(w));
+            let lines = failure::warning_lines(w, failed);
+            let (first, rest) = lines
+                .split_first()
+                .map_or(("", &[][..]), |(f, r)| (f.as_str(), r));
+            let _ = write!(h, "<li class=\"warning\">{}", escape(first));
+            if !rest.is_empty() {
+                let _ = write!(h, "<pre>{}</pre>", preformatted(&rest.join("\n")));
+            }
+            h.push_str("</li>");
         }
         h.push_str("</ul></dd>");
     }
@@ -390,7 +448,38 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
             let _ = write!(h, "<dt>{name}</dt><dd><pre>{}</pre></dd>", escape(text));
         }
     }
-    h.push_str("</dl></details></div>\n");
+}
+
+/// Preformatted text; a unified diff's lines coloured (added, removed, hunk).
+fn preformatted(text: &str) -> String {
+    let is_diff = text.lines().any(|l| l.starts_with("@@ "));
+    if !is_diff {
+        return escape(text);
+    }
+    let mut out = String::new();
+    for l in text.lines() {
+        let class = if l.starts_with("+++") || l.starts_with("---") {
+            Some("hunk")
+        } else if l.starts_with('+') {
+            Some("add")
+        } else if l.starts_with('-') {
+            Some("del")
+        } else if l.starts_with("@@") {
+            Some("hunk")
+        } else {
+            None
+        };
+        match class {
+            Some(c) => {
+                let _ = write!(out, "<span class=\"{c}\">{}</span>", escape(l));
+            }
+            None => {
+                out.push_str(&escape(l));
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -415,7 +504,7 @@ mod tests {
     }
 
     fn step(id: &str, outcome: StepOutcome) -> StepResult {
-        let failed = is_failure(outcome);
+        let failed = failure::is_failure(outcome);
         StepResult {
             id: id.into(),
             name: None,
@@ -435,6 +524,7 @@ mod tests {
                     CheckStatus::Passed
                 },
                 message: failed.then(|| "expected 0, got 1 <&>".into()),
+                plain: "The command succeeds (exit status 0)".into(),
                 line: 0,
                 tries: 1,
             }],
@@ -503,6 +593,8 @@ mod tests {
                 user: u.clone(),
                 result: Arc::new(LabResult {
                     path: PathBuf::from("labs/basics.md"),
+                    file: PathBuf::from("labs/basics.md"),
+                    stem: "basics".into(),
                     title: "Basics & <more>".into(),
                     outcome: if bad { "failed" } else { "passed" }.into(),
                     steps,
@@ -556,17 +648,29 @@ mod tests {
         }
         for id in ["basics:1", "basics:2", "basics:3"] {
             assert!(
-                page.contains(&format!("<th class=\"step\">{id}</th>")),
+                page.contains(&format!("<th class=\"step\" title=\"{id}\">")),
                 "{id}"
             );
         }
         assert!(page.contains("7 passed, 1 failed, 1 skipped"));
         assert!(
             page.contains(
-                "<a href=\"#u-user2-basics:2\">user2</a> failed step <code>basics:2</code>: failed: exit status is 0"
+                "<a href=\"#u-user2-basics:2\">user2</a> failed <code>basics:2</code>: exit status is 0</h3>"
             ),
             "{page}"
         );
+        assert!(!page.contains("failed: failed:"), "{page}");
+        assert!(!page.contains("exit exit"), "{page}");
+        // Failures come before the matrix and the users; passing users are folded.
+        let at = |needle: &str| page.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("id=\"failures\"") < at("id=\"matrix\""));
+        assert!(
+            page.contains("<details class=\"user\"><summary><span class=\"passed\">✓</span> user1")
+        );
+        assert!(page.contains(
+            "<details class=\"user\" open=\"open\"><summary><span class=\"failed\">✗</span> user2"
+        ));
+        assert!(page.contains("prefers-color-scheme: dark"));
         assert!(page.contains("Basics &amp; &lt;more&gt;"));
         assert!(page.contains("&lt;html&gt;&amp;amp;&lt;/html&gt;"));
         assert!(!page.contains("<script"));
@@ -580,6 +684,23 @@ mod tests {
         }
         assert!(ids.contains("u-user2-basics:2"));
         assert!(hrefs.contains(&"#u-user3-basics:3".to_string()));
+    }
+
+    #[test]
+    fn diffs_are_coloured_line_by_line() {
+        let out = preformatted(
+            "expected: x\n--- expected\n+++ actual\n@@ -1 +1 @@\n-old <a>\n+new\n same\n",
+        );
+        assert!(
+            out.contains("<span class=\"del\">-old &lt;a&gt;</span>"),
+            "{out}"
+        );
+        assert!(out.contains("<span class=\"add\">+new</span>"), "{out}");
+        assert!(
+            out.contains("<span class=\"hunk\">@@ -1 +1 @@</span>"),
+            "{out}"
+        );
+        assert_eq!(preformatted("a - b\n+c"), "a - b\n+c");
     }
 
     #[test]

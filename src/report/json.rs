@@ -45,6 +45,8 @@ pub fn document(run: &Collected) -> serde_json::Value {
                 "outcome": outcome,
                 "labs": u.labs.iter().map(|l| json!({
                     "path": l.path,
+                    "file": l.file,
+                    "stem": l.stem,
                     "title": l.title,
                     "outcome": l.outcome,
                     "steps": l.steps.iter().map(|s| s.as_ref()).collect::<Vec<_>>(),

@@ -1,14 +1,24 @@
 //! The JUnit report: a testsuite per (user, lab), a testcase per step.
+//!
+//! CI systems key a test by (classname, name) and keep its history by that
+//! key, so both are made from what does not change between runs: the
+//! classname is `<user>.<lab stem>` (the stem alone without users; Jenkins
+//! splits at the last dot into package and class, so dots inside the stem
+//! become `_`), the name is the step's id. Neither ever contains the path as
+//! typed or the folder labctl ran from; `file` is the lab's path from its
+//! source root (see `lab::source_root`).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite, XmlString};
 
 use super::collect::Collected;
 use super::failure;
+use super::groups::{class_name, lab_file};
 use super::{ReportError, Reporter, write_atomic};
-use crate::event::{Event, EventKind, StepOutcome};
+use crate::event::{Event, EventKind, StepOutcome, StepResult};
 
 /// Collects the run and writes JUnit XML at RunFinished.
 pub struct JunitReporter {
@@ -26,47 +36,84 @@ impl JunitReporter {
     }
 }
 
+/// The first name not yet taken: `base`, else `base~2`, `base~3`...
+fn unique(taken: &mut BTreeSet<String>, base: String) -> String {
+    let mut name = base.clone();
+    let mut n = 1;
+    while !taken.insert(name.clone()) {
+        n += 1;
+        name = format!("{base}~{n}");
+    }
+    name
+}
+
+fn status(s: &StepResult) -> TestCaseStatus {
+    match s.outcome {
+        StepOutcome::Passed => TestCaseStatus::success(),
+        StepOutcome::Skipped => {
+            let mut st = TestCaseStatus::skipped();
+            if let Some(r) = &s.reason {
+                st.set_message(r.as_str());
+            }
+            st
+        }
+        StepOutcome::Failed
+        | StepOutcome::TimedOut
+        | StepOutcome::Error
+        | StepOutcome::Interrupted => {
+            let kind = if matches!(s.outcome, StepOutcome::Error | StepOutcome::Interrupted) {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
+            let mut st = TestCaseStatus::non_success(kind);
+            st.set_type(failure::kind(s));
+            st.set_message(failure::plain_message(s));
+            st.set_description(failure::plain(s));
+            st
+        }
+    }
+}
+
 /// The XML document.
 pub fn document(run: &Collected) -> Result<String, ReportError> {
     let mut report = Report::new("labctl");
     report.set_time(run.duration);
+    report.set_timestamp(chrono::DateTime::<chrono::Utc>::from(run.started_at));
+    let mut classes = BTreeSet::new();
     for u in &run.users {
-        for lab in &u.labs {
-            let name = match &u.user {
+        for (i, lab) in u.labs.iter().enumerate() {
+            let suite_name = match &u.user {
                 Some(user) => format!("{user}: {}", lab.title),
                 None => lab.title.clone(),
             };
-            let mut suite = TestSuite::new(name);
-            for s in &lab.steps {
-                let mut status = match s.outcome {
-                    StepOutcome::Passed => TestCaseStatus::success(),
-                    StepOutcome::Skipped => {
-                        let mut st = TestCaseStatus::skipped();
-                        if let Some(r) = &s.reason {
-                            st.set_message(r.as_str());
-                        }
-                        st
-                    }
-                    StepOutcome::Failed | StepOutcome::TimedOut => {
-                        TestCaseStatus::non_success(NonSuccessKind::Failure)
-                    }
-                    StepOutcome::Error | StepOutcome::Interrupted => {
-                        TestCaseStatus::non_success(NonSuccessKind::Error)
-                    }
-                };
-                if matches!(
-                    s.outcome,
-                    StepOutcome::Failed
-                        | StepOutcome::TimedOut
-                        | StepOutcome::Error
-                        | StepOutcome::Interrupted
-                ) {
-                    status.set_message(failure::headline(s));
-                    status.set_description(failure::plain(s));
+            let mut suite = TestSuite::new(suite_name);
+            let class = unique(&mut classes, class_name(&u.user, lab));
+            let file = lab_file(lab).display().to_string();
+            match u.lab_times.get(i) {
+                Some(t) => {
+                    suite.set_timestamp(chrono::DateTime::<chrono::Utc>::from(t.started_at));
+                    suite.set_time(t.duration);
                 }
-                let mut case = TestCase::new(s.id.as_str(), status);
-                case.set_classname(format!("{}", lab.path.display()));
+                None => {
+                    let ms = lab.steps.iter().map(|s| s.duration_ms).sum();
+                    suite.set_timestamp(chrono::DateTime::<chrono::Utc>::from(run.started_at));
+                    suite.set_time(Duration::from_millis(ms));
+                }
+            }
+            suite
+                .extra
+                .insert(XmlString::new("file"), XmlString::new(file.as_str()));
+            let mut names = BTreeSet::new();
+            for s in &lab.steps {
+                let name = unique(&mut names, s.id.clone());
+                let mut case = TestCase::new(name, status(s));
+                case.set_classname(class.as_str());
                 case.set_time(Duration::from_millis(s.duration_ms));
+                case.extra
+                    .insert(XmlString::new("file"), XmlString::new(file.as_str()));
+                case.extra
+                    .insert(XmlString::new("line"), XmlString::new(s.line.to_string()));
                 if !s.stdout.is_empty() {
                     case.set_system_out(s.stdout.as_str());
                 }

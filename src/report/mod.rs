@@ -4,9 +4,12 @@
 pub mod collect;
 pub mod console;
 pub mod failure;
+pub mod github;
+pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod tap;
 
 use std::path::{Path, PathBuf};
 
@@ -41,30 +44,85 @@ pub trait Reporter: Send {
     fn event(&mut self, event: &Event) -> Result<(), ReportError>;
 }
 
-/// `--report FORMAT=FILE`.
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// JUnit XML.
+    Junit,
+    /// The JSON report (cli.md).
+    Json,
+    /// One self-contained HTML page.
+    Html,
+    /// TAP 14.
+    Tap,
+    /// GitHub Actions: annotations on stdout, the job summary to
+    /// `$GITHUB_STEP_SUMMARY`; takes no file.
+    Github,
+}
+
+impl ReportFormat {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFormat::Junit => "junit",
+            ReportFormat::Json => "json",
+            ReportFormat::Html => "html",
+            ReportFormat::Tap => "tap",
+            ReportFormat::Github => "github",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ReportFormat> {
+        [
+            ReportFormat::Junit,
+            ReportFormat::Json,
+            ReportFormat::Html,
+            ReportFormat::Tap,
+            ReportFormat::Github,
+        ]
+        .into_iter()
+        .find(|f| f.name() == s)
+    }
+}
+
+/// `--report FORMAT=FILE` (`--report github` alone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportTarget {
-    /// junit, json or html.
-    pub format: String,
-    /// Where to write.
+    /// Which format.
+    pub format: ReportFormat,
+    /// Where to write (empty for github).
     pub path: PathBuf,
 }
 
-/// Parses `FORMAT=FILE`.
+/// Parses `FORMAT=FILE`, or `github`.
 pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
+    if s == "github" {
+        return Ok(ReportTarget {
+            format: ReportFormat::Github,
+            path: PathBuf::new(),
+        });
+    }
     let (format, path) = s
         .split_once('=')
         .ok_or_else(|| format!("--report `{s}` must be FORMAT=FILE, e.g. junit=report.xml"))?;
-    if !["junit", "json", "html"].contains(&format) {
-        return Err(format!(
-            "--report: unknown format `{format}`; use junit, json or html"
-        ));
-    }
+    let format = match ReportFormat::parse(format) {
+        Some(ReportFormat::Github) => {
+            return Err(format!(
+                "--report `{s}`: github takes no file (annotations go to stdout, the summary to $GITHUB_STEP_SUMMARY); write `--report github`"
+            ));
+        }
+        Some(f) => f,
+        None => {
+            return Err(format!(
+                "--report: unknown format `{format}`; use junit, json, html, tap or github"
+            ));
+        }
+    };
     if path.is_empty() {
         return Err(format!("--report `{s}` names no file"));
     }
     Ok(ReportTarget {
-        format: format.to_string(),
+        format,
         path: PathBuf::from(path),
     })
 }
@@ -72,6 +130,18 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
 /// Parses every `--report FORMAT=FILE`; the first bad one is the error.
 pub fn parse_targets(args: &[String]) -> Result<Vec<ReportTarget>, String> {
     args.iter().map(|a| parse_target(a)).collect()
+}
+
+/// Under GitHub Actions (`GITHUB_ACTIONS=true`), `github` is on without asking.
+pub fn with_github_default(mut targets: Vec<ReportTarget>) -> Vec<ReportTarget> {
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    if in_actions && !targets.iter().any(|t| t.format == ReportFormat::Github) {
+        targets.push(ReportTarget {
+            format: ReportFormat::Github,
+            path: PathBuf::new(),
+        });
+    }
+    targets
 }
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, then a rename.

@@ -426,8 +426,7 @@ pub async fn run_command(
         for (k, v) in sandbox.env() {
             out.push_str(&format!("export {k}={}\n", shell_quote(&v)));
         }
-        print!("{out}");
-        let _ = std::io::stdout().flush();
+        crate::stdout::print(&out);
         eprintln!(
             "labctl sandbox: API {} , mesh proxy {}, state at {}/debug/state; Ctrl-C to stop",
             sandbox.api_url(),

@@ -7,6 +7,7 @@ mod lint;
 mod list;
 #[path = "../support/processes.rs"]
 mod processes;
+mod reports;
 mod run;
 mod serve;
 #[path = "../support/served.rs"]
