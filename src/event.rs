@@ -146,6 +146,9 @@ pub struct CheckResult {
     pub outcome: CheckStatus,
     /// Why it failed, with expected vs actual.
     pub message: Option<String>,
+    /// The check's `hint:` for the student, when it did not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// Line in the page (0 for implicit checks).
     #[serde(skip, default)]
     pub line: usize,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::lab::check_spec::{CheckSpec, parse_check};
+use crate::lab::check_spec::{CheckSpec, hint_of, parse_check};
 use crate::lab::{Lab, Step, Workshop};
 use crate::vars::{self, Form, Sources, VarProblem, Vars};
 
@@ -134,6 +134,7 @@ impl Filler<'_> {
             }
             match parse_check(&raw) {
                 Ok((kind, timing)) => out.push(CheckSpec {
+                    hint: hint_of(&raw),
                     line: c.line,
                     raw,
                     timing,

@@ -201,6 +201,7 @@ impl UserRun<'_> {
             message: message.map(|m| self.redactor.apply(&m)),
             line,
             tries,
+            hint: None,
         }
     }
 
@@ -215,13 +216,17 @@ impl UserRun<'_> {
         } else {
             (check.evaluate(&ctx).await, 1)
         };
-        self.check_result(
+        let mut r = self.check_result(
             spec.kind.name(),
             spec.line,
             spec.kind.describe(),
             res,
             tries,
-        )
+        );
+        if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
+            r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
+        }
+        r
     }
 
     /// Judges one try: exit, output checks, expected output, state checks.
@@ -281,6 +286,7 @@ impl UserRun<'_> {
                             message: Some(self.redactor.apply(&msg)),
                             line: e.span.line,
                             tries: 1,
+                            hint: None,
                         });
                     } else {
                         warnings.push(self.redactor.apply(&format!("drift: {msg}")));
@@ -302,6 +308,7 @@ impl UserRun<'_> {
                         message: None,
                         line: e.span.line,
                         tries: 1,
+                        hint: None,
                     });
                 }
             }
@@ -328,6 +335,7 @@ impl UserRun<'_> {
                         message: Some(msg),
                         line: c.line,
                         tries: 1,
+                        hint: None,
                     });
                 } else {
                     warnings.push(msg);
@@ -667,6 +675,7 @@ impl UserRun<'_> {
                     message: Some("output checks need the step to run".into()),
                     line: c.line,
                     tries: 0,
+                    hint: None,
                 }
             });
         }

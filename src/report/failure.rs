@@ -20,6 +20,14 @@ pub fn headline(s: &StepResult) -> String {
     }
 }
 
+/// The hint of the first failing check that has one.
+pub fn first_hint(s: &StepResult) -> Option<&str> {
+    s.checks
+        .iter()
+        .filter(|c| matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error))
+        .find_map(|c| c.hint.as_deref())
+}
+
 fn first_problem(s: &StepResult) -> String {
     s.checks
         .iter()
@@ -57,6 +65,9 @@ pub fn block(s: &StepResult, indent: &str) -> Vec<String> {
             for l in m.lines() {
                 out.push(format!("{indent}    {l}"));
             }
+        }
+        if let Some(h) = &c.hint {
+            out.push(format!("{indent}    hint: {h}"));
         }
     }
     for (name, text) in [("stdout", &s.stdout), ("stderr", &s.stderr)] {

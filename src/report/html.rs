@@ -374,6 +374,9 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
             if let Some(msg) = &c.message {
                 let _ = write!(h, "<pre>{}</pre>", escape(msg));
             }
+            if let Some(hint) = &c.hint {
+                let _ = write!(h, "<p class=\"hint\">Hint: {}</p>", escape(hint));
+            }
             h.push_str("</li>");
         }
         h.push_str("</ul></dd>");
@@ -437,6 +440,7 @@ mod tests {
                 message: failed.then(|| "expected 0, got 1 <&>".into()),
                 line: 0,
                 tries: 1,
+                hint: None,
             }],
             warnings: vec![],
             reason: None,

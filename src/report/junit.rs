@@ -61,7 +61,10 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
                         | StepOutcome::Error
                         | StepOutcome::Interrupted
                 ) {
-                    status.set_message(failure::headline(s));
+                    status.set_message(match failure::first_hint(s) {
+                        Some(h) => format!("{} (hint: {h})", failure::headline(s)),
+                        None => failure::headline(s),
+                    });
                     status.set_description(failure::plain(s));
                 }
                 let mut case = TestCase::new(s.id.as_str(), status);
