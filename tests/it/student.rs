@@ -28,3 +28,23 @@ fn a_hint_that_is_not_text_is_a_lint_error() {
     let all = format!("{}{}", ran.stdout, ran.stderr);
     assert!(all.contains("`hint` needs a string"), "{all}");
 }
+
+#[test]
+fn a_lab_file_run_alone_reads_its_books_variables() {
+    let w = Workshop::new(&[
+        (
+            "book.toml",
+            "[book]\nsrc = \"labs\"\n\n[preprocessor.labctl.vars]\nusername = \"user7\"\n",
+        ),
+        ("labs/SUMMARY.md", "- [Lab](lab.md)\n"),
+        (
+            "labs/lab.md",
+            "# Lab\n\n```execute\necho I am %username%\n```\n\n```verify\n- stdout: { contains: I am user7 }\n```\n",
+        ),
+    ]);
+    let file = w.file("labs/lab.md").display().to_string();
+    let ran = Labctl::new(&["run", &file]).dir(w.path()).run();
+    ran.code(0);
+    let folder = w.file("labs").display().to_string();
+    Labctl::new(&["run", &folder]).dir(w.path()).run().code(0);
+}
