@@ -7,6 +7,7 @@ pub mod list;
 pub mod report_merge;
 pub mod run;
 pub mod sandbox;
+pub mod stderr_mode;
 pub mod update_output;
 
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ use crate::vars::Vars;
 pub struct Output {
     /// Colour stderr/stdout.
     pub color: bool,
+    /// Live progress on stderr (a terminal that can redraw).
+    pub live: bool,
     /// Print less.
     pub quiet: bool,
     /// Print more.

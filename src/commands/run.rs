@@ -284,7 +284,8 @@ async fn run_steps(
         workshop_root,
         kube: kube.clone(),
     });
-    let live = out.color && std::env::var_os("CI").is_none();
+    // A prompt must never sit under a spinner: interactive runs print plain lines.
+    let live = out.live && !args.interactive;
     let mut reporters: Vec<Box<dyn Reporter>> =
         vec![Box::new(ConsoleReporter::new(ConsoleOptions {
             color: out.color,

@@ -60,15 +60,19 @@ impl ConsoleReporter {
     }
 
     fn line(&mut self, text: String) {
+        // One write per line: stderr is unbuffered, and `writeln!` would
+        // make the newline a second system call. Written under `suspend`, not
+        // through `MultiProgress::println`, which drops lines when indicatif
+        // decides the target cannot draw: a result line is never lost.
+        let mut text = text;
+        text.push('\n');
+        let out = &mut self.out;
         if self.opts.live {
-            let _ = self.multi.println(text);
+            self.multi.suspend(|| out.write_all(text.as_bytes()))
         } else {
-            // One write per line: stderr is unbuffered, and `writeln!` would
-            // make the newline a second system call.
-            let mut text = text;
-            text.push('\n');
-            let _ = self.out.write_all(text.as_bytes());
+            out.write_all(text.as_bytes())
         }
+        .ok();
     }
 
     fn prefix(&self, user: &UserName) -> String {

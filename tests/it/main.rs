@@ -7,4 +7,5 @@ mod list;
 mod processes;
 mod run;
 mod signals;
+mod screen;
 mod student;

@@ -1,7 +1,10 @@
 //! What students see: hints, `check` telling what to do next, numbering, output in every mode.
 
 use crate::harness::Labctl;
+use std::time::Duration;
+
 use crate::run::{Workshop, steps};
+use crate::screen::Screen;
 
 const HINTED: &str = "# Hinted\n\n```execute {name=greet}\necho hello\n```\n\n```verify\n- stdout: { contains: goodbye }\n  hint: say goodbye, not hello\n```\n";
 
@@ -47,4 +50,92 @@ fn a_lab_file_run_alone_reads_its_books_variables() {
     ran.code(0);
     let folder = w.file("labs").display().to_string();
     Labctl::new(&["run", &folder]).dir(w.path()).run().code(0);
+}
+
+const SLOW: &str = "# Slow\n\n```execute {name=slow}\nsleep 1.5; echo done\n```\n\n```execute {name=quick}\necho quick\n```\n";
+
+fn labctl_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_labctl")
+}
+
+#[test]
+fn colour_forced_into_a_pipe_still_prints_every_line() {
+    let w = Workshop::new(&[("lab.md", SLOW)]);
+    for colour in ["always", "never", "auto"] {
+        let ran = Labctl::new(&["--color", colour, "run", &w.arg()])
+            .unset("CI")
+            .unset("NO_COLOR")
+            .run();
+        ran.code(0);
+        assert!(
+            ran.stderr.contains("✓") && ran.stderr.contains("slow"),
+            "--color {colour}: {:?}",
+            ran.stderr
+        );
+        assert!(
+            ran.stderr.contains("2 passed"),
+            "--color {colour}: {:?}",
+            ran.stderr
+        );
+        assert_eq!(
+            ran.stderr.contains("\x1b["),
+            colour == "always",
+            "--color {colour}: {:?}",
+            ran.stderr
+        );
+    }
+    let forced = Labctl::new(&["run", &w.arg()])
+        .unset("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .run();
+    assert!(
+        forced.stderr.contains("\x1b[") && forced.stderr.contains("2 passed"),
+        "{:?}",
+        forced.stderr
+    );
+}
+
+#[test]
+fn a_dumb_terminal_gets_plain_lines_and_no_progress() {
+    let w = Workshop::new(&[("lab.md", SLOW)]);
+    let s = Screen::start(
+        &format!("{} run {}", labctl_bin(), w.arg()),
+        w.path(),
+        "dumb",
+    );
+    let (code, screen) = s.exit(Duration::from_secs(30));
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("✓ slow") && screen.contains("✓ quick") && screen.contains("2 passed"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains('\x1b') && !screen.contains("[1/2]"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn no_color_on_a_terminal_still_shows_progress_then_every_result() {
+    let w = Workshop::new(&[("lab.md", SLOW)]);
+    let s = Screen::start(
+        &format!("NO_COLOR=1 {} run {}", labctl_bin(), w.arg()),
+        w.path(),
+        "xterm",
+    );
+    s.wait_for(
+        "the progress line of the slow step",
+        Duration::from_secs(20),
+        |t| t.contains("[1/2] slow: sleep 1.5"),
+    );
+    let (code, screen) = s.exit(Duration::from_secs(30));
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("✓ slow") && screen.contains("✓ quick") && screen.contains("2 passed"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("[1/2] slow"),
+        "the finished step's progress line stays:\n{screen}"
+    );
 }
