@@ -164,6 +164,10 @@ pub struct StepResult {
     pub id: String,
     /// `name` attribute.
     pub name: Option<String>,
+    /// The step's number in the run (as `list` shows it and `--only N` takes);
+    /// none for preconditions, setup and cleanup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<usize>,
     /// Line of the fence.
     pub line: usize,
     /// Terminal: number, "all" or null.
@@ -208,6 +212,7 @@ impl StepResult {
         StepResult {
             id,
             name: None,
+            number: None,
             line,
             terminal,
             command,

@@ -21,6 +21,9 @@ pub struct PlannedStep {
     pub expected_text: Option<String>,
     /// Chosen by --from/--to/--only.
     pub selected: bool,
+    /// The step's number: its 1-based position among all steps of the run, the
+    /// one `list`, the console, the reports and `--only N` share.
+    pub number: usize,
 }
 
 /// A lab with its variables filled.
@@ -172,7 +175,7 @@ pub fn fill_lab(
     };
     let preconditions = f.checks(&lab.preconditions);
     let mut steps = Vec::new();
-    for s in &lab.steps {
+    for (i, s) in lab.steps.iter().enumerate() {
         let body_line = s.span.line + 1;
         let command = f.text(&s.body, body_line);
         let checks = f.checks(&s.checks);
@@ -186,6 +189,7 @@ pub fn fill_lab(
             checks,
             expected_text,
             selected: true,
+            number: i + 1,
         });
     }
     let setup = lab.settings.setup.as_ref().map(|t| f.text(t, 1));
@@ -278,12 +282,11 @@ pub struct Selection {
 impl Selection {
     /// Marks steps selected; an unknown STEP is an error naming it.
     pub fn apply(&self, labs: &mut [PlannedLab]) -> Result<(), String> {
-        let mut position = 0;
+        number_steps(labs);
         let mut positions = Vec::new();
         for (li, l) in labs.iter().enumerate() {
             for (si, s) in l.steps.iter().enumerate() {
-                position += 1;
-                positions.push((li, si, position, l.lab.path.clone(), s.step.clone()));
+                positions.push((li, si, s.number, l.lab.path.clone(), s.step.clone()));
             }
         }
         let find = |r: &StepRef| {
@@ -314,6 +317,13 @@ impl Selection {
             labs[*li].steps[*si].selected = chosen;
         }
         Ok(())
+    }
+}
+
+/// Numbers the steps of a run 1, 2, 3... across its labs, in run order.
+pub fn number_steps(labs: &mut [PlannedLab]) {
+    for (n, s) in labs.iter_mut().flat_map(|l| l.steps.iter_mut()).enumerate() {
+        s.number = n + 1;
     }
 }
 

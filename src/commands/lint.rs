@@ -64,7 +64,12 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
                 .cloned()
                 .collect();
             print!("{}", diag::render(&shown, out.color));
-            println!("{errors} errors, {warnings} warnings, {infos} infos");
+            println!(
+                "{}, {}, {}",
+                super::list::plural(errors, "error"),
+                super::list::plural(warnings, "warning"),
+                super::list::plural(infos, "info")
+            );
         }
     }
     if errors > 0 {

@@ -362,6 +362,7 @@ impl UserRun<'_> {
             self.redactor.apply(&command),
         );
         r.name = s.name.clone();
+        r.number = Some(ps.number);
         r
     }
 

@@ -166,12 +166,14 @@ impl ConsoleReporter {
     fn matrix(&mut self) {
         let users: Vec<_> = self.run.users.clone();
         let Some(first) = users.first() else { return };
-        let ids: Vec<String> = first
+        // Columns are the reported entries; a step's column carries its number
+        // (as `list` and `--only N` count), preconditions/setup/cleanup a dot.
+        let columns: Vec<(Option<usize>, String)> = first
             .labs
             .iter()
-            .flat_map(|l| l.steps.iter().map(|s| s.id.clone()))
+            .flat_map(|l| l.steps.iter().map(|s| (s.number, s.id.clone())))
             .collect();
-        if ids.is_empty() {
+        if columns.is_empty() {
             return;
         }
         let width = users
@@ -184,8 +186,12 @@ impl ConsoleReporter {
         self.line(format!(
             "{:width$}  {}",
             "",
-            (1..=ids.len())
-                .map(|i| format!("{:<2}", i % 100))
+            columns
+                .iter()
+                .map(|(n, _)| match n {
+                    Some(n) => format!("{:<2}", n % 100),
+                    None => "· ".into(),
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         ));
@@ -213,15 +219,21 @@ impl ConsoleReporter {
                 cells.join(" ")
             ));
         }
-        let legend: Vec<String> = ids
+        let legend: Vec<String> = columns
             .iter()
-            .enumerate()
-            .map(|(i, id)| format!("{} {id}", i + 1))
+            .map(|(n, id)| match n {
+                Some(n) => format!("{n} {id}"),
+                None => format!("· {id}"),
+            })
             .collect();
         self.line(format!("{:width$}  steps: {}", "", legend.join(", ")));
         let mut failed_by_step: BTreeMap<(usize, String), (Vec<String>, String)> = BTreeMap::new();
         for u in &users {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {
+                let what = match s.number {
+                    Some(n) => format!("step {n} ({})", s.id),
+                    None => s.id.clone(),
+                };
                 if matches!(
                     s.outcome,
                     StepOutcome::Failed
@@ -230,14 +242,14 @@ impl ConsoleReporter {
                         | StepOutcome::Interrupted
                 ) {
                     let e = failed_by_step
-                        .entry((i + 1, s.id.clone()))
+                        .entry((i, what))
                         .or_insert_with(|| (Vec::new(), failure::headline(s)));
                     e.0.push(u.user.clone().unwrap_or_default());
                 }
             }
         }
-        for ((n, _), (who, why)) in failed_by_step {
-            self.line(format!("{} failed step {n}: {why}", who.join(", ")));
+        for ((_, what), (who, why)) in failed_by_step {
+            self.line(format!("{} failed {what}: {why}", who.join(", ")));
         }
     }
 }

@@ -422,6 +422,7 @@ mod tests {
         StepResult {
             id: id.into(),
             name: None,
+            number: None,
             line: 10,
             terminal: serde_json::json!(1),
             command: "curl -s 'http://x/?a=1&b=2' | grep \"<ok>\"".into(),

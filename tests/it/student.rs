@@ -139,3 +139,54 @@ fn no_color_on_a_terminal_still_shows_progress_then_every_result() {
         "the finished step's progress line stays:\n{screen}"
     );
 }
+
+#[test]
+fn one_step_numbering_in_list_matrix_reports_and_only() {
+    let w = Workshop::new(&[
+        ("SUMMARY.md", "- [A](a.md)\n- [B](b.md)\n"),
+        (
+            "a.md",
+            "# A\n\n```execute {name=a-one}\necho one\n```\n\n```execute {name=a-two}\necho two\n```\n",
+        ),
+        (
+            "b.md",
+            "# B\n\n```verify\n- command: 'true'\n```\n\n```execute {name=b-fail}\ntest %username% != user2\n```\n",
+        ),
+    ]);
+    let list = Labctl::new(&["list", &w.arg()]).run();
+    list.code(0);
+    assert!(list.stdout.contains("   3. T1   test"), "{}", list.stdout);
+    assert!(list.stdout.contains("2 labs, 3 steps"), "{}", list.stdout);
+    let (code, report, stderr) = w.run(&["--users", "user1,user2"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("user2 failed step 3 (b-fail)"), "{stderr}");
+    let header = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("1 "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["1", "2", "·", "3"],
+        "{stderr}"
+    );
+    let numbers: Vec<_> = steps(&report).iter().map(|s| s["number"].clone()).collect();
+    assert_eq!(
+        numbers,
+        [
+            serde_json::json!(1),
+            serde_json::json!(2),
+            serde_json::Value::Null,
+            serde_json::json!(3)
+        ]
+    );
+    let (_, only, stderr) = w.run(&["--only", "3", "--users", "user1"]);
+    let ran: Vec<_> = steps(&only)
+        .iter()
+        .filter(|s| s["outcome"] != "skipped")
+        .map(|s| s["id"].clone())
+        .collect();
+    assert!(
+        ran.contains(&serde_json::json!("b-fail")) && !ran.contains(&serde_json::json!("a-one")),
+        "{ran:?} {stderr}"
+    );
+}
