@@ -51,8 +51,20 @@ pub enum Command {
     /// Check labs for mistakes without running anything.
     Lint(WorkshopArgs),
     /// Run every step the way a student would and verify the outcome.
+    #[command(mut_arg("no_wait", |a| a.hide(true)))]
     Run(RunArgs),
-    /// Evaluate state checks only (http, kube, command); runs no step.
+    /// Check your work: judge the state checks (http, kube, command) of each step and
+    /// say what to do next; runs no step.
+    #[command(
+        mut_arg("interactive", |a| a.hide(true)),
+        mut_arg("update_output", |a| a.hide(true)),
+        mut_arg("keep_going", |a| a.hide(true)),
+        mut_arg("strict_output", |a| a.hide(true)),
+        mut_arg("strict_checks", |a| a.hide(true)),
+        mut_arg("dry_run", |a| a.hide(true)),
+        mut_arg("timeout", |a| a.hide(true)),
+        mut_arg("shell_blocks", |a| a.hide(true))
+    )]
     Check(RunArgs),
     /// Start the embedded cluster and mesh, print its environment or run a command in it.
     Sandbox(SandboxArgs),
@@ -153,6 +165,9 @@ pub struct RunArgs {
     /// Run `sh`/`bash`/`shell` fences even without an `exec` attribute.
     #[arg(long)]
     pub shell_blocks: bool,
+    /// `check`: try each state check once instead of waiting its `within`.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Kubeconfig for kube checks.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,

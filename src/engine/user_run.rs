@@ -419,7 +419,9 @@ impl UserRun<'_> {
                 StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
             );
             self.finish(&mut steps, result);
-            if failed && !self.cfg.keep_going && blocked.is_none() {
+            // `check` judges every selected step: a student wants to know all that is not done.
+            let goes_on = self.cfg.keep_going || self.cfg.mode == Mode::CheckOnly;
+            if failed && !goes_on && blocked.is_none() {
                 blocked =
                     Some("an earlier step of the lab failed (--keep-going runs the rest)".into());
             }
@@ -664,10 +666,58 @@ impl UserRun<'_> {
         (r, update)
     }
 
+    /// A state check under `labctl check`: waits under its `within` (once with
+    /// `--no-wait`), telling the console what it waits for before each new try.
+    async fn eval_waiting(&self, ps: &PlannedStep, spec: &CheckSpec) -> CheckResult {
+        let timing = match self.cfg.no_wait {
+            true => Timing::default(),
+            false => spec.timing,
+        };
+        let Some(within) = timing.within else {
+            return self.eval(spec, None, false).await;
+        };
+        let check = for_spec(&spec.kind);
+        let ctx = self.ctx(None);
+        let target = match &spec.kind {
+            CheckKind::Http(h) => self.redactor.apply(&h.url),
+            other => self.redactor.apply(&other.describe()),
+        };
+        let started = Instant::now();
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let ev = eventually(&timing, self.cancel, || {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n > 1 {
+                self.sink.emit(EventKind::TryFailedWillRetry {
+                    user: self.user.clone(),
+                    id: ps.step.id.clone(),
+                    tries: n - 1,
+                    message: format!(
+                        "waiting up to {} for {target} (try {n}, {:.1}s)",
+                        humantime::format_duration(within),
+                        started.elapsed().as_secs_f64()
+                    ),
+                });
+            }
+            check.evaluate(&ctx)
+        })
+        .await;
+        let mut r = self.check_result(
+            spec.kind.name(),
+            spec.line,
+            spec.kind.describe(),
+            ev.result,
+            ev.tries,
+        );
+        if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
+            r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
+        }
+        r
+    }
+
     async fn check_only(&self, ps: &PlannedStep, r: &mut StepResult) {
         for c in &ps.checks {
             r.checks.push(if c.kind.is_state() {
-                self.eval(c, None, true).await
+                self.eval_waiting(ps, c).await
             } else {
                 CheckResult {
                     kind: c.kind.name().into(),

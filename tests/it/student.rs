@@ -190,3 +190,96 @@ fn one_step_numbering_in_list_matrix_reports_and_only() {
         "{ran:?} {stderr}"
     );
 }
+
+const TO_DO: &str = "# To do\n\n```execute {name=make-file}\ntouch done.txt\n```\n\n```verify\n- command: test -f done.txt\n  within: 2s\n  hint: create done.txt\n```\n\n```execute {name=show}\necho shown\n```\n\n```verify\n- stdout: { contains: shown }\n```\n";
+
+#[test]
+fn check_says_what_is_not_done_and_what_to_do_next() {
+    let w = Workshop::new(&[("lab.md", TO_DO)]);
+    let start = std::time::Instant::now();
+    let before = Labctl::new(&["check", "--no-wait", &w.arg()])
+        .dir(w.path())
+        .run();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    before.code(1);
+    let e = &before.stderr;
+    assert!(e.contains("✗ make-file: not done"), "{e}");
+    assert!(e.contains("hint: create done.txt"), "{e}");
+    assert!(
+        e.contains("→ do step make-file (") && e.contains("lab.md:3): `touch done.txt`"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "– show: nothing labctl can check without running it; run it with `labctl run {} --only show`",
+            w.arg()
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains("0 done, 1 not done, 1 to check with `labctl run`"),
+        "{e}"
+    );
+    // Waiting says what for, and how long at most.
+    let waited = Labctl::new(&["check", "--only", "make-file", &w.arg()])
+        .dir(w.path())
+        .run();
+    waited.code(1);
+    assert!(
+        waited
+            .stderr
+            .contains("… make-file: waiting up to 2s for `test -f done.txt` exits 0"),
+        "{}",
+        waited.stderr
+    );
+    std::fs::write(w.file("done.txt"), "").unwrap();
+    let after = Labctl::new(&["check", &w.arg()]).dir(w.path()).run();
+    after.code(0);
+    assert!(
+        after.stderr.contains("✓ make-file: done"),
+        "{}",
+        after.stderr
+    );
+    // A step with no state checks alone does not pass, and fails nothing either.
+    let only_show = Labctl::new(&["check", "--only", "show", &w.arg()])
+        .dir(w.path())
+        .run();
+    assert!(
+        !only_show.stderr.contains("done\n") && only_show.stderr.contains("0 done"),
+        "{}",
+        only_show.stderr
+    );
+}
+
+#[test]
+fn check_refuses_run_only_flags_and_run_refuses_no_wait() {
+    let w = Workshop::new(&[("lab.md", TO_DO)]);
+    for flag in ["--interactive", "--update-output", "--keep-going"] {
+        let r = Labctl::new(&["check", flag, &w.arg()]).run();
+        r.code(2);
+        assert!(
+            r.stderr
+                .contains(&format!("`{flag}` is a flag of `labctl run`")),
+            "{}",
+            r.stderr
+        );
+    }
+    let help = Labctl::new(&["check", "--help"]).run();
+    assert!(
+        !help.stdout.contains("--interactive") && help.stdout.contains("--no-wait"),
+        "{}",
+        help.stdout
+    );
+    Labctl::new(&["run", "--no-wait", &w.arg()]).run().code(2);
+    let users = Labctl::new(&["run", "--interactive", "--users", "user1,user2", &w.arg()]).run();
+    users.code(2);
+    assert!(
+        users.stderr.contains("one student at a time"),
+        "{}",
+        users.stderr
+    );
+}
