@@ -8,6 +8,7 @@ pub mod report_merge;
 pub mod run;
 pub mod sandbox;
 pub mod stderr_mode;
+pub mod terminal_prose;
 pub mod update_output;
 
 use std::path::PathBuf;

@@ -333,7 +333,11 @@ async fn run_steps(
             verbose: out.verbose,
         })),
     };
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![console];
+    // Interactive runs draw everything through the prompter, in page order.
+    let mut reporters: Vec<Box<dyn Reporter>> = match args.interactive {
+        true => Vec::new(),
+        false => vec![console],
+    };
     for t in &targets {
         reporters.push(match t.format.as_str() {
             "json" => Box::new(JsonReporter::new(t.path.clone())),
@@ -364,6 +368,14 @@ async fn run_steps(
     let jobs = if args.interactive { 1 } else { args.jobs };
     let summary = engine::run(cfg, plans, jobs, sink, cancel.clone(), prompter).await;
     escapees::end(None, grace, &cancel).await;
+    if args.interactive {
+        let st = summary.stats;
+        eprintln!(
+            "{} passed, {} failed, {} skipped",
+            st.passed, st.failed, st.skipped
+        );
+    }
+    signals.abort();
     if let Some(s) = sandbox {
         s.shutdown().await;
     }

@@ -78,7 +78,7 @@ pub(super) async fn run_user(
         user: plan.user.clone(),
         vars: shown_vars,
     });
-    let terminals = Terminals::new(ShellConfig {
+    let mut terminals = Terminals::new(ShellConfig {
         shell: cfg.shell.clone(),
         workdir: plan.workdir.clone(),
         env: env.clone(),
@@ -87,6 +87,8 @@ pub(super) async fn run_user(
         colocation: cfg.colocation,
         cancel: cancel.clone(),
     });
+    // An interactive student watches each command's output as it comes.
+    terminals.echo_output(prompter.lock().await.is_some());
     let total = plan.labs.iter().map(|l| reported_steps(l, cfg.mode)).sum();
     let run = UserRun {
         cfg,
@@ -419,8 +421,11 @@ impl UserRun<'_> {
                 StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
             );
             self.finish(&mut steps, result);
-            // `check` judges every selected step: a student wants to know all that is not done.
-            let goes_on = self.cfg.keep_going || self.cfg.mode == Mode::CheckOnly;
+            // `check` judges every selected step: a student wants to know all that is not done;
+            // at the prompt, the student has already chosen to go on.
+            let goes_on = self.cfg.keep_going
+                || self.cfg.mode == Mode::CheckOnly
+                || self.prompter.try_lock().is_ok_and(|p| p.is_some());
             if failed && !goes_on && blocked.is_none() {
                 blocked =
                     Some("an earlier step of the lab failed (--keep-going runs the rest)".into());
@@ -432,6 +437,12 @@ impl UserRun<'_> {
         {
             let r = self.script_step(lab, "cleanup", cleanup).await;
             self.finish(&mut steps, r);
+        }
+        if !self.quit.load(std::sync::atomic::Ordering::SeqCst)
+            && !self.cancel.is_cancelled()
+            && let Some(p) = self.prompter.lock().await.as_mut()
+        {
+            p.lab_finished(lab);
         }
         let outcome = if self.cancel.is_cancelled() {
             "interrupted"
@@ -459,6 +470,11 @@ impl UserRun<'_> {
     fn finish(&self, steps: &mut Vec<Arc<StepResult>>, mut r: StepResult) {
         if self.cancel.is_cancelled() {
             mark_interrupted(&mut r);
+    fn finish(&self, steps: &mut Vec<Arc<StepResult>>, r: StepResult) {
+        if let Ok(mut p) = self.prompter.try_lock()
+            && let Some(p) = p.as_mut()
+        {
+            p.step_finished(&r);
         }
         let r = Arc::new(r);
         self.sink.emit(EventKind::StepFinished {
@@ -583,7 +599,7 @@ impl UserRun<'_> {
     ) -> (StepResult, Option<OutputUpdate>) {
         let mut guard = self.prompter.lock().await;
         if let Some(p) = guard.as_mut() {
-            match p.before_step(ps) {
+            match p.before_step(lab, ps) {
                 BeforeStep::Run => {}
                 BeforeStep::Skip => return (self.skipped(lab, ps, "skipped at the prompt"), None),
                 BeforeStep::Quit => {
@@ -601,28 +617,16 @@ impl UserRun<'_> {
             if !matches!(
                 r.outcome,
                 StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
-            ) {
+            ) || self.cancel.is_cancelled()
+            {
                 return (r, u);
             }
-            let summary = r
-                .checks
-                .iter()
-                .filter(|c| c.outcome != CheckStatus::Passed)
-                .map(|c| {
-                    format!(
-                        "{}: {}",
-                        c.description,
-                        c.message.clone().unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
             let choice = self
                 .prompter
                 .lock()
                 .await
                 .as_mut()
-                .map(|p| p.after_failure(ps, &summary))
+                .map(|p| p.after_failure(ps, &r))
                 .unwrap_or(AfterFailure::Continue);
             match choice {
                 AfterFailure::Retry => continue,

@@ -1,6 +1,7 @@
 //! Integration tests: the real labctl binary on fixture workshops.
 
 mod harness;
+mod interactive;
 mod lint;
 mod list;
 #[path = "../support/processes.rs"]
