@@ -185,12 +185,48 @@ pub struct SandboxArgs {
     /// Delay before mesh changes take effect.
     #[arg(long, value_name = "DUR", default_value = "2s")]
     pub mesh_delay: String,
-    /// Print the environment as `export` lines and serve until Ctrl-C.
+    /// Start the sandbox in the background and print its environment as `export` lines
+    /// (the same as `labctl sandbox start`).
     #[arg(long)]
     pub print_env: bool,
+    /// The workshop folder the command (or shell) starts in (default: the source
+    /// folder of the book around the current folder, else the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub workshop: Option<PathBuf>,
+    /// What to do besides running a command.
+    #[command(subcommand)]
+    pub action: Option<SandboxAction>,
     /// A command to run inside the sandbox's environment.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// `labctl sandbox shell|start|stop|status`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxAction {
+    /// Your login shell ($SHELL, else bash) inside the sandbox, with a banner.
+    Shell {
+        /// The workshop folder the shell starts in.
+        #[arg(long, value_name = "DIR")]
+        workshop: Option<PathBuf>,
+    },
+    /// Start it in the background; prints `export` lines: eval "$(labctl sandbox start)".
+    Start {
+        /// The workshop folder (for the banner's `labctl check`).
+        #[arg(long, value_name = "DIR")]
+        workshop: Option<PathBuf>,
+    },
+    /// Stop the sandbox `start` left running.
+    Stop,
+    /// Whether a background sandbox runs, and where.
+    Status,
+    /// The background sandbox itself (started by `start`).
+    #[command(hide = true)]
+    Serve {
+        /// Where to write the state file once serving.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+    },
 }
 
 /// Arguments of `job`.

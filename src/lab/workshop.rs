@@ -122,6 +122,17 @@ fn find_book(dir: &Path) -> Option<(PathBuf, toml::Value)> {
     (src.canonicalize().ok()? == canon).then_some((canon, v))
 }
 
+/// The source folder of the nearest book at or above `dir` (where its pages,
+/// and the files their commands use, live).
+pub fn book_source_around(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.canonicalize().ok()?;
+    let book = dir
+        .ancestors()
+        .map(|d| d.join("book.toml"))
+        .find(|b| b.is_file())?;
+    book_src(&book).map(|(src, _)| src).filter(|s| s.is_dir())
+}
+
 /// The book whose source folder holds `file`: a page run alone reads the same
 /// variables as its workshop folder. The nearest book.toml above the file decides.
 fn book_holding(file: &Path) -> Option<toml::Value> {

@@ -8,5 +8,6 @@ mod list;
 mod processes;
 mod run;
 mod signals;
+mod sandbox_shell;
 mod screen;
 mod student;
