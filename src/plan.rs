@@ -57,13 +57,17 @@ struct Filler<'a> {
     vars: &'a Vars,
     mode: FillMode,
     diags: Vec<Diagnostic>,
+    /// Undefined variables already reported: once per variable per lab.
+    undefined: std::collections::BTreeSet<String>,
 }
 
 impl Filler<'_> {
     fn report(&mut self, problems: Vec<VarProblem>, line_of: impl Fn(usize) -> usize) {
         for p in problems {
             let (u, msg, help) = match p {
-                VarProblem::Undefined(u) if self.mode.require_defined => {
+                VarProblem::Undefined(u)
+                    if self.mode.require_defined && self.undefined.insert(u.name.clone()) =>
+                {
                     let shown = match u.form {
                         Form::Percent => format!("%{}%", u.name),
                         Form::Template => format!("{{{{ {} }}}}", u.name),
@@ -86,14 +90,16 @@ impl Filler<'_> {
                 Form::Percent => format!("%{}%", u.name),
                 Form::Template => u.name.clone(),
             };
-            let col = self
+            // A check's value may sit some lines below its `- kind:` line: point at the variable.
+            let (line, col) = self
                 .lab
                 .source
                 .lines()
-                .nth(line.saturating_sub(1))
-                .and_then(|l| l.find(&needle))
-                .map(|c| c + 1)
-                .unwrap_or(1);
+                .enumerate()
+                .skip(line.saturating_sub(1))
+                .take(50)
+                .find_map(|(i, l)| l.find(&needle).map(|c| (i + 1, l[..c].chars().count() + 1)))
+                .unwrap_or((line, 1));
             self.diags.push(
                 Diagnostic::file(
                     &self.lab.path,
@@ -105,7 +111,7 @@ impl Filler<'_> {
                     },
                     msg,
                 )
-                .at(&self.lab.source, line, col, 1)
+                .at(&self.lab.source, line, col, needle.len())
                 .with_help(help),
             );
         }
@@ -172,6 +178,7 @@ pub fn fill_lab(
         vars,
         mode,
         diags: Vec::new(),
+        undefined: Default::default(),
     };
     let preconditions = f.checks(&lab.preconditions);
     let mut steps = Vec::new();

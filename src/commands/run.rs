@@ -383,10 +383,15 @@ async fn run_steps(
     let reports_ok = reporting.await.unwrap_or(false);
     if args.update_output && !summary.updates.is_empty() {
         match super::update_output::apply(&summary.updates) {
-            Ok(n) => eprintln!(
-                "updated {n} expected-output fence{}",
-                if n == 1 { "" } else { "s" }
-            ),
+            Ok(places) => {
+                eprintln!(
+                    "updated {}",
+                    super::list::plural(places.len(), "expected-output fence")
+                );
+                for place in places {
+                    eprintln!("  rewrote {place}");
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return Exit::BadInput;

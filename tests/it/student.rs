@@ -283,3 +283,90 @@ fn check_refuses_run_only_flags_and_run_refuses_no_wait() {
         users.stderr
     );
 }
+
+#[test]
+fn a_fence_name_one_edit_from_a_known_one_is_a_warning_with_a_suggestion() {
+    let w = Workshop::new(&[(
+        "lab.md",
+        "# T\n\n```exectue\necho a\n```\n\n```verfy\n- exit: 0\n```\n\n```yaml\nkind: Pod\n```\n\n```execute\necho b\n```\n",
+    )]);
+    let r = Labctl::new(&["lint", &w.arg()]).run();
+    r.code(0);
+    let out = &r.stdout;
+    assert!(
+        out.contains("warning[unknown-fence]: ```exectue is not a fence labctl knows"),
+        "{out}"
+    );
+    assert!(
+        out.contains("did you mean `execute`?") && out.contains("did you mean `verify`?"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lab.md:3:4") && out.contains("lab.md:7:4"),
+        "{out}"
+    );
+    assert!(!out.contains("```yaml is not"), "{out}");
+    assert!(out.contains("0 errors, 2 warnings"), "{out}");
+}
+
+#[test]
+fn lint_reports_the_undefined_variables_run_refuses_once_each_at_the_variable() {
+    let w = Workshop::new(&[(
+        "lab.md",
+        "# T\n\n```execute\necho %username%\n```\n\n```verify\n- command: echo hi\n  stdout:\n    contains: '%username%'\n```\n\n```execute\necho %username% {{ missing_thing }}\n```\n",
+    )]);
+    let lint = Labctl::new(&["lint", &w.arg()]).run();
+    lint.code(2);
+    let run = Labctl::new(&["run", &w.arg()]).run();
+    run.code(2);
+    // Where each error points: the line after its `error[...]` header.
+    let places = |text: &str| -> Vec<String> {
+        let lines: Vec<&str> = text.lines().collect();
+        lines
+            .windows(2)
+            .filter(|w| w[0].starts_with("error["))
+            .filter_map(|w| w[1].trim_start().strip_prefix("--> "))
+            .map(|p| p.rsplit('/').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        places(&lint.stdout),
+        ["lab.md:4:6", "lab.md:14:20"],
+        "{}",
+        lint.stdout
+    );
+    assert_eq!(places(&run.stderr), places(&lint.stdout), "{}", run.stderr);
+    assert_eq!(
+        lint.stdout
+            .matches("undefined variable `%username%`")
+            .count(),
+        1,
+        "{}",
+        lint.stdout
+    );
+    assert_eq!(
+        run.stderr
+            .matches("undefined variable `%username%`")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(lint.stdout.contains("2 errors"), "{}", lint.stdout);
+}
+
+#[test]
+fn update_output_names_each_file_and_line_it_rewrote() {
+    let w = Workshop::new(&[(
+        "lab.md",
+        "# T\n\n```execute\necho new-one\n```\n\n```\nold-one\n```\n\n```execute\necho same\n```\n\n```\nsame\n```\n\n```execute\necho new-two\n```\n\n```\nold-two\n```\n",
+    )]);
+    let (_, _, err) = w.run(&["--update-output"]);
+    assert!(err.contains("updated 2 expected-output fences"), "{err}");
+    let rewrote: Vec<&str> = err.lines().filter(|l| l.contains("rewrote ")).collect();
+    assert_eq!(rewrote.len(), 2, "{err}");
+    assert!(
+        rewrote[0].ends_with("lab.md:8") && rewrote[1].ends_with("lab.md:24"),
+        "{err}"
+    );
+}
