@@ -177,6 +177,11 @@ fn closing_prose(lab: &PlannedLab) -> &str {
 }
 
 impl Prompter for StdinPrompter {
+    fn lab_started(&mut self, lab: &PlannedLab) {
+        self.checks = lab.preconditions.clone();
+        self.vars = lab.vars.clone();
+    }
+
     fn before_step(&mut self, lab: &PlannedLab, step: &PlannedStep) -> BeforeStep {
         self.checks = step.checks.clone();
         self.vars = lab.vars.clone();

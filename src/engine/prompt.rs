@@ -30,6 +30,8 @@ pub enum AfterFailure {
 /// Asks the user; implemented by the console layer. Calls come in page order,
 /// from one task, so what it prints never interleaves with anything else.
 pub trait Prompter: Send {
+    /// A lab begins (before its preconditions are judged).
+    fn lab_started(&mut self, lab: &PlannedLab);
     /// Shown the step's prose and command; returns the choice.
     fn before_step(&mut self, lab: &PlannedLab, step: &PlannedStep) -> BeforeStep;
     /// Shown a failed try (checks, expected vs actual, hints); returns the choice.

@@ -380,6 +380,9 @@ impl UserRun<'_> {
             path: lab.lab.path.clone(),
             title: lab.lab.title.clone(),
         });
+        if let Some(p) = self.prompter.lock().await.as_mut() {
+            p.lab_started(lab);
+        }
         let mut steps: Vec<Arc<StepResult>> = Vec::new();
         let mut updates = Vec::new();
         let mut blocked: Option<String> = None;
