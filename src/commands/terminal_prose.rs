@@ -59,11 +59,7 @@ pub fn render(markdown: &str, color: bool) -> String {
                 }
                 out.push('\n');
             }
-            Event::Start(Tag::Paragraph) => {
-                if lists.is_empty() {
-                    blank_line(&mut out);
-                }
-            }
+            Event::Start(Tag::Paragraph) if lists.is_empty() => blank_line(&mut out),
             Event::End(TagEnd::Paragraph) => out.push('\n'),
             Event::Start(Tag::Emphasis) => styles.push(italic.clone()),
             Event::Start(Tag::Strong) => styles.push(bold.clone()),
@@ -95,11 +91,7 @@ pub fn render(markdown: &str, color: bool) -> String {
                 item_indent = " ".repeat(console::measure_text_width(&lead));
                 out.push_str(&lead);
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
             Event::Start(Tag::CodeBlock(kind)) => {
                 let info = match &kind {
                     CodeBlockKind::Fenced(info) => info.to_string(),
@@ -150,11 +142,9 @@ pub fn render(markdown: &str, color: bool) -> String {
                 out.push_str(&dim.apply_to("────────").to_string());
                 out.push('\n');
             }
-            Event::Html(h) | Event::InlineHtml(h) => {
-                // Comments and markup are for the browser; keep only text a reader would see.
-                if !h.trim_start().starts_with('<') {
-                    out.push_str(&h);
-                }
+            // Comments and markup are for the browser; keep only text a reader would see.
+            Event::Html(h) | Event::InlineHtml(h) if !h.trim_start().starts_with('<') => {
+                out.push_str(&h)
             }
             _ => {}
         }

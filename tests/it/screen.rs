@@ -66,11 +66,6 @@ impl Screen {
         String::from_utf8_lossy(&out.stdout).trim_end().to_string()
     }
 
-    /// The last non-blank line of the screen.
-    pub fn last_line(&self) -> String {
-        self.text().lines().last().unwrap_or("").to_string()
-    }
-
     /// Waits until `done(screen)` holds; panics with the screen after `limit`.
     pub fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
