@@ -164,7 +164,8 @@ fn sandbox_bash(args: &[&str], script: &str) -> (Option<i32>, String, String) {
 #[test]
 fn ingress_failure_sides_missing_and_malformed_secrets() {
     let script = r#"set -u
-M=$PWD/labs/manifests/istio
+# The sandbox shell starts in the workshop folder (labs/).
+M=$PWD/manifests/istio
 cd "$(mktemp -d)"
 trap 'rm -rf "$PWD"' EXIT
 U=user1

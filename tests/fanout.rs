@@ -84,7 +84,7 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     assert_eq!(failed, ["scrape-allowed"]);
     // Console: the matrix and the grouped failure line.
     assert!(
-        err.contains("user7 failed step 4 (scrape-allowed): step scrape-allowed failed"),
+        err.contains("user7 failed step 6 (scrape-allowed): step scrape-allowed failed"),
         "{err}"
     );
     let matrix_row = err

@@ -18,10 +18,12 @@ oc project
 oc describe cm/istio-workshop-install -n user1-istio | grep outboundTrafficPolicy -A 1
 curl -s context-scraper.user1:8080/scrape/custom_search?term==skynet | jq -r .oops.cause.code
 s=$(date +%s%N)
-labctl check . --only apply-egress --no-wait
+labctl check securing-egress.md --only apply-egress --no-wait
 echo "before-apply rc=$? ms=$(( ($(date +%s%N) - s) / 1000000 ))"
 oc apply -f ./manifests/istio/serviceentry-googleapis.yaml
-labctl check .
+sleep 2
+curl -s context-scraper.user1:8080/scrape/custom_search?term==skynet | jq -r '.[0].link'
+labctl check securing-egress.md
 echo "after-apply rc=$?"
 "#;
 
@@ -67,8 +69,16 @@ fn a_student_does_the_lab_by_hand_in_the_sandbox_shell_and_checks_it() {
         before.starts_with("before-apply rc=1") && ms < 2000,
         "{before}"
     );
+    let apply_line = std::fs::read_to_string(repo().join("labs/securing-egress.md"))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("```execute {name=apply-egress"))
+        .unwrap()
+        + 1;
     assert!(
-        err.contains("→ do step apply-egress (./securing-egress.md:113): `oc apply -f ./manifests/istio/serviceentry-googleapis.yaml`"),
+        err.contains(&format!(
+            "→ do step apply-egress (securing-egress.md:{apply_line}): `oc apply -f ./manifests/istio/serviceentry-googleapis.yaml`"
+        )),
         "{err}"
     );
     // After it, in the same shell: the http check goes through the shell's mesh proxy.
