@@ -110,6 +110,7 @@ impl StdinPrompter {
             StepOutcome::TimedOut => (red.apply_to("⏱").to_string(), "timed out"),
             StepOutcome::Error => (red.apply_to("✗").to_string(), "could not run"),
             StepOutcome::Skipped => (dim.apply_to("⊘").to_string(), "skipped"),
+            StepOutcome::Interrupted => (red.apply_to("✗").to_string(), "interrupted"),
         };
         let name = match r.number {
             Some(_) => r.id.as_str(),

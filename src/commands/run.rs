@@ -375,7 +375,6 @@ async fn run_steps(
             st.passed, st.failed, st.skipped
         );
     }
-    signals.abort();
     if let Some(s) = sandbox {
         s.shutdown().await;
     }

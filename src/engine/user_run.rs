@@ -473,7 +473,7 @@ impl UserRun<'_> {
     fn finish(&self, steps: &mut Vec<Arc<StepResult>>, mut r: StepResult) {
         if self.cancel.is_cancelled() {
             mark_interrupted(&mut r);
-    fn finish(&self, steps: &mut Vec<Arc<StepResult>>, r: StepResult) {
+        }
         if let Ok(mut p) = self.prompter.try_lock()
             && let Some(p) = p.as_mut()
         {

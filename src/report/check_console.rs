@@ -46,7 +46,7 @@ fn standing(s: &StepResult) -> Standing {
         {
             Standing::Unjudged
         }
-        StepOutcome::Skipped => Standing::Skipped,
+        StepOutcome::Skipped | StepOutcome::Interrupted => Standing::Skipped,
     }
 }
 

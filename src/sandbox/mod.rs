@@ -497,13 +497,10 @@ pub async fn run_child_in(
 ) -> Result<i32, SandboxError> {
     use std::os::unix::process::ExitStatusExt as _;
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-    let mut command = tokio::process::Command::new(program);
     if let Some(dir) = cwd {
-        command.current_dir(dir);
+        cmd.current_dir(dir);
     }
-    let mut child = command
-        .args(args)
+    cmd.args(args)
         .envs(sandbox.env())
         .env(
             crate::shell::escapees::RUN_ID_VAR,

@@ -72,13 +72,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::affinity::{Colocation, widen_on_exec};
-use super::capture::{Capture, Drained, READ_BUF, discard_until_eof, drain_now};
+use super::capture::{Capture, Drained, Echo, READ_BUF, discard_until_eof, drain_now};
 use super::escapees::{self, Spawned};
 use super::process_group::{
     AFTER_KILL, Escalation, Procs, Target, signal_session, stop, until_gone,
 };
-use super::capture::{Capture, Drained, Echo, READ_BUF, discard_until_eof, drain_now};
-use super::process_group::{live_members, signal_group, signal_session};
 use super::{ShellConfig, ShellError, StepOutput};
 use crate::cancel::Cancel;
 

@@ -7,7 +7,7 @@ mod list;
 #[path = "../support/processes.rs"]
 mod processes;
 mod run;
-mod signals;
 mod sandbox_shell;
 mod screen;
+mod signals;
 mod student;
