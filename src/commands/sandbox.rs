@@ -132,7 +132,12 @@ async fn inside(cfg: SandboxConfig, cmd: Vec<String>, dir: PathBuf) -> Result<i3
     }
     eprint!("{}", banner(&sandbox.api_url(), users, &dir, "exit"));
     let (program, rest) = cmd.split_first().expect("a command");
+    // What CMD leaves running (`bash -c 'sleep 46 &'`) becomes ours when CMD
+    // ends, and is ended before the sandbox goes.
+    crate::shell::escapees::become_subreaper();
     let result = run_child_in(&sandbox, program, rest, Some(&dir)).await;
+    let grace = crate::signals::grace_from_env().unwrap_or(crate::signals::DEFAULT_GRACE);
+    crate::shell::escapees::end(None, grace, &crate::cancel::Cancel::never()).await;
     sandbox.shutdown().await;
     result.map_err(|e| e.to_string())
 }
