@@ -51,8 +51,20 @@ pub enum Command {
     /// Check labs for mistakes without running anything.
     Lint(WorkshopArgs),
     /// Run every step the way a student would and verify the outcome.
+    #[command(mut_arg("no_wait", |a| a.hide(true)))]
     Run(RunArgs),
-    /// Evaluate state checks only (http, kube, command); runs no step.
+    /// Check your work: judge the state checks (http, kube, command) of each step and
+    /// say what to do next; runs no step.
+    #[command(
+        mut_arg("interactive", |a| a.hide(true)),
+        mut_arg("update_output", |a| a.hide(true)),
+        mut_arg("keep_going", |a| a.hide(true)),
+        mut_arg("strict_output", |a| a.hide(true)),
+        mut_arg("strict_checks", |a| a.hide(true)),
+        mut_arg("dry_run", |a| a.hide(true)),
+        mut_arg("timeout", |a| a.hide(true)),
+        mut_arg("shell_blocks", |a| a.hide(true))
+    )]
     Check(RunArgs),
     /// Start the embedded cluster and mesh, print its environment or run a command in it.
     Sandbox(SandboxArgs),
@@ -162,6 +174,9 @@ pub struct RunArgs {
     /// Run `sh`/`bash`/`shell` fences even without an `exec` attribute.
     #[arg(long)]
     pub shell_blocks: bool,
+    /// `check`: try each state check once instead of waiting its `within`.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Kubeconfig for kube checks.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -179,12 +194,48 @@ pub struct SandboxArgs {
     /// Delay before mesh changes take effect.
     #[arg(long, value_name = "DUR", default_value = "2s")]
     pub mesh_delay: String,
-    /// Print the environment as `export` lines and serve until Ctrl-C.
+    /// Start the sandbox in the background and print its environment as `export` lines
+    /// (the same as `labctl sandbox start`).
     #[arg(long)]
     pub print_env: bool,
+    /// The workshop folder the command (or shell) starts in (default: the source
+    /// folder of the book around the current folder, else the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub workshop: Option<PathBuf>,
+    /// What to do besides running a command.
+    #[command(subcommand)]
+    pub action: Option<SandboxAction>,
     /// A command to run inside the sandbox's environment.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// `labctl sandbox shell|start|stop|status`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxAction {
+    /// Your login shell ($SHELL, else bash) inside the sandbox, with a banner.
+    Shell {
+        /// The workshop folder the shell starts in.
+        #[arg(long, value_name = "DIR")]
+        workshop: Option<PathBuf>,
+    },
+    /// Start it in the background; prints `export` lines: eval "$(labctl sandbox start)".
+    Start {
+        /// The workshop folder (for the banner's `labctl check`).
+        #[arg(long, value_name = "DIR")]
+        workshop: Option<PathBuf>,
+    },
+    /// Stop the sandbox `start` left running.
+    Stop,
+    /// Whether a background sandbox runs, and where.
+    Status,
+    /// The background sandbox itself (started by `start`).
+    #[command(hide = true)]
+    Serve {
+        /// Where to write the state file once serving.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+    },
 }
 
 /// Arguments of `job`.

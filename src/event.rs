@@ -150,6 +150,9 @@ pub struct CheckResult {
     /// words it ("The command succeeds (exit status 0)"); empty when unknown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub plain: String,
+    /// The check's `hint:` for the student, when it did not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// Line in the page (0 for implicit checks).
     #[serde(skip, default)]
     pub line: usize,
@@ -165,6 +168,10 @@ pub struct StepResult {
     pub id: String,
     /// `name` attribute.
     pub name: Option<String>,
+    /// The step's number in the run (as `list` shows it and `--only N` takes);
+    /// none for preconditions, setup and cleanup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<usize>,
     /// Line of the fence.
     pub line: usize,
     /// Terminal: number, "all" or null.
@@ -209,6 +216,7 @@ impl StepResult {
         StepResult {
             id,
             name: None,
+            number: None,
             line,
             terminal,
             command,

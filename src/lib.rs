@@ -21,11 +21,9 @@ pub mod signals;
 pub mod stdout;
 pub mod vars;
 
-use std::io::IsTerminal;
-
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, ColorChoice, Command};
+use cli::{Cli, Command};
 use exit_code::Exit;
 
 /// Entry point of the binary: parses the command line and runs it.
@@ -43,16 +41,11 @@ pub fn run() -> std::process::ExitCode {
             return code.into();
         }
     };
-    let color = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
-    };
+    let surroundings = commands::stderr_mode::Surroundings::of_process();
+    let color = surroundings.color(cli.color);
     let out = commands::Output {
         color,
+        live: surroundings.live(),
         quiet: cli.quiet,
         verbose: cli.verbose,
     };

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::lab::check_spec::{CheckSpec, parse_check};
+use crate::lab::check_spec::{CheckSpec, hint_of, parse_check};
 use crate::lab::{Lab, Step, Workshop};
 use crate::vars::{self, Form, Sources, VarProblem, Vars};
 
@@ -21,6 +21,9 @@ pub struct PlannedStep {
     pub expected_text: Option<String>,
     /// Chosen by --from/--to/--only.
     pub selected: bool,
+    /// The step's number: its 1-based position among all steps of the run, the
+    /// one `list`, the console, the reports and `--only N` share.
+    pub number: usize,
 }
 
 /// A lab with its variables filled.
@@ -54,13 +57,17 @@ struct Filler<'a> {
     vars: &'a Vars,
     mode: FillMode,
     diags: Vec<Diagnostic>,
+    /// Undefined variables already reported: once per variable per lab.
+    undefined: std::collections::BTreeSet<String>,
 }
 
 impl Filler<'_> {
     fn report(&mut self, problems: Vec<VarProblem>, line_of: impl Fn(usize) -> usize) {
         for p in problems {
             let (u, msg, help) = match p {
-                VarProblem::Undefined(u) if self.mode.require_defined => {
+                VarProblem::Undefined(u)
+                    if self.mode.require_defined && self.undefined.insert(u.name.clone()) =>
+                {
                     let shown = match u.form {
                         Form::Percent => format!("%{}%", u.name),
                         Form::Template => format!("{{{{ {} }}}}", u.name),
@@ -83,14 +90,16 @@ impl Filler<'_> {
                 Form::Percent => format!("%{}%", u.name),
                 Form::Template => u.name.clone(),
             };
-            let col = self
+            // A check's value may sit some lines below its `- kind:` line: point at the variable.
+            let (line, col) = self
                 .lab
                 .source
                 .lines()
-                .nth(line.saturating_sub(1))
-                .and_then(|l| l.find(&needle))
-                .map(|c| c + 1)
-                .unwrap_or(1);
+                .enumerate()
+                .skip(line.saturating_sub(1))
+                .take(50)
+                .find_map(|(i, l)| l.find(&needle).map(|c| (i + 1, l[..c].chars().count() + 1)))
+                .unwrap_or((line, 1));
             self.diags.push(
                 Diagnostic::file(
                     &self.lab.path,
@@ -102,7 +111,7 @@ impl Filler<'_> {
                     },
                     msg,
                 )
-                .at(&self.lab.source, line, col, 1)
+                .at(&self.lab.source, line, col, needle.len())
                 .with_help(help),
             );
         }
@@ -134,6 +143,7 @@ impl Filler<'_> {
             }
             match parse_check(&raw) {
                 Ok((kind, timing)) => out.push(CheckSpec {
+                    hint: hint_of(&raw),
                     line: c.line,
                     raw,
                     timing,
@@ -168,10 +178,11 @@ pub fn fill_lab(
         vars,
         mode,
         diags: Vec::new(),
+        undefined: Default::default(),
     };
     let preconditions = f.checks(&lab.preconditions);
     let mut steps = Vec::new();
-    for s in &lab.steps {
+    for (i, s) in lab.steps.iter().enumerate() {
         let body_line = s.span.line + 1;
         let command = f.text(&s.body, body_line);
         let checks = f.checks(&s.checks);
@@ -185,6 +196,7 @@ pub fn fill_lab(
             checks,
             expected_text,
             selected: true,
+            number: i + 1,
         });
     }
     let setup = lab.settings.setup.as_ref().map(|t| f.text(t, 1));
@@ -277,12 +289,11 @@ pub struct Selection {
 impl Selection {
     /// Marks steps selected; an unknown STEP is an error naming it.
     pub fn apply(&self, labs: &mut [PlannedLab]) -> Result<(), String> {
-        let mut position = 0;
+        number_steps(labs);
         let mut positions = Vec::new();
         for (li, l) in labs.iter().enumerate() {
             for (si, s) in l.steps.iter().enumerate() {
-                position += 1;
-                positions.push((li, si, position, l.lab.path.clone(), s.step.clone()));
+                positions.push((li, si, s.number, l.lab.path.clone(), s.step.clone()));
             }
         }
         let find = |r: &StepRef| {
@@ -313,6 +324,13 @@ impl Selection {
             labs[*li].steps[*si].selected = chosen;
         }
         Ok(())
+    }
+}
+
+/// Numbers the steps of a run 1, 2, 3... across its labs, in run order.
+pub fn number_steps(labs: &mut [PlannedLab]) {
+    for (n, s) in labs.iter_mut().flat_map(|l| l.steps.iter_mut()).enumerate() {
+        s.number = n + 1;
     }
 }
 

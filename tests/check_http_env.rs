@@ -1,5 +1,6 @@
-//! labctl's own environment must not route check requests: only the step environment
-//! does. Alone in its binary because it sets process environment variables.
+//! labctl's own proxies route check requests only when the step environment sets
+//! none (issue 12: `check` in the sandbox shell or behind a corporate proxy).
+//! Alone in its binary because it sets process environment variables.
 
 use std::future::Future;
 use std::path::Path;
@@ -24,10 +25,11 @@ impl ScriptRunner for NoRunner {
 }
 
 #[tokio::test]
-async fn process_proxy_variables_are_ignored() {
+async fn process_proxies_apply_only_when_the_step_environment_sets_none() {
     // SAFETY: this binary has one test and sets the variables before any thread reads them.
     unsafe {
         for k in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+            // Nothing listens there: a request sent through it cannot succeed.
             std::env::set_var(k, "http://127.0.0.1:1");
         }
         std::env::remove_var("NO_PROXY");
@@ -42,14 +44,32 @@ async fn process_proxy_variables_are_ignored() {
         parse_check(&json!({"http": format!("http://127.0.0.1:{port}/"), "body": "direct"}))
             .unwrap();
     let cancel = Cancel::never();
-    let ctx = CheckContext {
-        output: None,
-        env: &[],
-        workdir: Path::new("."),
-        runner: &NoRunner,
-        cancel: &cancel,
-        kube: None,
+    let judge = |env: &'static [(String, String)]| {
+        let kind = kind.clone();
+        let cancel = &cancel;
+        async move {
+            let ctx = CheckContext {
+                output: None,
+                env,
+                workdir: Path::new("."),
+                runner: &NoRunner,
+                cancel,
+                kube: None,
+            };
+            for_spec(&kind).evaluate(&ctx).await
+        }
     };
-    let o = for_spec(&kind).evaluate(&ctx).await.unwrap();
+    // No proxy variable in the step environment: labctl's own proxy is used.
+    let through_process_proxy = judge(&[]).await;
+    assert!(
+        !matches!(&through_process_proxy, Ok(o) if o.passed),
+        "{through_process_proxy:?}"
+    );
+    // The step environment sets one: it decides, labctl's own are ignored.
+    let step_env: &'static [(String, String)] = Box::leak(Box::new([(
+        "NO_PROXY".to_string(),
+        "127.0.0.1".to_string(),
+    )]));
+    let o = judge(step_env).await.unwrap();
     assert!(o.passed, "{o:?}");
 }

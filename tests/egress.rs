@@ -86,7 +86,8 @@ fn a_student_can_type_the_commands_in_a_sandbox_shell() {
     let script = r#"set -e
 oc describe cm/istio-workshop-install -n user1-istio | grep outboundTrafficPolicy -A 1 | grep -q REGISTRY_ONLY
 curl -s context-scraper.user1:8080/scrape/custom_search?term==skynet | jq -e '.oops.cause.code == "ECONNRESET"' >/dev/null
-cd labs && oc apply -f ./manifests/istio/serviceentry-googleapis.yaml
+# The shell starts in the workshop folder (labs/, the source of the book here).
+oc apply -f ./manifests/istio/serviceentry-googleapis.yaml
 for i in $(seq 50); do
   if curl -s context-scraper.user1:8080/scrape/custom_search?term==skynet | jq -e 'length > 0 and all(.[]; .link and .title)' >/dev/null 2>&1; then echo ALLOWED; exit 0; fi
   sleep 0.2
@@ -163,7 +164,8 @@ fn sandbox_bash(args: &[&str], script: &str) -> (Option<i32>, String, String) {
 #[test]
 fn ingress_failure_sides_missing_and_malformed_secrets() {
     let script = r#"set -u
-M=$PWD/labs/manifests/istio
+# The sandbox shell starts in the workshop folder (labs/).
+M=$PWD/manifests/istio
 cd "$(mktemp -d)"
 trap 'rm -rf "$PWD"' EXIT
 U=user1

@@ -84,9 +84,8 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     assert_eq!(failed, ["scrape-allowed"]);
     // Console: the matrix and the grouped failure line.
     assert!(
-        err.lines()
-            .any(|l| l.starts_with("user7 failed step ")
-                && l.contains(": step scrape-allowed failed")),
+        err.lines().any(|l| l.starts_with("user7 failed step ")
+            && l.contains("(scrape-allowed): step scrape-allowed failed")),
         "{err}"
     );
     let matrix_row = err

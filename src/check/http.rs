@@ -1,6 +1,8 @@
 //! `http:` — a request made by labctl itself, through the proxies of the step
-//! environment (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` from `CheckContext::env`, never
-//! from labctl's own environment, so a check sees the network the student's shell sees).
+//! environment (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` from `CheckContext::env`), so a
+//! check sees the network the student's shell sees. When the step environment sets no
+//! proxy variable at all, labctl's own environment decides: `labctl check` run inside
+//! the sandbox shell, or behind a corporate proxy, sees what `curl` there sees.
 
 use std::time::Duration;
 
@@ -16,11 +18,27 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs an `http:` check.
 pub struct HttpChecker<'s>(pub &'s HttpCheck);
 
-/// The first non-empty value among `names` in the step environment.
-fn env_first<'c>(ctx: &'c CheckContext<'_>, names: &[&str]) -> Option<&'c str> {
+const PROXY_VARS: &[&str] = &[
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// The first non-empty value among `names`, from the step environment when it
+/// sets any proxy variable, else from the process's.
+fn env_first(ctx: &CheckContext<'_>, names: &[&str]) -> Option<String> {
+    let step_sets_proxies = PROXY_VARS.iter().any(|n| ctx.env_var(n).is_some());
     names
         .iter()
-        .filter_map(|n| ctx.env_var(n))
+        .filter_map(|n| match step_sets_proxies {
+            true => ctx.env_var(n).map(str::to_string),
+            false => std::env::var(n).ok(),
+        })
         .find(|v| !v.trim().is_empty())
 }
 
@@ -66,20 +84,20 @@ fn client_builder_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::ClientBuild
         .no_proxy()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(REQUEST_TIMEOUT);
-    let no_proxy = env_first(env_ctx, &["no_proxy", "NO_PROXY"]).unwrap_or("");
+    let no_proxy = env_first(env_ctx, &["no_proxy", "NO_PROXY"]).unwrap_or_default();
     let all = env_first(env_ctx, &["all_proxy", "ALL_PROXY"]);
-    let http = env_first(env_ctx, &["http_proxy", "HTTP_PROXY"]).or(all);
+    let http = env_first(env_ctx, &["http_proxy", "HTTP_PROXY"]).or(all.clone());
     let https = env_first(env_ctx, &["https_proxy", "HTTPS_PROXY"]).or(all);
     if let Some(p) = http {
-        let proxy = reqwest::Proxy::http(p)
+        let proxy = reqwest::Proxy::http(&p)
             .map_err(|e| format!("bad HTTP_PROXY `{p}`: {}", error_chain(&e)))?
-            .no_proxy(reqwest::NoProxy::from_string(no_proxy));
+            .no_proxy(reqwest::NoProxy::from_string(&no_proxy));
         b = b.proxy(proxy);
     }
     if let Some(p) = https {
-        let proxy = reqwest::Proxy::https(p)
+        let proxy = reqwest::Proxy::https(&p)
             .map_err(|e| format!("bad HTTPS_PROXY `{p}`: {}", error_chain(&e)))?
-            .no_proxy(reqwest::NoProxy::from_string(no_proxy));
+            .no_proxy(reqwest::NoProxy::from_string(&no_proxy));
         b = b.proxy(proxy);
     }
     Ok(b)

@@ -13,6 +13,7 @@ use crate::cli::{Format, WorkshopArgs};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
+use crate::lab::info::{FenceRole, role};
 use crate::lab::{Lab, Step, StepKind, Workshop};
 use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
@@ -64,8 +65,11 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
                 .cloned()
                 .collect();
             crate::stdout::print(&format!(
-                "{}{errors} errors, {warnings} warnings, {infos} infos\n",
-                diag::render(&shown, out.color)
+                "{}{}, {}, {}\n",
+                diag::render(&shown, out.color),
+                super::list::plural(errors, "error"),
+                super::list::plural(warnings, "warning"),
+                super::list::plural(infos, "info")
             ));
         }
     }
@@ -95,20 +99,18 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
     let defined = sources.resolve(&lab.settings.vars);
     let book: BTreeSet<&String> = w.book_vars.keys().collect();
     let src = &lab.source;
+    // The caret goes under the text itself: a check's value may sit some lines
+    // below the `- kind:` line it starts on.
     let at = |line: usize, needle: &str, len: usize| -> (usize, usize, usize) {
-        let col = src
-            .lines()
-            .nth(line.saturating_sub(1))
-            .and_then(|l| l.find(needle))
-            .map(|c| {
-                src.lines()
-                    .nth(line - 1)
-                    .map(|l| l[..c].chars().count())
-                    .unwrap_or(c)
-                    + 1
+        src.lines()
+            .enumerate()
+            .skip(line.saturating_sub(1))
+            .take(50)
+            .find_map(|(i, l)| {
+                l.find(needle)
+                    .map(|c| (i + 1, l[..c].chars().count() + 1, len))
             })
-            .unwrap_or(1);
-        (line, col, len)
+            .unwrap_or((line, 1, len))
     };
     let mut push = |sev: Severity,
                     code: &'static str,
@@ -134,6 +136,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
     for c in &lab.preconditions {
         texts.push((c.line, serde_json::to_string(&c.raw).unwrap_or_default()));
     }
+    texts.sort_by_key(|(line, _)| *line);
     let mut reported = BTreeSet::new();
     for (first_line, text) in &texts {
         for u in vars::uses(text) {
@@ -149,9 +152,10 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             ) {
                 uses_username = true;
             }
+            // Once per variable per lab: the first use says it all.
             if defined.contains_key(&u.name)
                 || book.contains(&u.name)
-                || !reported.insert((line, u.name.clone()))
+                || !reported.insert(u.name.clone())
             {
                 continue;
             }
@@ -166,13 +170,16 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
                 u.name.clone()
             };
             if PLATFORM_VARS.contains(&u.name.as_str()) {
+                // `labctl run` refuses it without a value, so lint does too.
                 push(
-                    Severity::Info,
-                    "platform-variable",
+                    Severity::Error,
+                    "undefined-variable",
                     at(line, &needle, needle.len()),
-                    format!("`{shown}` is supplied by the platform at run time"),
+                    format!(
+                        "undefined variable `{shown}` (a platform supplies it; labctl needs a value)"
+                    ),
                     Some(format!(
-                        "labctl needs a value to run it: --var {}=VALUE or --users",
+                        "pass --var {0}=VALUE or --users, set LABCTL_VAR_{0}, or give it a value in book.toml [preprocessor.labctl.vars]",
                         u.name
                     )),
                 );
@@ -207,6 +214,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             }
         }
     }
+    lint_fence_names(lab, &mut push, &at);
     let wd = w.default_workdir();
     let lab_dir = lab.path.parent().map(Path::to_path_buf).unwrap_or_default();
     for s in &lab.steps {
@@ -237,6 +245,67 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             }
         }
     }
+}
+
+/// Fence words labctl acts on: one edit away from one of them is a typo that
+/// would silently turn a step or its checks into prose.
+const FENCE_WORDS: &[&str] = &[
+    "execute",
+    "execute-all",
+    "terminal:execute",
+    "terminal:execute-all",
+    "terminal:interrupt",
+    "terminal:interrupt-all",
+    "examiner:execute-test",
+    "verify",
+    "output",
+];
+
+fn lint_fence_names(
+    lab: &Lab,
+    push: &mut Push<'_>,
+    at: &dyn Fn(usize, &str, usize) -> (usize, usize, usize),
+) {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+    for (ev, range) in Parser::new(&lab.source).into_offset_iter() {
+        let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = ev else {
+            continue;
+        };
+        let word = info
+            .split(|c: char| c.is_whitespace() || c == '{')
+            .next()
+            .unwrap_or("");
+        if word.is_empty() || role(word) != FenceRole::Prose {
+            continue;
+        }
+        let Some(known) = FENCE_WORDS
+            .iter()
+            .find(|k| strsim::levenshtein(word, k) == 1 || transposed(word, k))
+        else {
+            continue;
+        };
+        let line = lab.source[..range.start].matches('\n').count() + 1;
+        push(
+            Severity::Warning,
+            "unknown-fence",
+            at(line, word, word.len()),
+            format!("```{word} is not a fence labctl knows, so this block is prose"),
+            Some(format!("did you mean `{known}`?")),
+        );
+    }
+}
+
+/// Two neighbouring letters swapped (`exectue`), one edit as a typist sees it.
+fn transposed(word: &str, known: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), known.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    diff.len() == 2
+        && diff[1] == diff[0] + 1
+        && a[diff[0]] == b[diff[1]]
+        && a[diff[1]] == b[diff[0]]
 }
 
 type Push<'a> =

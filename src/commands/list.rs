@@ -52,7 +52,7 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
         .unwrap_or(1)
         .min(jobs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let render = |i: usize| -> Result<(Value, String, usize), Vec<crate::diag::Diagnostic>> {
+    let render = |i: usize| -> Result<(Value, Outline, usize), Vec<crate::diag::Diagnostic>> {
         let (file, title, sources) = &jobs[i];
         let parsed = workshop::load_page(file, title.clone()).map_err(|d| vec![d])?;
         let errs: Vec<_> = parsed
@@ -67,17 +67,21 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
         let vars = sources.resolve(&parsed.lab.settings.vars);
         let (planned, _) = fill_lab(&std::sync::Arc::new(parsed.lab), &vars, mode);
         Ok(match args.format {
-            Format::Json => (lab_json(&planned), String::new(), planned.steps.len()),
+            Format::Json => (
+                lab_json(&planned),
+                Outline { lines: Vec::new() },
+                planned.steps.len(),
+            ),
             Format::Text => (
                 Value::Null,
-                lab_text(&planned, out.color),
+                lab_outline(&planned, out.color),
                 planned.steps.len(),
             ),
         })
     };
     let mut results: Vec<(
         usize,
-        Result<(Value, String, usize), Vec<crate::diag::Diagnostic>>,
+        Result<(Value, Outline, usize), Vec<crate::diag::Diagnostic>>,
     )> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -103,9 +107,14 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
     let labs = results.len();
     for (_, r) in results {
         match r {
-            Ok((j, t, n)) => {
+            Ok((mut j, t, n)) => {
+                text.push_str(&t.render(steps));
+                if let Some(list) = j.get_mut("steps").and_then(Value::as_array_mut) {
+                    for (i, step) in list.iter_mut().enumerate() {
+                        step["number"] = json!(steps + i + 1);
+                    }
+                }
                 steps += n;
-                text.push_str(&t);
                 if !j.is_null() {
                     json_labs.push(j);
                 }
@@ -123,7 +132,7 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
             serde_json::to_string_pretty(&json!({"version": 1, "labs": json_labs}))
                 .expect("JSON of plain values")
         )),
-        Format::Text => crate::stdout::print(&format!("{text}{labs} labs, {steps} steps\n")),
+        Format::Text => crate::stdout::print(&format!("{text}{}\n", counted(labs, steps))),
     }
     Exit::Success
 }
@@ -184,16 +193,51 @@ pub fn lab_json(l: &PlannedLab) -> Value {
 
 /// The readable outline of labs with a closing count (also `run --dry-run`).
 pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
-    let mut s: String = labs.iter().map(|l| lab_text(l, color)).collect();
+    let mut s: String = labs
+        .iter()
+        .map(|l| lab_outline(l, color).render(0))
+        .collect();
     let steps: usize = labs.iter().map(|l| l.steps.len()).sum();
-    s.push_str(&format!("{} labs, {steps} steps\n", labs.len()));
+    s.push_str(&counted(labs.len(), steps));
+    s.push('\n');
     s
 }
 
-/// The readable outline of one lab.
-pub fn lab_text(l: &PlannedLab, color: bool) -> String {
+/// "1 lab, 3 steps".
+pub fn counted(labs: usize, steps: usize) -> String {
+    format!("{}, {}", plural(labs, "lab"), plural(steps, "step"))
+}
+
+/// "1 error", "2 errors".
+pub fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// One lab's outline, its step numbers kept apart so a page rendered alone can
+/// be numbered in its run (`list` renders pages in parallel, then numbers them in order).
+pub struct Outline {
+    lines: Vec<(Option<usize>, String)>,
+}
+
+impl Outline {
+    /// The text, each step's number moved on by `offset`.
+    pub fn render(&self, offset: usize) -> String {
+        let mut s = String::new();
+        for (n, line) in &self.lines {
+            if let Some(n) = n {
+                s.push_str(&format!("{:>4}. ", n + offset));
+            }
+            s.push_str(line);
+        }
+        s
+    }
+}
+
+/// The readable outline of one lab; checks are marked as planned (○), not passed.
+pub fn lab_outline(l: &PlannedLab, color: bool) -> Outline {
     let bold = console::Style::new().bold().force_styling(color);
     let dim = console::Style::new().dim().force_styling(color);
+    let mut lines: Vec<(Option<usize>, String)> = Vec::new();
     let mut s = String::new();
     {
         s.push_str(&format!(
@@ -204,7 +248,7 @@ pub fn lab_text(l: &PlannedLab, color: bool) -> String {
         for c in &l.preconditions {
             s.push_str(&format!("   precondition: {}\n", c.kind.describe()));
         }
-        for (i, p) in l.steps.iter().enumerate() {
+        for p in &l.steps {
             let st = &p.step;
             let where_ = match st.terminal {
                 TerminalSel::One(n) => format!("T{n}"),
@@ -244,16 +288,18 @@ pub fn lab_text(l: &PlannedLab, color: bool) -> String {
             } else {
                 format!(" [{}]", flags.join(", "))
             };
+            lines.push((None, std::mem::take(&mut s)));
+            let number = Some(p.number);
             s.push_str(&format!(
-                "{:>4}. {:<4} {}{more}{} {}\n",
-                i + 1,
+                "{:<4} {}{more}{} {}\n",
                 where_,
                 first,
                 flags,
                 dim.apply_to(format!("{} :{}", st.id, st.span.line))
             ));
+            lines.push((number, std::mem::take(&mut s)));
             for c in &p.checks {
-                s.push_str(&format!("         ✓ {}\n", c.kind.describe()));
+                s.push_str(&format!("         ○ {}\n", c.kind.describe()));
             }
             if let Some(e) = &st.expected {
                 s.push_str(&format!(
@@ -269,5 +315,6 @@ pub fn lab_text(l: &PlannedLab, color: bool) -> String {
         }
         s.push('\n');
     }
-    s
+    lines.push((None, s));
+    Outline { lines }
 }

@@ -8,6 +8,8 @@ pub mod report_merge;
 pub mod run;
 pub mod sandbox;
 pub mod serve;
+pub mod stderr_mode;
+pub mod terminal_prose;
 pub mod update_output;
 pub mod users_from;
 
@@ -22,6 +24,8 @@ use crate::vars::Vars;
 pub struct Output {
     /// Colour stderr/stdout.
     pub color: bool,
+    /// Live progress on stderr (a terminal that can redraw).
+    pub live: bool,
     /// Print less.
     pub quiet: bool,
     /// Print more.

@@ -14,6 +14,7 @@ use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
+use crate::report::check_console::{CheckConsole, CheckConsoleOptions};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::github::GithubReporter;
 use crate::report::html::HtmlReporter;
@@ -39,6 +40,24 @@ pub fn run(args: &RunArgs, mode: Mode, out: Output) -> Exit {
         .build()
         .expect("tokio runtime");
     runtime.block_on(run_async(args, mode, out))
+}
+
+/// Flags that only one of `run` and `check` understands (`check` runs no step).
+fn foreign_flag(args: &RunArgs, mode: Mode) -> Option<&'static str> {
+    let run_only = [
+        (args.interactive, "--interactive"),
+        (args.update_output, "--update-output"),
+        (args.keep_going, "--keep-going"),
+        (args.strict_output, "--strict-output"),
+        (args.strict_checks, "--strict-checks"),
+        (args.dry_run, "--dry-run"),
+        (args.timeout.is_some(), "--timeout"),
+        (args.shell_blocks, "--shell-blocks"),
+    ];
+    match mode {
+        Mode::CheckOnly => run_only.iter().find(|(set, _)| *set).map(|(_, f)| *f),
+        Mode::Run => args.no_wait.then_some("--no-wait"),
+    }
 }
 
 async fn run_async(args: &RunArgs, mode: Mode, out: Output) -> Exit {
@@ -74,6 +93,19 @@ async fn run_steps(
     cancel_handle: cancel::CancelHandle,
     cancel: cancel::Cancel,
 ) -> Exit {
+    if let Some(flag) = foreign_flag(args, mode) {
+        return bad(match mode {
+            Mode::CheckOnly => format!(
+                "`{flag}` is a flag of `labctl run`; `labctl check` runs no step (see `labctl check --help`)"
+            ),
+            Mode::Run => format!("`{flag}` is a flag of `labctl check`"),
+        });
+    }
+    if args.interactive && args.users.is_some() {
+        return bad(
+            "`--interactive` is one student at a time: drop `--users` (or drop `--interactive`)",
+        );
+    }
     let cli_vars = match parse_var_args(&args.vars) {
         Ok(v) => v,
         Err(e) => return bad(e),
@@ -292,6 +324,7 @@ async fn run_steps(
         env,
         default_timeout,
         keep_going: args.keep_going,
+        no_wait: args.no_wait,
         strict_output: args.strict_output,
         strict_checks: args.strict_checks,
         secrets: args.secrets.clone(),
@@ -300,14 +333,27 @@ async fn run_steps(
         workshop_root,
         kube: kube.clone(),
     });
-    let live = out.color && std::env::var_os("CI").is_none();
-    let mut reporters: Vec<Box<dyn Reporter>> =
-        vec![Box::new(ConsoleReporter::new(ConsoleOptions {
+    // A prompt must never sit under a spinner: interactive runs print plain lines.
+    let live = out.live && !args.interactive;
+    let console: Box<dyn Reporter> = match mode {
+        Mode::CheckOnly => Box::new(CheckConsole::new(CheckConsoleOptions {
+            color: out.color,
+            live,
+            quiet: out.quiet,
+            workshop: workshop_words(&args.paths),
+        })),
+        Mode::Run => Box::new(ConsoleReporter::new(ConsoleOptions {
             color: out.color,
             live,
             quiet: out.quiet,
             verbose: out.verbose,
-        }))];
+        })),
+    };
+    // Interactive runs draw everything through the prompter, in page order.
+    let mut reporters: Vec<Box<dyn Reporter>> = match args.interactive {
+        true => Vec::new(),
+        false => vec![console],
+    };
     for t in &targets {
         reporters.push(match t.format {
             ReportFormat::Json => Box::new(JsonReporter::new(t.path.clone())),
@@ -340,6 +386,13 @@ async fn run_steps(
     let jobs = if args.interactive { 1 } else { args.jobs };
     let summary = engine::run(cfg, plans, jobs, sink, cancel.clone(), prompter).await;
     escapees::end(None, grace, &cancel).await;
+    if args.interactive {
+        let st = summary.stats;
+        eprintln!(
+            "{} passed, {} failed, {} skipped",
+            st.passed, st.failed, st.skipped
+        );
+    }
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
@@ -347,10 +400,15 @@ async fn run_steps(
     let reports_ok = reporting.await.unwrap_or(false);
     if args.update_output && !summary.updates.is_empty() {
         match super::update_output::apply(&summary.updates) {
-            Ok(n) => eprintln!(
-                "updated {n} expected-output fence{}",
-                if n == 1 { "" } else { "s" }
-            ),
+            Ok(places) => {
+                eprintln!(
+                    "updated {}",
+                    super::list::plural(places.len(), "expected-output fence")
+                );
+                for place in places {
+                    eprintln!("  rewrote {place}");
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return Exit::BadInput;
@@ -372,6 +430,15 @@ fn sandbox_users(users: &[Option<User>], vars: [&crate::vars::Vars; 2]) -> Vec<S
     let fan_out = users.iter().flatten().map(|u| u.name.clone());
     let named = vars.into_iter().filter_map(|v| v.get("username").cloned());
     fan_out.chain(named).collect()
+}
+
+/// The paths as the student typed them, for commands labctl suggests.
+fn workshop_words(paths: &[std::path::PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {

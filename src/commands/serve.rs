@@ -181,6 +181,7 @@ async fn serve(
     };
     let cfg = Arc::new(EngineConfig {
         mode: Mode::Run,
+        no_wait: false,
         colocation: None,
         shell: args.shell.clone(),
         env: env.clone(),
@@ -230,6 +231,7 @@ async fn serve(
                     color: false,
                     quiet: false,
                     verbose: false,
+                    live: false,
                 },
             );
             return Exit::BadInput;

@@ -9,12 +9,12 @@ use crate::check::output::update_expected;
 use crate::engine::OutputUpdate;
 
 /// Applies the updates; returns how many fences changed.
-pub fn apply(updates: &[OutputUpdate]) -> Result<usize, String> {
+pub fn apply(updates: &[OutputUpdate]) -> Result<Vec<String>, String> {
     let mut by_file: BTreeMap<PathBuf, Vec<&OutputUpdate>> = BTreeMap::new();
     for u in updates {
         by_file.entry(u.path.clone()).or_default().push(u);
     }
-    let mut changed = 0;
+    let mut changed = Vec::new();
     for (path, mut ups) in by_file {
         let now = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -34,7 +34,8 @@ pub fn apply(updates: &[OutputUpdate]) -> Result<usize, String> {
             }
             if text[u.body_span.clone()] != body {
                 text.replace_range(u.body_span.clone(), &body);
-                changed += 1;
+                let line = now[..u.body_span.start].matches('\n').count() + 1;
+                changed.push(format!("{}:{line}", path.display()));
             }
         }
         if text != now {
@@ -42,5 +43,7 @@ pub fn apply(updates: &[OutputUpdate]) -> Result<usize, String> {
                 .map_err(|e| e.to_string())?;
         }
     }
+    // Bottom-up within a file while rewriting; top-down for the reader.
+    changed.sort_by(|a, b| crate::lab::workshop::natural_cmp(a, b));
     Ok(changed)
 }

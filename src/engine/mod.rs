@@ -40,6 +40,8 @@ pub struct EngineConfig {
     pub default_timeout: Duration,
     /// Go on after a failed step.
     pub keep_going: bool,
+    /// `check --no-wait`: every state check is tried once, whatever its `within`.
+    pub no_wait: bool,
     /// Documented-output drift fails.
     pub strict_output: bool,
     /// Vacuous state checks fail.

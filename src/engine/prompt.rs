@@ -1,7 +1,9 @@
 //! Interactive runs: before each step the user chooses run, skip or quit; after a
-//! failure, retry, continue or quit. The engine asks; the console layer answers.
+//! failure, retry, continue or quit. The engine asks and tells; the console layer
+//! answers and draws (the engine knows no output format).
 
-use crate::plan::PlannedStep;
+use crate::event::StepResult;
+use crate::plan::{PlannedLab, PlannedStep};
 
 /// The answer before a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,10 +27,17 @@ pub enum AfterFailure {
     Quit,
 }
 
-/// Asks the user; implemented by the console layer.
+/// Asks the user; implemented by the console layer. Calls come in page order,
+/// from one task, so what it prints never interleaves with anything else.
 pub trait Prompter: Send {
+    /// A lab begins (before its preconditions are judged).
+    fn lab_started(&mut self, lab: &PlannedLab);
     /// Shown the step's prose and command; returns the choice.
-    fn before_step(&mut self, step: &PlannedStep) -> BeforeStep;
-    /// Shown the failure; returns the choice.
-    fn after_failure(&mut self, step: &PlannedStep, summary: &str) -> AfterFailure;
+    fn before_step(&mut self, lab: &PlannedLab, step: &PlannedStep) -> BeforeStep;
+    /// Shown a failed try (checks, expected vs actual, hints); returns the choice.
+    fn after_failure(&mut self, step: &PlannedStep, result: &StepResult) -> AfterFailure;
+    /// A step's final result (also preconditions, setup, cleanup and skipped steps).
+    fn step_finished(&mut self, result: &StepResult);
+    /// The lab ended: the prose after its last step.
+    fn lab_finished(&mut self, lab: &PlannedLab);
 }

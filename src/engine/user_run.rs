@@ -79,7 +79,7 @@ pub(super) async fn run_user(
         user: plan.user.clone(),
         vars: shown_vars,
     });
-    let terminals = Terminals::new(ShellConfig {
+    let mut terminals = Terminals::new(ShellConfig {
         shell: cfg.shell.clone(),
         workdir: plan.workdir.clone(),
         env: env.clone(),
@@ -88,6 +88,8 @@ pub(super) async fn run_user(
         colocation: cfg.colocation,
         cancel: cancel.clone(),
     });
+    // An interactive student watches each command's output as it comes.
+    terminals.echo_output(prompter.lock().await.is_some());
     let total = plan.labs.iter().map(|l| reported_steps(l, cfg.mode)).sum();
     let run = UserRun {
         cfg,
@@ -204,6 +206,7 @@ impl UserRun<'_> {
             plain: self.redactor.apply(&plain),
             line,
             tries,
+            hint: None,
         }
     }
 
@@ -218,14 +221,18 @@ impl UserRun<'_> {
         } else {
             (check.evaluate(&ctx).await, 1)
         };
-        self.check_result(
+        let mut r = self.check_result(
             spec.kind.name(),
             spec.line,
             spec.kind.describe(),
             plain_english::sentence(spec),
             res,
             tries,
-        )
+        );
+        if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
+            r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
+        }
+        r
     }
 
     /// Judges one try: exit, output checks, expected output, state checks.
@@ -296,6 +303,7 @@ impl UserRun<'_> {
                             ),
                             line: e.span.line,
                             tries: 1,
+                            hint: None,
                         });
                     } else {
                         warnings.push(self.redactor.apply(&format!("drift: {msg}")));
@@ -318,6 +326,7 @@ impl UserRun<'_> {
                         plain: String::new(),
                         line: e.span.line,
                         tries: 1,
+                        hint: None,
                     });
                 }
             }
@@ -345,6 +354,7 @@ impl UserRun<'_> {
                         plain: format!("{} only after the step", plain_english::sentence(c)),
                         line: c.line,
                         tries: 1,
+                        hint: None,
                     });
                 } else {
                     warnings.push(msg);
@@ -371,6 +381,7 @@ impl UserRun<'_> {
             self.redactor.apply(&command),
         );
         r.name = s.name.clone();
+        r.number = Some(ps.number);
         r
     }
 
@@ -386,6 +397,9 @@ impl UserRun<'_> {
             path: lab.lab.path.clone(),
             title: lab.lab.title.clone(),
         });
+        if let Some(p) = self.prompter.lock().await.as_mut() {
+            p.lab_started(lab);
+        }
         let mut steps: Vec<Arc<StepResult>> = Vec::new();
         let mut updates = Vec::new();
         let mut blocked: Option<String> = None;
@@ -427,7 +441,12 @@ impl UserRun<'_> {
                 StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
             );
             self.finish(&mut steps, result);
-            if failed && !self.cfg.keep_going && blocked.is_none() {
+            // `check` judges every selected step: a student wants to know all that is not done;
+            // at the prompt, the student has already chosen to go on.
+            let goes_on = self.cfg.keep_going
+                || self.cfg.mode == Mode::CheckOnly
+                || self.prompter.try_lock().is_ok_and(|p| p.is_some());
+            if failed && !goes_on && blocked.is_none() {
                 blocked =
                     Some("an earlier step of the lab failed (--keep-going runs the rest)".into());
             }
@@ -438,6 +457,12 @@ impl UserRun<'_> {
         {
             let r = self.script_step(lab, "cleanup", cleanup).await;
             self.finish(&mut steps, r);
+        }
+        if !self.quit.load(std::sync::atomic::Ordering::SeqCst)
+            && !self.cancel.is_cancelled()
+            && let Some(p) = self.prompter.lock().await.as_mut()
+        {
+            p.lab_finished(lab);
         }
         let outcome = if self.cancel.is_cancelled() {
             "interrupted"
@@ -467,6 +492,11 @@ impl UserRun<'_> {
     fn finish(&self, steps: &mut Vec<Arc<StepResult>>, mut r: StepResult) {
         if self.cancel.is_cancelled() {
             mark_interrupted(&mut r);
+        }
+        if let Ok(mut p) = self.prompter.try_lock()
+            && let Some(p) = p.as_mut()
+        {
+            p.step_finished(&r);
         }
         let r = Arc::new(r);
         self.sink.emit(EventKind::StepFinished {
@@ -592,7 +622,7 @@ impl UserRun<'_> {
     ) -> (StepResult, Option<OutputUpdate>) {
         let mut guard = self.prompter.lock().await;
         if let Some(p) = guard.as_mut() {
-            match p.before_step(ps) {
+            match p.before_step(lab, ps) {
                 BeforeStep::Run => {}
                 BeforeStep::Skip => return (self.skipped(lab, ps, "skipped at the prompt"), None),
                 BeforeStep::Quit => {
@@ -610,28 +640,16 @@ impl UserRun<'_> {
             if !matches!(
                 r.outcome,
                 StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
-            ) {
+            ) || self.cancel.is_cancelled()
+            {
                 return (r, u);
             }
-            let summary = r
-                .checks
-                .iter()
-                .filter(|c| c.outcome != CheckStatus::Passed)
-                .map(|c| {
-                    format!(
-                        "{}: {}",
-                        c.description,
-                        c.message.clone().unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
             let choice = self
                 .prompter
                 .lock()
                 .await
                 .as_mut()
-                .map(|p| p.after_failure(ps, &summary))
+                .map(|p| p.after_failure(ps, &r))
                 .unwrap_or(AfterFailure::Continue);
             match choice {
                 AfterFailure::Retry => continue,
@@ -675,10 +693,59 @@ impl UserRun<'_> {
         (r, update)
     }
 
+    /// A state check under `labctl check`: waits under its `within` (once with
+    /// `--no-wait`), telling the console what it waits for before each new try.
+    async fn eval_waiting(&self, ps: &PlannedStep, spec: &CheckSpec) -> CheckResult {
+        let timing = match self.cfg.no_wait {
+            true => Timing::default(),
+            false => spec.timing,
+        };
+        let Some(within) = timing.within else {
+            return self.eval(spec, None, false).await;
+        };
+        let check = for_spec(&spec.kind);
+        let ctx = self.ctx(None);
+        let target = match &spec.kind {
+            CheckKind::Http(h) => self.redactor.apply(&h.url),
+            other => self.redactor.apply(&other.describe()),
+        };
+        let started = Instant::now();
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let ev = eventually(&timing, self.cancel, || {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n > 1 {
+                self.sink.emit(EventKind::TryFailedWillRetry {
+                    user: self.user.clone(),
+                    id: ps.step.id.clone(),
+                    tries: n - 1,
+                    message: format!(
+                        "waiting up to {} for {target} (try {n}, {:.1}s)",
+                        humantime::format_duration(within),
+                        started.elapsed().as_secs_f64()
+                    ),
+                });
+            }
+            check.evaluate(&ctx)
+        })
+        .await;
+        let mut r = self.check_result(
+            spec.kind.name(),
+            spec.line,
+            spec.kind.describe(),
+            plain_english::sentence(spec),
+            ev.result,
+            ev.tries,
+        );
+        if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
+            r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
+        }
+        r
+    }
+
     async fn check_only(&self, ps: &PlannedStep, r: &mut StepResult) {
         for c in &ps.checks {
             r.checks.push(if c.kind.is_state() {
-                self.eval(c, None, true).await
+                self.eval_waiting(ps, c).await
             } else {
                 CheckResult {
                     kind: c.kind.name().into(),
@@ -688,6 +755,7 @@ impl UserRun<'_> {
                     plain: self.redactor.apply(&plain_english::sentence(c)),
                     line: c.line,
                     tries: 0,
+                    hint: None,
                 }
             });
         }

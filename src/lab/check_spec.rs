@@ -21,6 +21,8 @@ pub struct CheckSpec {
     pub timing: Timing,
     /// What it asserts.
     pub kind: CheckKind,
+    /// `hint:`: one line for the student, shown when the check fails.
+    pub hint: Option<String>,
 }
 
 /// The kinds of check.
@@ -327,7 +329,7 @@ impl SpecError {
     }
 }
 
-const TIMING_KEYS: &[&str] = &["within", "interval", "hold"];
+const TIMING_KEYS: &[&str] = &["within", "interval", "hold", "hint"];
 const VALUE_OPS: &[&str] = &[
     "equals",
     "not-equals",
@@ -699,6 +701,14 @@ fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
     })
 }
 
+/// The check's `hint:`, if any (`parse_check` has already refused a hint that is not text).
+pub fn hint_of(v: &Value) -> Option<String> {
+    v.get("hint")
+        .and_then(Value::as_str)
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
 /// Parses one check (a YAML map already turned into JSON).
 pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
     let m = v.as_object().ok_or_else(|| {
@@ -772,6 +782,9 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
         }
     }
     let timing = timing(m)?;
+    if let Some(h) = m.get("hint") {
+        as_str(h, "hint")?;
+    }
     let mut used: Vec<&'static str> = TIMING_KEYS.to_vec();
     let kind = match *head {
         "exit" => {

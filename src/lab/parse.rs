@@ -868,6 +868,7 @@ impl<'a> PageParser<'a> {
                     raw: item.clone(),
                     timing,
                     kind,
+                    hint: check_spec::hint_of(item),
                 }),
                 Err(e) => self.spec_error(
                     e,

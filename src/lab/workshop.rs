@@ -43,7 +43,7 @@ pub fn pages(
         }
         Ok(m) if m.is_file() => (
             vec![(path.to_path_buf(), None)],
-            BTreeMap::new(),
+            vars_of(book_holding(path)),
             Vec::new(),
         ),
         Ok(_) => match order(path) {
@@ -122,9 +122,37 @@ fn find_book(dir: &Path) -> Option<(PathBuf, toml::Value)> {
     (src.canonicalize().ok()? == canon).then_some((canon, v))
 }
 
+/// The source folder of the nearest book at or above `dir` (where its pages,
+/// and the files their commands use, live).
+pub fn book_source_around(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.canonicalize().ok()?;
+    let book = dir
+        .ancestors()
+        .map(|d| d.join("book.toml"))
+        .find(|b| b.is_file())?;
+    book_src(&book).map(|(src, _)| src).filter(|s| s.is_dir())
+}
+
+/// The book whose source folder holds `file`: a page run alone reads the same
+/// variables as its workshop folder. The nearest book.toml above the file decides.
+fn book_holding(file: &Path) -> Option<toml::Value> {
+    let file = file.canonicalize().ok()?;
+    let book = file
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join("book.toml"))
+        .find(|b| b.is_file())?;
+    let (src, v) = book_src(&book)?;
+    file.starts_with(src.canonicalize().ok()?).then_some(v)
+}
+
 fn book_toml_vars(dir: &Path) -> BTreeMap<String, String> {
+    vars_of(find_book(dir).map(|(_, v)| v))
+}
+
+fn vars_of(book: Option<toml::Value>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    if let Some((_, v)) = find_book(dir)
+    if let Some(v) = book
         && let Some(vars) = v
             .get("preprocessor")
             .and_then(|p| p.get("labctl"))

@@ -296,6 +296,7 @@ mod tests {
         let v: Value = serde_saphyr::from_str(yaml).unwrap();
         let (kind, timing) = parse_check(&v).unwrap();
         sentence(&CheckSpec {
+            hint: None,
             line: 1,
             raw: v,
             timing,

@@ -373,8 +373,15 @@ impl Page<'_> {
         let mut out =
             format!("<details class=\"labctl-check\">\n<summary>{summary}</summary>\n<ul>\n");
         for c in &checks {
+            let hint = match &c.hint {
+                Some(h) => format!(
+                    " <span class=\"labctl-hint\">Hint: {}</span>",
+                    code_spans(&self.fill(h))
+                ),
+                None => String::new(),
+            };
             out.push_str(&format!(
-                "<li>{}</li>\n",
+                "<li>{}{hint}</li>\n",
                 code_spans(&self.fill(&plain_english::sentence(c)))
             ));
         }

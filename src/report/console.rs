@@ -130,15 +130,19 @@ impl ConsoleReporter {
     }
 
     fn line(&mut self, text: String) {
+        // One write per line: stderr is unbuffered, and `writeln!` would
+        // make the newline a second system call. Written under `suspend`, not
+        // through `MultiProgress::println`, which drops lines when indicatif
+        // decides the target cannot draw: a result line is never lost.
+        let mut text = text;
+        text.push('\n');
+        let out = &mut self.out;
         if self.opts.live {
-            let _ = self.multi.println(text);
+            self.multi.suspend(|| out.write_all(text.as_bytes()))
         } else {
-            // One write per line: stderr is unbuffered, and `writeln!` would
-            // make the newline a second system call.
-            let mut text = text;
-            text.push('\n');
-            let _ = self.out.write_all(text.as_bytes());
+            out.write_all(text.as_bytes())
         }
+        .ok();
     }
 
     fn prefix(&self, user: &UserName) -> String {
@@ -243,12 +247,14 @@ impl ConsoleReporter {
     fn matrix(&mut self) {
         let users: Vec<_> = self.run.users.clone();
         let Some(first) = users.first() else { return };
-        let ids: Vec<String> = first
+        // Columns are the reported entries; a step's column carries its number
+        // (as `list` and `--only N` count), preconditions/setup/cleanup a dot.
+        let columns: Vec<(Option<usize>, String)> = first
             .labs
             .iter()
-            .flat_map(|l| l.steps.iter().map(|s| s.id.clone()))
+            .flat_map(|l| l.steps.iter().map(|s| (s.number, s.id.clone())))
             .collect();
-        if ids.is_empty() {
+        if columns.is_empty() {
             return;
         }
         let width = users
@@ -261,8 +267,12 @@ impl ConsoleReporter {
         self.line(format!(
             "{:width$}  {}",
             "",
-            (1..=ids.len())
-                .map(|i| format!("{:<2}", i % 100))
+            columns
+                .iter()
+                .map(|(n, _)| match n {
+                    Some(n) => format!("{:<2}", n % 100),
+                    None => "· ".into(),
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         ));
@@ -290,10 +300,12 @@ impl ConsoleReporter {
                 cells.join(" ")
             ));
         }
-        let legend: Vec<String> = ids
+        let legend: Vec<String> = columns
             .iter()
-            .enumerate()
-            .map(|(i, id)| format!("{} {id}", i + 1))
+            .map(|(n, id)| match n {
+                Some(n) => format!("{n} {id}"),
+                None => format!("· {id}"),
+            })
             .collect();
         self.line(format!("{:width$}  steps: {}", "", legend.join(", ")));
         // (position, id, problem) -> (users, the first user's result), so a
@@ -303,17 +315,21 @@ impl ConsoleReporter {
         for u in &users {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {
                 if failure::is_failure(s.outcome) {
+                    let what = match s.number {
+                        Some(n) => format!("step {n} ({})", s.id),
+                        None => s.id.clone(),
+                    };
                     let e = failed_by_step
-                        .entry((i + 1, s.id.clone(), failure::problem(s)))
+                        .entry((i, what, failure::problem(s)))
                         .or_insert_with(|| (Vec::new(), s.clone()));
                     e.0.push(u.user.clone().unwrap_or_default());
                 }
             }
         }
-        for ((n, _, _), (who, s)) in failed_by_step {
+        for ((_, what, _), (who, s)) in failed_by_step {
             self.line(String::new());
             let head = format!(
-                "{} failed step {n}: {}",
+                "{} failed {what}: {}",
                 who.join(", "),
                 failure::headline(&s)
             );

@@ -43,6 +43,14 @@ pub fn problem(s: &StepResult) -> String {
     }
 }
 
+/// The hint of the first failing check that has one.
+pub fn first_hint(s: &StepResult) -> Option<&str> {
+    s.checks
+        .iter()
+        .filter(|c| matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error))
+        .find_map(|c| c.hint.as_deref())
+}
+
 fn first_problem(s: &StepResult) -> String {
     failed_checks(s)
         .next()
@@ -130,6 +138,9 @@ pub fn block(s: &StepResult, indent: &str) -> Vec<String> {
             for l in m.lines() {
                 out.push(format!("{indent}    {l}"));
             }
+        }
+        if let Some(h) = &c.hint {
+            out.push(format!("{indent}    hint: {h}"));
         }
     }
     for (name, text) in [("stdout", &s.stdout), ("stderr", &s.stderr)] {
@@ -236,6 +247,7 @@ mod tests {
             outcome: CheckStatus::Failed,
             message: Some("expected: 0\n  actual: 1".into()),
             plain: "The command succeeds (exit status 0)".into(),
+            hint: None,
             line: 0,
             tries: 1,
         });

@@ -423,6 +423,9 @@ fn step_body(h: &mut String, s: &StepResult) {
             if let Some(msg) = &c.message {
                 let _ = write!(h, "<pre>{}</pre>", preformatted(msg));
             }
+            if let Some(hint) = &c.hint {
+                let _ = write!(h, "<p class=\"hint\">Hint: {}</p>", escape(hint));
+            }
             h.push_str("</li>");
         }
         h.push_str("</ul></dd>");
@@ -508,6 +511,7 @@ mod tests {
         StepResult {
             id: id.into(),
             name: None,
+            number: None,
             line: 10,
             terminal: serde_json::json!(1),
             command: "curl -s 'http://x/?a=1&b=2' | grep \"<ok>\"".into(),
@@ -527,6 +531,7 @@ mod tests {
                 plain: "The command succeeds (exit status 0)".into(),
                 line: 0,
                 tries: 1,
+                hint: None,
             }],
             warnings: vec![],
             reason: None,

@@ -68,7 +68,10 @@ fn status(s: &StepResult) -> TestCaseStatus {
             };
             let mut st = TestCaseStatus::non_success(kind);
             st.set_type(failure::kind(s));
-            st.set_message(failure::plain_message(s));
+            st.set_message(match failure::first_hint(s) {
+                Some(h) => format!("{} (hint: {h})", failure::plain_message(s)),
+                None => failure::plain_message(s),
+            });
             st.set_description(failure::plain(s));
             st
         }

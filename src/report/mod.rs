@@ -1,6 +1,7 @@
 //! Reporters: each a consumer of the engine's events. Console prints as events
 //! arrive; json, junit and html collect and write atomically at the end.
 
+pub mod check_console;
 pub mod collect;
 pub mod console;
 pub mod failure;

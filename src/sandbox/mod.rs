@@ -34,6 +34,47 @@ use tokio::task::JoinHandle;
 pub use scraper::FAKE_API_KEY;
 pub use seed::APPS_DOMAIN;
 
+/// `oc` in the sandbox: kubectl, plus what students type and kubectl lacks.
+const OC_SHIM: &str = r#"#!/bin/sh
+# labctl sandbox: oc is kubectl here, plus the oc commands students type.
+server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+current=$(kubectl config view --minify -o jsonpath='{..namespace}')
+case "$1" in
+whoami)
+  case "$2" in
+  --show-server) echo "$server" ;;
+  *) echo "${LABCTL_SANDBOX_USER:-user1}" ;;
+  esac ;;
+project)
+  if [ -n "$2" ]; then
+    kubectl get namespace "$2" >/dev/null || exit 1
+    kubectl config set-context --current --namespace="$2" >/dev/null || exit 1
+    echo "Now using project '$2' on server '$server'."
+  else
+    echo "Using project '$current' on server '$server'."
+  fi ;;
+projects)
+  echo "You have access to the following projects and can switch between them with 'oc project <projectname>':"
+  echo
+  for ns in $(kubectl get namespaces -o jsonpath='{.items[*].metadata.name}'); do
+    if [ "$ns" = "$current" ]; then echo "  * $ns"; else echo "    $ns"; fi
+  done
+  echo
+  echo "Using project '$current' on server '$server'." ;;
+new-project)
+  [ -n "$2" ] || { echo "error: give the project a name: oc new-project NAME" >&2; exit 1; }
+  kubectl create namespace "$2" >/dev/null || exit 1
+  kubectl config set-context --current --namespace="$2" >/dev/null || exit 1
+  echo "Now using project '$2' on server '$server'." ;;
+login)
+  echo "The sandbox needs no login: you are ${LABCTL_SANDBOX_USER:-user1} on $server." ;;
+logout)
+  echo "The sandbox needs no login; leave it with exit." ;;
+*)
+  exec kubectl "$@" ;;
+esac
+"#;
+
 /// How long shutdown waits for connections to finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -242,16 +283,18 @@ impl Sandbox {
         mkdir(&dir.path().join("cache"))?;
         let kubeconfig = kube_dir.join("config");
         write_file(&kubeconfig, &kubeconfig_text(api_addr, "user1"), 0o600)?;
-        let shim_dir = if on_path("oc") {
-            None
-        } else {
+        let shim_dir = {
             let bin = dir.path().join("bin");
             mkdir(&bin)?;
-            write_file(
-                &bin.join("oc"),
-                "#!/bin/sh\n# labctl sandbox: oc is kubectl here\nexec kubectl \"$@\"\n",
-                0o755,
-            )?;
+            if !on_path("oc") {
+                write_file(&bin.join("oc"), OC_SHIM, 0o755)?;
+            }
+            // `labctl check` inside the sandbox shell is this labctl, installed or not.
+            if !on_path("labctl")
+                && let Ok(exe) = std::env::current_exe()
+            {
+                let _ = std::os::unix::fs::symlink(exe, bin.join("labctl"));
+            }
             Some(bin)
         };
 
@@ -381,12 +424,12 @@ impl Drop for Sandbox {
 }
 
 /// Quotes `v` for a POSIX shell.
-fn shell_quote(v: &str) -> String {
+pub fn shell_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
 }
 
 /// Waits for SIGINT or SIGTERM.
-async fn interrupted() -> Result<(), SandboxError> {
+pub async fn interrupted() -> Result<(), SandboxError> {
     use tokio::signal::unix::{SignalKind, signal};
     let wait = |source| SandboxError::Wait {
         what: "signals",
@@ -440,8 +483,22 @@ pub async fn run_command(
 }
 
 async fn run_child(sandbox: &Sandbox, program: &str, args: &[String]) -> Result<i32, SandboxError> {
+    run_child_in(sandbox, program, args, None).await
+}
+
+/// Runs `program` in the sandbox's environment (in `cwd` when given) and returns
+/// its exit status; Ctrl-C and SIGTERM are passed on and waited for.
+pub async fn run_child_in(
+    sandbox: &Sandbox,
+    program: &str,
+    args: &[String],
+    cwd: Option<&Path>,
+) -> Result<i32, SandboxError> {
     use std::os::unix::process::ExitStatusExt as _;
     let mut cmd = tokio::process::Command::new(program);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     cmd.args(args)
         .envs(sandbox.env())
         .env(

@@ -17,6 +17,29 @@ pub struct Captured {
     pub omitted_bytes: u64,
 }
 
+/// Where a stream is also written as it arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Echo {
+    /// labctl's stdout.
+    Stdout,
+    /// labctl's stderr.
+    Stderr,
+}
+
+impl Echo {
+    fn write(self, data: &[u8]) {
+        use std::io::Write;
+        // A student's terminal that went away must not fail the step.
+        let _ = match self {
+            Echo::Stdout => {
+                let mut o = std::io::stdout().lock();
+                o.write_all(data).and_then(|_| o.flush())
+            }
+            Echo::Stderr => std::io::stderr().lock().write_all(data),
+        };
+    }
+}
+
 /// Accumulates a stream in bounded memory (at most `2 * cap` bytes).
 #[derive(Debug)]
 pub(crate) struct Capture {
@@ -24,6 +47,7 @@ pub(crate) struct Capture {
     head: Vec<u8>,
     tail: VecDeque<u8>,
     total: u64,
+    echo: Option<Echo>,
 }
 
 impl Capture {
@@ -33,6 +57,7 @@ impl Capture {
             head: Vec::new(),
             tail: VecDeque::new(),
             total: 0,
+            echo: None,
         }
     }
 
@@ -48,8 +73,16 @@ impl Capture {
         }
     }
 
+    /// Also writes what is read to `echo` from now on.
+    pub(crate) fn echo_to(&mut self, echo: Echo) {
+        self.echo = Some(echo);
+    }
+
     /// Adds bytes read from the stream.
     pub(crate) fn push(&mut self, mut data: &[u8]) {
+        if let Some(e) = self.echo {
+            e.write(data);
+        }
         self.total += data.len() as u64;
         if self.head.len() < self.cap {
             let n = (self.cap - self.head.len()).min(data.len());

@@ -72,7 +72,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::affinity::{Colocation, widen_on_exec};
-use super::capture::{Capture, Drained, READ_BUF, discard_until_eof, drain_now};
+use super::capture::{Capture, Drained, Echo, READ_BUF, discard_until_eof, drain_now};
 use super::escapees::{self, Spawned};
 use super::process_group::{
     AFTER_KILL, Escalation, Procs, Target, signal_session, stop, until_gone,
@@ -93,9 +93,16 @@ pub struct Terminals {
     live: BTreeMap<u32, Terminal>,
     opened: BTreeSet<u32>,
     stopped: Vec<(u32, StepOutput)>,
+    echo: bool,
 }
 
 impl Terminals {
+    /// Also write what foreground steps print to labctl's own stdout and stderr,
+    /// as it arrives (interactive runs: the student watches the command work).
+    pub fn echo_output(&mut self, on: bool) {
+        self.echo = on;
+    }
+
     /// Terminals that will start with `cfg`; no shell runs until first use.
     pub fn new(cfg: ShellConfig) -> Terminals {
         Terminals {
@@ -103,6 +110,7 @@ impl Terminals {
             live: BTreeMap::new(),
             opened: BTreeSet::new(),
             stopped: Vec::new(),
+            echo: false,
         }
     }
 
@@ -120,9 +128,9 @@ impl Terminals {
         if let Some(out) = self.interrupt(terminal).await {
             self.stopped.push((terminal, out));
         }
-        let (cap, grace) = (self.cfg.capture_cap, self.cfg.grace);
+        let (cap, grace, echo) = (self.cfg.capture_cap, self.cfg.grace, self.echo);
         let term = self.open(terminal)?;
-        let result = term.run_step(body, timeout, cancel, cap, grace).await;
+        let result = term.run_step(body, timeout, cancel, cap, grace, echo).await;
         self.forget_if_dead(terminal);
         result
     }
@@ -445,6 +453,7 @@ impl Terminal {
         cancel: &Cancel,
         cap: usize,
         grace: Duration,
+        echo: bool,
     ) -> Result<StepOutput, ShellError> {
         let started = Instant::now();
         if cancel.is_cancelled() {
@@ -462,6 +471,10 @@ impl Terminal {
 
         let mut out = Capture::new(cap);
         let mut err = Capture::new(cap);
+        if echo {
+            out.echo_to(Echo::Stdout);
+            err.echo_to(Echo::Stderr);
+        }
         let (mut out_eof, mut err_eof) = (false, false);
         let deadline = tokio::time::Instant::now() + timeout;
         let mut stopping = Escalation::new(&[Signal::SIGTERM], grace);

@@ -47,6 +47,12 @@ impl Labctl {
         self
     }
 
+    /// Removes an environment variable.
+    pub fn unset(mut self, k: &str) -> Labctl {
+        self.cmd.env_remove(k);
+        self
+    }
+
     /// Feeds stdin.
     pub fn stdin(mut self, s: &str) -> Labctl {
         self.stdin = Some(s.as_bytes().to_vec());

@@ -3,7 +3,14 @@
 use crate::harness::Labctl;
 
 fn lint_json(path: &str) -> (i32, Vec<serde_json::Value>) {
-    let r = Labctl::new(&["lint", "--format", "json", path]).run();
+    lint_json_with(path, &[])
+}
+
+fn lint_json_with(path: &str, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let mut args = vec!["lint", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(path);
+    let r = Labctl::new(&args).run();
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     let v = r.json();
     (
@@ -91,9 +98,18 @@ fn empty_file_is_a_clean_listing() {
 }
 
 #[test]
-fn platform_variables_are_infos_and_custom_ones_errors() {
+fn undefined_variables_are_errors_as_run_refuses_them_platform_ones_too() {
     let (_, d) = lint_json("hostile/undefined-variable.md");
-    assert_eq!(codes(&d, "info"), ["unchecked-step", "platform-variable"]);
+    assert_eq!(codes(&d, "info"), ["unchecked-step"]);
+    assert_eq!(
+        codes(&d, "error"),
+        ["undefined-variable", "undefined-variable"]
+    );
+    // Given a value, it is no error.
+    let (_, d) = lint_json_with(
+        "hostile/undefined-variable.md",
+        &["--var", "session_namespace=ns1"],
+    );
     assert_eq!(codes(&d, "error"), ["undefined-variable"]);
     assert!(
         d.iter()
@@ -110,10 +126,9 @@ fn unsafe_variable_value_is_refused() {
 
 #[test]
 fn warnings_and_infos_alone_exit_0() {
-    let (status, d) = lint_json("homeroom");
+    let (status, d) = lint_json_with("homeroom", &["--var", "username=user1"]);
     assert_eq!(status, 0, "{d:?}");
     assert!(codes(&d, "info").contains(&"auto-background".to_string()));
-    assert!(codes(&d, "info").contains(&"platform-variable".to_string()));
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn text_outline_reads_well() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("✓ $.oops.cause.code equals ECONNRESET"),
+        r.stdout.contains("○ $.oops.cause.code equals ECONNRESET"),
         "{}",
         r.stdout
     );

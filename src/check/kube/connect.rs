@@ -207,6 +207,7 @@ pub async fn connect(
     // The client speaks TLS through rustls; a library user (tests) may not have a provider yet.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = load(&source, context).await?;
+    skip_proxy_for_no_proxy_hosts(&mut config, env);
     if config.connect_timeout.is_none_or(|t| t > CONNECT_TIMEOUT) {
         config.connect_timeout = Some(CONNECT_TIMEOUT);
     }
@@ -251,6 +252,33 @@ pub async fn connect(
     // Two checks may race to connect; the first one stored wins, so discovery is shared.
     let mut map = opts.connections.lock().expect("not poisoned");
     Ok(map.entry(k).or_insert(conn).clone())
+}
+
+/// kube-rs takes `HTTPS_PROXY` from the process environment but not `NO_PROXY`:
+/// inside the sandbox shell (which sets both) the API server on 127.0.0.1 would
+/// be asked through the mesh proxy. A host that `NO_PROXY` names goes direct.
+fn skip_proxy_for_no_proxy_hosts(config: &mut Config, env: &[(String, String)]) {
+    if config.proxy_url.is_none() {
+        return;
+    }
+    let no_proxy = ["no_proxy", "NO_PROXY"]
+        .iter()
+        .find_map(|k| {
+            env.iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(k).ok())
+        })
+        .unwrap_or_default();
+    let host = config.cluster_url.host().unwrap_or("").to_ascii_lowercase();
+    let listed = no_proxy.split(',').map(str::trim).any(|entry| {
+        let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+        !entry.is_empty() && (entry == "*" || host == entry || host.ends_with(&format!(".{entry}")))
+    });
+    if listed {
+        config.proxy_url = None;
+    }
 }
 
 /// Everything in `config` that decides where requests go and as whom, that is
