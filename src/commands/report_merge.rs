@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use crate::cli::ReportMergeArgs;
 use crate::exit_code::Exit;
 use crate::report::collect::{Collected, FromJsonError};
-use crate::report::{ReportError, html, json, junit, parse_targets, write_atomic};
+use crate::report::{
+    ReportError, check_targets, html, json, junit, parse_targets, write_atomic,
+};
 
 /// Why an input file could not be merged.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,10 @@ pub fn run(args: &ReportMergeArgs) -> Exit {
             return Exit::BadInput;
         }
     };
+    if let Err(e) = check_targets(&targets, &args.files) {
+        eprintln!("error: {e}");
+        return Exit::BadInput;
+    }
     let mut parts = Vec::new();
     for path in &args.files {
         let read = std::fs::read_to_string(path)

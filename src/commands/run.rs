@@ -18,7 +18,7 @@ use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
-use crate::report::{Reporter, parse_targets};
+use crate::report::{Reporter, check_targets, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::shell::{escapees, preflight};
@@ -114,6 +114,13 @@ async fn run_steps(
     let Some(first) = loaded.first() else {
         return bad("no lab paths given");
     };
+    let pages: Vec<std::path::PathBuf> = loaded
+        .iter()
+        .flat_map(|l| l.workshop.labs.iter().map(|lab| lab.path.clone()))
+        .collect();
+    if let Err(e) = check_targets(&targets, &pages) {
+        return bad(e);
+    }
     let workdir = args
         .workdir
         .clone()

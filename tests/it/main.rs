@@ -7,3 +7,4 @@ mod list;
 mod processes;
 mod run;
 mod signals;
+mod report_targets;
