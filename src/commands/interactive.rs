@@ -7,18 +7,21 @@ use console::Style;
 
 use crate::engine::prompt::{AfterFailure, BeforeStep, Prompter};
 use crate::plan::PlannedStep;
+use crate::redact::Redactor;
 
 /// Asks on stderr, reads answers from stdin.
 pub struct StdinPrompter {
     color: bool,
+    redactor: Redactor,
     stdin: std::io::Stdin,
 }
 
 impl StdinPrompter {
     /// A prompter on the process's stdin.
-    pub fn new(color: bool) -> Self {
+    pub fn new(color: bool, redactor: Redactor) -> Self {
         StdinPrompter {
             color,
+            redactor,
             stdin: std::io::stdin(),
         }
     }
@@ -57,7 +60,7 @@ impl Prompter for StdinPrompter {
     fn before_step(&mut self, step: &PlannedStep) -> BeforeStep {
         let bold = Style::new().bold().force_styling(self.color);
         if !step.step.prose.is_empty() {
-            eprintln!("\n{}", step.step.prose);
+            eprintln!("\n{}", self.redactor.apply(&step.step.prose));
         }
         eprintln!(
             "{}",
@@ -66,7 +69,7 @@ impl Prompter for StdinPrompter {
                 step.step.id, step.step.span.line
             ))
         );
-        for l in step.command.lines() {
+        for l in self.redactor.apply(&step.command).lines() {
             eprintln!("  $ {l}");
         }
         // End of input means the script driving us is done: quit rather than guess.

@@ -23,6 +23,7 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::shell::{escapees, preflight};
 use crate::signals::{self, Signals};
+use crate::redact::Redactor;
 use crate::vars::Sources;
 
 fn bad(msg: impl std::fmt::Display) -> Exit {
@@ -143,6 +144,7 @@ async fn run_steps(
     }
     let mut plans = Vec::new();
     let mut problems: Vec<Diagnostic> = Vec::new();
+    let mut redactors = Vec::new();
     for u in &users {
         let sources = Sources {
             user: u.as_ref().map(User::variables).unwrap_or_default(),
@@ -150,12 +152,17 @@ async fn run_steps(
             env: env_vars.clone(),
             ..Sources::default()
         };
+        let redactor = match secrets_of(&args.secrets, &loaded, &sources) {
+            Ok(r) => r,
+            Err(e) => return bad(e),
+        };
         let mut labs = Vec::new();
         for l in &loaded {
             let (filled, d) = fill_workshop(&l.workshop, &sources, mode_fill);
             labs.extend(filled);
             problems.extend(d);
         }
+        redactors.push(redactor.clone());
         if let Err(e) = selection.apply(&mut labs) {
             return bad(e);
         }
@@ -165,13 +172,19 @@ async fn run_steps(
             labs,
             workdir: workdir.clone(),
             env: Vec::new(),
+            redactor,
         });
         if !problems.is_empty() {
             break;
         }
     }
+    // Error messages, the dry-run plan and prompts are output like any other.
+    let shared_redactor = Redactor::union(&redactors);
     if !problems.is_empty() {
-        print_diagnostics(&problems, out);
+        eprint!(
+            "{}",
+            shared_redactor.apply(&crate::diag::render(&problems, out.color))
+        );
         return Exit::BadInput;
     }
     if args.dry_run {
@@ -179,7 +192,10 @@ async fn run_steps(
             if let Some(u) = &p.user {
                 println!("== {u}");
             }
-            print!("{}", super::list::to_text(&p.labs, out.color));
+            print!(
+                "{}",
+                p.redactor.apply(&super::list::to_text(&p.labs, out.color))
+            );
         }
         return Exit::Success;
     }
@@ -285,7 +301,6 @@ async fn run_steps(
         keep_going: args.keep_going,
         strict_output: args.strict_output,
         strict_checks: args.strict_checks,
-        secrets: args.secrets.clone(),
         capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
         grace,
         workshop_root,
@@ -322,7 +337,10 @@ async fn run_steps(
         ok
     });
     let prompter: Option<Box<dyn engine::prompt::Prompter>> = if args.interactive {
-        Some(Box::new(super::interactive::StdinPrompter::new(out.color)))
+        Some(Box::new(super::interactive::StdinPrompter::new(
+            out.color,
+            shared_redactor.clone(),
+        )))
     } else {
         None
     };
@@ -361,6 +379,27 @@ fn sandbox_users(users: &[Option<User>], vars: [&crate::vars::Vars; 2]) -> Vec<S
     let fan_out = users.iter().flatten().map(|u| u.name.clone());
     let named = vars.into_iter().filter_map(|v| v.get("username").cloned());
     fan_out.chain(named).collect()
+}
+
+/// The `--secret` values of one user: every value a lab of the run may resolve
+/// the name to (front matter, book.toml, environment, --var, fan-out).
+fn secrets_of(
+    names: &[String],
+    loaded: &[crate::lab::workshop::Loaded],
+    sources: &Sources,
+) -> Result<Redactor, crate::redact::SecretError> {
+    let mut per_lab = Vec::new();
+    for l in loaded {
+        let mut s = sources.clone();
+        s.book = l.workshop.book_vars.clone();
+        for lab in &l.workshop.labs {
+            per_lab.push(Redactor::new(names, &s.resolve(&lab.settings.vars))?);
+        }
+    }
+    if per_lab.is_empty() {
+        per_lab.push(Redactor::new(names, &sources.resolve(&Default::default()))?);
+    }
+    Ok(Redactor::union(&per_lab))
 }
 
 fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {

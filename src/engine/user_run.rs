@@ -69,7 +69,7 @@ pub(super) async fn run_user(
     for l in &plan.labs {
         all_vars.extend(l.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    let redactor = Redactor::new(&cfg.secrets, &all_vars, &env);
+    let redactor = plan.redactor.clone();
     let shown_vars = all_vars
         .iter()
         .map(|(k, v)| (k.clone(), redactor.apply(v)))

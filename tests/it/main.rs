@@ -8,3 +8,4 @@ mod processes;
 mod run;
 mod signals;
 mod report_targets;
+mod secrets;
