@@ -7,6 +7,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::collect::Collected;
 use super::failure;
+use super::xml_text::xml_safe;
 use super::{ReportError, Reporter, write_atomic};
 use crate::event::{Event, EventKind, StepOutcome};
 
@@ -36,14 +37,14 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
                 Some(user) => format!("{user}: {}", lab.title),
                 None => lab.title.clone(),
             };
-            let mut suite = TestSuite::new(name);
+            let mut suite = TestSuite::new(xml_safe(&name));
             for s in &lab.steps {
                 let mut status = match s.outcome {
                     StepOutcome::Passed => TestCaseStatus::success(),
                     StepOutcome::Skipped => {
                         let mut st = TestCaseStatus::skipped();
                         if let Some(r) = &s.reason {
-                            st.set_message(r.as_str());
+                            st.set_message(xml_safe(r));
                         }
                         st
                     }
@@ -61,17 +62,17 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
                         | StepOutcome::Error
                         | StepOutcome::Interrupted
                 ) {
-                    status.set_message(failure::headline(s));
-                    status.set_description(failure::plain(s));
+                    status.set_message(xml_safe(&failure::headline(s)));
+                    status.set_description(xml_safe(&failure::plain(s)));
                 }
-                let mut case = TestCase::new(s.id.as_str(), status);
-                case.set_classname(format!("{}", lab.path.display()));
+                let mut case = TestCase::new(xml_safe(&s.id), status);
+                case.set_classname(xml_safe(&lab.path.display().to_string()));
                 case.set_time(Duration::from_millis(s.duration_ms));
                 if !s.stdout.is_empty() {
-                    case.set_system_out(s.stdout.as_str());
+                    case.set_system_out(xml_safe(&s.stdout));
                 }
                 if !s.stderr.is_empty() {
-                    case.set_system_err(s.stderr.as_str());
+                    case.set_system_err(xml_safe(&s.stderr));
                 }
                 suite.add_test_case(case);
             }

@@ -8,6 +8,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod target;
+pub mod xml_text;
 
 use std::path::PathBuf;
 

@@ -9,3 +9,4 @@ mod run;
 mod signals;
 mod report_targets;
 mod secrets;
+mod xml_reports;
