@@ -10,3 +10,4 @@ mod signals;
 mod report_targets;
 mod secrets;
 mod xml_reports;
+mod http_body;
