@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod shell;
 pub mod signals;
 pub mod vars;
+pub mod workshop_files;
 
 use std::io::IsTerminal;
 

@@ -32,6 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::cli::JobArgs;
 use crate::exit_code::Exit;
 use crate::plan::parse_users;
+use crate::workshop_files::{self, EntryKind, Selection};
 
 /// Where the workshop's ConfigMap is mounted (read-only).
 const WORKSHOP_MOUNT: &str = "/workshop";
@@ -105,25 +106,21 @@ pub fn flat_key(rel: &Path) -> Option<String> {
     valid.then_some(key)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Files) -> Result<(), JobError> {
-    let read = |source| JobError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(read)?
-        .collect::<Result<_, _>>()
-        .map_err(read)?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        // .git, editor droppings: not part of the workshop.
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else {
+fn walk(root: &Path, out: &mut Files) -> Result<(), JobError> {
+    let selection = Selection { skip_hidden: true };
+    let list = workshop_files::entries(root, selection).map_err(|e| JobError::Read {
+        path: root.to_path_buf(),
+        source: std::io::Error::other(e.source),
+    })?;
+    for e in list {
+        let path = root.join(&e.rel);
+        // A link is read through, as `cp -L` would; one to a folder or a special file is not.
+        let is_file = match e.kind {
+            EntryKind::File => true,
+            EntryKind::Symlink => std::fs::metadata(&path).is_ok_and(|m| m.is_file()),
+            EntryKind::Dir => false,
+        };
+        if is_file {
             push_file(root, &path, out)?;
         }
     }
@@ -156,7 +153,7 @@ fn workshop_files(path: &Path) -> Result<Files, JobError> {
         source,
     })?;
     if meta.is_dir() {
-        walk(path, path, &mut files)?;
+        walk(path, &mut files)?;
     } else {
         let dir = path.parent().unwrap_or(Path::new(""));
         push_file(dir, path, &mut files)?;

@@ -404,28 +404,6 @@ fn secrets_of(
 
 fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new().prefix("labctl-user-").tempdir()?;
-    copy_tree(src, dir.path())?;
+    crate::workshop_files::copy(src, dir.path())?;
     Ok(dir)
-}
-
-fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(src)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "target" || name == ".git" {
-            continue;
-        }
-        let from = entry.path();
-        let to = dst.join(&name);
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            std::fs::create_dir_all(&to)?;
-            copy_tree(&from, &to)?;
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
-        } else {
-            std::fs::copy(&from, &to)?;
-        }
-    }
-    Ok(())
 }

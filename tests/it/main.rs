@@ -11,3 +11,4 @@ mod report_targets;
 mod secrets;
 mod xml_reports;
 mod http_body;
+mod working_copies;
