@@ -9,6 +9,7 @@ use regex::Regex;
 use serde_json::json;
 
 use super::{Output, load_all, parse_var_args};
+use crate::check::examiner::{self, ScriptPathError};
 use crate::cli::{Format, WorkshopArgs};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::exit_code::Exit;
@@ -273,17 +274,25 @@ fn lint_step(
         );
     }
     if let Some(e) = &s.examiner {
-        let found = lab.path.ancestors().skip(1).any(|a| {
-            a.join("examiner/tests").join(&e.name).is_file()
-                || a.join("workshop/examiner/tests").join(&e.name).is_file()
-        });
-        if !found {
+        let root = examiner::root_of(&lab.path).unwrap_or_default();
+        if let Err(err) = examiner::script_in(&root, &e.name) {
+            let (code, help) = match &err {
+                ScriptPathError::Escapes { .. } => (
+                    "examiner-outside",
+                    "name a script inside workshop/examiner/tests/; labctl never runs one outside it"
+                        .to_string(),
+                ),
+                ScriptPathError::Missing { .. } => (
+                    "examiner-missing",
+                    format!("add an executable script at workshop/examiner/tests/{}", e.name),
+                ),
+            };
             push(
                 Severity::Error,
-                "examiner-missing",
+                code,
                 at(s.span.line + 1, &e.name, e.name.len()),
-                format!("examiner test script `{}` does not exist", e.name),
-                Some("add an executable script at workshop/examiner/tests/".to_string() + &e.name),
+                err.to_string(),
+                Some(help),
             );
         }
     }

@@ -703,15 +703,8 @@ impl UserRun<'_> {
         let Some(test) = &ps.step.examiner else {
             return;
         };
-        let root = self.cfg.workshop_root.clone();
-        let root = lab
-            .lab
-            .path
-            .ancestors()
-            .skip(1)
-            .find(|a| a.join(examiner::TESTS_DIR).join(&test.name).is_file())
-            .map(|a| a.to_path_buf())
-            .unwrap_or(root);
+        let root = examiner::root_of(&lab.lab.path)
+            .unwrap_or_else(|| std::path::absolute(&self.cfg.workshop_root).unwrap_or_default());
         let check = ExaminerCheck::new(test, &root);
         let ctx = self.ctx(None);
         let ev = eventually(&examiner::timing(test), self.cancel, || {

@@ -12,3 +12,4 @@ mod secrets;
 mod xml_reports;
 mod http_body;
 mod working_copies;
+mod examiner;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::run::Workshop;
 
 /// Runs labctl; panics when it takes longer than `limit` (and kills it).
-fn run_within(args: &[&str], dir: &std::path::Path, limit: Duration) -> (i32, String, String) {
+pub fn run_within(args: &[&str], dir: &std::path::Path, limit: Duration) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
         .args(args)
         .current_dir(dir)
