@@ -14,6 +14,7 @@ use crate::cli::{Format, WorkshopArgs};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
+use crate::lab::parse::LineIndex;
 use crate::lab::{Lab, Step, StepKind, Workshop};
 use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
@@ -94,18 +95,11 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
     let defined = sources.resolve(&lab.settings.vars);
     let book: BTreeSet<&String> = w.book_vars.keys().collect();
     let src = &lab.source;
+    let idx = LineIndex::new(src);
     let at = |line: usize, needle: &str, len: usize| -> (usize, usize, usize) {
-        let col = src
-            .lines()
-            .nth(line.saturating_sub(1))
-            .and_then(|l| l.find(needle))
-            .map(|c| {
-                src.lines()
-                    .nth(line - 1)
-                    .map(|l| l[..c].chars().count())
-                    .unwrap_or(c)
-                    + 1
-            })
+        let col = idx
+            .line_text(line)
+            .and_then(|l| l.find(needle).map(|c| l[..c].chars().count() + 1))
             .unwrap_or(1);
         (line, col, len)
     };
@@ -114,9 +108,8 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
                     (line, col, len): (usize, usize, usize),
                     msg: String,
                     help: Option<String>| {
-        let mut d = Diagnostic::file(&lab.path, sev, code, msg).at(src, line, col, len);
-        d.help = help;
-        diags.push(d);
+        let d = Diagnostic::file(&lab.path, sev, code, msg).at_line(idx.line_text(line), line, col, len);
+        diags.push(Diagnostic { help, ..d });
     };
     let mut uses_username = false;
     // Every text that variables may appear in, with the line where it starts.

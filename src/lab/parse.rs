@@ -51,6 +51,17 @@ impl<'a> LineIndex<'a> {
             .unwrap_or(self.src.len())
     }
 
+    /// The text of a 1-based line, without its line break.
+    pub fn line_text(&self, line: usize) -> Option<&'a str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .starts
+            .get(line)
+            .map(|&next| next - 1)
+            .unwrap_or(self.src.len());
+        self.src.get(start..end)
+    }
+
     /// A span for a byte range.
     pub fn span(&self, range: Range<usize>) -> Span {
         let (line, col) = self.line_col(range.start);
@@ -175,7 +186,12 @@ impl<'a> PageParser<'a> {
             .get(range.clone())
             .map(|s| s.lines().next().unwrap_or("").chars().count())
             .unwrap_or(1);
-        let mut d = Diagnostic::file(self.path, sev, code, msg).at(self.src, line, col, len);
+        let mut d = Diagnostic::file(self.path, sev, code, msg).at_line(
+            self.idx.line_text(line),
+            line,
+            col,
+            len,
+        );
         d.help = help;
         self.diags.push(d);
     }
@@ -266,7 +282,12 @@ impl<'a> PageParser<'a> {
             .rfind('\n')
             .map(|i| i + 1)
             .unwrap_or(0);
-        let last = self.src[last_line_start..trimmed_end].trim();
+        let mut last = self.src[last_line_start..trimmed_end].trim();
+        // In a blockquote (`> ```` at any depth) the closing line carries the quote markers too.
+        let line_start = self.src[..range.start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        if self.src[line_start..range.start].contains('>') {
+            last = last.trim_start_matches(|c: char| c == '>' || c == ' ' || c == '\t');
+        }
         let closed =
             last_line_start >= first_nl && last.len() >= n && last.chars().all(|c| c == ch);
         let body_end = if closed { last_line_start } else { range.end };
@@ -901,8 +922,12 @@ impl<'a> PageParser<'a> {
             }
         }
         let (line, col) = self.idx.line_col(at);
-        let mut d = Diagnostic::file(self.path, Severity::Error, e.code, e.message)
-            .at(self.src, line, col, len);
+        let mut d = Diagnostic::file(self.path, Severity::Error, e.code, e.message).at_line(
+            self.idx.line_text(line),
+            line,
+            col,
+            len,
+        );
         d.help = e.help;
         self.diags.push(d);
     }
@@ -937,6 +962,22 @@ mod tests {
         assert_eq!(lab.steps[1].id, "lab:2");
         assert_eq!(lab.steps[1].terminal, TerminalSel::One(2));
         assert!(lab.steps[1].background && lab.steps[1].background_auto);
+    }
+
+    #[test]
+    fn fences_in_blockquotes_are_steps() {
+        let p = parse(
+            "# T\n\n> Run:\n>\n> ```execute {name=quoted}\n> echo hi\n> ```\n>\n> > ```execute-2\n> > echo deep\n> > ```\n> >\n> > ```verify\n> > - stdout: { contains: deep }\n> > ```\n",
+        );
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        let s = &p.lab.steps;
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].id.as_str(), s[0].body.as_str()), ("quoted", "echo hi\n"));
+        assert_eq!(s[1].body, "echo deep\n");
+        assert_eq!(s[1].terminal, TerminalSel::One(2));
+        assert_eq!(s[1].checks.len(), 1);
+        let p = parse("# T\n\n> ```execute\n> ls\n");
+        assert_eq!(p.diagnostics[0].code, "unclosed-fence");
     }
 
     #[test]
