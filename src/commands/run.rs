@@ -85,6 +85,9 @@ async fn run_steps(
         Ok(t) => t.unwrap_or(Duration::from_secs(120)),
         Err(e) => return bad(format!("--timeout: {e}")),
     };
+    if default_timeout.is_zero() {
+        return bad("--timeout 0s would stop every step at once; give a duration such as 30s");
+    }
     let mesh_delay = match parse_duration_str(&args.mesh_delay) {
         Ok(d) => d,
         Err(e) => return bad(format!("--mesh-delay: {e}")),

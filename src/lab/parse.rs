@@ -135,6 +135,21 @@ pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
             };
         }
     };
+    if src.contains('\r') && !src.contains('\n') && src.trim_end_matches('\r').contains('\r') {
+        diags.push(
+            Diagnostic::file(
+                path,
+                Severity::Error,
+                "cr-line-endings",
+                "the file ends its lines with CR only (classic Mac OS), which bash and labctl's line numbers do not read",
+            )
+            .with_help("save the page with LF (or CRLF) line endings, e.g. `tr '\\r' '\\n'`"),
+        );
+        return ParsedLab {
+            lab: empty_lab(path, &stem, String::new()),
+            diagnostics: diags,
+        };
+    }
     let mut p = PageParser {
         path,
         src: &src,
@@ -352,6 +367,18 @@ impl<'a> PageParser<'a> {
                 };
             }
             let body = f.body.replace("\r\n", "\n");
+            if !f.closed && matches!(role, FenceRole::Prose | FenceRole::Output { .. }) {
+                self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
+                    format!("the `{}` fence is never closed", if parsed.word.is_empty() { "```" } else { &parsed.word }),
+                    Some("close it with a ``` line; everything after it, steps included, is inside it otherwise".into()));
+                continue;
+            }
+            if role == FenceRole::Prose && parsed.word.starts_with("execute-") {
+                self.diag(Severity::Error, "bad-terminal", info_base..info_base + parsed.word.len(),
+                    format!("`{}` names no terminal", parsed.word),
+                    Some(format!("write execute-N with N from 1 to {}, or execute-all", info::MAX_TERMINAL)));
+                continue;
+            }
             match role {
                 FenceRole::Prose => {}
                 FenceRole::Verify => {
@@ -450,6 +477,18 @@ impl<'a> PageParser<'a> {
     fn check_keys(&mut self, parsed: &InfoString, known: &[&str], info_base: usize, report: bool) {
         if !report {
             return;
+        }
+        for (i, a) in parsed.attributes.iter().enumerate() {
+            if parsed.attributes[..i].iter().any(|b| b.key == a.key) {
+                let start = info_base + a.offset;
+                self.diag(
+                    Severity::Error,
+                    "duplicate-attribute",
+                    start..start + a.key.len(),
+                    format!("attribute `{}` is given twice", a.key),
+                    Some("keep one; which one wins is not obvious to a reader".into()),
+                );
+            }
         }
         for a in &parsed.attributes {
             if !known.contains(&a.key.as_str()) {
@@ -559,14 +598,16 @@ impl<'a> PageParser<'a> {
                 .as_u64()
                 .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
             {
-                Some(n) if n >= 1 => terminal = TerminalSel::One(n as u32),
+                Some(n) if (1..=u64::from(info::MAX_TERMINAL)).contains(&n) => {
+                    terminal = TerminalSel::One(n as u32)
+                }
                 _ if t.as_str() == Some("all") => terminal = TerminalSel::All,
                 _ => self.diag(
                     Severity::Error,
                     "bad-attribute-value",
                     attr_range("terminal"),
                     format!("`terminal={t}` is not a terminal number"),
-                    Some("write terminal=2 or terminal=all".into()),
+                    Some(format!("write terminal=2 (1 to {}) or terminal=all", info::MAX_TERMINAL)),
                 ),
             }
         }
@@ -574,6 +615,16 @@ impl<'a> PageParser<'a> {
             .get("name")
             .or(if runme { attrs.get("id") } else { None })
         {
+            Some(Value::String(s)) if s.chars().any(info::is_invisible) => {
+                self.diag(
+                    Severity::Error,
+                    "invisible-name",
+                    attr_range("name"),
+                    format!("step name {s:?} holds an invisible or bidi-control character"),
+                    Some("retype the name: what the page shows is not what it says".into()),
+                );
+                None
+            }
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(v) => {
                 self.diag(

@@ -13,3 +13,4 @@ mod xml_reports;
 mod http_body;
 mod working_copies;
 mod examiner;
+mod bad_input;
