@@ -449,6 +449,11 @@ impl UserRun<'_> {
         if self.cancel.is_cancelled() {
             mark_interrupted(&mut r);
         }
+        // Reasons and warnings carry error texts that may quote a secret.
+        r.reason = r.reason.map(|t| self.redactor.apply(&t));
+        for w in &mut r.warnings {
+            *w = self.redactor.apply(w);
+        }
         let r = Arc::new(r);
         self.sink.emit(EventKind::StepFinished {
             user: self.user.clone(),
