@@ -156,6 +156,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let d = tempfile::tempdir().unwrap();
+        // A folder appeared where the report goes after the check: the rename fails.
+        let target = d.path().join("r.json");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("inside"), "x").unwrap();
+        let e = write_atomic("json", &target, b"{}").unwrap_err();
+        assert!(e.to_string().contains("r.json") && !e.to_string().contains(".labctl-"), "{e}");
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["r.json"]);
+    }
+
+    #[test]
     fn refuses_what_is_not_a_regular_file_and_accepts_absent_or_files() {
         let d = tempfile::tempdir().unwrap();
         let file = d.path().join("r.json");
