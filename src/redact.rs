@@ -76,7 +76,8 @@ fn patterns() -> &'static [(Regex, &'static str)] {
 fn cut_markers() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\[\.\.\. \d+ bytes omitted \.\.\.\]|\.\.\. \(\d+ bytes\)").expect("static regex")
+        Regex::new(r"\[\.\.\. \d+ bytes omitted \.\.\.\]|\.\.\. \(\d+ bytes\)")
+            .expect("static regex")
     })
 }
 
@@ -306,7 +307,10 @@ mod tests {
             "q=p%40ss%20w%22rd%2f1",
         ] {
             let s = r.apply(text);
-            assert!(s.contains(MARK) && !s.contains("ss w") && !s.contains("ss%20"), "{s}");
+            assert!(
+                s.contains(MARK) && !s.contains("ss w") && !s.contains("ss%20"),
+                "{s}"
+            );
         }
     }
 
@@ -324,7 +328,9 @@ mod tests {
 
     #[test]
     fn short_secrets_are_refused() {
-        let vars = [("pin".to_string(), "abc".to_string())].into_iter().collect();
+        let vars = [("pin".to_string(), "abc".to_string())]
+            .into_iter()
+            .collect();
         assert!(matches!(
             Redactor::new(&["pin".into()], &vars),
             Err(SecretError::TooShort { len: 3, .. })

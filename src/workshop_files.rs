@@ -54,7 +54,9 @@ pub fn entries(root: &Path, selection: Selection) -> Result<Vec<Entry>, WalkErro
         .require_git(false)
         .follow_links(false)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|e| e.depth() == 0 || !matches!(e.file_name().to_str(), Some(".git" | "target")))
+        .filter_entry(|e| {
+            e.depth() == 0 || !matches!(e.file_name().to_str(), Some(".git" | "target"))
+        })
         .build();
     let mut out = Vec::new();
     for found in walker {
@@ -74,10 +76,16 @@ pub fn entries(root: &Path, selection: Selection) -> Result<Vec<Entry>, WalkErro
             EntryKind::File
         } else {
             // FIFO, socket, device: never part of a copy.
-            debug_assert!(ft.is_fifo() || ft.is_socket() || ft.is_char_device() || ft.is_block_device());
+            debug_assert!(
+                ft.is_fifo() || ft.is_socket() || ft.is_char_device() || ft.is_block_device()
+            );
             continue;
         };
-        let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_path_buf();
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(e.path())
+            .to_path_buf();
         out.push(Entry { rel, kind });
     }
     Ok(out)
@@ -108,7 +116,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
         std::fs::write(r.join(".gitignore"), "build/\n*.log\n!keep.log\n").unwrap();
-        for f in ["lab.md", "build/out.bin", "a.log", "keep.log", "sub/b.md", ".env", ".git/HEAD", "target/x"] {
+        for f in [
+            "lab.md",
+            "build/out.bin",
+            "a.log",
+            "keep.log",
+            "sub/b.md",
+            ".env",
+            ".git/HEAD",
+            "target/x",
+        ] {
             std::fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
             std::fs::write(r.join(f), f).unwrap();
         }
@@ -119,13 +136,31 @@ mod tests {
             .iter()
             .map(|e| e.rel.display().to_string())
             .collect();
-        assert_eq!(names, [".env", ".gitignore", "keep.log", "lab.md", "link.md", "sub", "sub/b.md"]);
+        assert_eq!(
+            names,
+            [
+                ".env",
+                ".gitignore",
+                "keep.log",
+                "lab.md",
+                "link.md",
+                "sub",
+                "sub/b.md"
+            ]
+        );
         let hidden: Vec<_> = entries(r, Selection { skip_hidden: true }).unwrap();
         assert!(hidden.iter().all(|e| !e.rel.starts_with(".env")));
         let out = tempfile::tempdir().unwrap();
         copy(r, out.path()).unwrap();
-        assert!(std::fs::symlink_metadata(out.path().join("link.md")).unwrap().is_symlink());
-        assert_eq!(std::fs::read_to_string(out.path().join("sub/b.md")).unwrap(), "sub/b.md");
+        assert!(
+            std::fs::symlink_metadata(out.path().join("link.md"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("sub/b.md")).unwrap(),
+            "sub/b.md"
+        );
         assert!(!out.path().join("pipe").exists() && !out.path().join("build").exists());
     }
 }

@@ -225,7 +225,11 @@ fn pod_script_runs_its_user_and_prints_the_report() {
 #[test]
 fn secrets_and_user_passwords_live_in_a_secret() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("lab.md"), "# Lab\n\n```execute\ntrue\n```\n").unwrap();
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "# Lab\n\n```execute\ntrue\n```\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("users.txt"),
         "user1 password=Pw-one-1111\nuser2 password=Pw-two-2222\n",
@@ -236,15 +240,33 @@ fn secrets_and_user_passwords_live_in_a_secret() {
         .arg(dir.path().join("lab.md"))
         .arg("--users")
         .arg(format!("@{}", dir.path().join("users.txt").display()))
-        .args(["--image", "x", "--", "--secret", "token", "--var", "token=hunter2222"])
+        .args([
+            "--image",
+            "x",
+            "--",
+            "--secret",
+            "token",
+            "--var",
+            "token=hunter2222",
+        ])
         .args(["--var", "plain=shown"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let d = docs(&String::from_utf8(out.stdout).unwrap());
     let secret = d.iter().find(|v| v["kind"] == "Secret").unwrap();
     assert_eq!(secret["stringData"]["var-token"], "hunter2222");
-    assert!(secret["stringData"]["labctl-users"].as_str().unwrap().contains("Pw-two-2222"));
+    assert!(
+        secret["stringData"]["labctl-users"]
+            .as_str()
+            .unwrap()
+            .contains("Pw-two-2222")
+    );
     for v in d.iter().filter(|v| v["kind"] != "Secret") {
         let text = v.to_string();
         for s in ["hunter2222", "Pw-one-1111", "Pw-two-2222"] {
@@ -254,11 +276,28 @@ fn secrets_and_user_passwords_live_in_a_secret() {
     let job = d.iter().find(|v| v["kind"] == "Job").unwrap();
     let pod = &job["spec"]["template"]["spec"];
     let env = pod["containers"][0]["env"].as_array().unwrap();
-    let var = env.iter().find(|e| e["name"] == "LABCTL_VAR_token").unwrap();
+    let var = env
+        .iter()
+        .find(|e| e["name"] == "LABCTL_VAR_token")
+        .unwrap();
     assert_eq!(var["valueFrom"]["secretKeyRef"]["key"], "var-token");
-    assert_eq!(var["valueFrom"]["secretKeyRef"]["name"], secret["metadata"]["name"]);
+    assert_eq!(
+        var["valueFrom"]["secretKeyRef"]["name"],
+        secret["metadata"]["name"]
+    );
     let script = pod["containers"][0]["command"][2].as_str().unwrap();
-    assert!(script.contains("--secret token") && script.contains("plain=shown"), "{script}");
-    let users_volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "users").unwrap();
-    assert_eq!(users_volume["secret"]["secretName"], secret["metadata"]["name"]);
+    assert!(
+        script.contains("--secret token") && script.contains("plain=shown"),
+        "{script}"
+    );
+    let users_volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "users")
+        .unwrap();
+    assert_eq!(
+        users_volume["secret"]["secretName"],
+        secret["metadata"]["name"]
+    );
 }

@@ -57,7 +57,9 @@ impl<'s> ExaminerCheck<'s> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScriptPathError {
     /// The name leaves `workshop/examiner/tests` (`..`, absolute, a symlink out).
-    #[error("examiner test `{name}` is outside {TESTS_DIR}: a test name must stay inside it (no `..`, no absolute path, no symlink out)")]
+    #[error(
+        "examiner test `{name}` is outside {TESTS_DIR}: a test name must stay inside it (no `..`, no absolute path, no symlink out)"
+    )]
     Escapes {
         /// The name as written.
         name: String,
@@ -182,13 +184,25 @@ mod tests {
         std::fs::write(d.path().join("evil.sh"), "").unwrap();
         std::os::unix::fs::symlink(d.path().join("evil.sh"), tests.join("link.sh")).unwrap();
         assert!(script_in(d.path(), "ok.sh").unwrap().is_absolute());
-        for name in ["../../../evil.sh", "/etc/passwd", "link.sh", "", "a/../ok.sh"] {
+        for name in [
+            "../../../evil.sh",
+            "/etc/passwd",
+            "link.sh",
+            "",
+            "a/../ok.sh",
+        ] {
             assert!(
-                matches!(script_in(d.path(), name), Err(ScriptPathError::Escapes { .. })),
+                matches!(
+                    script_in(d.path(), name),
+                    Err(ScriptPathError::Escapes { .. })
+                ),
                 "{name}"
             );
         }
-        assert!(matches!(script_in(d.path(), "nope"), Err(ScriptPathError::Missing { .. })));
+        assert!(matches!(
+            script_in(d.path(), "nope"),
+            Err(ScriptPathError::Missing { .. })
+        ));
         let lab = d.path().join("content/lab.md");
         assert_eq!(root_of(&lab).as_deref(), Some(d.path()));
     }

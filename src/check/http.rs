@@ -67,7 +67,10 @@ impl Body {
     fn cut_note(&self) -> Option<String> {
         (self.omitted() > 0).then(|| {
             let read = if self.unfinished {
-                format!("the body went on past {} bytes and was not read further", self.total)
+                format!(
+                    "the body went on past {} bytes and was not read further",
+                    self.total
+                )
             } else {
                 format!("the body was {} bytes", self.total)
             };

@@ -34,7 +34,8 @@ fn omitted_bytes(text: &str) -> Option<u64> {
     let at = text.find("\n[... ")?;
     let rest = &text[at + 6..];
     let (n, tail) = rest.split_once(' ')?;
-    tail.starts_with("bytes omitted ...]").then(|| n.parse().ok())?
+    tail.starts_with("bytes omitted ...]")
+        .then(|| n.parse().ok())?
 }
 
 /// Every document in `text` if all of it is JSON documents separated by whitespace.

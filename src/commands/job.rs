@@ -412,11 +412,7 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
                         name: "labctl".into(),
                         image: Some(args.image.clone()),
                         image_pull_policy: Some("IfNotPresent".into()),
-                        command: Some(vec![
-                            "sh".into(),
-                            "-c".into(),
-                            script(&run_path, &run_args),
-                        ]),
+                        command: Some(vec!["sh".into(), "-c".into(), script(&run_path, &run_args)]),
                         env: Some(env),
                         volume_mounts: Some(vec![
                             VolumeMount {
@@ -504,14 +500,24 @@ mod tests {
 
     #[test]
     fn secret_vars_leave_the_command_line() {
-        let args: Vec<String> = ["--secret", "tok", "--var", "tok=hunter22", "--var=a=b", "--var=tok=x2"]
-            .map(String::from)
-            .into();
+        let args: Vec<String> = [
+            "--secret",
+            "tok",
+            "--var",
+            "tok=hunter22",
+            "--var=a=b",
+            "--var=tok=x2",
+        ]
+        .map(String::from)
+        .into();
         let (kept, secret) = split_secret_vars(&args);
         assert_eq!(kept, ["--secret", "tok", "--var=a=b"]);
         assert_eq!(
             secret,
-            [("tok".into(), "hunter22".into()), ("tok".into(), "x2".into())]
+            [
+                ("tok".into(), "hunter22".into()),
+                ("tok".into(), "x2".into())
+            ]
         );
     }
 

@@ -108,7 +108,12 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
                     (line, col, len): (usize, usize, usize),
                     msg: String,
                     help: Option<String>| {
-        let d = Diagnostic::file(&lab.path, sev, code, msg).at_line(idx.line_text(line), line, col, len);
+        let d = Diagnostic::file(&lab.path, sev, code, msg).at_line(
+            idx.line_text(line),
+            line,
+            col,
+            len,
+        );
         diags.push(Diagnostic { help, ..d });
     };
     let mut uses_username = false;

@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::ReportMergeArgs;
 use crate::exit_code::Exit;
 use crate::report::collect::{Collected, FromJsonError};
-use crate::report::{
-    ReportError, check_targets, html, json, junit, parse_targets, write_atomic,
-};
+use crate::report::{ReportError, check_targets, html, json, junit, parse_targets, write_atomic};
 
 /// Why an input file could not be merged.
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,8 @@ use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
+use crate::redact::Redactor;
+use crate::redact::Redactor;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
@@ -23,7 +25,6 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::shell::{escapees, preflight};
 use crate::signals::{self, Signals};
-use crate::redact::Redactor;
 use crate::vars::Sources;
 
 fn bad(msg: impl std::fmt::Display) -> Exit {

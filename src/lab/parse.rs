@@ -299,9 +299,12 @@ impl<'a> PageParser<'a> {
             .unwrap_or(0);
         let mut last = self.src[last_line_start..trimmed_end].trim();
         // In a blockquote (`> ```` at any depth) the closing line carries the quote markers too.
-        let line_start = self.src[..range.start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line_start = self.src[..range.start]
+            .rfind('\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
         if self.src[line_start..range.start].contains('>') {
-            last = last.trim_start_matches(|c: char| c == '>' || c == ' ' || c == '\t');
+            last = last.trim_start_matches(['>', ' ', '\t']);
         }
         let closed =
             last_line_start >= first_nl && last.len() >= n && last.chars().all(|c| c == ch);
@@ -374,9 +377,16 @@ impl<'a> PageParser<'a> {
                 continue;
             }
             if role == FenceRole::Prose && parsed.word.starts_with("execute-") {
-                self.diag(Severity::Error, "bad-terminal", info_base..info_base + parsed.word.len(),
+                self.diag(
+                    Severity::Error,
+                    "bad-terminal",
+                    info_base..info_base + parsed.word.len(),
                     format!("`{}` names no terminal", parsed.word),
-                    Some(format!("write execute-N with N from 1 to {}, or execute-all", info::MAX_TERMINAL)));
+                    Some(format!(
+                        "write execute-N with N from 1 to {}, or execute-all",
+                        info::MAX_TERMINAL
+                    )),
+                );
                 continue;
             }
             match role {
@@ -607,7 +617,10 @@ impl<'a> PageParser<'a> {
                     "bad-attribute-value",
                     attr_range("terminal"),
                     format!("`terminal={t}` is not a terminal number"),
-                    Some(format!("write terminal=2 (1 to {}) or terminal=all", info::MAX_TERMINAL)),
+                    Some(format!(
+                        "write terminal=2 (1 to {}) or terminal=all",
+                        info::MAX_TERMINAL
+                    )),
                 ),
             }
         }
@@ -1023,7 +1036,10 @@ mod tests {
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         let s = &p.lab.steps;
         assert_eq!(s.len(), 2);
-        assert_eq!((s[0].id.as_str(), s[0].body.as_str()), ("quoted", "echo hi\n"));
+        assert_eq!(
+            (s[0].id.as_str(), s[0].body.as_str()),
+            ("quoted", "echo hi\n")
+        );
         assert_eq!(s[1].body, "echo deep\n");
         assert_eq!(s[1].terminal, TerminalSel::One(2));
         assert_eq!(s[1].checks.len(), 1);

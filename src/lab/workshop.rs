@@ -47,7 +47,11 @@ pub fn pages(
             Vec::new(),
         ),
         Ok(m) if !m.is_dir() => {
-            let what = if m.is_file() { "is not a markdown page" } else { "is neither a file nor a folder" };
+            let what = if m.is_file() {
+                "is not a markdown page"
+            } else {
+                "is neither a file nor a folder"
+            };
             let d = Diagnostic::file(
                 path,
                 Severity::Error,
@@ -91,10 +95,15 @@ fn is_markdown(path: &Path) -> bool {
 /// A book.toml in the folder (or the one above it, whose `src` it may be)
 /// that does not parse: labctl would silently lose its order and variables.
 fn book_toml_errors(dir: &Path) -> Vec<Diagnostic> {
-    let above = dir.canonicalize().ok().and_then(|c| c.parent().map(|p| p.join("book.toml")));
+    let above = dir
+        .canonicalize()
+        .ok()
+        .and_then(|c| c.parent().map(|p| p.join("book.toml")));
     let mut out = Vec::new();
     for file in std::iter::once(dir.join("book.toml")).chain(above) {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         if let Err(e) = toml::from_str::<toml::Value>(&text) {
             let at = e.span().map(|r| r.start).unwrap_or(0).min(text.len());
             let line = text[..at].matches('\n').count() + 1;

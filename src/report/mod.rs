@@ -77,4 +77,3 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
 pub fn parse_targets(args: &[String]) -> Result<Vec<ReportTarget>, String> {
     args.iter().map(|a| parse_target(a)).collect()
 }
-

@@ -53,7 +53,10 @@ pub enum TargetError {
 /// Refuses every target a report must not replace (see README, "Reports").
 /// `inputs` are the files the run reads (lab pages).
 pub fn check_targets(targets: &[ReportTarget], inputs: &[PathBuf]) -> Result<(), TargetError> {
-    let inputs: Vec<PathBuf> = inputs.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let inputs: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
     let mut seen: Vec<PathBuf> = Vec::new();
     for t in targets {
         let path = t.path.clone();
@@ -163,7 +166,10 @@ mod tests {
         std::fs::create_dir(&target).unwrap();
         std::fs::write(target.join("inside"), "x").unwrap();
         let e = write_atomic("json", &target, b"{}").unwrap_err();
-        assert!(e.to_string().contains("r.json") && !e.to_string().contains(".labctl-"), "{e}");
+        assert!(
+            e.to_string().contains("r.json") && !e.to_string().contains(".labctl-"),
+            "{e}"
+        );
         let names: Vec<String> = std::fs::read_dir(d.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -17,7 +17,8 @@ fn endless_server() -> u16 {
             std::thread::spawn(move || {
                 let mut req = [0u8; 4096];
                 let _ = conn.read(&mut req);
-                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n[");
+                let _ =
+                    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n[");
                 let chunk = "\"flood\",".repeat(8192);
                 while conn.write_all(chunk.as_bytes()).is_ok() {}
             });
@@ -43,7 +44,12 @@ fn an_endless_http_body_keeps_rss_under_100_mb_and_the_check_says_it_was_cut() {
     )]);
     let report = w.file("r.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["run", "--report", &format!("json={}", report.display()), &w.arg()])
+        .args([
+            "run",
+            "--report",
+            &format!("json={}", report.display()),
+            &w.arg(),
+        ])
         .current_dir(w.path())
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -69,10 +75,15 @@ fn an_endless_http_body_keeps_rss_under_100_mb_and_the_check_says_it_was_cut() {
     assert!(peak > 0, "never read /proc/PID/status");
     assert!(peak < 100 * 1024, "VmHWM {peak} kB");
     assert_eq!(status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let checks = &v["runs"][0]["labs"][0]["steps"][0]["checks"];
-    let body = checks[1]["message"].as_str().unwrap_or_else(|| panic!("{v:#}"));
+    let body = checks[1]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v:#}"));
     assert!(body.contains("was not read further"), "{body}");
-    let json = checks[2]["message"].as_str().unwrap_or_else(|| panic!("{checks:#}"));
+    let json = checks[2]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{checks:#}"));
     assert!(json.contains("larger than labctl keeps"), "{json}");
 }

@@ -1,16 +1,17 @@
 //! Integration tests: the real labctl binary on fixture workshops.
 
+mod bad_input;
+mod examiner;
 mod harness;
+mod http_body;
 mod lint;
 mod list;
 #[path = "../support/processes.rs"]
 mod processes;
-mod run;
-mod signals;
 mod report_targets;
+mod run;
+mod run;
 mod secrets;
-mod xml_reports;
-mod http_body;
+mod signals;
 mod working_copies;
-mod examiner;
-mod bad_input;
+mod xml_reports;

@@ -21,14 +21,26 @@ fn each_refused_report_target_exits_2_before_the_first_step() {
     nix::unistd::mkfifo(&w.file("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     std::fs::create_dir(w.file("folder")).unwrap();
     let cases = [
-        ("json", w.file("link.json").display().to_string(), "symbolic link"),
+        (
+            "json",
+            w.file("link.json").display().to_string(),
+            "symbolic link",
+        ),
         ("json", w.file("pipe").display().to_string(), "FIFO"),
         ("junit", w.file("folder").display().to_string(), "directory"),
         ("json", "/dev/null".to_string(), "device"),
         ("html", w.file("lab.md").display().to_string(), "lab page"),
         ("json", "lab.md".to_string(), "lab page"),
-        ("json", w.file("no/such/r.json").display().to_string(), "does not exist"),
-        ("json", "/proc/labctl-report.json".to_string(), "cannot write"),
+        (
+            "json",
+            w.file("no/such/r.json").display().to_string(),
+            "does not exist",
+        ),
+        (
+            "json",
+            "/proc/labctl-report.json".to_string(),
+            "cannot write",
+        ),
     ];
     for (format, path, why) in cases {
         let target = format!("{format}={path}");
@@ -44,9 +56,16 @@ fn each_refused_report_target_exits_2_before_the_first_step() {
         assert!(!w.file("ran-marker").exists(), "{target}: a step ran");
         assert!(leftovers(w.path()).is_empty(), "{:?}", leftovers(w.path()));
     }
-    assert_eq!(std::fs::read_to_string(w.file("keep.json")).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(w.file("keep.json")).unwrap(),
+        "precious"
+    );
     assert!(std::fs::read_link(w.file("link.json")).is_ok());
-    assert!(std::fs::read_to_string(w.file("lab.md")).unwrap().contains("ran-marker"));
+    assert!(
+        std::fs::read_to_string(w.file("lab.md"))
+            .unwrap()
+            .contains("ran-marker")
+    );
     // The same file twice is refused too.
     let t = format!("json={}", w.file("r.json").display());
     Labctl::new(&["run", "--report", &t, "--report", &t, &w.arg()])
@@ -75,9 +94,15 @@ fn report_merge_refuses_to_overwrite_its_input() {
     let (code, _, _) = w.run(&[]);
     assert_eq!(code, 0);
     let input = w.file("report.json").display().to_string();
-    let ran = Labctl::new(&["report", "merge", &input, "--report", &format!("json={input}")])
-        .dir(w.path())
-        .run();
+    let ran = Labctl::new(&[
+        "report",
+        "merge",
+        &input,
+        "--report",
+        &format!("json={input}"),
+    ])
+    .dir(w.path())
+    .run();
     ran.code(2);
     assert!(ran.stderr.contains(&input), "{}", ran.stderr);
 }

@@ -49,7 +49,10 @@ fn secret_values_plain_json_escaped_and_url_encoded_are_hidden_everywhere() {
     let (code, all) = run_all(&w, &["--secret", "TOKEN"], &[("TOKEN", TOKEN)]);
     assert_eq!(code, 1, "{all}");
     // JSON-escaped (`\"22\"`) and URL-encoded (`%2222%22`) forms.
-    assert_absent(&all, &[TOKEN, r#"Hunter \"22\""#, "Hunter%20%2222", "22\\\"/x"]);
+    assert_absent(
+        &all,
+        &[TOKEN, r#"Hunter \"22\""#, "Hunter%20%2222", "22\\\"/x"],
+    );
 }
 
 #[test]
@@ -85,9 +88,16 @@ fn a_secret_cut_by_the_capture_head_and_tail_or_the_preview_is_hidden() {
     assert!(all.contains("bytes omitted"), "no cut happened");
     // Any 6 characters of the secret would be a leak.
     for i in 0..=secret.len() - 6 {
-        assert!(!all.contains(&secret[i..i + 6]), "`{}` leaked", &secret[i..i + 6]);
+        assert!(
+            !all.contains(&secret[i..i + 6]),
+            "`{}` leaked",
+            &secret[i..i + 6]
+        );
     }
-    assert!(all.contains("eeee[redacted]"), "the preview cut is not redacted");
+    assert!(
+        all.contains("eeee[redacted]"),
+        "the preview cut is not redacted"
+    );
 }
 
 #[test]
@@ -98,29 +108,63 @@ fn a_secret_shorter_than_4_characters_is_refused_with_exit_2() {
         .dir(w.path())
         .run();
     ran.code(2);
-    assert!(ran.stderr.contains("--secret PIN") && !ran.stderr.contains("abc"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("--secret PIN") && !ran.stderr.contains("abc"),
+        "{}",
+        ran.stderr
+    );
     assert!(!w.file("ran").exists());
 }
 
 #[test]
 fn secrets_are_hidden_in_refusals_dry_run_and_prompts() {
-    let w = Workshop::new(&[("lab.md", "# L\n\nUse %token%.\n\n```execute\necho %token%\n```\n")]);
+    let w = Workshop::new(&[(
+        "lab.md",
+        "# L\n\nUse %token%.\n\n```execute\necho %token%\n```\n",
+    )]);
     // An unsafe value is refused; the message does not show it.
-    let ran = Labctl::new(&["run", "--var", "token=hunter2222;rm -rf x", "--secret", "token", &w.arg()])
-        .dir(w.path())
-        .run();
+    let ran = Labctl::new(&[
+        "run",
+        "--var",
+        "token=hunter2222;rm -rf x",
+        "--secret",
+        "token",
+        &w.arg(),
+    ])
+    .dir(w.path())
+    .run();
     ran.code(2);
     assert!(!ran.stderr.contains("hunter2222"), "{}", ran.stderr);
     assert!(ran.stderr.contains("[redacted]"), "{}", ran.stderr);
-    let ran = Labctl::new(&["run", "--dry-run", "--var", "token=hunter2222", "--secret", "token", &w.arg()])
-        .dir(w.path())
-        .run();
+    let ran = Labctl::new(&[
+        "run",
+        "--dry-run",
+        "--var",
+        "token=hunter2222",
+        "--secret",
+        "token",
+        &w.arg(),
+    ])
+    .dir(w.path())
+    .run();
     ran.code(0);
-    assert!(!ran.stdout.contains("hunter2222") && ran.stdout.contains("[redacted]"), "{}", ran.stdout);
-    let ran = Labctl::new(&["run", "--interactive", "--var", "token=hunter2222", "--secret", "token", &w.arg()])
-        .dir(w.path())
-        .stdin("q\n")
-        .run();
+    assert!(
+        !ran.stdout.contains("hunter2222") && ran.stdout.contains("[redacted]"),
+        "{}",
+        ran.stdout
+    );
+    let ran = Labctl::new(&[
+        "run",
+        "--interactive",
+        "--var",
+        "token=hunter2222",
+        "--secret",
+        "token",
+        &w.arg(),
+    ])
+    .dir(w.path())
+    .stdin("q\n")
+    .run();
     assert!(ran.stderr.contains("[redacted]"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("hunter2222"), "{}", ran.stderr);
 }

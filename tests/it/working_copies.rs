@@ -57,15 +57,26 @@ fn a_fifo_in_the_workshop_does_not_hang_a_fan_out_and_copies_follow_gitignore() 
     let w = workshop_with_fifo();
     let report = w.file("r.json");
     let (code, _, err) = run_within(
-        &["run", "--users", "user1..user2", "--report", &format!("json={}", report.display()), "lab.md"],
+        &[
+            "run",
+            "--users",
+            "user1..user2",
+            "--report",
+            &format!("json={}", report.display()),
+            "lab.md",
+        ],
         w.path(),
         Duration::from_secs(30),
     );
     assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
     for run in v["runs"].as_array().unwrap() {
         let out = run["labs"][0]["steps"][0]["stdout"].as_str().unwrap();
-        assert!(out.contains(".gitignore") && out.contains("sub") && !out.contains("pipe"), "{out}");
+        assert!(
+            out.contains(".gitignore") && out.contains("sub") && !out.contains("pipe"),
+            "{out}"
+        );
     }
 }
 
@@ -81,8 +92,14 @@ fn a_fifo_in_the_workshop_does_not_hang_labctl_job() {
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
     let data = docs[0]["data"].as_object().unwrap();
     let keys: Vec<&str> = data.keys().map(String::as_str).collect();
-    assert!(keys.contains(&"lab.md") && keys.contains(&"sub__kept.md"), "{keys:?}");
-    assert!(keys.contains(&"link.md"), "a link is read through: {keys:?}");
+    assert!(
+        keys.contains(&"lab.md") && keys.contains(&"sub__kept.md"),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"link.md"),
+        "a link is read through: {keys:?}"
+    );
     for absent in ["pipe", "socket", "build__huge.bin", "debug.log"] {
         assert!(!keys.contains(&absent), "{absent} in {keys:?}");
     }

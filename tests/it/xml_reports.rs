@@ -24,7 +24,9 @@ fn assert_xml_1_0(name: &str, text: &str) {
         panic!("{name} holds U+{:04X}, which XML 1.0 forbids", c as u32);
     }
     for reference in text.split("&#").skip(1) {
-        let Some((num, _)) = reference.split_once(';') else { continue };
+        let Some((num, _)) = reference.split_once(';') else {
+            continue;
+        };
         let value = match num.strip_prefix('x') {
             Some(hex) => u32::from_str_radix(hex, 16),
             None => num.parse(),
@@ -71,7 +73,10 @@ fn run_with_payload(payload: &[u8]) {
     assert_xml_1_0("JUnit", &text);
     let report = quick_junit::Report::deserialize_from_str(&text).expect("quick-junit reads it");
     assert_eq!(report.test_suites[0].failures, 1);
-    assert_xml_1_0("HTML", &std::fs::read_to_string(&html).expect("HTML is UTF-8"));
+    assert_xml_1_0(
+        "HTML",
+        &std::fs::read_to_string(&html).expect("HTML is UTF-8"),
+    );
 }
 
 #[test]
