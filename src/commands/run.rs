@@ -15,7 +15,6 @@ use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::redact::Redactor;
-use crate::redact::Redactor;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;

@@ -10,7 +10,6 @@ mod list;
 mod processes;
 mod report_targets;
 mod run;
-mod run;
 mod secrets;
 mod signals;
 mod working_copies;
