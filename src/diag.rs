@@ -71,14 +71,24 @@ impl Diagnostic {
     }
 
     /// Points at `line:column` (1-based) of `source`, `len` characters wide.
-    pub fn at(mut self, source: &str, line: usize, column: usize, len: usize) -> Diagnostic {
+    pub fn at(self, source: &str, line: usize, column: usize, len: usize) -> Diagnostic {
+        let text = source.lines().nth(line.saturating_sub(1));
+        self.at_line(text, line, column, len)
+    }
+
+    /// Like [`Diagnostic::at`] with the line's text already found (a caller
+    /// with many diagnostics keeps a line index: `at` scans the source).
+    pub fn at_line(
+        mut self,
+        line_text: Option<&str>,
+        line: usize,
+        column: usize,
+        len: usize,
+    ) -> Diagnostic {
         self.line = line;
         self.column = column.max(1);
         self.len = len.max(1);
-        self.source_line = source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .map(|l| l.trim_end_matches('\r').to_string());
+        self.source_line = line_text.map(|l| l.trim_end_matches(['\r', '\n']).to_string());
         self
     }
 }

@@ -20,6 +20,7 @@ pub mod shell;
 pub mod signals;
 pub mod stdout;
 pub mod vars;
+pub mod workshop_files;
 
 use clap::{CommandFactory, Parser};
 

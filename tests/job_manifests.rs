@@ -41,7 +41,7 @@ fn manifests_are_a_configmap_an_account_and_an_indexed_job() {
     assert_eq!(code, 0, "{err}");
     let d = docs(&yaml);
     let kinds: Vec<_> = d.iter().map(|v| v["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["ConfigMap", "ServiceAccount", "Job"]);
+    assert_eq!(kinds, ["ConfigMap", "Secret", "ServiceAccount", "Job"]);
 
     let cm = &d[0];
     assert!(
@@ -50,12 +50,13 @@ fn manifests_are_a_configmap_an_account_and_an_indexed_job() {
             .unwrap()
             .starts_with("# Lab 2")
     );
+    assert!(cm["data"].get("labctl-users").is_none());
     assert_eq!(
-        cm["data"]["labctl-users"],
+        d[1]["stringData"]["labctl-users"],
         "user1 user_index=1\nuser2 user_index=2\nuser3 user_index=3\n"
     );
 
-    let spec = &d[2]["spec"];
+    let spec = &d[3]["spec"];
     assert_eq!(spec["completions"], 3);
     assert_eq!(spec["parallelism"], 2);
     assert_eq!(spec["completionMode"], "Indexed");
@@ -169,14 +170,14 @@ fn pod_script_runs_its_user_and_prints_the_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let d = docs(&String::from_utf8(out.stdout).unwrap());
-    let users = d[0]["data"]["labctl-users"].as_str().unwrap();
+    let users = d[1]["stringData"]["labctl-users"].as_str().unwrap();
     let lab = d[0]["data"]["lab.md"].as_str().unwrap();
     std::fs::create_dir_all(root.join("mnt/workshop")).unwrap();
     std::fs::create_dir_all(root.join("mnt/etc")).unwrap();
     std::fs::create_dir_all(root.join("tmp")).unwrap();
     std::fs::write(root.join("mnt/workshop/lab.md"), lab).unwrap();
     std::fs::write(root.join("mnt/etc/users.txt"), users).unwrap();
-    let script = d[2]["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    let script = d[3]["spec"]["template"]["spec"]["containers"][0]["command"][2]
         .as_str()
         .unwrap()
         // /tmp first: the temp folder itself is under /tmp.
@@ -217,4 +218,86 @@ fn pod_script_runs_its_user_and_prints_the_report() {
     assert_eq!(doc["runs"][0]["user"], "user2");
     assert_eq!(doc["runs"][0]["vars"]["user_index"], "2");
     assert_eq!(doc["outcome"], "passed");
+}
+
+/// `--secret` values and users-file passwords go to the Secret: never into the
+/// ConfigMap or the pod's command line; the pod gets them from a secretKeyRef.
+#[test]
+fn secrets_and_user_passwords_live_in_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "# Lab\n\n```execute\ntrue\n```\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("users.txt"),
+        "user1 password=Pw-one-1111\nuser2 password=Pw-two-2222\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .arg("job")
+        .arg(dir.path().join("lab.md"))
+        .arg("--users")
+        .arg(format!("@{}", dir.path().join("users.txt").display()))
+        .args([
+            "--image",
+            "x",
+            "--",
+            "--secret",
+            "token",
+            "--var",
+            "token=hunter2222",
+        ])
+        .args(["--var", "plain=shown"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = docs(&String::from_utf8(out.stdout).unwrap());
+    let secret = d.iter().find(|v| v["kind"] == "Secret").unwrap();
+    assert_eq!(secret["stringData"]["var-token"], "hunter2222");
+    assert!(
+        secret["stringData"]["labctl-users"]
+            .as_str()
+            .unwrap()
+            .contains("Pw-two-2222")
+    );
+    for v in d.iter().filter(|v| v["kind"] != "Secret") {
+        let text = v.to_string();
+        for s in ["hunter2222", "Pw-one-1111", "Pw-two-2222"] {
+            assert!(!text.contains(s), "{s} in {text}");
+        }
+    }
+    let job = d.iter().find(|v| v["kind"] == "Job").unwrap();
+    let pod = &job["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_array().unwrap();
+    let var = env
+        .iter()
+        .find(|e| e["name"] == "LABCTL_VAR_token")
+        .unwrap();
+    assert_eq!(var["valueFrom"]["secretKeyRef"]["key"], "var-token");
+    assert_eq!(
+        var["valueFrom"]["secretKeyRef"]["name"],
+        secret["metadata"]["name"]
+    );
+    let script = pod["containers"][0]["command"][2].as_str().unwrap();
+    assert!(
+        script.contains("--secret token") && script.contains("plain=shown"),
+        "{script}"
+    );
+    let users_volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "users")
+        .unwrap();
+    assert_eq!(
+        users_volume["secret"]["secretName"],
+        secret["metadata"]["name"]
+    );
 }

@@ -76,6 +76,8 @@ fn merges_two_runs_into_json_junit_and_html() {
     std::fs::write(dir.path().join("pod-1.txt"), log).unwrap();
 
     // Given in reverse order: users still come out user1, user2.
+    // Report folders must exist (issue 11: targets are checked before anything runs).
+    std::fs::create_dir(dir.path().join("out")).unwrap();
     let merged = labctl(
         &[
             "report",

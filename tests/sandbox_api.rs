@@ -258,3 +258,27 @@ async fn run_command_returns_the_exit_code_and_cleans_up() {
     .await;
     assert!(err.is_err());
 }
+
+/// An oversized body is answered like a real API server: a `Status` 413, not axum's text.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_gets_a_kubernetes_status_413() {
+    let env = start(1, Duration::ZERO).await;
+    let api = env.sandbox.api_url();
+    let big = format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"big"}},"data":{{"x":"{}"}}}}"#,
+        "a".repeat(4 << 20)
+    );
+    let r = http()
+        .post(format!("{api}/api/v1/namespaces/user1/configmaps"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let v: Value = r.json().await.expect("a JSON Status");
+    assert_eq!(
+        (v["kind"].as_str(), v["code"].as_u64(), v["reason"].as_str()),
+        (Some("Status"), Some(413), Some("RequestEntityTooLarge"))
+    );
+}

@@ -47,19 +47,85 @@ impl<'s> ExaminerCheck<'s> {
         }
     }
 
-    /// The script's path.
-    pub fn script(&self) -> PathBuf {
-        self.root.join(TESTS_DIR).join(&self.test.name)
+    /// The script's absolute path, inside the tests folder.
+    pub fn script(&self) -> Result<PathBuf, ScriptPathError> {
+        script_in(&self.root, &self.test.name)
     }
+}
+
+/// Why an examiner test name does not lead to a script that may run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptPathError {
+    /// The name leaves `workshop/examiner/tests` (`..`, absolute, a symlink out).
+    #[error(
+        "examiner test `{name}` is outside {TESTS_DIR}: a test name must stay inside it (no `..`, no absolute path, no symlink out)"
+    )]
+    Escapes {
+        /// The name as written.
+        name: String,
+    },
+    /// No such script.
+    #[error("examiner test script `{name}` does not exist")]
+    Missing {
+        /// The name as written.
+        name: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+}
+
+/// The workshop root of a lab page: the nearest folder above it holding
+/// `workshop/examiner/tests`, as an absolute path (so the current directory
+/// never matters).
+pub fn root_of(lab_path: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(lab_path).ok()?;
+    abs.ancestors()
+        .skip(1)
+        .find(|a| a.join(TESTS_DIR).is_dir())
+        .map(Path::to_path_buf)
+}
+
+/// `root/workshop/examiner/tests/NAME`, made absolute, refused when the name
+/// or a symlink leads out of the tests folder.
+pub fn script_in(root: &Path, name: &str) -> Result<PathBuf, ScriptPathError> {
+    let escapes = || ScriptPathError::Escapes {
+        name: name.to_string(),
+    };
+    let rel = Path::new(name);
+    let plain = rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if name.is_empty() || !plain {
+        return Err(escapes());
+    }
+    let dir = std::path::absolute(root.join(TESTS_DIR)).unwrap_or_else(|_| root.join(TESTS_DIR));
+    let path = dir.join(rel);
+    let missing = || ScriptPathError::Missing {
+        name: name.to_string(),
+        path: path.clone(),
+    };
+    let (Ok(real), Ok(real_dir)) = (path.canonicalize(), dir.canonicalize()) else {
+        return Err(missing());
+    };
+    if !real.starts_with(&real_dir) {
+        return Err(escapes());
+    }
+    if !real.is_file() {
+        return Err(missing());
+    }
+    Ok(path)
 }
 
 impl Check for ExaminerCheck<'_> {
     fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a> {
         Box::pin(async move {
-            let script = self.script();
-            if !script.is_file() {
-                return Err(CheckError::ScriptNotFound(script));
-            }
+            let script = match self.script() {
+                Ok(p) => p,
+                Err(ScriptPathError::Missing { path, .. }) => {
+                    return Err(CheckError::ScriptNotFound(path));
+                }
+                Err(e) => return Err(CheckError::Script(e.to_string())),
+            };
             let mut argv = vec![script.to_string_lossy().into_owned()];
             argv.extend(self.test.args.iter().cloned());
             let req = ScriptRequest {
@@ -107,6 +173,38 @@ mod tests {
             retries,
             delay: Duration::from_secs(1),
         }
+    }
+
+    #[test]
+    fn names_that_leave_the_tests_folder_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let tests = d.path().join(TESTS_DIR);
+        std::fs::create_dir_all(&tests).unwrap();
+        std::fs::write(tests.join("ok.sh"), "").unwrap();
+        std::fs::write(d.path().join("evil.sh"), "").unwrap();
+        std::os::unix::fs::symlink(d.path().join("evil.sh"), tests.join("link.sh")).unwrap();
+        assert!(script_in(d.path(), "ok.sh").unwrap().is_absolute());
+        for name in [
+            "../../../evil.sh",
+            "/etc/passwd",
+            "link.sh",
+            "",
+            "a/../ok.sh",
+        ] {
+            assert!(
+                matches!(
+                    script_in(d.path(), name),
+                    Err(ScriptPathError::Escapes { .. })
+                ),
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            script_in(d.path(), "nope"),
+            Err(ScriptPathError::Missing { .. })
+        ));
+        let lab = d.path().join("content/lab.md");
+        assert_eq!(root_of(&lab).as_deref(), Some(d.path()));
     }
 
     #[test]

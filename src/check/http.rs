@@ -15,6 +15,86 @@ use crate::lab::check_spec::{CheckKind, HttpCheck, HttpTls};
 /// Longest one request may take, connect to last body byte.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Bytes kept at each end of a response body: the step-output capture's cap.
+pub const BODY_CAP: usize = crate::shell::DEFAULT_CAPTURE_CAP;
+
+/// Most bytes read from one body; past it the rest is not waited for (an
+/// endless body ends here, in memory bounded by twice [`BODY_CAP`]).
+const BODY_READ_LIMIT: u64 = 16 * BODY_CAP as u64;
+
+/// A response body as kept: head and tail, like step output.
+#[derive(Debug, Default)]
+struct Body {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: u64,
+    /// The body went on past [`BODY_READ_LIMIT`] and was not read to its end.
+    unfinished: bool,
+}
+
+impl Body {
+    fn push(&mut self, mut data: &[u8]) {
+        self.total += data.len() as u64;
+        let room = BODY_CAP - self.head.len();
+        let n = room.min(data.len());
+        self.head.extend_from_slice(&data[..n]);
+        data = &data[n..];
+        if data.len() >= BODY_CAP {
+            self.tail.clear();
+            data = &data[data.len() - BODY_CAP..];
+        }
+        let overflow = (self.tail.len() + data.len()).saturating_sub(BODY_CAP);
+        self.tail.drain(..overflow);
+        self.tail.extend(data);
+    }
+
+    fn omitted(&self) -> u64 {
+        self.total - (self.head.len() + self.tail.len()) as u64
+    }
+
+    /// The text checks judge, with the capture's marker line where bytes were dropped.
+    fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.omitted() > 0 {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!("[... {} bytes omitted ...]\n", self.omitted()));
+        }
+        let (a, b) = self.tail.as_slices();
+        text.push_str(&String::from_utf8_lossy(&[a, b].concat()));
+        text
+    }
+
+    /// Said beside a failed verdict over a cut body.
+    fn cut_note(&self) -> Option<String> {
+        (self.omitted() > 0).then(|| {
+            let read = if self.unfinished {
+                format!(
+                    "the body went on past {} bytes and was not read further",
+                    self.total
+                )
+            } else {
+                format!("the body was {} bytes", self.total)
+            };
+            format!("{read}; checks saw its first and last {BODY_CAP} bytes")
+        })
+    }
+}
+
+/// Reads at most [`BODY_READ_LIMIT`] bytes, keeping head and tail.
+async fn read_body(mut resp: reqwest::Response) -> Result<Body, reqwest::Error> {
+    let mut body = Body::default();
+    while let Some(chunk) = resp.chunk().await? {
+        body.push(&chunk);
+        if body.total >= BODY_READ_LIMIT {
+            body.unfinished = true;
+            break;
+        }
+    }
+    Ok(body)
+}
+
 /// Runs an `http:` check.
 pub struct HttpChecker<'s>(pub &'s HttpCheck);
 
@@ -143,13 +223,15 @@ impl Check for HttpChecker<'_> {
                     .map_err(|e| fail(error_chain(&e)))?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.text().await.map_err(|e| fail(error_chain(&e)))?;
+                let body = read_body(resp).await.map_err(|e| fail(error_chain(&e)))?;
                 Ok::<_, CheckError>((status, headers, body))
             };
             let (status, headers, body) = tokio::select! {
                 r = fetch => r?,
                 _ = ctx.cancel.cancelled() => return Err(CheckError::Cancelled),
             };
+            let cut_note = body.cut_note();
+            let body = body.text();
             let mut verdicts = Vec::new();
             if let Some(want) = h.status {
                 verdicts.push(Verdict {
@@ -183,6 +265,14 @@ impl Check for HttpChecker<'_> {
             if let Some(j) = &h.json {
                 let doc = parse_json_text(&body, "the response body")?;
                 verdicts.extend(assert_json(j, &doc)?);
+            }
+            if let Some(note) = cut_note {
+                for v in verdicts.iter_mut().filter(|v| !v.ok) {
+                    v.note = Some(match v.note.take() {
+                        Some(n) => format!("{n}\n{note}"),
+                        None => note.clone(),
+                    });
+                }
             }
             Ok(outcome(CheckKind::Http(h.clone()).describe(), verdicts))
         })

@@ -29,6 +29,15 @@ impl Check for JsonCheck<'_> {
     }
 }
 
+/// The bytes dropped where the capture cut `text` (its `[... N bytes omitted ...]` line).
+fn omitted_bytes(text: &str) -> Option<u64> {
+    let at = text.find("\n[... ")?;
+    let rest = &text[at + 6..];
+    let (n, tail) = rest.split_once(' ')?;
+    tail.starts_with("bytes omitted ...]")
+        .then(|| n.parse().ok())?
+}
+
 /// Every document in `text` if all of it is JSON documents separated by whitespace.
 fn all_documents(text: &str) -> Option<Vec<Value>> {
     let docs: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(text)
@@ -51,6 +60,13 @@ pub fn parse_json_text(text: &str, what: &str) -> Result<Value, CheckError> {
             return Ok(docs.pop().expect("not empty"));
         }
         offset += line.len();
+    }
+    if let Some(omitted) = omitted_bytes(text) {
+        return Err(CheckError::TooLargeForJson {
+            what: what.to_string(),
+            omitted,
+            cap: crate::shell::DEFAULT_CAPTURE_CAP,
+        });
     }
     let error = match serde_json::from_str::<Value>(text) {
         Err(e) => e.to_string(),
@@ -329,6 +345,11 @@ mod tests {
             json!({"a": 2})
         );
         assert_eq!(parse_json_text("\"x\"", "stdout").unwrap(), json!("x"));
+        let cut = "{\"a\": [1,\n[... 5000 bytes omitted ...]\n2]}";
+        assert!(matches!(
+            parse_json_text(cut, "stdout"),
+            Err(CheckError::TooLargeForJson { omitted: 5000, .. })
+        ));
         let e = parse_json_text("hello", "stdout").unwrap_err();
         assert!(matches!(e, CheckError::NotJson { .. }));
         assert!(parse_json_text("{\"a\": 1}\ntrailing", "stdout").is_err());

@@ -130,6 +130,18 @@ pub enum CheckError {
         /// The start of the text.
         excerpt: String,
     },
+    /// The text was longer than the capture keeps, so its middle is missing.
+    #[error(
+        "{what} is larger than labctl keeps ({omitted} bytes were dropped between the first and last {cap} bytes), so it cannot be read as JSON; have the command print less (select with jq, head or tail)"
+    )]
+    TooLargeForJson {
+        /// Which text (stdout, the response body).
+        what: String,
+        /// Bytes dropped.
+        omitted: u64,
+        /// Bytes kept at each end.
+        cap: usize,
+    },
     /// A value operator was given a JSONPath that selects several nodes.
     #[error(
         "`{path}` selects {count} nodes, but `{op}` needs exactly one: {nodes}; say which must hold with each: {{...}}, any: {{...}} or none: {{...}}"

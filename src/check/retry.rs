@@ -10,6 +10,10 @@ use super::{CheckError, CheckOutcome};
 use crate::cancel::Cancel;
 use crate::lab::model::Timing;
 
+/// Shortest pause between tries: `interval: 0s` would otherwise re-check in a
+/// busy loop (a `hold` for its whole length).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
+
 /// Pause between tries when `interval` is not given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -56,7 +60,10 @@ where
     Fut: Future<Output = Result<CheckOutcome, CheckError>>,
 {
     let start = Instant::now();
-    let interval = timing.interval.unwrap_or(DEFAULT_INTERVAL);
+    let interval = timing
+        .interval
+        .unwrap_or(DEFAULT_INTERVAL)
+        .max(MIN_INTERVAL);
     let deadline = start + timing.within.unwrap_or(Duration::ZERO);
     let mut tries = 0;
     let done = |result, tries| Eventually {

@@ -30,10 +30,12 @@ const AFTER_HELP: &str =
 c       continue with the next step
 q       quit (the steps not run yet are reported as skipped)
 ?       this help";
+use crate::redact::Redactor;
 
 /// Asks on stderr, reads answers from stdin.
 pub struct StdinPrompter {
     color: bool,
+    redactor: Redactor,
     stdin: std::io::Stdin,
     /// The checks of the step being run, for sentences in plain English.
     checks: Vec<CheckSpec>,
@@ -44,9 +46,10 @@ pub struct StdinPrompter {
 
 impl StdinPrompter {
     /// A prompter on the process's stdin.
-    pub fn new(color: bool) -> Self {
+    pub fn new(color: bool, redactor: Redactor) -> Self {
         StdinPrompter {
             color,
+            redactor,
             stdin: std::io::stdin(),
             checks: Vec::new(),
             vars: Vars::default(),
@@ -58,8 +61,10 @@ impl StdinPrompter {
         s.force_styling(self.color)
     }
 
+    /// Every line goes through the redactor: prose, commands and check
+    /// messages may hold a secret's value.
     fn say(&self, text: &str) {
-        let mut text = text.to_string();
+        let mut text = self.redactor.apply(text);
         text.push('\n');
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }

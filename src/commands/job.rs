@@ -3,9 +3,12 @@
 //! the cluster, one pod per user, as a batch/v1 Indexed Job:
 //!
 //! - a ConfigMap `NAME-workshop` with every file under PATH (dot files and
-//!   folders left out) under a flattened key (`/` becomes `__`), plus the key
-//!   `labctl-users` holding one users-file line per user (`name k=v ...`,
-//!   `user_index` pinned so pod i runs user i+1 with the index of the spec);
+//!   folders left out) under a flattened key (`/` becomes `__`);
+//! - a Secret `NAME-secrets`: the key `labctl-users` holds one users-file line
+//!   per user (`name k=v ...`, `user_index` pinned so pod i runs user i+1 with
+//!   the index of the spec; lines may carry passwords), and `var-NAME` the
+//!   value of each `--var NAME=V` that `--secret NAME` names, given to the pod
+//!   as `LABCTL_VAR_NAME` instead of on its command line;
 //! - a ServiceAccount `labctl` for the pods;
 //! - the Job: completions = users, parallelism = `-j` (default 10), no retries;
 //!   pod i copies the workshop to a writable folder, picks line i+1 of the
@@ -20,14 +23,16 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, KeyToPath, PodSpec, PodTemplateSpec,
-    ServiceAccount, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, KeyToPath, PodSpec,
+    PodTemplateSpec, Secret, SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cli::JobArgs;
 use crate::exit_code::Exit;
 use crate::plan::parse_users;
+use crate::workshop_files::{self, EntryKind, Selection};
 
 /// Where the workshop's ConfigMap is mounted (read-only).
 const WORKSHOP_MOUNT: &str = "/workshop";
@@ -35,6 +40,8 @@ const WORKSHOP_MOUNT: &str = "/workshop";
 const USERS_MOUNT: &str = "/etc/labctl";
 /// ConfigMap key of the users list.
 const USERS_KEY: &str = "labctl-users";
+/// Key prefix in the Secret for a `--secret` variable's value.
+const VAR_KEY_PREFIX: &str = "var-";
 /// Kubernetes refuses ConfigMaps larger than this.
 const CONFIGMAP_LIMIT: usize = 1024 * 1024;
 
@@ -99,25 +106,21 @@ pub fn flat_key(rel: &Path) -> Option<String> {
     valid.then_some(key)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Files) -> Result<(), JobError> {
-    let read = |source| JobError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(read)?
-        .collect::<Result<_, _>>()
-        .map_err(read)?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        // .git, editor droppings: not part of the workshop.
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else {
+fn walk(root: &Path, out: &mut Files) -> Result<(), JobError> {
+    let selection = Selection { skip_hidden: true };
+    let list = workshop_files::entries(root, selection).map_err(|e| JobError::Read {
+        path: root.to_path_buf(),
+        source: std::io::Error::other(e.source),
+    })?;
+    for e in list {
+        let path = root.join(&e.rel);
+        // A link is read through, as `cp -L` would; one to a folder or a special file is not.
+        let is_file = match e.kind {
+            EntryKind::File => true,
+            EntryKind::Symlink => std::fs::metadata(&path).is_ok_and(|m| m.is_file()),
+            EntryKind::Dir => false,
+        };
+        if is_file {
             push_file(root, &path, out)?;
         }
     }
@@ -150,7 +153,7 @@ fn workshop_files(path: &Path) -> Result<Files, JobError> {
         source,
     })?;
     if meta.is_dir() {
-        walk(path, path, &mut files)?;
+        walk(path, &mut files)?;
     } else {
         let dir = path.parent().unwrap_or(Path::new(""));
         push_file(dir, path, &mut files)?;
@@ -193,6 +196,44 @@ exit $status
     )
 }
 
+/// The run arguments without the values of `--secret` variables, and those
+/// values (name, value): they go to the Secret, never the pod's command line.
+fn split_secret_vars(run_args: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut names = Vec::new();
+    let mut it = run_args.iter();
+    while let Some(a) = it.next() {
+        if a == "--secret" {
+            names.extend(it.next().cloned());
+        } else if let Some(n) = a.strip_prefix("--secret=") {
+            names.push(n.to_string());
+        }
+    }
+    let mut kept = Vec::new();
+    let mut secret = Vec::new();
+    let mut it = run_args.iter().peekable();
+    while let Some(a) = it.next() {
+        let (value, joined) = match a.strip_prefix("--var=") {
+            Some(v) => (Some(v.to_string()), true),
+            None if a == "--var" => (it.peek().map(|v| v.to_string()), false),
+            None => (None, false),
+        };
+        let hidden = value
+            .as_deref()
+            .and_then(|v| v.split_once('='))
+            .filter(|(k, _)| names.iter().any(|n| n == k));
+        match hidden {
+            Some((k, v)) => {
+                secret.push((k.to_string(), v.to_string()));
+                if !joined {
+                    it.next();
+                }
+            }
+            None => kept.push(a.clone()),
+        }
+    }
+    (kept, secret)
+}
+
 fn meta(name: &str, namespace: &Option<String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
@@ -225,7 +266,32 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
         })
         .collect();
     let cm_name = format!("{}-workshop", args.name);
-    let mut data = BTreeMap::from([(USERS_KEY.to_string(), users_txt)]);
+    let secret_name = format!("{}-secrets", args.name);
+    let (run_args, secret_vars) = split_secret_vars(&args.run_args);
+    // Users-file lines may carry passwords: the list lives in the Secret.
+    let mut secret_data = BTreeMap::from([(USERS_KEY.to_string(), users_txt)]);
+    let mut env = vec![EnvVar {
+        name: "NO_COLOR".into(),
+        value: Some("1".into()),
+        ..EnvVar::default()
+    }];
+    for (name, value) in &secret_vars {
+        let key = format!("{VAR_KEY_PREFIX}{name}");
+        env.push(EnvVar {
+            name: format!("LABCTL_VAR_{name}"),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret_name.clone(),
+                    key: key.clone(),
+                    ..SecretKeySelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+        secret_data.insert(key, value.clone());
+    }
+    let mut data = BTreeMap::new();
     let mut binary = BTreeMap::new();
     let mut items = Vec::new();
     let (workshop_volume, run_path) = if let Some(json) = &args.volume_source {
@@ -313,6 +379,12 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
         binary_data: (!binary.is_empty()).then_some(binary),
         ..ConfigMap::default()
     };
+    let secret = Secret {
+        metadata: meta(&secret_name, &args.namespace),
+        string_data: Some(secret_data),
+        type_: Some("Opaque".into()),
+        ..Secret::default()
+    };
     let account = ServiceAccount {
         metadata: meta("labctl", &args.namespace),
         ..ServiceAccount::default()
@@ -340,16 +412,8 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
                         name: "labctl".into(),
                         image: Some(args.image.clone()),
                         image_pull_policy: Some("IfNotPresent".into()),
-                        command: Some(vec![
-                            "sh".into(),
-                            "-c".into(),
-                            script(&run_path, &args.run_args),
-                        ]),
-                        env: Some(vec![EnvVar {
-                            name: "NO_COLOR".into(),
-                            value: Some("1".into()),
-                            ..EnvVar::default()
-                        }]),
+                        command: Some(vec!["sh".into(), "-c".into(), script(&run_path, &run_args)]),
+                        env: Some(env),
                         volume_mounts: Some(vec![
                             VolumeMount {
                                 name: "workshop".into(),
@@ -370,14 +434,14 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
                         workshop_volume,
                         Volume {
                             name: "users".into(),
-                            config_map: Some(ConfigMapVolumeSource {
-                                name: cm_name.clone(),
+                            secret: Some(SecretVolumeSource {
+                                secret_name: Some(secret_name.clone()),
                                 items: Some(vec![KeyToPath {
                                     key: USERS_KEY.into(),
                                     path: "users.txt".into(),
                                     ..KeyToPath::default()
                                 }]),
-                                ..ConfigMapVolumeSource::default()
+                                ..SecretVolumeSource::default()
                             }),
                             ..Volume::default()
                         },
@@ -389,7 +453,12 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
         }),
         ..Job::default()
     };
-    let docs = [to_yaml(&config_map)?, to_yaml(&account)?, to_yaml(&job)?];
+    let docs = [
+        to_yaml(&config_map)?,
+        to_yaml(&secret)?,
+        to_yaml(&account)?,
+        to_yaml(&job)?,
+    ];
     Ok(docs.join("---\n"))
 }
 
@@ -427,6 +496,29 @@ mod tests {
             Some("book.toml")
         );
         assert_eq!(flat_key(Path::new("a b.md")), None);
+    }
+
+    #[test]
+    fn secret_vars_leave_the_command_line() {
+        let args: Vec<String> = [
+            "--secret",
+            "tok",
+            "--var",
+            "tok=hunter22",
+            "--var=a=b",
+            "--var=tok=x2",
+        ]
+        .map(String::from)
+        .into();
+        let (kept, secret) = split_secret_vars(&args);
+        assert_eq!(kept, ["--secret", "tok", "--var=a=b"]);
+        assert_eq!(
+            secret,
+            [
+                ("tok".into(), "hunter22".into()),
+                ("tok".into(), "x2".into())
+            ]
+        );
     }
 
     #[test]

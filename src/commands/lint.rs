@@ -9,11 +9,13 @@ use regex::Regex;
 use serde_json::json;
 
 use super::{Output, load_all, parse_var_args};
+use crate::check::examiner::{self, ScriptPathError};
 use crate::cli::{Format, WorkshopArgs};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
 use crate::lab::info::{FenceRole, role};
+use crate::lab::parse::LineIndex;
 use crate::lab::{Lab, Step, StepKind, Workshop};
 use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
@@ -100,15 +102,15 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
     let book: BTreeSet<&String> = w.book_vars.keys().collect();
     let src = &lab.source;
     // The caret goes under the text itself: a check's value may sit some lines
-    // below the `- kind:` line it starts on.
+    // below the `- kind:` line it starts on. Lines come from one index, so
+    // lint stays linear in the number of diagnostics.
+    let idx = LineIndex::new(src);
     let at = |line: usize, needle: &str, len: usize| -> (usize, usize, usize) {
-        src.lines()
-            .enumerate()
-            .skip(line.saturating_sub(1))
-            .take(50)
-            .find_map(|(i, l)| {
+        (line.max(1)..line.max(1) + 50)
+            .find_map(|ln| {
+                let l = idx.line_text(ln)?;
                 l.find(needle)
-                    .map(|c| (i + 1, l[..c].chars().count() + 1, len))
+                    .map(|c| (ln, l[..c].chars().count() + 1, len))
             })
             .unwrap_or((line, 1, len))
     };
@@ -117,9 +119,13 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
                     (line, col, len): (usize, usize, usize),
                     msg: String,
                     help: Option<String>| {
-        let mut d = Diagnostic::file(&lab.path, sev, code, msg).at(src, line, col, len);
-        d.help = help;
-        diags.push(d);
+        let d = Diagnostic::file(&lab.path, sev, code, msg).at_line(
+            idx.line_text(line),
+            line,
+            col,
+            len,
+        );
+        diags.push(Diagnostic { help, ..d });
     };
     let mut uses_username = false;
     // Every text that variables may appear in, with the line where it starts.
@@ -344,17 +350,25 @@ fn lint_step(
         );
     }
     if let Some(e) = &s.examiner {
-        let found = lab.path.ancestors().skip(1).any(|a| {
-            a.join("examiner/tests").join(&e.name).is_file()
-                || a.join("workshop/examiner/tests").join(&e.name).is_file()
-        });
-        if !found {
+        let root = examiner::root_of(&lab.path).unwrap_or_default();
+        if let Err(err) = examiner::script_in(&root, &e.name) {
+            let (code, help) = match &err {
+                ScriptPathError::Escapes { .. } => (
+                    "examiner-outside",
+                    "name a script inside workshop/examiner/tests/; labctl never runs one outside it"
+                        .to_string(),
+                ),
+                ScriptPathError::Missing { .. } => (
+                    "examiner-missing",
+                    format!("add an executable script at workshop/examiner/tests/{}", e.name),
+                ),
+            };
             push(
                 Severity::Error,
-                "examiner-missing",
+                code,
                 at(s.span.line + 1, &e.name, e.name.len()),
-                format!("examiner test script `{}` does not exist", e.name),
-                Some("add an executable script at workshop/examiner/tests/".to_string() + &e.name),
+                err.to_string(),
+                Some(help),
             );
         }
     }

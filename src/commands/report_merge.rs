@@ -15,8 +15,8 @@ use crate::cli::ReportMergeArgs;
 use crate::exit_code::Exit;
 use crate::report::collect::{Collected, FromJsonError};
 use crate::report::{
-    ReportError, ReportFormat, github, html, json, junit, parse_targets, tap, with_github_default,
-    write_atomic,
+    ReportError, ReportFormat, check_targets, github, html, json, junit, parse_targets, tap,
+    with_github_default, write_atomic,
 };
 
 /// Why an input file could not be merged.
@@ -107,6 +107,10 @@ pub fn run(args: &ReportMergeArgs) -> Exit {
             return Exit::BadInput;
         }
     };
+    if let Err(e) = check_targets(&targets, &args.files) {
+        eprintln!("error: {e}");
+        return Exit::BadInput;
+    }
     let mut parts = Vec::new();
     for path in &args.files {
         let read = std::fs::read_to_string(path)

@@ -14,6 +14,7 @@ use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
+use crate::redact::Redactor;
 use crate::report::check_console::{CheckConsole, CheckConsoleOptions};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::github::GithubReporter;
@@ -21,7 +22,7 @@ use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::tap::TapReporter;
-use crate::report::{ReportFormat, Reporter, parse_targets, with_github_default};
+use crate::report::{ReportFormat, Reporter, check_targets, parse_targets, with_github_default};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::shell::{escapees, preflight};
@@ -118,6 +119,9 @@ async fn run_steps(
         Ok(t) => t.unwrap_or(Duration::from_secs(120)),
         Err(e) => return bad(format!("--timeout: {e}")),
     };
+    if default_timeout.is_zero() {
+        return bad("--timeout 0s would stop every step at once; give a duration such as 30s");
+    }
     let mesh_delay = match parse_duration_str(&args.mesh_delay) {
         Ok(d) => d,
         Err(e) => return bad(format!("--mesh-delay: {e}")),
@@ -160,6 +164,13 @@ async fn run_steps(
     let Some(first) = loaded.first() else {
         return bad("no lab paths given");
     };
+    let pages: Vec<std::path::PathBuf> = loaded
+        .iter()
+        .flat_map(|l| l.workshop.labs.iter().map(|lab| lab.path.clone()))
+        .collect();
+    if let Err(e) = check_targets(&targets, &pages) {
+        return bad(e);
+    }
     let workdir = args
         .workdir
         .clone()
@@ -182,6 +193,7 @@ async fn run_steps(
     }
     let mut plans = Vec::new();
     let mut problems: Vec<Diagnostic> = Vec::new();
+    let mut redactors = Vec::new();
     for u in &users {
         let sources = Sources {
             user: u.as_ref().map(User::variables).unwrap_or_default(),
@@ -189,12 +201,17 @@ async fn run_steps(
             env: env_vars.clone(),
             ..Sources::default()
         };
+        let redactor = match secrets_of(&args.secrets, &loaded, &sources) {
+            Ok(r) => r,
+            Err(e) => return bad(e),
+        };
         let mut labs = Vec::new();
         for l in &loaded {
             let (filled, d) = fill_workshop(&l.workshop, &sources, mode_fill);
             labs.extend(filled);
             problems.extend(d);
         }
+        redactors.push(redactor.clone());
         if let Err(e) = selection.apply(&mut labs) {
             return bad(e);
         }
@@ -204,13 +221,19 @@ async fn run_steps(
             labs,
             workdir: workdir.clone(),
             env: Vec::new(),
+            redactor,
         });
         if !problems.is_empty() {
             break;
         }
     }
+    // Error messages, the dry-run plan and prompts are output like any other.
+    let shared_redactor = Redactor::union(&redactors);
     if !problems.is_empty() {
-        print_diagnostics(&problems, out);
+        eprint!(
+            "{}",
+            shared_redactor.apply(&crate::diag::render(&problems, out.color))
+        );
         return Exit::BadInput;
     }
     if args.dry_run {
@@ -219,7 +242,7 @@ async fn run_steps(
             if let Some(u) = &p.user {
                 text.push_str(&format!("== {u}\n"));
             }
-            text.push_str(&super::list::to_text(&p.labs, out.color));
+            text.push_str(&p.redactor.apply(&super::list::to_text(&p.labs, out.color)));
         }
         crate::stdout::print(&text);
         return Exit::Success;
@@ -327,7 +350,6 @@ async fn run_steps(
         no_wait: args.no_wait,
         strict_output: args.strict_output,
         strict_checks: args.strict_checks,
-        secrets: args.secrets.clone(),
         capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
         grace,
         workshop_root,
@@ -379,7 +401,10 @@ async fn run_steps(
         ok
     });
     let prompter: Option<Box<dyn engine::prompt::Prompter>> = if args.interactive {
-        Some(Box::new(super::interactive::StdinPrompter::new(out.color)))
+        Some(Box::new(super::interactive::StdinPrompter::new(
+            out.color,
+            shared_redactor.clone(),
+        )))
     } else {
         None
     };
@@ -441,30 +466,29 @@ fn workshop_words(paths: &[std::path::PathBuf]) -> String {
         .join(" ")
 }
 
-fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new().prefix("labctl-user-").tempdir()?;
-    copy_tree(src, dir.path())?;
-    Ok(dir)
-}
-
-fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(src)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "target" || name == ".git" {
-            continue;
-        }
-        let from = entry.path();
-        let to = dst.join(&name);
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            std::fs::create_dir_all(&to)?;
-            copy_tree(&from, &to)?;
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
-        } else {
-            std::fs::copy(&from, &to)?;
+/// The `--secret` values of one user: every value a lab of the run may resolve
+/// the name to (front matter, book.toml, environment, --var, fan-out).
+fn secrets_of(
+    names: &[String],
+    loaded: &[crate::lab::workshop::Loaded],
+    sources: &Sources,
+) -> Result<Redactor, crate::redact::SecretError> {
+    let mut per_lab = Vec::new();
+    for l in loaded {
+        let mut s = sources.clone();
+        s.book = l.workshop.book_vars.clone();
+        for lab in &l.workshop.labs {
+            per_lab.push(Redactor::new(names, &s.resolve(&lab.settings.vars))?);
         }
     }
-    Ok(())
+    if per_lab.is_empty() {
+        per_lab.push(Redactor::new(names, &sources.resolve(&Default::default()))?);
+    }
+    Ok(Redactor::union(&per_lab))
+}
+
+fn copy_workdir(src: &Path) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("labctl-user-").tempdir()?;
+    crate::workshop_files::copy(src, dir.path())?;
+    Ok(dir)
 }

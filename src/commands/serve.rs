@@ -189,7 +189,6 @@ async fn serve(
         keep_going: true,
         strict_output: false,
         strict_checks: false,
-        secrets: Vec::new(),
         capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
         grace: std::time::Duration::from_secs(2),
         workshop_root: workshops
@@ -207,6 +206,7 @@ async fn serve(
         labs: labs.clone(),
         workdir: workdir.to_path_buf(),
         env: Vec::new(),
+        redactor: Default::default(),
     };
     let judge = StepJudge::new(cfg, &plan);
     let terminals = TerminalSet::new(ShellSpec {

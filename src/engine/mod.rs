@@ -46,8 +46,6 @@ pub struct EngineConfig {
     pub strict_output: bool,
     /// Vacuous state checks fail.
     pub strict_checks: bool,
-    /// Names whose values are redacted.
-    pub secrets: Vec<String>,
     /// Bytes kept per stream end.
     pub capture_cap: usize,
     /// SIGTERM → SIGKILL grace.
@@ -73,6 +71,8 @@ pub struct UserPlan {
     pub workdir: PathBuf,
     /// Extra environment for this user (e.g. a kubeconfig with their namespace).
     pub env: Vec<(String, String)>,
+    /// Hides this user's secrets in everything reported.
+    pub redactor: crate::redact::Redactor,
 }
 
 /// Sends events stamped with time.

@@ -70,7 +70,7 @@ pub(super) async fn run_user(
     for l in &plan.labs {
         all_vars.extend(l.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    let redactor = Redactor::new(&cfg.secrets, &all_vars, &env);
+    let redactor = plan.redactor.clone();
     let shown_vars = all_vars
         .iter()
         .map(|(k, v)| (k.clone(), redactor.apply(v)))
@@ -493,6 +493,11 @@ impl UserRun<'_> {
         if self.cancel.is_cancelled() {
             mark_interrupted(&mut r);
         }
+        // Reasons and warnings carry error texts that may quote a secret.
+        r.reason = r.reason.map(|t| self.redactor.apply(&t));
+        for w in &mut r.warnings {
+            *w = self.redactor.apply(w);
+        }
         if let Ok(mut p) = self.prompter.try_lock()
             && let Some(p) = p.as_mut()
         {
@@ -792,15 +797,8 @@ impl UserRun<'_> {
         let Some(test) = &ps.step.examiner else {
             return;
         };
-        let root = self.cfg.workshop_root.clone();
-        let root = lab
-            .lab
-            .path
-            .ancestors()
-            .skip(1)
-            .find(|a| a.join(examiner::TESTS_DIR).join(&test.name).is_file())
-            .map(|a| a.to_path_buf())
-            .unwrap_or(root);
+        let root = examiner::root_of(&lab.lab.path)
+            .unwrap_or_else(|| std::path::absolute(&self.cfg.workshop_root).unwrap_or_default());
         let check = ExaminerCheck::new(test, &root);
         let ctx = self.ctx(None);
         let ev = eventually(&examiner::timing(test), self.cancel, || {
@@ -1025,16 +1023,11 @@ impl StepJudge {
     pub fn new(cfg: Arc<EngineConfig>, plan: &UserPlan) -> StepJudge {
         let mut env = cfg.env.clone();
         env.extend(plan.env.iter().cloned());
-        let mut all_vars = plan.vars.clone();
-        for l in &plan.labs {
-            all_vars.extend(l.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-        let redactor = Redactor::new(&cfg.secrets, &all_vars, &env);
         StepJudge {
             cfg,
             env,
             workdir: plan.workdir.clone(),
-            redactor,
+            redactor: plan.redactor.clone(),
             sink: EventSink::new().0,
             prompter: Mutex::new(None),
         }

@@ -643,16 +643,24 @@ fn expected_exit(v: &Value) -> Result<ExpectedExit, SpecError> {
 }
 
 /// Parses `exit`: a number, `any` or `nonzero`.
+/// A process exit status: 0 to 255 (a shell reports 256 as 0, -1 as 255).
+fn exit_code(c: i64) -> Option<ExpectedExit> {
+    (0..=255)
+        .contains(&c)
+        .then_some(ExpectedExit::Code(c as i32))
+}
+
 pub fn parse_exit(v: &Value) -> Result<ExpectedExit, String> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .map(|c| ExpectedExit::Code(c as i32))
-            .ok_or_else(|| format!("`exit: {n}` is not an exit status")),
+        Value::Number(n) => n.as_i64().and_then(exit_code).ok_or_else(|| {
+            format!("`exit: {n}` is not an exit status; statuses run from 0 to 255")
+        }),
         Value::String(s) if s == "any" => Ok(ExpectedExit::Any),
         Value::String(s) if s == "nonzero" => Ok(ExpectedExit::Nonzero),
-        Value::String(s) => s.parse::<i32>().map(ExpectedExit::Code).map_err(|_| {
-            format!("`exit: {s}` is not an exit status; write a number, any or nonzero")
+        Value::String(s) => s.parse::<i64>().ok().and_then(exit_code).ok_or_else(|| {
+            format!(
+                "`exit: {s}` is not an exit status; write a number from 0 to 255, any or nonzero"
+            )
         }),
         other => Err(format!(
             "`exit: {other}` is not an exit status; write a number, any or nonzero"

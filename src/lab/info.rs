@@ -58,6 +58,16 @@ const MANUAL_PREFIXES: &[&str] = &[
     "clipboard:",
 ];
 
+/// The highest terminal number (`execute-N`, `terminal=N`, `session: N`).
+pub const MAX_TERMINAL: u32 = 99;
+
+/// Characters that do not show, or reorder what is shown (zero-width, bidi
+/// controls): a step name holding one is not the name the reader sees.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{180E}' | '\u{00AD}')
+        || c.is_control()
+}
+
 /// Classifies an info word (the text before attributes).
 pub fn role(word: &str) -> FenceRole {
     use BodyFormat::*;
@@ -86,7 +96,9 @@ pub fn role(word: &str) -> FenceRole {
             .strip_prefix("execute-")
             .and_then(|n| n.parse::<u32>().ok())
         {
-            Some(n) if n >= 1 => step(StepKind::Execute, TerminalSel::One(n), Script),
+            Some(n) if (1..=MAX_TERMINAL).contains(&n) => {
+                step(StepKind::Execute, TerminalSel::One(n), Script)
+            }
             _ => FenceRole::Prose,
         },
     }

@@ -51,6 +51,17 @@ impl<'a> LineIndex<'a> {
             .unwrap_or(self.src.len())
     }
 
+    /// The text of a 1-based line, without its line break.
+    pub fn line_text(&self, line: usize) -> Option<&'a str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .starts
+            .get(line)
+            .map(|&next| next - 1)
+            .unwrap_or(self.src.len());
+        self.src.get(start..end)
+    }
+
     /// A span for a byte range.
     pub fn span(&self, range: Range<usize>) -> Span {
         let (line, col) = self.line_col(range.start);
@@ -124,6 +135,21 @@ pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
             };
         }
     };
+    if src.contains('\r') && !src.contains('\n') && src.trim_end_matches('\r').contains('\r') {
+        diags.push(
+            Diagnostic::file(
+                path,
+                Severity::Error,
+                "cr-line-endings",
+                "the file ends its lines with CR only (classic Mac OS), which bash and labctl's line numbers do not read",
+            )
+            .with_help("save the page with LF (or CRLF) line endings, e.g. `tr '\\r' '\\n'`"),
+        );
+        return ParsedLab {
+            lab: empty_lab(path, &stem, String::new()),
+            diagnostics: diags,
+        };
+    }
     let mut p = PageParser {
         path,
         src: &src,
@@ -175,7 +201,12 @@ impl<'a> PageParser<'a> {
             .get(range.clone())
             .map(|s| s.lines().next().unwrap_or("").chars().count())
             .unwrap_or(1);
-        let mut d = Diagnostic::file(self.path, sev, code, msg).at(self.src, line, col, len);
+        let mut d = Diagnostic::file(self.path, sev, code, msg).at_line(
+            self.idx.line_text(line),
+            line,
+            col,
+            len,
+        );
         d.help = help;
         self.diags.push(d);
     }
@@ -266,7 +297,15 @@ impl<'a> PageParser<'a> {
             .rfind('\n')
             .map(|i| i + 1)
             .unwrap_or(0);
-        let last = self.src[last_line_start..trimmed_end].trim();
+        let mut last = self.src[last_line_start..trimmed_end].trim();
+        // In a blockquote (`> ```` at any depth) the closing line carries the quote markers too.
+        let line_start = self.src[..range.start]
+            .rfind('\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        if self.src[line_start..range.start].contains('>') {
+            last = last.trim_start_matches(['>', ' ', '\t']);
+        }
         let closed =
             last_line_start >= first_nl && last.len() >= n && last.chars().all(|c| c == ch);
         let body_end = if closed { last_line_start } else { range.end };
@@ -331,6 +370,25 @@ impl<'a> PageParser<'a> {
                 };
             }
             let body = f.body.replace("\r\n", "\n");
+            if !f.closed && matches!(role, FenceRole::Prose | FenceRole::Output { .. }) {
+                self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
+                    format!("the `{}` fence is never closed", if parsed.word.is_empty() { "```" } else { &parsed.word }),
+                    Some("close it with a ``` line; everything after it, steps included, is inside it otherwise".into()));
+                continue;
+            }
+            if role == FenceRole::Prose && parsed.word.starts_with("execute-") {
+                self.diag(
+                    Severity::Error,
+                    "bad-terminal",
+                    info_base..info_base + parsed.word.len(),
+                    format!("`{}` names no terminal", parsed.word),
+                    Some(format!(
+                        "write execute-N with N from 1 to {}, or execute-all",
+                        info::MAX_TERMINAL
+                    )),
+                );
+                continue;
+            }
             match role {
                 FenceRole::Prose => {}
                 FenceRole::Verify => {
@@ -429,6 +487,18 @@ impl<'a> PageParser<'a> {
     fn check_keys(&mut self, parsed: &InfoString, known: &[&str], info_base: usize, report: bool) {
         if !report {
             return;
+        }
+        for (i, a) in parsed.attributes.iter().enumerate() {
+            if parsed.attributes[..i].iter().any(|b| b.key == a.key) {
+                let start = info_base + a.offset;
+                self.diag(
+                    Severity::Error,
+                    "duplicate-attribute",
+                    start..start + a.key.len(),
+                    format!("attribute `{}` is given twice", a.key),
+                    Some("keep one; which one wins is not obvious to a reader".into()),
+                );
+            }
         }
         for a in &parsed.attributes {
             if !known.contains(&a.key.as_str()) {
@@ -538,14 +608,19 @@ impl<'a> PageParser<'a> {
                 .as_u64()
                 .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
             {
-                Some(n) if n >= 1 => terminal = TerminalSel::One(n as u32),
+                Some(n) if (1..=u64::from(info::MAX_TERMINAL)).contains(&n) => {
+                    terminal = TerminalSel::One(n as u32)
+                }
                 _ if t.as_str() == Some("all") => terminal = TerminalSel::All,
                 _ => self.diag(
                     Severity::Error,
                     "bad-attribute-value",
                     attr_range("terminal"),
                     format!("`terminal={t}` is not a terminal number"),
-                    Some("write terminal=2 or terminal=all".into()),
+                    Some(format!(
+                        "write terminal=2 (1 to {}) or terminal=all",
+                        info::MAX_TERMINAL
+                    )),
                 ),
             }
         }
@@ -553,6 +628,16 @@ impl<'a> PageParser<'a> {
             .get("name")
             .or(if runme { attrs.get("id") } else { None })
         {
+            Some(Value::String(s)) if s.chars().any(info::is_invisible) => {
+                self.diag(
+                    Severity::Error,
+                    "invisible-name",
+                    attr_range("name"),
+                    format!("step name {s:?} holds an invisible or bidi-control character"),
+                    Some("retype the name: what the page shows is not what it says".into()),
+                );
+                None
+            }
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(v) => {
                 self.diag(
@@ -902,8 +987,12 @@ impl<'a> PageParser<'a> {
             }
         }
         let (line, col) = self.idx.line_col(at);
-        let mut d = Diagnostic::file(self.path, Severity::Error, e.code, e.message)
-            .at(self.src, line, col, len);
+        let mut d = Diagnostic::file(self.path, Severity::Error, e.code, e.message).at_line(
+            self.idx.line_text(line),
+            line,
+            col,
+            len,
+        );
         d.help = e.help;
         self.diags.push(d);
     }
@@ -938,6 +1027,25 @@ mod tests {
         assert_eq!(lab.steps[1].id, "lab:2");
         assert_eq!(lab.steps[1].terminal, TerminalSel::One(2));
         assert!(lab.steps[1].background && lab.steps[1].background_auto);
+    }
+
+    #[test]
+    fn fences_in_blockquotes_are_steps() {
+        let p = parse(
+            "# T\n\n> Run:\n>\n> ```execute {name=quoted}\n> echo hi\n> ```\n>\n> > ```execute-2\n> > echo deep\n> > ```\n> >\n> > ```verify\n> > - stdout: { contains: deep }\n> > ```\n",
+        );
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        let s = &p.lab.steps;
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].id.as_str(), s[0].body.as_str()),
+            ("quoted", "echo hi\n")
+        );
+        assert_eq!(s[1].body, "echo deep\n");
+        assert_eq!(s[1].terminal, TerminalSel::One(2));
+        assert_eq!(s[1].checks.len(), 1);
+        let p = parse("# T\n\n> ```execute\n> ls\n");
+        assert_eq!(p.diagnostics[0].code, "unclosed-fence");
     }
 
     #[test]

@@ -41,16 +41,86 @@ pub fn pages(
             .with_help("give a lab file (.md) or a workshop folder");
             (Vec::new(), BTreeMap::new(), vec![d])
         }
-        Ok(m) if m.is_file() => (
+        Ok(m) if m.is_file() && is_markdown(path) => (
             vec![(path.to_path_buf(), None)],
             vars_of(book_holding(path)),
             Vec::new(),
         ),
-        Ok(_) => match order(path) {
-            Ok(files) => (files, book_toml_vars(path), Vec::new()),
-            Err(d) => (Vec::new(), book_toml_vars(path), vec![d]),
-        },
+        Ok(m) if !m.is_dir() => {
+            let what = if m.is_file() {
+                "is not a markdown page"
+            } else {
+                "is neither a file nor a folder"
+            };
+            let d = Diagnostic::file(
+                path,
+                Severity::Error,
+                "no-labs",
+                format!("no labs found: {} {what}", path.display()),
+            )
+            .with_help("give a lab file (.md) or a workshop folder");
+            (Vec::new(), BTreeMap::new(), vec![d])
+        }
+        Ok(_) => {
+            let mut diags = book_toml_errors(path);
+            let files = match order(path) {
+                Ok(files) => files,
+                Err(d) => {
+                    diags.push(d);
+                    Vec::new()
+                }
+            };
+            if files.is_empty() && diags.is_empty() {
+                diags.push(
+                    Diagnostic::file(
+                        path,
+                        Severity::Error,
+                        "no-labs",
+                        format!("no labs found in {}", path.display()),
+                    )
+                    .with_help("a workshop folder holds lab pages (.md), a SUMMARY.md or a workshop/ folder"),
+                );
+            }
+            (files, book_toml_vars(path), diags)
+        }
     }
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+/// A book.toml in the folder (or the one above it, whose `src` it may be)
+/// that does not parse: labctl would silently lose its order and variables.
+fn book_toml_errors(dir: &Path) -> Vec<Diagnostic> {
+    let above = dir
+        .canonicalize()
+        .ok()
+        .and_then(|c| c.parent().map(|p| p.join("book.toml")));
+    let mut out = Vec::new();
+    for file in std::iter::once(dir.join("book.toml")).chain(above) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        if let Err(e) = toml::from_str::<toml::Value>(&text) {
+            let at = e.span().map(|r| r.start).unwrap_or(0).min(text.len());
+            let line = text[..at].matches('\n').count() + 1;
+            let col = text[..at].rfind('\n').map(|i| at - i).unwrap_or(at + 1);
+            out.push(
+                Diagnostic::file(
+                    &file,
+                    Severity::Error,
+                    "bad-book-toml",
+                    format!("{} is not valid TOML: {}", file.display(), e.message()),
+                )
+                .at(&text, line, col, 1)
+                .with_help("fix it: mdBook and labctl read the book's order and variables from it"),
+            );
+        }
+    }
+    out
 }
 
 /// Reads and parses one page; `title` overrides the page's own.

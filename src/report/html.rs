@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use super::collect::{Collected, UserRecord};
 use super::failure;
 use super::groups::{columns, failure_groups, user_label};
+use super::xml_text::is_xml_char;
 use super::{ReportError, Reporter, write_atomic};
 use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult};
 
@@ -49,9 +50,11 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Control characters other than tab and newline are not allowed in
-            // XML 1.0, even as references; command output can contain them.
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            // Characters XML 1.0 forbids, even as references, and other
+            // controls (CR included) that a page should not carry.
+            c if !is_xml_char(c) || (c.is_control() && c != '\n' && c != '\t') => {
+                out.push('\u{fffd}')
+            }
             c => out.push(c),
         }
     }

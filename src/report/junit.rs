@@ -17,6 +17,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite, X
 use super::collect::Collected;
 use super::failure;
 use super::groups::{class_name, lab_file};
+use super::xml_text::xml_safe;
 use super::{ReportError, Reporter, write_atomic};
 use crate::event::{Event, EventKind, StepOutcome, StepResult};
 
@@ -53,7 +54,7 @@ fn status(s: &StepResult) -> TestCaseStatus {
         StepOutcome::Skipped => {
             let mut st = TestCaseStatus::skipped();
             if let Some(r) = &s.reason {
-                st.set_message(r.as_str());
+                st.set_message(xml_safe(r));
             }
             st
         }
@@ -68,11 +69,11 @@ fn status(s: &StepResult) -> TestCaseStatus {
             };
             let mut st = TestCaseStatus::non_success(kind);
             st.set_type(failure::kind(s));
-            st.set_message(match failure::first_hint(s) {
+            st.set_message(xml_safe(&match failure::first_hint(s) {
                 Some(h) => format!("{} (hint: {h})", failure::plain_message(s)),
                 None => failure::plain_message(s),
-            });
-            st.set_description(failure::plain(s));
+            }));
+            st.set_description(xml_safe(&failure::plain(s)));
             st
         }
     }
@@ -90,9 +91,9 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
                 Some(user) => format!("{user}: {}", lab.title),
                 None => lab.title.clone(),
             };
-            let mut suite = TestSuite::new(suite_name);
-            let class = unique(&mut classes, class_name(&u.user, lab));
-            let file = lab_file(lab).display().to_string();
+            let mut suite = TestSuite::new(xml_safe(&suite_name));
+            let class = xml_safe(&unique(&mut classes, class_name(&u.user, lab))).into_owned();
+            let file = xml_safe(&lab_file(lab).display().to_string()).into_owned();
             match u.lab_times.get(i) {
                 Some(t) => {
                     suite.set_timestamp(chrono::DateTime::<chrono::Utc>::from(t.started_at));
@@ -110,7 +111,7 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
             let mut names = BTreeSet::new();
             for s in &lab.steps {
                 let name = unique(&mut names, s.id.clone());
-                let mut case = TestCase::new(name, status(s));
+                let mut case = TestCase::new(xml_safe(&name), status(s));
                 case.set_classname(class.as_str());
                 case.set_time(Duration::from_millis(s.duration_ms));
                 case.extra
@@ -118,10 +119,10 @@ pub fn document(run: &Collected) -> Result<String, ReportError> {
                 case.extra
                     .insert(XmlString::new("line"), XmlString::new(s.line.to_string()));
                 if !s.stdout.is_empty() {
-                    case.set_system_out(s.stdout.as_str());
+                    case.set_system_out(xml_safe(&s.stdout));
                 }
                 if !s.stderr.is_empty() {
-                    case.set_system_err(s.stderr.as_str());
+                    case.set_system_err(xml_safe(&s.stderr));
                 }
                 suite.add_test_case(case);
             }

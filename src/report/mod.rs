@@ -11,8 +11,12 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod tap;
+pub mod target;
+pub mod xml_text;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+pub use target::{check_targets, write_atomic};
 
 use crate::event::Event;
 
@@ -143,23 +147,4 @@ pub fn with_github_default(mut targets: Vec<ReportTarget>) -> Vec<ReportTarget> 
         });
     }
     targets
-}
-
-/// Writes `bytes` to `path` atomically: a temp file beside it, then a rename.
-pub fn write_atomic(format: &'static str, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    use std::io::Write;
-    let err = |source| ReportError::Write {
-        format,
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
 }

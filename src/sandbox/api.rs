@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +41,9 @@ pub struct ApiState {
     pub ingress: Arc<super::ingress::IngressState>,
 }
 
+/// Largest request body, as a real API server (etcd's 3 MiB request limit).
+pub const BODY_LIMIT: usize = 3 * 1024 * 1024;
+
 /// The API server's router.
 pub fn router(state: ApiState) -> Router {
     Router::new()
@@ -73,6 +76,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/{*rest}", axum::routing::any(resource))
         .route("/apis/{*rest}", axum::routing::any(resource))
         .fallback(|uri: Uri| async move { ApiError::no_route(uri.path()) })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
@@ -178,8 +182,15 @@ async fn resource(
     uri: Uri,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return ApiError::too_large(BODY_LIMIT).into_response();
+        }
+        Err(e) => return ApiError::bad_request(e.body_text()).into_response(),
+    };
     let q = match query {
         Ok(Query(q)) => q,
         Err(e) => {

@@ -114,6 +114,15 @@ impl ApiError {
         )
     }
 
+    /// 413: the request body is larger than the server takes.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
+    }
+
     /// 405: the verb is not supported at this path.
     pub fn method_not_allowed(method: &str) -> ApiError {
         ApiError::new(

@@ -1,0 +1,88 @@
+//! Examiner scripts: found from the workshop root whatever the current
+//! directory; a name that leaves workshop/examiner/tests is refused, never run.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::fixtures;
+use crate::run::Workshop;
+use crate::working_copies::run_within;
+
+fn copy_dir(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn examiner_test_runs_from_the_parent_folder() {
+    let parent = tempfile::tempdir().unwrap();
+    copy_dir(
+        &fixtures().join("educates-hugo"),
+        &parent.path().join("hugo"),
+    );
+    let (code, _, err) = run_within(
+        &[
+            "run",
+            "hugo",
+            "--only",
+            "01-check:1",
+            "--var",
+            "session_namespace=ns",
+        ],
+        parent.path(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 passed"), "{err}");
+}
+
+#[test]
+fn names_leaving_the_tests_folder_are_lint_errors_and_never_run() {
+    let w = Workshop::new(&[
+        ("workshop/examiner/tests/fine", "#!/bin/sh\nexit 0\n"),
+        (
+            "evil.sh",
+            "#!/bin/sh\ntouch \"$(dirname \"$0\")/evil-ran\"\n",
+        ),
+    ]);
+    Command::new("chmod")
+        .args(["+x"])
+        .arg(w.file("evil.sh"))
+        .arg(w.file("workshop/examiner/tests/fine"))
+        .status()
+        .unwrap();
+    std::os::unix::fs::symlink(w.file("evil.sh"), w.file("workshop/examiner/tests/link")).unwrap();
+    let evil = w.file("evil.sh").display().to_string();
+    for name in ["../../../evil.sh", evil.as_str(), "link"] {
+        std::fs::create_dir_all(w.file("workshop/content")).unwrap();
+        std::fs::write(
+            w.file("workshop/content/lab.md"),
+            format!("# L\n\n```examiner:execute-test\nname: {name}\nretries: 0\ntimeout: 2\n```\n"),
+        )
+        .unwrap();
+        let page = w.file("workshop/content/lab.md").display().to_string();
+        let (code, out, err) = run_within(
+            &["lint", "--format", "json", &page],
+            w.path(),
+            Duration::from_secs(30),
+        );
+        assert_eq!(code, 2, "{name}: {out}{err}");
+        assert!(out.contains("examiner-outside"), "{name}: {out}");
+        let (code, _, err) = run_within(&["run", &page], w.path(), Duration::from_secs(30));
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(
+            err.contains("outside workshop/examiner/tests"),
+            "{name}: {err}"
+        );
+        assert!(
+            !w.file("evil-ran").exists(),
+            "{name} ran a script outside the tests folder"
+        );
+    }
+}
