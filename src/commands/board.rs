@@ -191,7 +191,7 @@ fn watched(members: &[Member], sandbox: Option<&Sandbox>, workdir: &std::path::P
                     eprintln!("error: the sandbox could not prepare {}: {e}", m.name);
                     Exit::Environment
                 })?,
-                None => Vec::new(),
+                None => proxy_env(),
             };
             Ok(Watched {
                 user: u,
@@ -200,6 +200,19 @@ fn watched(members: &[Member], sandbox: Option<&Sandbox>, workdir: &std::path::P
                 columns: columns(&m.labs).into_iter().map(|(_, c)| c).collect(),
             })
         })
+        .collect()
+}
+
+/// Off the sandbox, http checks go through labctl's own proxies, as the instructor's
+/// curl would (`run` gives checks only the step environment).
+fn proxy_env() -> Vec<(String, String)> {
+    const NAMES: [&str; 8] = [
+        "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+        "no_proxy", "NO_PROXY",
+    ];
+    NAMES
+        .iter()
+        .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
         .collect()
 }
 
@@ -375,7 +388,10 @@ impl View {
         match &self.terminal {
             Some(_) => self.draw(board, started),
             None => {
-                for c in changed {
+                let quiet = |c: &&Change| {
+                    matches!(c, Change::Cell { user, .. } if board.missing_environment(*user).is_some())
+                };
+                for c in changed.iter().filter(|c| !quiet(c)) {
                     eprintln!("{}", lines::line(board, c, started.instant.elapsed()));
                 }
             }

@@ -2,6 +2,7 @@
 
 #[path = "../support/browser.rs"]
 mod browser;
+mod board;
 mod harness;
 mod lint;
 mod list;
