@@ -134,6 +134,24 @@ impl Paint {
 /// The legend and keys line.
 pub const LEGEND: &str = "✓ done  · not yet  ✗ broken  … checking  ? no answer  ~ stale │ ←↑↓→ move  enter open  s snapshot  q quit";
 
+/// Lines of a cell's reason shown under the board.
+const DETAIL_LINES: usize = 3;
+
+/// `text` cut into at most `max` lines of `width` characters, the last ending in … if cut.
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let width = width.max(10);
+    let mut out: Vec<String> = chars.chunks(width).take(max).map(|c| c.iter().collect()).collect();
+    if chars.len() > width * max
+        && let Some(last) = out.last_mut()
+    {
+        *last = fit(last, width);
+        last.pop();
+        last.push('…');
+    }
+    out
+}
+
 fn fit(text: &str, width: usize) -> String {
     pad_str(text, width, Alignment::Left, Some("…")).into_owned()
 }
@@ -170,7 +188,7 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
         screen.col_offset += 1;
     }
     let shown: Vec<usize> = (screen.col_offset..screen.col_offset + fits_from(screen.col_offset)).collect();
-    let detail_lines = if screen.open { 3 } else { 0 };
+    let detail_lines = if screen.open { 2 + DETAIL_LINES } else { 0 };
     let body = height.saturating_sub(5 + detail_lines + usize::from(screen.message.is_some())).max(1);
     let cursor_user = screen.row.min(n_users.saturating_sub(1));
     if cursor_user < screen.row_offset {
@@ -268,7 +286,7 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
         };
         lines.push(String::new());
         lines.push(paint.style(Style::new().bold(), &fit(&what, width)));
-        lines.push(fit(&why, width));
+        lines.extend(wrap(&why, width, DETAIL_LINES));
     }
     if let Some(m) = &screen.message {
         lines.push(fit(m, width));
