@@ -21,10 +21,7 @@ pub fn line(board: &Board, change: &Change, elapsed: Duration) -> String {
         Change::Cell { user, column, now } => {
             let step = &board.columns()[*column].id;
             let what = match (now.mark, now.stale) {
-                (_, Some(age)) => format!(
-                    "stale (last answer {}s ago)",
-                    age.as_secs()
-                ),
+                (_, Some(age)) => format!("stale (last answer {}s ago)", age.as_secs()),
                 (Mark::Done, None) => "✓ done".into(),
                 (Mark::NotYet, None) => "· not yet".into(),
                 (Mark::Broken, None) => "✗ broken".into(),

@@ -247,7 +247,11 @@ impl Board {
             .checks
             .iter()
             .filter(|p| p.trouble.is_some())
-            .filter_map(|p| p.verdict.as_ref().map(|(_, at)| now.saturating_duration_since(*at)))
+            .filter_map(|p| {
+                p.verdict
+                    .as_ref()
+                    .map(|(_, at)| now.saturating_duration_since(*at))
+            })
             .max();
         let trouble = c.checks.iter().find_map(|p| p.trouble.clone());
         if c.checks.iter().any(|p| p.verdict.is_none()) {
@@ -359,7 +363,11 @@ mod tests {
             lab: 0,
             checks: vec!["kube".into()],
         }];
-        Board::new(cols, vec!["user1".into(), "user2".into()], Duration::from_secs(600))
+        Board::new(
+            cols,
+            vec!["user1".into(), "user2".into()],
+            Duration::from_secs(600),
+        )
     }
 
     fn judged(user: usize, passed: bool) -> Observation {

@@ -50,7 +50,13 @@ fn terminal_json(t: TerminalSel) -> Value {
     }
 }
 
-fn check_results(board: &Board, user: usize, column: usize, labs: &[PlannedLab], place: Place) -> Vec<CheckResult> {
+fn check_results(
+    board: &Board,
+    user: usize,
+    column: usize,
+    labs: &[PlannedLab],
+    place: Place,
+) -> Vec<CheckResult> {
     let specs = &columns(labs)
         .into_iter()
         .find(|(p, _)| *p == place)
@@ -286,12 +292,13 @@ pub fn write_snapshot(
     members: &[Member],
     started: Started,
 ) -> Result<(), ReportError> {
-    let text = serde_json::to_string_pretty(&json_document(board, members, started)).map_err(
-        |e| ReportError::Build {
-            format: "json",
-            message: e.to_string(),
-        },
-    )?;
+    let text =
+        serde_json::to_string_pretty(&json_document(board, members, started)).map_err(|e| {
+            ReportError::Build {
+                format: "json",
+                message: e.to_string(),
+            }
+        })?;
     write_atomic("json", path, text.as_bytes())
 }
 

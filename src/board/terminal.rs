@@ -141,7 +141,11 @@ const DETAIL_LINES: usize = 3;
 fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let width = width.max(10);
-    let mut out: Vec<String> = chars.chunks(width).take(max).map(|c| c.iter().collect()).collect();
+    let mut out: Vec<String> = chars
+        .chunks(width)
+        .take(max)
+        .map(|c| c.iter().collect())
+        .collect();
     if chars.len() > width * max
         && let Some(last) = out.last_mut()
     {
@@ -157,13 +161,30 @@ fn fit(text: &str, width: usize) -> String {
 }
 
 /// The whole screen as lines (no escape codes but colours).
-pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, color: bool, title: &str) -> Vec<String> {
+pub fn render(
+    board: &Board,
+    screen: &mut Screen,
+    width: usize,
+    height: usize,
+    color: bool,
+    title: &str,
+) -> Vec<String> {
     let paint = Paint { color };
     let cols = board.columns();
     let users: Vec<&str> = board.users().collect();
     let n_users = users.len();
-    let name_w = users.iter().map(|u| measure_text_width(u)).max().unwrap_or(4).clamp(4, 16) + 1;
-    let col_w: Vec<usize> = cols.iter().map(|c| measure_text_width(&c.id).clamp(5, 14) + 1).collect();
+    let name_w = users
+        .iter()
+        .map(|u| measure_text_width(u))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 16)
+        + 1;
+    // A mark's column: a space (the cursor's bracket), the id, a space between columns.
+    let col_w: Vec<usize> = cols
+        .iter()
+        .map(|c| measure_text_width(&c.id).clamp(5, 14) + 2)
+        .collect();
     let tail_w = 16 + 8 + 6;
     // Columns that fit, keeping the cursor's in view.
     let room = width.saturating_sub(name_w + tail_w).max(6);
@@ -187,9 +208,12 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
     while screen.col >= screen.col_offset + fits_from(screen.col_offset).max(1) {
         screen.col_offset += 1;
     }
-    let shown: Vec<usize> = (screen.col_offset..screen.col_offset + fits_from(screen.col_offset)).collect();
+    let shown: Vec<usize> =
+        (screen.col_offset..screen.col_offset + fits_from(screen.col_offset)).collect();
     let detail_lines = if screen.open { 2 + DETAIL_LINES } else { 0 };
-    let body = height.saturating_sub(5 + detail_lines + usize::from(screen.message.is_some())).max(1);
+    let body = height
+        .saturating_sub(5 + detail_lines + usize::from(screen.message.is_some()))
+        .max(1);
     let cursor_user = screen.row.min(n_users.saturating_sub(1));
     if cursor_user < screen.row_offset {
         screen.row_offset = cursor_user;
@@ -199,12 +223,17 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
     }
 
     let stuck = (0..n_users).filter(|&u| board.stuck(u)).count();
-    let no_env = (0..n_users).filter(|&u| board.missing_environment(u).is_some()).count();
+    let no_env = (0..n_users)
+        .filter(|&u| board.missing_environment(u).is_some())
+        .count();
     let stale = (0..n_users)
         .flat_map(|u| (0..cols.len()).map(move |c| (u, c)))
         .filter(|&(u, c)| board.cell(u, c).stale.is_some())
         .count();
-    let mut head = format!("labctl board · {title} · {n_users} users · {} steps watched", cols.len());
+    let mut head = format!(
+        "labctl board · {title} · {n_users} users · {} steps watched",
+        cols.len()
+    );
     if stuck > 0 {
         head.push_str(&format!(" · {stuck} stuck"));
     }
@@ -218,8 +247,13 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
 
     let mut header = fit("user", name_w);
     for &c in &shown {
-        let h = fit(&cols[c].id, col_w[c] - 1);
-        let h = if c == screen.col { paint.style(Style::new().underlined(), &h) } else { h };
+        let h = fit(&cols[c].id, col_w[c] - 2);
+        let h = if c == screen.col {
+            paint.style(Style::new().underlined(), &h)
+        } else {
+            h
+        };
+        header.push(' ');
         header.push_str(&h);
         header.push(' ');
     }
@@ -229,7 +263,11 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
 
     for u in screen.row_offset..(screen.row_offset + body).min(n_users) {
         let name = fit(users[u], name_w);
-        let mut line = if u == screen.row { paint.style(Style::new().reverse(), &name) } else { name };
+        let mut line = if u == screen.row {
+            paint.style(Style::new().reverse(), &name)
+        } else {
+            name
+        };
         if let Some(why) = board.missing_environment(u) {
             line.push_str(&paint.style(Style::new().magenta(), &format!("no environment: {why}")));
             lines.push(line);
@@ -247,7 +285,9 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
             }
             line.push_str(&m);
         }
-        let furthest = board.furthest(u).map_or("-".to_string(), |c| cols[c].id.clone());
+        let furthest = board
+            .furthest(u)
+            .map_or("-".to_string(), |c| cols[c].id.clone());
         line.push_str(&fit(&furthest, 16));
         line.push_str(&fit(&short_age(board.since_progress(u)), 8));
         if board.stuck(u) {
@@ -260,7 +300,10 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
         done = paint.style(Style::new().reverse(), &done);
     }
     for &c in &shown {
-        done.push_str(&fit(&format!(" {}/{n_users}", board.done_count(c)), col_w[c]));
+        done.push_str(&fit(
+            &format!(" {}/{n_users}", board.done_count(c)),
+            col_w[c],
+        ));
     }
     lines.push(done);
 
@@ -268,13 +311,22 @@ pub fn render(board: &Board, screen: &mut Screen, width: usize, height: usize, c
         let c = screen.col;
         let (what, why) = if screen.row == n_users {
             let not_done = n_users - board.done_count(c);
-            let why = board.common_reason(c).map_or("-".into(), |(r, n)| format!("{n} users: {r}"));
-            (format!("{}: {not_done} of {n_users} users not done", cols[c].id), why)
+            let why = board
+                .common_reason(c)
+                .map_or("-".into(), |(r, n)| format!("{n} users: {r}"));
+            (
+                format!("{}: {not_done} of {n_users} users not done", cols[c].id),
+                why,
+            )
         } else {
             let u = screen.row;
             let cell = board.cell(u, c);
             let state = match cell.stale {
-                Some(age) => format!("{} (stale: last answer {} ago)", cell.mark.word(), short_age(age)),
+                Some(age) => format!(
+                    "{} (stale: last answer {} ago)",
+                    cell.mark.word(),
+                    short_age(age)
+                ),
                 None => cell.mark.word().to_string(),
             };
             let why = board
@@ -392,7 +444,15 @@ mod tests {
     fn keys() {
         assert_eq!(
             parse_keys(b"\x1b[Aj\rsq\x03\x1b"),
-            [Key::Up, Key::Down, Key::Open, Key::Snapshot, Key::Quit, Key::Quit, Key::Close]
+            [
+                Key::Up,
+                Key::Down,
+                Key::Open,
+                Key::Snapshot,
+                Key::Quit,
+                Key::Quit,
+                Key::Close
+            ]
         );
     }
 }

@@ -419,15 +419,13 @@ impl KubeChecker<'_> {
         let result = match end {
             WatchEnd::Refused(verb) => return Err(verb),
             WatchEnd::Cancelled => Err(CheckError::Cancelled),
-            WatchEnd::Stopped | WatchEnd::Deadline | WatchEnd::Ended => {
-                last.unwrap_or_else(|| {
-                    Err(CheckError::Kube(format!(
-                        "no answer about {} {} from the API server in time",
-                        t.resource(),
-                        t.scope()
-                    )))
-                })
-            }
+            WatchEnd::Stopped | WatchEnd::Deadline | WatchEnd::Ended => last.unwrap_or_else(|| {
+                Err(CheckError::Kube(format!(
+                    "no answer about {} {} from the API server in time",
+                    t.resource(),
+                    t.scope()
+                )))
+            }),
         };
         Ok(Eventually {
             result,

@@ -18,7 +18,7 @@ use crate::cancel;
 use crate::check::kube::KubeOptions;
 use crate::cli::BoardArgs;
 use crate::diag::{Severity, has_errors};
-use crate::engine::observe::{ObserveConfig, Observation, Watched, observe};
+use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, fill_workshop, parse_users};
@@ -121,7 +121,11 @@ fn members(args: &BoardArgs, out: Output) -> Result<(Vec<Member>, String, PathBu
     Ok((members, title, workdir))
 }
 
-async fn start_sandbox(args: &BoardArgs, s: &Settings, members: &[Member]) -> Result<Option<Sandbox>, Exit> {
+async fn start_sandbox(
+    args: &BoardArgs,
+    s: &Settings,
+    members: &[Member],
+) -> Result<Option<Sandbox>, Exit> {
     if !args.sandbox {
         return Ok(None);
     }
@@ -157,7 +161,9 @@ async fn run_async(args: &BoardArgs, out: Output) -> Exit {
     };
     let places = columns(&first.labs);
     if places.is_empty() {
-        return bad("these labs have no state checks (kube:, http:, command:); the board has nothing to watch");
+        return bad(
+            "these labs have no state checks (kube:, http:, command:); the board has nothing to watch",
+        );
     }
     let cols: Vec<Column> = places
         .iter()
@@ -173,7 +179,17 @@ async fn run_async(args: &BoardArgs, out: Output) -> Exit {
         Ok(sb) => sb,
         Err(e) => return e,
     };
-    let exit = watch(args, &s, &members, cols, &title, workdir, sandbox.as_ref(), out).await;
+    let exit = watch(
+        args,
+        &s,
+        &members,
+        cols,
+        &title,
+        workdir,
+        sandbox.as_ref(),
+        out,
+    )
+    .await;
     if let Some(sb) = sandbox {
         sb.shutdown().await;
     }
@@ -181,7 +197,11 @@ async fn run_async(args: &BoardArgs, out: Output) -> Exit {
 }
 
 /// The observers' inputs, one per user.
-fn watched(members: &[Member], sandbox: Option<&Sandbox>, workdir: &std::path::Path) -> Result<Vec<Watched>, Exit> {
+fn watched(
+    members: &[Member],
+    sandbox: Option<&Sandbox>,
+    workdir: &std::path::Path,
+) -> Result<Vec<Watched>, Exit> {
     members
         .iter()
         .enumerate()
@@ -207,8 +227,14 @@ fn watched(members: &[Member], sandbox: Option<&Sandbox>, workdir: &std::path::P
 /// curl would (`run` gives checks only the step environment).
 fn proxy_env() -> Vec<(String, String)> {
     const NAMES: [&str; 8] = [
-        "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-        "no_proxy", "NO_PROXY",
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
     ];
     NAMES
         .iter()
@@ -231,7 +257,10 @@ async fn watch(
         Ok(u) => u,
         Err(e) => return e,
     };
-    let kube = Arc::new(KubeOptions::new(args.kubeconfig.clone(), args.context.clone()));
+    let kube = Arc::new(KubeOptions::new(
+        args.kubeconfig.clone(),
+        args.context.clone(),
+    ));
     let uses_kube = users
         .iter()
         .flat_map(|u| u.columns.iter().flatten())
@@ -245,7 +274,11 @@ async fn watch(
             return Exit::Environment;
         }
     }
-    let mut board = Board::new(cols, members.iter().map(|m| m.name.clone()).collect(), s.stuck);
+    let mut board = Board::new(
+        cols,
+        members.iter().map(|m| m.name.clone()).collect(),
+        s.stuck,
+    );
     let started = Started {
         at: SystemTime::now(),
         instant: Instant::now(),
@@ -259,7 +292,11 @@ async fn watch(
         capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
     };
     let observers = tokio::spawn(observe(cfg, users, tx, cancel.clone()));
-    let mut view = View::new(std::io::stdin().is_terminal() && std::io::stderr().is_terminal(), out.color, title);
+    let mut view = View::new(
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+        out.color,
+        title,
+    );
     let mut snapshots = Snapshots {
         dir: args.snapshot_dir.clone(),
         taken: 0,
@@ -320,7 +357,11 @@ async fn watch(
 }
 
 /// Folds `first` and everything already waiting.
-fn apply_all(board: &mut Board, first: Observation, rx: &mut mpsc::UnboundedReceiver<Observation>) -> Vec<Change> {
+fn apply_all(
+    board: &mut Board,
+    first: Observation,
+    rx: &mut mpsc::UnboundedReceiver<Observation>,
+) -> Vec<Change> {
     let mut changed: Vec<Change> = board.apply(&first).into_iter().collect();
     while let Ok(o) = rx.try_recv() {
         changed.extend(board.apply(&o));
@@ -373,13 +414,24 @@ impl View {
         match &self.terminal {
             Some(t) => {
                 let (w, h) = Terminal::size();
-                t.draw(&render(board, &mut self.screen, w, h, self.color, &self.title));
+                t.draw(&render(
+                    board,
+                    &mut self.screen,
+                    w,
+                    h,
+                    self.color,
+                    &self.title,
+                ));
             }
             None => eprintln!(
                 "labctl board: {} users × {} steps watched; a line per change; Ctrl-C ends it{}",
                 board.user_count(),
                 board.columns().len(),
-                if started.instant.elapsed() > Duration::ZERO { "" } else { "" }
+                if started.instant.elapsed() > Duration::ZERO {
+                    ""
+                } else {
+                    ""
+                }
             ),
         }
     }
@@ -388,9 +440,7 @@ impl View {
         match &self.terminal {
             Some(_) => self.draw(board, started),
             None => {
-                let quiet = |c: &&Change| {
-                    matches!(c, Change::Cell { user, .. } if board.missing_environment(*user).is_some())
-                };
+                let quiet = |c: &&Change| matches!(c, Change::Cell { user, .. } if board.missing_environment(*user).is_some());
                 for c in changed.iter().filter(|c| !quiet(c)) {
                     eprintln!("{}", lines::line(board, c, started.instant.elapsed()));
                 }

@@ -173,7 +173,11 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
                 .all(|st| state(s, u, st) == "not_yet")
         }) && state(s, "user21", "apply-egress") == "no_environment"
     };
-    wait_for(&snaps, "every user not yet, user21 without environment", all_answered);
+    wait_for(
+        &snaps,
+        "every user not yet, user21 without environment",
+        all_answered,
+    );
 
     // Three students register the destination; user3 also labels it.
     for u in ["user3", "user7", "user12"] {
@@ -192,9 +196,17 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
         "context-scraper-egress",
         "checked=yes",
     ]);
-    wait_for(&snaps, "user3's label", |s| state(s, "user3", "label") == "done");
+    wait_for(&snaps, "user3's label", |s| {
+        state(s, "user3", "label") == "done"
+    });
     // user7 deletes theirs: broken, for user7 only.
-    room.kubectl(&["delete", "-n", "user7", "serviceentry", "context-scraper-egress"]);
+    room.kubectl(&[
+        "delete",
+        "-n",
+        "user7",
+        "serviceentry",
+        "context-scraper-egress",
+    ]);
     wait_for(&snaps, "user7's broken steps", |s| {
         state(s, "user7", "apply-egress") == "broken" && state(s, "user7", "scrape") == "broken"
     });
@@ -235,7 +247,10 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
 
     // The line view said the same, one line per change.
     assert!(err.contains("user7 apply-egress ✗ broken"), "{err}");
-    assert!(err.contains("user21 no environment: namespace user21 does not exist"), "{err}");
+    assert!(
+        err.contains("user21 no environment: namespace user21 does not exist"),
+        "{err}"
+    );
 
     // The JSON report is `run`'s: user7's apply-egress failed, with why.
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -289,8 +304,9 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
     );
     let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
     assert_eq!(merged["runs"].as_array().unwrap().len(), 21);
-    let junit = quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
-        .unwrap();
+    let junit =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
     assert_eq!(junit.test_suites.len(), 21);
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains(">user21<"), "user21 missing from the HTML");
@@ -310,7 +326,8 @@ fn a_silent_cluster_makes_cells_stale_not_failed() {
         .spawn()
         .unwrap();
     wait_for(&snaps, "user1 done", |s| {
-        state(s, "user1", "apply-egress") == "done" && state(s, "user2", "apply-egress") == "not_yet"
+        state(s, "user1", "apply-egress") == "done"
+            && state(s, "user2", "apply-egress") == "not_yet"
     });
     let sandbox = room.sandbox.take().unwrap();
     room.rt.block_on(sandbox.shutdown());
@@ -383,14 +400,29 @@ fn the_full_screen_board_through_a_pseudo_terminal() {
     let out = script.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let raw = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(raw.contains("\x1b[?1049h"), "never entered the alternate screen");
-    assert!(raw.trim_end().ends_with("\x1b[?1049l"), "did not restore the screen: {raw:?}");
+    assert!(
+        raw.contains("\x1b[?1049h"),
+        "never entered the alternate screen"
+    );
+    assert!(
+        raw.trim_end().ends_with("\x1b[?1049l"),
+        "did not restore the screen: {raw:?}"
+    );
     let screen = text_of(&raw);
-    assert!(screen.contains("labctl board · Egress, three ways to see it · 4 users"), "{screen}");
-    assert!(screen.contains("no environment: namespace user4 does not exist"), "{screen}");
+    assert!(
+        screen.contains("labctl board · Egress, three ways to see it · 4 users"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("no environment: namespace user4 does not exist"),
+        "{screen}"
+    );
     // The detail of user2's apply-egress after Enter.
     assert!(screen.contains("user2 · apply-egress: done"), "{screen}");
-    assert!(screen.contains("snapshot saved to ./board-0001.json"), "{screen}");
+    assert!(
+        screen.contains("snapshot saved to ./board-0001.json"),
+        "{screen}"
+    );
     assert!(room.home.path().join("board-0001.json").is_file());
     let frame_rows: Vec<&str> = screen.lines().filter(|l| l.starts_with("user2 ")).collect();
     assert!(frame_rows.iter().any(|l| l.contains('✓')), "{frame_rows:?}");
