@@ -132,7 +132,7 @@ impl Paint {
 }
 
 /// The legend and keys line.
-pub const LEGEND: &str = "✓ done  · not yet  ✗ broken  … checking  ? no answer  ~ stale │ ←↑↓→ move  enter open  s snapshot  q quit";
+pub const LEGEND: &str = "✓ done · not yet ✗ broken … checking ? no answer ~ stale │ ←↑↓→ move, enter open, s snapshot, q quit";
 
 /// Lines of a cell's reason shown under the board.
 const DETAIL_LINES: usize = 3;
@@ -439,6 +439,76 @@ fn read_keys(stop: &AtomicBool, keys: &tokio::sync::mpsc::UnboundedSender<Key>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::board::model::Column;
+    use crate::check::CheckOutcome;
+    use crate::engine::observe::{Answer, Observation, ProbeId};
+
+    fn judged(user: usize, column: usize, passed: bool) -> Observation {
+        Observation {
+            user,
+            probe: ProbeId::Check { column, check: 0 },
+            answer: Answer::Judged(CheckOutcome {
+                passed,
+                description: "ServiceEntry egress in user2".into(),
+                expected: "exists".into(),
+                actual: if passed { "exists" } else { "not found" }.into(),
+                message: None,
+            }),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_frame_shows_marks_counts_and_the_open_reason() {
+        let cols = ["apply-egress", "scrape"]
+            .map(|id| Column {
+                id: id.into(),
+                lab: 0,
+                checks: vec!["check".into()],
+            })
+            .to_vec();
+        let mut b = Board::new(
+            cols,
+            vec!["user1".into(), "user2".into()],
+            Duration::from_secs(600),
+        );
+        b.apply(&judged(0, 0, true));
+        b.apply(&judged(1, 0, true));
+        b.apply(&judged(1, 0, false));
+        b.apply(&judged(0, 1, false));
+        let mut screen = Screen::default();
+        screen.key(Key::Down, &b);
+        screen.key(Key::Open, &b);
+        let lines = render(&b, &mut screen, 100, 30, false, "Egress");
+        let text = lines.join("\n");
+        assert!(
+            lines[0].starts_with("labctl board · Egress · 2 users · 2 steps watched"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("user   apply-egress  scrape furthest"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("user1  ✓             ·      apply-egress    0s"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("user2 [✗]            …      -               0s"),
+            "{text}"
+        );
+        assert!(lines[4].starts_with("done   1/2           0/2"), "{text}");
+        assert!(
+            lines[6].starts_with("user2 · apply-egress: broken"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[7], "ServiceEntry egress in user2: expected exists, actual not found",
+            "{text}"
+        );
+        assert!(lines[8].ends_with("q quit"), "{text}");
+    }
 
     #[test]
     fn keys() {
