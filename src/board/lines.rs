@@ -29,11 +29,11 @@ pub fn line(board: &Board, change: &Change, elapsed: Duration) -> String {
                 (Mark::NoAnswer, None) => "? no answer".into(),
             };
             let mut s = format!("{} {} {step} {what}", clock(elapsed), name(*user));
-            if matches!(now.mark, Mark::Broken | Mark::NoAnswer) || now.stale.is_some() {
-                if let Some(r) = &now.reason {
-                    s.push_str(": ");
-                    s.push_str(r);
-                }
+            if (matches!(now.mark, Mark::Broken | Mark::NoAnswer) || now.stale.is_some())
+                && let Some(r) = &now.reason
+            {
+                s.push_str(": ");
+                s.push_str(r);
             }
             s
         }

@@ -261,8 +261,14 @@ pub fn render(
     header.push_str("since");
     lines.push(header);
 
-    for u in screen.row_offset..(screen.row_offset + body).min(n_users) {
-        let name = fit(users[u], name_w);
+    let last_row = (screen.row_offset + body).min(n_users);
+    for (u, user) in users
+        .iter()
+        .enumerate()
+        .take(last_row)
+        .skip(screen.row_offset)
+    {
+        let name = fit(user, name_w);
         let mut line = if u == screen.row {
             paint.style(Style::new().reverse(), &name)
         } else {

@@ -311,7 +311,7 @@ async fn watch(
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut ok = true;
-    view.draw(&mut board, started);
+    view.draw(&board);
     loop {
         let mut changed = Vec::new();
         tokio::select! {
@@ -344,7 +344,7 @@ async fn watch(
                 ok = false;
             }
         }
-        view.show(&mut board, &changed, started);
+        view.show(&board, &changed, started);
     }
     cancel_handle.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), observers).await;
@@ -410,7 +410,7 @@ impl View {
         }
     }
 
-    fn draw(&mut self, board: &mut Board, started: Started) {
+    fn draw(&mut self, board: &Board) {
         match &self.terminal {
             Some(t) => {
                 let (w, h) = Terminal::size();
@@ -424,21 +424,16 @@ impl View {
                 ));
             }
             None => eprintln!(
-                "labctl board: {} users × {} steps watched; a line per change; Ctrl-C ends it{}",
+                "labctl board: {} users × {} steps watched; a line per change; Ctrl-C ends it",
                 board.user_count(),
                 board.columns().len(),
-                if started.instant.elapsed() > Duration::ZERO {
-                    ""
-                } else {
-                    ""
-                }
             ),
         }
     }
 
-    fn show(&mut self, board: &mut Board, changed: &[Change], started: Started) {
+    fn show(&mut self, board: &Board, changed: &[Change], started: Started) {
         match &self.terminal {
-            Some(_) => self.draw(board, started),
+            Some(_) => self.draw(board),
             None => {
                 let quiet = |c: &&Change| matches!(c, Change::Cell { user, .. } if board.missing_environment(*user).is_some());
                 for c in changed.iter().filter(|c| !quiet(c)) {
