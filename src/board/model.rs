@@ -323,8 +323,12 @@ impl Board {
         self.users[user].last_progress.elapsed()
     }
 
-    /// No progress for `--stuck`, and not done with everything.
+    /// No progress for `--stuck`, and not done with everything (a user without an
+    /// environment is that, not stuck).
     pub fn stuck(&self, user: usize) -> bool {
+        if self.missing_environment(user).is_some() {
+            return false;
+        }
         let all_done = (0..self.columns.len()).all(|c| self.cell(user, c).mark == Mark::Done);
         !all_done && self.since_progress(user) >= self.stuck_after
     }

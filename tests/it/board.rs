@@ -427,3 +427,78 @@ fn the_full_screen_board_through_a_pseudo_terminal() {
     let frame_rows: Vec<&str> = screen.lines().filter(|l| l.starts_with("user2 ")).collect();
     assert!(frame_rows.iter().any(|l| l.contains('✓')), "{frame_rows:?}");
 }
+
+/// A tiny HTTP server on `listener` answering 200 until `stop` is set.
+fn serve(
+    listener: std::net::TcpListener,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    use std::io::{Read as _, Write as _};
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).unwrap();
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf);
+                    let _ = s.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })
+}
+
+#[test]
+fn a_service_that_stops_answering_goes_stale_and_recovers() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::fs::write(
+        dir.path().join("lab.md"),
+        format!("# Up\n\n```execute {{name=up}}\ntrue\n```\n\n```verify\n- http: http://127.0.0.1:{port}/\n  status: 200\n```\n"),
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = serve(listener, stop.clone());
+    let snaps = dir.path().join("snaps");
+    let mut board = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .args(["board", "lab.md", "--users", "user1", "--interval", "300ms"])
+        .arg("--snapshot-dir")
+        .arg(&snaps)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cell = |s: &Value| s["board"]["users"][0]["cells"][0].clone();
+    wait_for(&snaps, "up done", |s| cell(s)["state"] == "done");
+    stop.store(true, Ordering::SeqCst);
+    server.join().unwrap();
+    wait_for(&snaps, "a stale cell", |s| !cell(s)["stale_ms"].is_null());
+    let stale = cell(&snapshots(&snaps).pop().unwrap());
+    assert_eq!(stale["state"], "done", "{stale}");
+    assert!(
+        stale["reason"].as_str().unwrap().contains("Connect"),
+        "{stale}"
+    );
+    // The same port answers again: the cell is fresh by itself.
+    let again = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = serve(again, stop.clone());
+    wait_for(&snaps, "a fresh cell", |s| {
+        cell(s)["stale_ms"].is_null() && cell(s)["state"] == "done"
+    });
+    term(&board);
+    assert_eq!(board.wait().unwrap().code(), Some(0));
+    stop.store(true, Ordering::SeqCst);
+    server.join().unwrap();
+}
