@@ -138,6 +138,7 @@ async fn start_sandbox(
         users: highest,
         mesh_delay: s.mesh_delay,
         refuse: Vec::new(),
+        names: members.iter().map(|m| m.name.clone()).collect(),
     })
     .await
     .map(Some)

@@ -29,6 +29,7 @@ impl Classroom {
                 users,
                 mesh_delay: Duration::ZERO,
                 refuse: Vec::new(),
+                names: Vec::new(),
             }))
             .unwrap();
         Classroom {
