@@ -184,6 +184,8 @@ fn runner(cfg: &ObserveConfig, p: &Probe, cancel: &Cancel) -> ShellRunner {
         env: p.env.as_ref().clone(),
         cancel: cancel.clone(),
         capture_cap: cfg.capture_cap,
+        // A check script is read-only: two seconds after SIGTERM is plenty.
+        grace: Duration::from_secs(2),
     }
 }
 
