@@ -1,8 +1,8 @@
 //! Integration tests: the real labctl binary on fixture workshops.
 
+mod board;
 #[path = "../support/browser.rs"]
 mod browser;
-mod board;
 mod harness;
 mod lint;
 mod list;
