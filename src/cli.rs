@@ -66,6 +66,8 @@ pub enum Command {
         mut_arg("shell_blocks", |a| a.hide(true))
     )]
     Check(RunArgs),
+    /// A live board of every user's progress from their state checks; runs no step.
+    Board(BoardArgs),
     /// Start the embedded cluster and mesh, print its environment or run a command in it.
     Sandbox(SandboxArgs),
     /// Print Kubernetes manifests that run the workshop for every user in the cluster.
@@ -177,6 +179,50 @@ pub struct RunArgs {
     /// `check`: try each state check once instead of waiting its `within`.
     #[arg(long)]
     pub no_wait: bool,
+    /// Kubeconfig for kube checks.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for kube checks.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// Arguments of `board`.
+#[derive(Debug, Args, Clone)]
+pub struct BoardArgs {
+    /// Lab files or workshop folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Watch these users: user1..user40, 1..40, alice,bob or @FILE.
+    #[arg(long, value_name = "SPEC")]
+    pub users: String,
+    /// Checks running at once (a kube watch counts until its first answer).
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
+    pub jobs: usize,
+    /// Time between two polls of an http or command check (kube checks are watched).
+    #[arg(long, value_name = "DUR", default_value = "10s")]
+    pub interval: String,
+    /// A user with no progress for this long is stuck.
+    #[arg(long, value_name = "DUR", default_value = "10m")]
+    pub stuck: String,
+    /// Write the board at exit: junit=FILE, json=FILE or html=FILE (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<String>,
+    /// Write a JSON snapshot into DIR after every change (and on `s` or SIGUSR1).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Start the embedded sandbox cluster and mesh, seeded with the users.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Sandbox: delay before mesh changes take effect.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub mesh_delay: String,
+    /// Set a variable (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+    /// Accept variable values outside the safe character set.
+    #[arg(long)]
+    pub allow_unsafe_vars: bool,
     /// Kubeconfig for kube checks.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! labctl: loads workshop labs written in markdown, runs every command the way a
 //! student would, and verifies the outcome.
 
+pub mod board;
 pub mod cancel;
 pub mod check;
 pub mod cli;
@@ -78,6 +79,7 @@ pub fn run() -> std::process::ExitCode {
         }
         Command::Run(a) => commands::run::run(a, engine::Mode::Run, out),
         Command::Check(a) => commands::run::run(a, engine::Mode::CheckOnly, out),
+        Command::Board(a) => commands::board::run(a, out),
         Command::Sandbox(_) => unreachable!("handled above"),
         Command::Job(a) => commands::job::run(a),
         Command::Report(cli::ReportCommand::Merge(a)) => commands::report_merge::run(a),

@@ -4,6 +4,7 @@
 //! proxy variable at all, labctl's own environment decides: `labctl check` run inside
 //! the sandbox shell, or behind a corporate proxy, sees what `curl` there sees.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::json::{assert_json, parse_json_text};
@@ -122,9 +123,32 @@ fn env_first(ctx: &CheckContext<'_>, names: &[&str]) -> Option<String> {
         .find(|v| !v.trim().is_empty())
 }
 
+/// The TLS configuration reqwest builds by default (ring, the platform's verifier, h2
+/// and http/1.1), made once per process: building it reads and parses the system's
+/// root certificates, which cost more than the request itself when `labctl board`
+/// polls sixty users' http checks (and `within` retries one every second).
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+            .map_err(|e| format!("cannot set up TLS certificate verification: {e}"))?;
+        let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(cfg)
+    })
+    .clone()
+}
+
 /// A client whose proxies come from the step environment only.
 pub fn client_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::Client, String> {
     client_builder_for(env_ctx)?
+        .use_preconfigured_tls(tls_config()?)
         .build()
         .map_err(|e| error_chain(&e))
 }
@@ -210,7 +234,14 @@ impl Check for HttpChecker<'_> {
                 error,
             };
             let client = client_builder_for(ctx)
-                .and_then(|b| with_tls(b, &h.tls, ctx.workdir))
+                .and_then(|b| {
+                    // The shared configuration knows no check's own CA or client certificate.
+                    if h.tls.ca.is_none() && h.tls.cert.is_none() && h.tls.key.is_none() {
+                        Ok(b.use_preconfigured_tls(tls_config()?))
+                    } else {
+                        with_tls(b, &h.tls, ctx.workdir)
+                    }
+                })
                 .and_then(|b| b.build().map_err(|e| error_chain(&e)))
                 .map_err(fail)?;
             let method = reqwest::Method::from_bytes(h.method.as_bytes())

@@ -11,6 +11,7 @@ pub mod connect;
 mod subset;
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -392,6 +393,104 @@ impl KubeChecker<'_> {
         start: Instant,
         deadline: Instant,
     ) -> Result<Eventually, &'static str> {
+        let mut tries = 0;
+        let mut last: Option<Result<CheckOutcome, CheckError>> = None;
+        let end = self
+            .follow_target(ctx, t, Some(deadline), |seen| match seen {
+                Seen::Judged(r) => {
+                    tries += 1;
+                    let holds = matches!(&r, Ok(o) if o.passed);
+                    last = Some(r);
+                    if holds {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                }
+                // Retried by the watcher's backoff; reported if nothing better comes.
+                Seen::Trouble(e) => {
+                    if !matches!(last, Some(Ok(_))) {
+                        last = Some(Err(e));
+                    }
+                    ControlFlow::Continue(())
+                }
+            })
+            .await;
+        let result = match end {
+            WatchEnd::Refused(verb) => return Err(verb),
+            WatchEnd::Cancelled => Err(CheckError::Cancelled),
+            WatchEnd::Stopped | WatchEnd::Deadline | WatchEnd::Ended => last.unwrap_or_else(|| {
+                Err(CheckError::Kube(format!(
+                    "no answer about {} {} from the API server in time",
+                    t.resource(),
+                    t.scope()
+                )))
+            }),
+        };
+        Ok(Eventually {
+            result,
+            tries,
+            elapsed: start.elapsed(),
+        })
+    }
+
+    /// Follows the check for as long as `ctx.cancel` allows, telling `on` every verdict
+    /// (after each change of the object(s)) and every trouble (the API server does not
+    /// answer, the kind is unknown); used by `labctl board`. A refused watch (403) falls
+    /// back to one evaluation every `interval`.
+    pub async fn follow(
+        &self,
+        ctx: &CheckContext<'_>,
+        interval: std::time::Duration,
+        mut on: impl FnMut(Seen) + Send,
+    ) {
+        while !ctx.cancel.is_cancelled() {
+            let t = match self.target(ctx).await {
+                Ok(t) => t,
+                Err(e) => {
+                    on(Seen::Trouble(e));
+                    self.pause(ctx, interval).await;
+                    continue;
+                }
+            };
+            let end = self
+                .follow_target(ctx, &t, None, |seen| {
+                    on(seen);
+                    ControlFlow::Continue(())
+                })
+                .await;
+            match end {
+                WatchEnd::Refused(_) => break,
+                WatchEnd::Cancelled => return,
+                WatchEnd::Stopped | WatchEnd::Deadline | WatchEnd::Ended => continue,
+            }
+        }
+        while !ctx.cancel.is_cancelled() {
+            match self.evaluate(ctx).await {
+                Err(CheckError::Cancelled) => return,
+                Err(e) => on(Seen::Trouble(e)),
+                Ok(o) => on(Seen::Judged(Ok(o))),
+            }
+            self.pause(ctx, interval).await;
+        }
+    }
+
+    async fn pause(&self, ctx: &CheckContext<'_>, d: std::time::Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = ctx.cancel.cancelled() => {}
+        }
+    }
+
+    /// Watches the object(s), judging after each change, until `on` breaks, `deadline`
+    /// passes, the run is cancelled or the API refuses the list or watch (403).
+    async fn follow_target(
+        &self,
+        ctx: &CheckContext<'_>,
+        t: &Target,
+        deadline: Option<Instant>,
+        mut on: impl FnMut(Seen) -> ControlFlow<()>,
+    ) -> WatchEnd {
         let k = self.0;
         let mut cfg = watcher::Config::default();
         if let Some(n) = &k.name {
@@ -404,23 +503,23 @@ impl KubeChecker<'_> {
         let mut stream = std::pin::pin!(stream);
         let mut objects: BTreeMap<String, Value> = BTreeMap::new();
         let mut relist: Option<BTreeMap<String, Value>> = None;
-        let mut tries = 0;
-        let mut last: Option<Result<CheckOutcome, CheckError>> = None;
-        let done = |result, tries| {
-            Ok(Eventually {
-                result,
-                tries,
-                elapsed: start.elapsed(),
-            })
-        };
         let key = |o: &DynamicObject| o.metadata.name.clone().unwrap_or_default();
+        let until = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut until = std::pin::pin!(until);
         loop {
             let next = tokio::select! {
                 n = stream.next() => n,
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = ctx.cancel.cancelled() => return done(Err(CheckError::Cancelled), tries),
+                _ = &mut until => return WatchEnd::Deadline,
+                _ = ctx.cancel.cancelled() => return WatchEnd::Cancelled,
             };
-            let Some(next) = next else { break };
+            let Some(next) = next else {
+                return WatchEnd::Ended;
+            };
             match next {
                 Err(e) => {
                     let (verb, err) = match &e {
@@ -428,25 +527,27 @@ impl KubeChecker<'_> {
                         watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
                             ("watch", Some(e))
                         }
-                        watcher::Error::WatchError(s) if s.code == 403 => return Err("watch"),
+                        watcher::Error::WatchError(s) if s.code == 403 => {
+                            return WatchEnd::Refused("watch");
+                        }
                         _ => ("watch", None),
                     };
                     if let Some(kube::Error::Api(s)) = err
                         && s.code == 403
                     {
-                        return Err(verb);
+                        return WatchEnd::Refused(verb);
                     }
-                    // Retried by the watcher's backoff; reported if nothing better comes.
-                    if !matches!(last, Some(Ok(_))) {
-                        last = Some(Err(match err {
-                            Some(e) => t.error(verb, e),
-                            None => CheckError::Kube(format!(
-                                "watch of {} {} failed: {}",
-                                t.resource(),
-                                t.scope(),
-                                error_chain(&e)
-                            )),
-                        }));
+                    let trouble = match err {
+                        Some(e) => t.error(verb, e),
+                        None => CheckError::Kube(format!(
+                            "watch of {} {} failed: {}",
+                            t.resource(),
+                            t.scope(),
+                            error_chain(&e)
+                        )),
+                    };
+                    if on(Seen::Trouble(trouble)).is_break() {
+                        return WatchEnd::Stopped;
                     }
                     continue;
                 }
@@ -475,22 +576,34 @@ impl KubeChecker<'_> {
             } else {
                 Found::Many(objects.values().cloned().collect())
             };
-            tries += 1;
-            let r = self.judge(t, &found);
-            if matches!(&r, Ok(o) if o.passed) {
-                return done(r, tries);
+            if on(Seen::Judged(self.judge(t, &found))).is_break() {
+                return WatchEnd::Stopped;
             }
-            last = Some(r);
         }
-        let result = last.unwrap_or_else(|| {
-            Err(CheckError::Kube(format!(
-                "no answer about {} {} from the API server in time",
-                t.resource(),
-                t.scope()
-            )))
-        });
-        done(result, tries)
     }
+}
+
+/// What following a check saw.
+#[derive(Debug)]
+pub enum Seen {
+    /// A verdict on the object(s) as they are now (or a check that could not be judged).
+    Judged(Result<CheckOutcome, CheckError>),
+    /// The API server did not answer or refused; the watch retries with backoff.
+    Trouble(CheckError),
+}
+
+/// Why a watch stopped.
+enum WatchEnd {
+    /// The caller had seen enough.
+    Stopped,
+    /// The deadline passed.
+    Deadline,
+    /// The watcher's stream ended.
+    Ended,
+    /// The run was cancelled.
+    Cancelled,
+    /// The API refused this verb (403).
+    Refused(&'static str),
 }
 
 impl Check for KubeChecker<'_> {

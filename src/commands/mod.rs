@@ -1,5 +1,6 @@
 //! One file per subcommand: each turns validated arguments into work and an exit status.
 
+pub mod board;
 pub mod interactive;
 pub mod job;
 pub mod lint;

@@ -1,6 +1,7 @@
 //! The engine: walks the plan for each user, drives terminals and checks, and
 //! emits events. It knows no output format.
 
+pub mod observe;
 pub mod prompt;
 pub mod runner;
 mod user_run;

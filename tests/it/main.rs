@@ -1,6 +1,7 @@
 //! Integration tests: the real labctl binary on fixture workshops.
 
 mod bad_input;
+mod board;
 #[path = "../support/browser.rs"]
 mod browser;
 mod examiner;

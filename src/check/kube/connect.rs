@@ -193,6 +193,19 @@ fn key(source: &Source, context: Option<&str>) -> String {
     format!("{place}#{}", context.unwrap_or(""))
 }
 
+/// `host` is named by a `NO_PROXY` list (`*`, the host, or a domain it ends in).
+fn bypasses_proxy(host: &str, no_proxy: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|e| {
+            let e = e.trim_start_matches('.');
+            e == "*" || host == e || host.ends_with(&format!(".{e}"))
+        })
+}
+
 /// Loads the configuration and makes a client, once per (kubeconfig, context) for the run.
 pub async fn connect(
     opts: &KubeOptions,
@@ -210,6 +223,20 @@ pub async fn connect(
     skip_proxy_for_no_proxy_hosts(&mut config, env);
     if config.connect_timeout.is_none_or(|t| t > CONNECT_TIMEOUT) {
         config.connect_timeout = Some(CONNECT_TIMEOUT);
+    }
+    // kube takes HTTPS_PROXY from the environment but, built without its proxy
+    // features, ignores NO_PROXY and refuses every proxy: honour NO_PROXY here (the
+    // sandbox exports both, for an API server on loopback).
+    if config.proxy_url.is_some()
+        && let Some(host) = config.cluster_url.host()
+        && bypasses_proxy(
+            host,
+            &env_or_process(env, "NO_PROXY")
+                .or_else(|| env_or_process(env, "no_proxy"))
+                .unwrap_or_default(),
+        )
+    {
+        config.proxy_url = None;
     }
     let namespace = config.default_namespace.clone();
     let identity = cluster_identity(&config);
@@ -464,6 +491,14 @@ fn is_namespaced(caps: &ApiCapabilities) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_lists() {
+        assert!(bypasses_proxy("127.0.0.1", "127.0.0.1,localhost"));
+        assert!(bypasses_proxy("api.example.com", ".example.com"));
+        assert!(bypasses_proxy("api.example.com", "*"));
+        assert!(!bypasses_proxy("api.example.com", "localhost,example.org"));
+    }
 
     #[test]
     fn suggestions() {
