@@ -197,6 +197,16 @@ oc apply -n $U-istio -f $M/authorizationpolicy-deny-scrape.yaml >/dev/null
 echo "denied=$(curl -s --cacert ca.crt --cert c.crt --key c.key -w ' %{http_code}' "$URL")"
 oc delete authorizationpolicy ingress-deny-scrape -n $U-istio >/dev/null
 echo "allowed=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w '%{http_code}' "$URL")"
+DIRECT="http://context-scraper.$U:8080/scrape/custom_search?term=skynet"
+oc apply -n $U -f $M/peerauthentication-strict.yaml >/dev/null
+echo "outside-mesh=$(curl -s -o /dev/null -w '%{http_code}' "$DIRECT"; echo " $?")"
+echo "through-mesh=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w '%{http_code}' "$URL")"
+oc delete peerauthentication default -n $U >/dev/null
+sed 's/STRICT/PERMISSIVE/' $M/peerauthentication-strict.yaml | oc apply -n $U -f - >/dev/null
+oc apply -n $U-istio -f $M/peerauthentication-strict.yaml >/dev/null
+echo "namespace-permissive-over-mesh-strict=$(curl -s -o /dev/null -w '%{http_code}' "$DIRECT")"
+oc delete peerauthentication default -n $U >/dev/null
+echo "mesh-wide-strict=$(curl -s -o /dev/null -w '%{http_code}' "$DIRECT")"
 "#;
     let (code, out, err) = sandbox_bash(&["--users", "1", "--mesh-delay", "0s"], script);
     assert_eq!(code, Some(0), "{out}\n{err}");
@@ -222,6 +232,12 @@ echo "allowed=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w
     assert_eq!(line("mutual"), "200");
     assert_eq!(line("denied"), "RBAC: access denied 403");
     assert_eq!(line("allowed"), "200");
+    // PeerAuthentication STRICT: no reply outside the mesh (curl 52), the gateway passes;
+    // the most specific policy wins, and the control plane's namespace holds the mesh-wide one.
+    assert_eq!(line("outside-mesh"), "000 52");
+    assert_eq!(line("through-mesh"), "200");
+    assert_eq!(line("namespace-permissive-over-mesh-strict"), "200");
+    assert_eq!(line("mesh-wide-strict"), "000");
 }
 
 /// The sandbox seeds every user a run names: `--var username=user3` and `--users alice,bob`.
