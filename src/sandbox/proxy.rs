@@ -284,7 +284,7 @@ where
         .client_hello()
         .server_name()
         .map_or(host, str::to_string);
-    let config = match ingress::tls_config(&p.store, &user, &sni) {
+    let config = match p.ingress.tls.get(&p.store, &user, &sni) {
         Ok(c) => {
             p.ingress.note(&sni, None);
             c
