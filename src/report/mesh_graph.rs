@@ -226,6 +226,14 @@ fn positions(g: &MeshGraph) -> Vec<(f64, f64)> {
     for (i, l) in layer.iter().enumerate() {
         columns.entry(*l).or_default().push(i);
     }
+    // The first column's labels are centred under their nodes: leave room for the longest.
+    let left = g
+        .nodes
+        .iter()
+        .zip(&layer)
+        .filter(|(_, l)| **l == 0)
+        .map(|(n, _)| n.label.chars().count() as f64 * 3.6 + 12.0)
+        .fold(MARGIN, f64::max);
     let mut pos = vec![(0.0, 0.0); g.nodes.len()];
     for (l, mut members) in columns {
         members.sort_by(|a, b| {
@@ -233,7 +241,7 @@ fn positions(g: &MeshGraph) -> Vec<(f64, f64)> {
             (a.kind, &a.label, &a.id).cmp(&(b.kind, &b.label, &b.id))
         });
         for (row, i) in members.into_iter().enumerate() {
-            pos[i] = (MARGIN + l as f64 * COL, MARGIN + row as f64 * ROW);
+            pos[i] = (left + l as f64 * COL, MARGIN + row as f64 * ROW);
         }
     }
     pos
@@ -461,6 +469,11 @@ mod tests {
         let mut g = MeshGraph::from_kiali(&egress_blocked());
         let p = positions(&g);
         assert!(p[3].0 < p[0].0 && p[0].0 < p[1].0, "{p:?}");
+        g.nodes[3].label = "istio-ingressgateway".into();
+        assert!(
+            positions(&g)[3].0 >= 20.0 * 3.6 + 12.0,
+            "the label fits left of the node"
+        );
         g.edges.push(GraphEdge {
             source: "bh".into(),
             target: "unknown".into(),
