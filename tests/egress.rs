@@ -199,6 +199,16 @@ oc apply -n $U-istio -f $M/authorizationpolicy-deny-scrape.yaml >/dev/null
 echo "denied=$(curl -s --cacert ca.crt --cert c.crt --key c.key -w ' %{http_code}' "$URL")"
 oc delete authorizationpolicy ingress-deny-scrape -n $U-istio >/dev/null
 echo "allowed=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w '%{http_code}' "$URL")"
+DIRECT="http://context-scraper.$U:8080/scrape/custom_search?term=skynet"
+oc apply -n $U -f $M/peerauthentication-strict.yaml >/dev/null
+echo "outside-mesh=$(curl -s -o /dev/null -w '%{http_code}' "$DIRECT"; echo " $?")"
+echo "through-mesh=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w '%{http_code}' "$URL")"
+oc delete peerauthentication default -n $U >/dev/null
+sed 's/STRICT/PERMISSIVE/' $M/peerauthentication-strict.yaml | oc apply -n $U -f - >/dev/null
+oc apply -n $U-istio -f $M/peerauthentication-strict.yaml >/dev/null
+echo "namespace-permissive-over-mesh-strict=$(curl -s -o /dev/null -w '%{http_code}' "$DIRECT")"
+oc delete peerauthentication default -n $U >/dev/null
+echo "mesh-wide-strict=$(curl -s -o /dev/null -w '%{http_code}' "$DIRECT")"
 "#;
     let (code, out, err) = sandbox_bash(&["--users", "1", "--mesh-delay", "0s"], script);
     assert_eq!(code, Some(0), "{out}\n{err}");
@@ -224,6 +234,12 @@ echo "allowed=$(curl -s --cacert ca.crt --cert c.crt --key c.key -o /dev/null -w
     assert_eq!(line("mutual"), "200");
     assert_eq!(line("denied"), "RBAC: access denied 403");
     assert_eq!(line("allowed"), "200");
+    // PeerAuthentication STRICT: no reply outside the mesh (curl 52), the gateway passes;
+    // the most specific policy wins, and the control plane's namespace holds the mesh-wide one.
+    assert_eq!(line("outside-mesh"), "000 52");
+    assert_eq!(line("through-mesh"), "200");
+    assert_eq!(line("namespace-permissive-over-mesh-strict"), "200");
+    assert_eq!(line("mesh-wide-strict"), "000");
 }
 
 /// The sandbox seeds every user a run names: `--var username=user3` and `--users alice,bob`.
@@ -247,4 +263,121 @@ fn named_users_run_on_the_sandbox() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{users:?}: {err}");
     }
+}
+
+/// Every element of `page` (strictly parsed as XML) with its attributes: (name, [(key, value)]).
+fn elements(page: &str) -> Vec<(String, Vec<(String, String)>)> {
+    use quick_xml::events::Event as Xml;
+    let mut reader = quick_xml::Reader::from_str(page);
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().expect("a well-formed page") {
+            Xml::Start(e) | Xml::Empty(e) => {
+                let attrs = e
+                    .attributes()
+                    .map(|a| {
+                        let a = a.expect("attribute");
+                        let v = a
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .expect("value")
+                            .to_string();
+                        (String::from_utf8_lossy(a.key.as_ref()).into_owned(), v)
+                    })
+                    .collect();
+                out.push((
+                    String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                    attrs,
+                ));
+            }
+            Xml::Text(t) => {
+                t.decode().expect("text");
+            }
+            Xml::Eof => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> &'a str {
+    attrs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// The HTML report closes the user's section with the mesh graph the sandbox's Kiali drew:
+/// the blocked call is a red edge to the BlackHoleCluster, the allowed one green to the
+/// ServiceEntry's host.
+#[test]
+fn the_html_report_draws_the_mesh_graph_of_the_egress_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.html");
+    let out = labctl()
+        .args([
+            "run",
+            "labs/securing-egress.md",
+            "--sandbox",
+            "--mesh-delay",
+            "1s",
+            "--var",
+            "username=user1",
+            "--report",
+            &format!("html={}", report.display()),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let page = std::fs::read_to_string(&report).unwrap();
+    let svg_at = page.find("<svg").expect("a mesh graph in the report");
+    assert!(
+        svg_at > page.find("scrape-allowed").unwrap(),
+        "the graph closes the user's section"
+    );
+    let els = elements(&page);
+    let node = |needle: &str| {
+        els.iter()
+            .find(|(n, a)| n == "g" && attr(a, "data-id").contains(needle))
+            .map(|(_, a)| attr(a, "data-id").to_string())
+            .unwrap_or_else(|| panic!("no {needle} node in {page}"))
+    };
+    let blackhole = node("BlackHoleCluster");
+    let outside = node("www.googleapis.com");
+    let link_to = |target: &str| {
+        els.iter()
+            .find(|(n, a)| n == "g" && attr(a, "data-target") == target)
+            .map(|(_, a)| attr(a, "class").to_string())
+            .unwrap_or_else(|| panic!("no edge to {target}"))
+    };
+    assert_eq!(link_to(&blackhole), "link failing");
+    assert_eq!(link_to(&outside), "link ok");
+}
+
+/// A run whose cluster saw no mesh traffic draws no graph.
+#[test]
+fn a_run_without_mesh_traffic_has_no_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plain.md"),
+        "# Plain\n\n```execute\necho hello\n```\n",
+    )
+    .unwrap();
+    let report = dir.path().join("r.html");
+    let out = labctl()
+        .args([
+            "run",
+            &dir.path().join("plain.md").display().to_string(),
+            "--sandbox",
+        ])
+        .arg("--report")
+        .arg(format!("html={}", report.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let page = std::fs::read_to_string(&report).unwrap();
+    elements(&page);
+    assert!(!page.contains("<svg"), "{page}");
+    assert!(!err.contains("mesh graph"), "no warning either: {err}");
 }

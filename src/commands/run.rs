@@ -11,6 +11,7 @@ use crate::check::kube::KubeOptions;
 use crate::cli::RunArgs;
 use crate::diag::{Diagnostic, Severity, has_errors};
 use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
+use crate::event::EventKind;
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
@@ -21,6 +22,7 @@ use crate::report::github::GithubReporter;
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
+use crate::report::mesh_fetch::{GraphApi, GraphTarget};
 use crate::report::tap::TapReporter;
 use crate::report::{ReportFormat, Reporter, check_targets, parse_targets, with_github_default};
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -385,11 +387,19 @@ async fn run_steps(
             ReportFormat::Github => Box::new(GithubReporter::from_env()),
         });
     }
+    let mesh = mesh_graph_fetch(&reporters, &plans, sandbox.as_ref(), [&cli_vars, &env_vars]);
     let (sink, mut rx) = EventSink::new();
     let reporter_cancel = cancel_handle.clone();
     let reporting = tokio::spawn(async move {
         let mut ok = true;
         while let Some(ev) = rx.recv().await {
+            // The graph is drawn from the cluster as the run left it, before the sandbox stops.
+            if let (EventKind::RunFinished { .. }, Some((api, targets, started))) =
+                (&ev.kind, &mesh)
+            {
+                let graphs = api.fetch(targets, started.elapsed()).await;
+                reporters.iter_mut().for_each(|r| r.mesh_graphs(&graphs));
+            }
             for r in &mut reporters {
                 if let Err(e) = r.event(&ev) {
                     eprintln!("error: {e}");
@@ -418,11 +428,11 @@ async fn run_steps(
             st.passed, st.failed, st.skipped
         );
     }
+    let reports_ok = reporting.await.unwrap_or(false);
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
     drop(copies);
-    let reports_ok = reporting.await.unwrap_or(false);
     if args.update_output && !summary.updates.is_empty() {
         match super::update_output::apply(&summary.updates) {
             Ok(places) => {
@@ -447,6 +457,40 @@ async fn run_steps(
     } else {
         Exit::Success
     }
+}
+
+/// Where the HTML report's mesh graphs come from, when a reporter draws them and
+/// there is a graph API: `--var kiali_url=URL` (a real Kiali), else the sandbox.
+/// Each user's namespace is their `username`; the run's clock sets the window.
+fn mesh_graph_fetch(
+    reporters: &[Box<dyn Reporter>],
+    plans: &[UserPlan],
+    sandbox: Option<&Sandbox>,
+    vars: [&crate::vars::Vars; 2],
+) -> Option<(GraphApi, Vec<GraphTarget>, std::time::Instant)> {
+    if !reporters.iter().any(|r| r.wants_mesh_graphs()) {
+        return None;
+    }
+    let var = |k: &str| vars.iter().find_map(|v| v.get(k).cloned());
+    let proxy = sandbox.and_then(|s| {
+        s.env()
+            .into_iter()
+            .find_map(|(k, v)| (k == "http_proxy").then_some(v))
+    });
+    let api = GraphApi::choose(var("kiali_url").as_deref(), proxy)?;
+    // On the sandbox a run without a username is user1's.
+    let fallback = var("username").or_else(|| sandbox.map(|_| "user1".to_string()));
+    let targets = plans
+        .iter()
+        .filter_map(|p| {
+            let namespace = p.user.clone().or_else(|| fallback.clone())?;
+            Some(GraphTarget {
+                user: p.user.clone(),
+                namespace,
+            })
+        })
+        .collect();
+    Some((api, targets, std::time::Instant::now()))
 }
 
 /// Every user the run names, so the sandbox seeds them all: fan-out users, and a

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use super::collect::{Collected, UserRecord};
 use super::failure;
 use super::groups::{columns, failure_groups, user_label};
+use super::mesh_graph::MeshGraphs;
 use super::xml_text::is_xml_char;
 use super::{ReportError, Reporter, write_atomic};
 use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult};
@@ -18,6 +19,7 @@ use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult};
 pub struct HtmlReporter {
     path: PathBuf,
     run: Collected,
+    mesh: MeshGraphs,
 }
 
 impl HtmlReporter {
@@ -26,6 +28,7 @@ impl HtmlReporter {
         HtmlReporter {
             path,
             run: Collected::default(),
+            mesh: Default::default(),
         }
     }
 }
@@ -34,9 +37,18 @@ impl Reporter for HtmlReporter {
     fn event(&mut self, event: &Event) -> Result<(), ReportError> {
         self.run.apply(event);
         if let EventKind::RunFinished { .. } = event.kind {
-            write_atomic("html", &self.path, document(&self.run).as_bytes())?;
+            let page = document_with_mesh(&self.run, &self.mesh);
+            write_atomic("html", &self.path, page.as_bytes())?;
         }
         Ok(())
+    }
+
+    fn mesh_graphs(&mut self, graphs: &MeshGraphs) {
+        self.mesh = graphs.clone();
+    }
+
+    fn wants_mesh_graphs(&self) -> bool {
+        true
     }
 }
 
@@ -167,6 +179,11 @@ ul.checks { list-style: none; padding-left: 0; }
 
 /// The whole page.
 pub fn document(run: &Collected) -> String {
+    document_with_mesh(run, &MeshGraphs::new())
+}
+
+/// The whole page, each user's mesh graph closing their section.
+pub fn document_with_mesh(run: &Collected, mesh: &MeshGraphs) -> String {
     let mut h = String::new();
     let outcome = run.outcome();
     let st = run.stats;
@@ -201,7 +218,7 @@ pub fn document(run: &Collected) -> String {
         h.push_str("<h2 id=\"users\">Steps by user</h2>\n");
     }
     for u in &run.users {
-        user_section(&mut h, u);
+        user_section(&mut h, u, mesh);
     }
     h.push_str("</body>\n</html>\n");
     h
@@ -324,7 +341,7 @@ fn failures(h: &mut String, run: &Collected) {
 }
 
 /// A user: folded to one line when everything passed, open when not.
-fn user_section(h: &mut String, u: &UserRecord) {
+fn user_section(h: &mut String, u: &UserRecord, mesh: &MeshGraphs) {
     let label = user_label(u);
     let failed = u.failed();
     let ms: u64 = u
@@ -364,7 +381,11 @@ fn user_section(h: &mut String, u: &UserRecord) {
             step_detail(h, label, &lab.path, s);
         }
     }
-    h.push_str("</details>\n");
+    h.push_str(
+        "</details>
+",
+    );
+    h.push_str(&super::mesh_graph::section(mesh, &u.user));
     h.push_str("</section>\n");
 }
 

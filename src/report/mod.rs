@@ -10,6 +10,8 @@ pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod mesh_fetch;
+pub mod mesh_graph;
 pub mod tap;
 pub mod target;
 pub mod xml_text;
@@ -47,6 +49,15 @@ pub enum ReportError {
 pub trait Reporter: Send {
     /// Handles one event; an error cancels the run.
     fn event(&mut self, event: &Event) -> Result<(), ReportError>;
+
+    /// The users' mesh graphs, handed over just before `RunFinished`; only
+    /// reporters that draw them keep them.
+    fn mesh_graphs(&mut self, _graphs: &mesh_graph::MeshGraphs) {}
+
+    /// Whether [`Reporter::mesh_graphs`] is worth fetching for.
+    fn wants_mesh_graphs(&self) -> bool {
+        false
+    }
 }
 
 /// A report format.

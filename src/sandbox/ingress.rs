@@ -3,7 +3,7 @@
 //! AuthorizationPolicies; HTTPS arrives through the proxy's `CONNECT` and is real TLS (rustls),
 //! with the certificates of the Secret a Gateway's `credentialName` names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +26,8 @@ const GATEWAY_LABELS: &[(&str, &str)] = &[("istio", "ingressgateway"), ("app", G
 #[derive(Debug, Default)]
 pub struct IngressState {
     problems: Mutex<BTreeMap<String, String>>,
+    /// TLS configs already built.
+    pub tls: TlsConfigs,
 }
 
 impl IngressState {
@@ -367,14 +369,19 @@ fn secret_data(secret: &Value, key: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
 
-/// The TLS server config for `host` from the Gateway's Secret, or why there is none.
-pub fn tls_config(
-    store: &Store,
-    user: &str,
-    host: &str,
-) -> Result<Arc<rustls::ServerConfig>, String> {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+/// What a TLS config is built from: equal material, equal config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TlsMaterial {
+    /// `secret NS/NAME`, for messages.
+    origin: String,
+    cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+    /// The client CA, for MUTUAL.
+    client_ca_pem: Option<Vec<u8>>,
+}
+
+/// The Gateway server and Secret(s) behind `host`'s TLS, or why there are none.
+fn tls_material(store: &Store, user: &str, host: &str) -> Result<TlsMaterial, String> {
     let server = servers(store, user, host, 443)
         .into_iter()
         .find(|s| matches!(s.tls_mode.as_deref(), Some("SIMPLE") | Some("MUTUAL")))
@@ -394,34 +401,55 @@ pub fn tls_config(
         )
     })?;
     let data = |key: &str| secret_data(&secret, key);
-    let where_ = format!("secret {ns}/{credential}");
-    let cert_pem = data("tls.crt").ok_or_else(|| format!("{where_} has no tls.crt"))?;
-    let key_pem = data("tls.key").ok_or_else(|| format!("{where_} has no tls.key"))?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+    let origin = format!("secret {ns}/{credential}");
+    let cert_pem = data("tls.crt").ok_or_else(|| format!("{origin} has no tls.crt"))?;
+    let key_pem = data("tls.key").ok_or_else(|| format!("{origin} has no tls.key"))?;
+    let client_ca_pem = if server.tls_mode.as_deref() == Some("MUTUAL") {
+        Some(
+            data("ca.crt")
+                .or_else(|| {
+                    let s = store
+                        .get(secret_type, Some(&ns), &format!("{credential}-cacert"))
+                        .ok()?;
+                    secret_data(&s, "ca.crt")
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "{origin}: MUTUAL needs ca.crt (in the secret, or in {credential}-cacert)"
+                    )
+                })?,
+        )
+    } else {
+        None
+    };
+    Ok(TlsMaterial {
+        origin,
+        cert_pem,
+        key_pem,
+        client_ca_pem,
+    })
+}
+
+/// Builds the rustls config; parsing an RSA key is the costly part, hence [`TlsConfigs`].
+fn build_tls_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let where_ = &m.origin;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&m.cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{where_}: tls.crt: {e}"))?;
     if certs.is_empty() {
         return Err(format!("{where_}: tls.crt holds no certificate"));
     }
     let key =
-        PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("{where_}: tls.key: {e}"))?;
+        PrivateKeyDer::from_pem_slice(&m.key_pem).map_err(|e| format!("{where_}: tls.key: {e}"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
-    let builder = if server.tls_mode.as_deref() == Some("MUTUAL") {
-        let ca_pem = data("ca.crt")
-            .or_else(|| {
-                let s = store
-                    .get(secret_type, Some(&ns), &format!("{credential}-cacert"))
-                    .ok()?;
-                secret_data(&s, "ca.crt")
-            })
-            .ok_or_else(|| {
-                format!("{where_}: MUTUAL needs ca.crt (in the secret, or in {credential}-cacert)")
-            })?;
+    let builder = if let Some(ca_pem) = &m.client_ca_pem {
         let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_slice_iter(&ca_pem) {
+        for c in CertificateDer::pem_slice_iter(ca_pem) {
             let c = c.map_err(|e| format!("{where_}: ca.crt: {e}"))?;
             roots.add(c).map_err(|e| format!("{where_}: ca.crt: {e}"))?;
         }
@@ -438,6 +466,38 @@ pub fn tls_config(
         .map_err(|e| format!("{where_}: {e}"))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// Built TLS configs by their material: a handshake reads the Secrets afresh (a changed
+/// Secret takes effect at once) but parses a key only once.
+#[derive(Debug, Default)]
+pub struct TlsConfigs {
+    built: Mutex<HashMap<TlsMaterial, Arc<rustls::ServerConfig>>>,
+}
+
+/// Configs kept at most; students make a handful of certificates.
+const TLS_CONFIGS_KEPT: usize = 64;
+
+impl TlsConfigs {
+    /// The TLS server config for `host` from the Gateway's Secret, or why there is none.
+    pub fn get(
+        &self,
+        store: &Store,
+        user: &str,
+        host: &str,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        let m = tls_material(store, user, host)?;
+        if let Some(c) = self.built.lock().unwrap_or_else(|e| e.into_inner()).get(&m) {
+            return Ok(c.clone());
+        }
+        let cfg = build_tls_config(&m)?;
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if built.len() >= TLS_CONFIGS_KEPT {
+            built.clear();
+        }
+        built.insert(m, cfg.clone());
+        Ok(cfg)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use super::telemetry::{Destination, Protocol, Record, Source, Telemetry, Workload};
+use super::telemetry::{Destination, Labels, Protocol, Source, Telemetry, Workload};
 
 /// The path students' checks call.
 pub const GRAPH_PATH: &str = "/kiali/api/namespaces/graph";
@@ -199,7 +199,7 @@ fn service_node(namespace: &str, name: &str) -> Node {
 
 /// The hops one record draws: source → service, and service → workload when service nodes are
 /// injected into a workload or app graph.
-fn hops(r: &Record, q: &GraphQuery) -> Vec<(Node, Node)> {
+fn hops(r: &Labels, q: &GraphQuery) -> Vec<(Node, Node)> {
     let src = match &r.source {
         Source::Unknown => Node::Unknown,
         Source::Workload(w) => workload_node(w, q.graph_type),
@@ -252,7 +252,7 @@ fn rate(n: u64, window: Duration) -> String {
 
 impl EdgeTraffic {
     /// Adds `n` requests like `r` carrying `bytes` in all.
-    fn add(&mut self, r: &Record, n: u64, bytes: u64) {
+    fn add(&mut self, r: &Labels, n: u64, bytes: u64) {
         self.protocol.get_or_insert(r.protocol);
         self.requests += n;
         self.bytes += bytes;
@@ -312,7 +312,7 @@ impl EdgeTraffic {
     }
 }
 
-fn in_scope(r: &Record, namespaces: &[String]) -> bool {
+fn in_scope(r: &Labels, namespaces: &[String]) -> bool {
     let src_ns = match &r.source {
         Source::Unknown => None,
         Source::Workload(w) => Some(w.namespace.as_str()),
@@ -326,34 +326,13 @@ fn in_scope(r: &Record, namespaces: &[String]) -> bool {
 /// The graph for `q` over what `telemetry` recorded within its window.
 pub fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
     let mut edges: HashMap<(Node, Node), EdgeTraffic> = HashMap::new();
-    telemetry.within(q.window, |records| {
-        // Thousands of records share a handful of label sets: count them by reference first,
-        // then draw each distinct one once.
-        type Labels<'r> = (
-            &'r Source,
-            &'r Destination,
-            &'r str,
-            Protocol,
-            Option<u16>,
-            &'r str,
-        );
-        let mut groups: HashMap<Labels<'_>, (&Record, u64, u64)> = HashMap::new();
-        for r in records.filter(|r| in_scope(r, &q.namespaces)) {
-            let key = (
-                &r.source,
-                &r.destination,
-                r.host.as_str(),
-                r.protocol,
-                r.code,
-                r.flags,
-            );
-            let g = groups.entry(key).or_insert((r, 0, 0));
-            g.1 += 1;
-            g.2 += r.bytes;
-        }
-        for (r, n, bytes) in groups.into_values() {
-            for hop in hops(r, q) {
-                edges.entry(hop).or_default().add(r, n, bytes);
+    telemetry.counts_within(q.window, |counts| {
+        for (labels, c) in counts.filter(|(l, _)| in_scope(l, &q.namespaces)) {
+            for hop in hops(labels, q) {
+                edges
+                    .entry(hop)
+                    .or_default()
+                    .add(labels, c.records, c.bytes);
             }
         }
     });

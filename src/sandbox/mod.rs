@@ -9,6 +9,7 @@ mod kiali;
 mod mesh;
 mod openapi;
 mod patch;
+mod peer_auth;
 mod protobuf;
 mod proxy;
 mod scraper;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::ingress;
 use super::kiali;
 use super::mesh::{Egress, Mesh};
+use super::peer_auth;
 use super::scraper;
 use super::select::{FieldSelector, LabelSelector};
 use super::store::Store;
@@ -106,11 +107,24 @@ async fn forward(State(p): State<ProxyState>, req: Request) -> Response {
         ));
     }
     match svc {
+        "context-scraper" if peer_auth::strict_for_scraper(&p.store, ns) => refused_plaintext(),
         "context-scraper" => scrape(&p, Source::Unknown, ns, uri.path(), uri.query()),
         _ => bad_gateway(format!(
             "upstream connect error: no healthy upstream for {svc}.{ns} (the sandbox simulates only context-scraper)"
         )),
     }
+}
+
+/// What a plain-text client gets from a sidecar that takes mutual TLS only: the connection
+/// ends with no reply (the body fails before the head is flushed, so hyper drops it unsent).
+fn refused_plaintext() -> Response {
+    let reset = futures::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "PeerAuthentication STRICT: plain text refused",
+        ))
+    });
+    Response::new(axum::body::Body::from_stream(reset))
 }
 
 /// The `context-scraper` workload of namespace `ns`, as its Deployment labels it.
@@ -270,7 +284,7 @@ where
         .client_hello()
         .server_name()
         .map_or(host, str::to_string);
-    let config = match ingress::tls_config(&p.store, &user, &sni) {
+    let config = match p.ingress.tls.get(&p.store, &user, &sni) {
         Ok(c) => {
             p.ingress.note(&sni, None);
             c
