@@ -526,9 +526,12 @@ fn views(ps: &PlannedStep, results: &[CheckResult]) -> Vec<CheckView> {
         .iter()
         .map(|r| {
             let spec = ps.checks.iter().find(|c| c.line == r.line && r.line > 0);
-            let sentence = spec
-                .map(plain_english::sentence)
-                .unwrap_or_else(|| r.description.clone());
+            let sentence = if r.plain.is_empty() {
+                spec.map(plain_english::sentence)
+                    .unwrap_or_else(|| r.description.clone())
+            } else {
+                r.plain.clone()
+            };
             let (expected, actual, detail) = split_message(r.message.as_deref());
             CheckView {
                 kind: r.kind.clone(),
@@ -537,7 +540,7 @@ fn views(ps: &PlannedStep, results: &[CheckResult]) -> Vec<CheckView> {
                 expected,
                 actual,
                 detail,
-                hint: None,
+                hint: r.hint.clone(),
             }
         })
         .collect()

@@ -169,6 +169,8 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         .unwrap();
     assert!(result.contains('✗'), "{result}");
     assert!(result.contains("not found"), "{result}");
+    // The check's hint from the page says what to do.
+    assert!(result.contains("Hint: apply the ServiceEntry"), "{result}");
     // Run applies it; Check then holds.
     c.find(Locator::Css(
         r#"[data-step="apply-egress"] [data-action="run"]"#,
