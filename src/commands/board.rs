@@ -22,7 +22,7 @@ use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, fill_workshop, parse_users};
-use crate::report::{ReportTarget, parse_targets};
+use crate::report::{ReportTarget, check_targets, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::vars::Sources;
 
@@ -48,8 +48,18 @@ fn settings(args: &BoardArgs) -> Result<Settings, Exit> {
                 false => Ok(d),
             })
     };
+    let targets = parse_targets(&args.reports).map_err(bad)?;
+    // Targets are judged by run's rules (folder exists, a regular file or
+    // none, never an input page) before anything is watched.
+    check_targets(&targets, &args.paths).map_err(bad)?;
+    // Snapshots go to a folder of the board's own: made here, so the first
+    // snapshot cannot fail on a missing folder.
+    if let Some(dir) = &args.snapshot_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| bad(format!("--snapshot-dir {}: {e}", dir.display())))?;
+    }
     Ok(Settings {
-        targets: parse_targets(&args.reports).map_err(bad)?,
+        targets,
         interval: dur("--interval", &args.interval)?,
         stuck: dur("--stuck", &args.stuck)?,
         mesh_delay: parse_duration_str(&args.mesh_delay)

@@ -293,7 +293,7 @@ fn console_with_users_off_a_terminal_prints_a_line_per_user_and_each_failure_onc
         "{err}"
     );
     assert_eq!(
-        err.matches("user2, user3 failed step 2: step gate failed: exit status is 0")
+        err.matches("user2, user3 failed step 2 (gate): step gate failed: exit status is 0")
             .count(),
         1,
         "{err}"
