@@ -99,7 +99,8 @@ async fn read_body(mut resp: reqwest::Response) -> Result<Body, reqwest::Error> 
 /// Runs an `http:` check.
 pub struct HttpChecker<'s>(pub &'s HttpCheck);
 
-const PROXY_VARS: &[&str] = &[
+/// The proxy variables curl reads, in both cases.
+pub(crate) const PROXY_VARS: &[&str] = &[
     "http_proxy",
     "HTTP_PROXY",
     "https_proxy",

@@ -17,7 +17,7 @@ use crate::board::{column_id, columns, lines};
 use crate::cancel;
 use crate::check::kube::KubeOptions;
 use crate::cli::BoardArgs;
-use crate::diag::{Severity, has_errors};
+use crate::diag::has_errors;
 use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
@@ -83,11 +83,7 @@ fn members(args: &BoardArgs, out: Output) -> Result<(Vec<Member>, String, PathBu
     let users = parse_users(&args.users).map_err(|e| bad(format!("--users: {e}")))?;
     let (loaded, diags) = load_all(&args.paths);
     if has_errors(&diags) {
-        let errors: Vec<_> = diags
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect();
-        print_diagnostics(&errors, out);
+        super::print_errors(diags, out);
         return Err(Exit::BadInput);
     }
     let first = loaded.first().ok_or_else(|| bad("no lab paths given"))?;
@@ -144,7 +140,7 @@ async fn start_sandbox(
         .filter_map(|m| m.name.strip_prefix("user")?.parse::<u32>().ok())
         .max()
         .unwrap_or(1);
-    Sandbox::start(SandboxConfig {
+    super::start_sandbox(SandboxConfig {
         users: highest,
         mesh_delay: s.mesh_delay,
         refuse: Vec::new(),
@@ -152,10 +148,6 @@ async fn start_sandbox(
     })
     .await
     .map(Some)
-    .map_err(|e| {
-        eprintln!("error: the sandbox could not start: {e}");
-        Exit::Environment
-    })
 }
 
 async fn run_async(args: &BoardArgs, out: Output) -> Exit {
@@ -237,17 +229,7 @@ fn watched(
 /// Off the sandbox, http checks go through labctl's own proxies, as the instructor's
 /// curl would (`run` gives checks only the step environment).
 fn proxy_env() -> Vec<(String, String)> {
-    const NAMES: [&str; 8] = [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ];
-    NAMES
+    crate::check::http::PROXY_VARS
         .iter()
         .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
         .collect()

@@ -57,6 +57,27 @@ pub fn parse_var_args(args: &[String]) -> Result<Vars, String> {
         .collect()
 }
 
+/// Starts the sandbox for `run`, `serve` and `board`; a sandbox that cannot
+/// start is the environment's fault (exit 3).
+pub async fn start_sandbox(
+    cfg: crate::sandbox::SandboxConfig,
+) -> Result<crate::sandbox::Sandbox, crate::exit_code::Exit> {
+    crate::sandbox::Sandbox::start(cfg).await.map_err(|e| {
+        eprintln!("error: the sandbox could not start: {e}");
+        crate::exit_code::Exit::Environment
+    })
+}
+
+/// Prints the errors among `diags` and says whether there were any.
+pub fn print_errors(diags: Vec<Diagnostic>, out: Output) -> bool {
+    let errors: Vec<_> = diags
+        .into_iter()
+        .filter(|d| d.severity == crate::diag::Severity::Error)
+        .collect();
+    print_diagnostics(&errors, out);
+    !errors.is_empty()
+}
+
 /// Prints diagnostics to stderr.
 pub fn print_diagnostics(diags: &[Diagnostic], out: Output) {
     if !diags.is_empty() {

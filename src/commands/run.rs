@@ -270,7 +270,7 @@ async fn run_steps(
         }
     }
     let sandbox = if args.sandbox {
-        match Sandbox::start(SandboxConfig {
+        match super::start_sandbox(SandboxConfig {
             users: 1,
             mesh_delay,
             names: sandbox_users(&users, [&cli_vars, &env_vars]),
@@ -279,10 +279,7 @@ async fn run_steps(
         .await
         {
             Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("error: the sandbox could not start: {e}");
-                return Exit::Environment;
-            }
+            Err(exit) => return exit,
         }
     } else {
         None

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{Output, load_all, parse_var_args, print_diagnostics};
 use crate::check::kube::KubeOptions;
 use crate::cli::ServeArgs;
-use crate::diag::{Severity, has_errors};
+use crate::diag::has_errors;
 use crate::engine::{EngineConfig, Mode, StepJudge, UserPlan};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::parse_duration_str;
@@ -59,11 +59,7 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
     };
     let (loaded, diags) = load_all(std::slice::from_ref(&args.path));
     if has_errors(&diags) {
-        let errors: Vec<_> = diags
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect();
-        print_diagnostics(&errors, out);
+        super::print_errors(diags, out);
         eprintln!(
             "error: the workshop has errors (above); labctl serve starts once they are fixed"
         );
@@ -112,7 +108,7 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
         .or_else(|| sources.env.get("username"))
         .cloned();
     let sandbox = if args.sandbox {
-        match Sandbox::start(SandboxConfig {
+        match super::start_sandbox(SandboxConfig {
             users: 1,
             mesh_delay,
             names: named.iter().cloned().collect(),
@@ -121,10 +117,7 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
         .await
         {
             Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("error: the sandbox could not start: {e}");
-                return Exit::Environment;
-            }
+            Err(exit) => return exit,
         }
     } else {
         None
