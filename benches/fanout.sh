@@ -7,7 +7,7 @@
 # run faster than that, whatever it does.
 #
 # Two workshops:
-# - labs/ (the egress workshop as written: oc = kubectl, jq, curl);
+# - labs/ (the workshop as written, egress then ingress: oc = kubectl, jq, curl, openssl);
 # - benches/fanout-io/ (the same steps and checks with curl as the only client),
 #   which isolates what fanning out costs labctl itself.
 #
@@ -59,11 +59,11 @@ PY
 }
 wall_file=$(mktemp)
 trap 'rm -f "$wall_file"' EXIT
-WALL_FILE=$wall_file run "egress, 1 user" labs/
-ONE_USER_WALL=$(cat "$wall_file") run "egress, 20 users, -j 20" labs/ --users user1..user20 -j 20
-run "egress, 50 users, -j 50" labs/ --users user1..user50 -j 50
+WALL_FILE=$wall_file run "workshop, 1 user" labs/
+ONE_USER_WALL=$(cat "$wall_file") run "workshop, 20 users, -j 20" labs/ --users user1..user20 -j 20
+run "workshop, 50 users, -j 50" labs/ --users user1..user50 -j 50
 run "curl-only egress, 1 user" benches/fanout-io/
 run "curl-only egress, 50 users, -j 50" benches/fanout-io/ --users user1..user50 -j 50
 if [[ "${1:-}" != "--quick" ]]; then
-  run "egress, 200 users, -j 50" labs/ --users user1..user200 -j 50
+  run "workshop, 200 users, -j 50" labs/ --users user1..user200 -j 50
 fi

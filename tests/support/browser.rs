@@ -2,6 +2,7 @@
 //! Missing Chromium skips a browser test on a laptop and fails it under CI=true.
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ pub async fn start(dark: bool) -> Option<Browser> {
         .env("SE_AVOID_STATS", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group: Chromium is chromedriver's child, and a test
+        // that panics must not leave the browser running (see `end`).
+        .process_group(0)
         .spawn()
         .expect("chromedriver starts");
     let profile = tempfile::Builder::new()
@@ -86,7 +90,13 @@ impl Browser {
     /// Ends the session and the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
+        self.end();
+    }
+
+    /// Kills chromedriver and the browser it started (one process group).
+    fn end(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.driver.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.driver.wait();
     }
 
@@ -123,8 +133,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.end();
     }
 }
 
