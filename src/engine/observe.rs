@@ -179,6 +179,23 @@ fn namespace_check(ns: &str) -> CheckSpec {
     }
 }
 
+/// What a probe's check sees: no step output, the user's environment and folder.
+fn context<'a>(
+    cfg: &'a ObserveConfig,
+    p: &'a Probe,
+    runner: &'a ShellRunner,
+    cancel: &'a Cancel,
+) -> CheckContext<'a> {
+    CheckContext {
+        output: None,
+        env: &p.env,
+        workdir: &p.workdir,
+        runner: runner as &dyn ScriptRunner,
+        cancel,
+        kube: Some(&cfg.kube),
+    }
+}
+
 fn runner(cfg: &ObserveConfig, p: &Probe, cancel: &Cancel) -> ShellRunner {
     ShellRunner {
         workdir: p.workdir.clone(),
@@ -223,14 +240,7 @@ async fn follow(
         _ = cancel.cancelled() => return,
     };
     let runner = runner(&cfg, &p, &cancel);
-    let ctx = CheckContext {
-        output: None,
-        env: &p.env,
-        workdir: &p.workdir,
-        runner: &runner as &dyn ScriptRunner,
-        cancel: &cancel,
-        kube: Some(&cfg.kube),
-    };
+    let ctx = context(&cfg, &p, &runner, &cancel);
     KubeChecker(k)
         .follow(&ctx, cfg.interval, |seen| {
             permit.take();
@@ -255,14 +265,7 @@ async fn poll(
     permits: Arc<Semaphore>,
 ) {
     let runner = runner(&cfg, &p, &cancel);
-    let ctx = CheckContext {
-        output: None,
-        env: &p.env,
-        workdir: &p.workdir,
-        runner: &runner as &dyn ScriptRunner,
-        cancel: &cancel,
-        kube: Some(&cfg.kube),
-    };
+    let ctx = context(&cfg, &p, &runner, &cancel);
     let check = for_spec(&p.spec.kind);
     let mut ticks = tokio::time::interval_at(
         tokio::time::Instant::now() + offset,
