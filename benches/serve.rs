@@ -4,9 +4,11 @@
 //!
 //! cargo bench --bench serve
 
-#[path = "../tests/support/browser.rs"]
+#[path = "../tests/it/support/browser.rs"]
 mod browser;
-#[path = "../tests/support/served.rs"]
+#[path = "../tests/it/support/labctl.rs"]
+mod labctl;
+#[path = "../tests/it/support/served.rs"]
 mod served;
 
 use std::time::Duration;

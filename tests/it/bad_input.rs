@@ -1,12 +1,13 @@
 //! Smaller hostile inputs from issue 11: each a lint error or a clear message
 //! with exit 2, and the limits that keep a run from spinning.
 
-use crate::harness::Labctl;
-use crate::run::{Workshop, steps};
+use crate::run::steps;
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 
 /// `labctl lint --format json PAGE` in a workshop with these files: (status, error codes).
 fn lint_errors(files: &[(&str, &str)], page: &str) -> (i32, Vec<String>, String) {
-    let w = Workshop::new(files);
+    let w = Workshop::new().pages(files);
     let r = Labctl::new(&["lint", "--format", "json", page])
         .dir(w.path())
         .run();
@@ -77,11 +78,11 @@ fn a_book_toml_that_does_not_parse_is_an_error() {
 
 #[test]
 fn no_labs_found_exits_2() {
-    let w = Workshop::new(&[("notes.txt", "```execute\ntouch ran\n```\n")]);
-    std::fs::create_dir(w.file("empty")).unwrap();
+    let w = Workshop::new().pages(&[("notes.txt", "```execute\ntouch ran\n```\n")]);
+    std::fs::create_dir(w.join("empty")).unwrap();
     for path in [
-        w.file("empty").display().to_string(),
-        w.file("notes.txt").display().to_string(),
+        w.join("empty").display().to_string(),
+        w.join("notes.txt").display().to_string(),
         "/dev/null".into(),
     ] {
         let r = Labctl::new(&["run", &path]).dir(w.path()).run();
@@ -92,30 +93,30 @@ fn no_labs_found_exits_2() {
             r.stderr
         );
     }
-    assert!(!w.file("ran").exists());
+    assert!(!w.join("ran").exists());
 }
 
 #[test]
 fn timeout_0s_is_refused() {
-    let w = Workshop::new(&[("lab.md", "# L\n\n```execute\ntouch ran\n```\n")]);
+    let w = Workshop::new().pages(&[("lab.md", "# L\n\n```execute\ntouch ran\n```\n")]);
     let r = Labctl::new(&["run", "--timeout", "0s", &w.arg()])
         .dir(w.path())
         .run();
     r.code(2);
     assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
-    assert!(!w.file("ran").exists());
+    assert!(!w.join("ran").exists());
 }
 
 #[test]
 fn hold_with_interval_0s_rechecks_at_a_floor_not_in_a_busy_loop() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute\ntrue\n```\n\n```verify\n- command: 'echo try >> tries.txt'\n  hold: 1s\n  interval: 0s\n```\n",
     )]);
     let (code, v, err) = w.run(&[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(steps(&v)[0]["outcome"], "passed");
-    let tries = std::fs::read_to_string(w.file("tries.txt"))
+    let tries = std::fs::read_to_string(w.join("tries.txt"))
         .unwrap()
         .lines()
         .count();
@@ -124,7 +125,7 @@ fn hold_with_interval_0s_rechecks_at_a_floor_not_in_a_busy_loop() {
 
 #[test]
 fn a_json_check_over_output_larger_than_the_capture_says_so() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute\njq -cn '[range(400000)] | {items: .}'\n```\n\n```verify\n- json: $.items[0]\n  equals: 0\n```\n",
     )]);
@@ -140,7 +141,7 @@ fn a_json_check_over_output_larger_than_the_capture_says_so() {
 
 #[test]
 fn a_fence_inside_a_blockquote_runs() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n> Note:\n>\n> > ```execute {name=quoted}\n> > echo from-the-quote\n> > ```\n> >\n> > ```verify\n> > - stdout: { contains: from-the-quote }\n> > ```\n",
     )]);

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use super::harness::fixtures;
+use crate::support::labctl::{Labctl, binary, fixtures};
+use crate::support::workshop::Workshop;
 
 const SE: &str = "labs/manifests/istio/serviceentry-googleapis.yaml";
 
@@ -62,15 +63,15 @@ impl Classroom {
         );
     }
 
-    fn board(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
-        c.arg("board")
+    fn board(&self, args: &[&str]) -> Labctl {
+        let mut l = Labctl::new(&["board"])
             .arg(fixtures().join("board"))
             .args(args)
-            .envs(self.env())
-            .env("NO_COLOR", "1")
-            .current_dir(self.home.path());
-        c
+            .dir(self.home.path());
+        for (k, v) in self.env() {
+            l = l.env(&k, v);
+        }
+        l
     }
 }
 
@@ -161,11 +162,7 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
         .arg(format!("junit={}", junit.display()))
         .arg("--report")
         .arg(format!("html={}", html.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn();
     let everyone = users(20);
     let all_answered = |s: &Value| {
         everyone.iter().all(|u| {
@@ -291,11 +288,7 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
         .collect();
     assert_eq!(u21, ["error", "skipped", "skipped"]);
     // report merge reads it back; JUnit parses with one suite per user.
-    let merged = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["report", "merge"])
-        .arg(&json)
-        .output()
-        .unwrap();
+    let merged = Labctl::in_repo(&["report", "merge"]).arg(&json).output();
     // Exit 1: the merged run has failed steps, as `run` would say.
     assert_eq!(
         merged.status.code(),
@@ -322,10 +315,7 @@ fn a_silent_cluster_makes_cells_stale_not_failed() {
         .board(&["--users", "user1..user2", "--interval", "1s"])
         .arg("--snapshot-dir")
         .arg(&snaps)
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_stderr();
     wait_for(&snaps, "user1 done", |s| {
         state(s, "user1", "apply-egress") == "done"
             && state(s, "user2", "apply-egress") == "not_yet"
@@ -375,7 +365,7 @@ fn the_full_screen_board_through_a_pseudo_terminal() {
     room.kubectl(&["apply", "-n", "user2", "-f", SE]);
     let cmd = format!(
         "stty rows 30 cols 120; exec {} board {} --users user1..user4 --interval 1s",
-        env!("CARGO_BIN_EXE_labctl"),
+        binary(),
         fixtures().join("board").display()
     );
     let mut script = Command::new("script")
@@ -457,29 +447,22 @@ fn serve(
 fn a_service_that_stops_answering_goes_stale_and_recovers() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let dir = tempfile::tempdir().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    std::fs::write(
-        dir.path().join("lab.md"),
-        format!("# Up\n\n```execute {{name=up}}\ntrue\n```\n\n```verify\n- http: http://127.0.0.1:{port}/\n  status: 200\n```\n"),
-    )
-    .unwrap();
+    let dir = Workshop::new().page(
+        "lab.md",
+        &format!("# Up\n\n```execute {{name=up}}\ntrue\n```\n\n```verify\n- http: http://127.0.0.1:{port}/\n  status: 200\n```\n"),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let server = serve(listener, stop.clone());
     let snaps = dir.path().join("snaps");
-    let mut board = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["board", "lab.md", "--users", "user1", "--interval", "300ms"])
+    let mut board = dir
+        .labctl(&["board", "lab.md", "--users", "user1", "--interval", "300ms"])
         .arg("--snapshot-dir")
         .arg(&snaps)
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .unset("http_proxy")
+        .unset("HTTP_PROXY")
+        .spawn_stderr();
     let cell = |s: &Value| s["board"]["users"][0]["cells"][0].clone();
     wait_for(&snaps, "up done", |s| cell(s)["state"] == "done");
     stop.store(true, Ordering::SeqCst);

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::fixtures;
-use crate::run::Workshop;
+use crate::support::labctl::fixtures;
+use crate::support::workshop::Workshop;
 use crate::working_copies::run_within;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -44,7 +44,7 @@ fn examiner_test_runs_from_the_parent_folder() {
 
 #[test]
 fn names_leaving_the_tests_folder_are_lint_errors_and_never_run() {
-    let w = Workshop::new(&[
+    let w = Workshop::new().pages(&[
         ("workshop/examiner/tests/fine", "#!/bin/sh\nexit 0\n"),
         (
             "evil.sh",
@@ -53,20 +53,20 @@ fn names_leaving_the_tests_folder_are_lint_errors_and_never_run() {
     ]);
     Command::new("chmod")
         .args(["+x"])
-        .arg(w.file("evil.sh"))
-        .arg(w.file("workshop/examiner/tests/fine"))
+        .arg(w.join("evil.sh"))
+        .arg(w.join("workshop/examiner/tests/fine"))
         .status()
         .unwrap();
-    std::os::unix::fs::symlink(w.file("evil.sh"), w.file("workshop/examiner/tests/link")).unwrap();
-    let evil = w.file("evil.sh").display().to_string();
+    std::os::unix::fs::symlink(w.join("evil.sh"), w.join("workshop/examiner/tests/link")).unwrap();
+    let evil = w.join("evil.sh").display().to_string();
     for name in ["../../../evil.sh", evil.as_str(), "link"] {
-        std::fs::create_dir_all(w.file("workshop/content")).unwrap();
+        std::fs::create_dir_all(w.join("workshop/content")).unwrap();
         std::fs::write(
-            w.file("workshop/content/lab.md"),
+            w.join("workshop/content/lab.md"),
             format!("# L\n\n```examiner:execute-test\nname: {name}\nretries: 0\ntimeout: 2\n```\n"),
         )
         .unwrap();
-        let page = w.file("workshop/content/lab.md").display().to_string();
+        let page = w.join("workshop/content/lab.md").display().to_string();
         let (code, out, err) = run_within(
             &["lint", "--format", "json", &page],
             w.path(),
@@ -81,7 +81,7 @@ fn names_leaving_the_tests_folder_are_lint_errors_and_never_run() {
             "{name}: {err}"
         );
         assert!(
-            !w.file("evil-ran").exists(),
+            !w.join("evil-ran").exists(),
             "{name} ran a script outside the tests folder"
         );
     }

@@ -2,10 +2,9 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::run::Workshop;
+use crate::support::workshop::Workshop;
 
 /// A loopback server whose every response body never ends.
 fn endless_server() -> u16 {
@@ -36,26 +35,21 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 #[test]
 fn an_endless_http_body_keeps_rss_under_100_mb_and_the_check_says_it_was_cut() {
     let port = endless_server();
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         &format!(
             "# L\n\n```execute {{name=ask}}\ntrue\n```\n\n```verify\n- http: http://127.0.0.1:{port}/\n  body: {{ contains: never-there }}\n  within: 2s\n  interval: 200ms\n- http: http://127.0.0.1:{port}/\n  json: $[0]\n  equals: flood\n```\n"
         ),
     )]);
-    let report = w.file("r.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args([
+    let report = w.join("r.json");
+    let mut child = w
+        .labctl(&[
             "run",
             "--report",
             &format!("json={}", report.display()),
             &w.arg(),
         ])
-        .current_dir(w.path())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_quiet();
     let started = Instant::now();
     let mut peak = 0;
     let status = loop {

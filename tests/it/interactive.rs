@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::run::Workshop;
 use crate::screen::Screen;
+use crate::support::workshop::Workshop;
 
 const GUIDED: &str = r#"---
 labctl:
@@ -49,7 +49,7 @@ fn start(w: &Workshop) -> Screen {
     Screen::start(
         &format!(
             "{} run --interactive {}",
-            env!("CARGO_BIN_EXE_labctl"),
+            crate::support::labctl::binary(),
             w.arg()
         ),
         w.path(),
@@ -78,7 +78,7 @@ fn before(t: &str, first: &str, then: &str) -> bool {
 
 #[test]
 fn a_guided_lab_shows_prose_output_results_hints_and_the_summary() {
-    let w = Workshop::new(&[("lab.md", GUIDED)]);
+    let w = Workshop::new().pages(&[("lab.md", GUIDED)]);
     let s = start(&w);
     let t = prompt(&s, "▶ Enter run", 1);
     assert!(
@@ -143,7 +143,7 @@ fn a_guided_lab_shows_prose_output_results_hints_and_the_summary() {
 
 #[test]
 fn quit_at_the_first_prompt_runs_nothing() {
-    let w = Workshop::new(&[("lab.md", GUIDED)]);
+    let w = Workshop::new().pages(&[("lab.md", GUIDED)]);
     let s = start(&w);
     prompt(&s, "▶ Enter run", 1);
     s.keys(&["?", "Enter"]);

@@ -1,6 +1,7 @@
 //! `labctl lint` and the hostile inputs: exit 2 with file and line, never a panic.
 
-use crate::harness::Labctl;
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 
 fn lint_json(path: &str) -> (i32, Vec<serde_json::Value>) {
     lint_json_with(path, &[])
@@ -154,12 +155,8 @@ fn examiner_script_missing_is_an_error() {
 
 #[test]
 fn workshop_level_warnings() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lab.md"),
-        "# L\n\n![d](img/none.svg)\n\n```execute\noc apply -f ./manifests/none.yaml -n %username%\necho user7\n```\n\n```verify\n- exit: 0\n```\n\n```execute\nls\n```\n",
-    )
-    .unwrap();
+    let dir = Workshop::new()
+        .page("lab.md", "# L\n\n![d](img/none.svg)\n\n```execute\noc apply -f ./manifests/none.yaml -n %username%\necho user7\n```\n\n```verify\n- exit: 0\n```\n\n```execute\nls\n```\n");
     let r = Labctl::new(&[
         "lint",
         "--format",
@@ -180,12 +177,10 @@ fn workshop_level_warnings() {
 
 #[test]
 fn duplicate_step_names() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lab.md"),
+    let dir = Workshop::new().page(
+        "lab.md",
         "```execute {name=a}\nls\n```\n```execute {name=a}\nls\n```\n",
-    )
-    .unwrap();
+    );
     let r = Labctl::new(&["lint", "--format", "json", dir.path().to_str().unwrap()]).run();
     r.code(2);
     assert!(r.stdout.contains("duplicate-step"), "{}", r.stdout);

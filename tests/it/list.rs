@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::Labctl;
+use crate::support::labctl::Labctl;
 
 fn steps(v: &Value) -> Vec<Value> {
     v["labs"]

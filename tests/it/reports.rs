@@ -7,24 +7,24 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::Labctl;
-use crate::run::Workshop;
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 
 /// A lab whose `gate` step fails for every user that has a file in `flags/`.
 fn class_workshop() -> Workshop {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "egress.md",
         "# Egress\n\n```execute {name=hello}\necho hello %username%\n```\n\n```execute {name=gate}\ntest ! -e '%flags%/%username%'\n```\n\n```execute {name=after}\necho after\n```\n",
     )]);
-    std::fs::create_dir_all(w.file("flags")).unwrap();
+    std::fs::create_dir_all(w.join("flags")).unwrap();
     w
 }
 
 fn flag(w: &Workshop, users: &[&str]) -> String {
     for u in users {
-        std::fs::write(w.file("flags").join(u), "").unwrap();
+        std::fs::write(w.join("flags").join(u), "").unwrap();
     }
-    format!("flags={}", w.file("flags").display())
+    format!("flags={}", w.join("flags").display())
 }
 
 fn junit(path: &Path) -> quick_junit::Report {
@@ -58,7 +58,7 @@ fn keys(r: &quick_junit::Report) -> Vec<(String, String, String, String)> {
 fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
     let w = class_workshop();
     let vars = flag(&w, &["user7"]);
-    let xml = w.file("r.xml");
+    let xml = w.join("r.xml");
     let report = format!("junit={}", xml.display());
     // Once as an absolute path from elsewhere...
     let ran = Labctl::new(&[
@@ -149,7 +149,7 @@ fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
 fn github_annotations_and_job_summary_under_github_actions() {
     let w = class_workshop();
     let vars = flag(&w, &["user2", "user3"]);
-    let summary = w.file("summary.md");
+    let summary = w.join("summary.md");
     std::fs::write(&summary, "earlier step's summary\n").unwrap();
     let ran = Labctl::new(&[
         "run",
@@ -208,7 +208,7 @@ fn tap_parser() -> PathBuf {
 fn tap_report_is_read_by_a_tap14_parser() {
     let w = class_workshop();
     let vars = flag(&w, &["user2"]);
-    let tap = w.file("r.tap");
+    let tap = w.join("r.tap");
     Labctl::new(&[
         "run",
         &w.arg(),
@@ -306,7 +306,7 @@ fn console_with_users_off_a_terminal_prints_a_line_per_user_and_each_failure_onc
 fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
     let w = class_workshop();
     let vars = flag(&w, &["user2", "user4"]);
-    let first = w.file("first.json");
+    let first = w.join("first.json");
     Labctl::new(&[
         "run",
         &w.arg(),
@@ -322,9 +322,9 @@ fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
     .run()
     .code(1);
     // Fixed: the rerun of the failed ones passes.
-    std::fs::remove_dir_all(w.file("flags")).unwrap();
-    std::fs::create_dir_all(w.file("flags")).unwrap();
-    let second = w.file("second.json");
+    std::fs::remove_dir_all(w.join("flags")).unwrap();
+    std::fs::create_dir_all(w.join("flags")).unwrap();
+    let second = w.join("second.json");
     let ran = Labctl::new(&[
         "run",
         &w.arg(),
@@ -422,7 +422,7 @@ fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
 fn report_merge_into_a_closed_pipe_ends_quietly() {
     let w = class_workshop();
     let vars = flag(&w, &[]);
-    let r = w.file("r.json");
+    let r = w.join("r.json");
     Labctl::new(&[
         "run",
         &w.arg(),
@@ -440,7 +440,7 @@ fn report_merge_into_a_closed_pipe_ends_quietly() {
     // More than a pipe holds (64 KiB), so the writer meets the closed pipe
     // whatever the timing.
     assert!(std::fs::metadata(&r).unwrap().len() > 70_000);
-    let bin = env!("CARGO_BIN_EXE_labctl");
+    let bin = crate::support::labctl::binary();
     for args in [
         format!("report merge {}", r.display()),
         format!("run --dry-run --users 1..400 {} --var {vars}", w.arg()),
@@ -454,7 +454,7 @@ fn report_merge_into_a_closed_pipe_ends_quietly() {
             .current_dir(w.path())
             .output()
             .unwrap();
-        let err = std::fs::read_to_string(w.file("err.txt")).unwrap();
+        let err = std::fs::read_to_string(w.join("err.txt")).unwrap();
         assert!(!err.contains("panicked"), "{args}: {err}");
         assert!(!err.contains("Broken pipe"), "{args}: {err}");
         // 141: list and lint die of SIGPIPE as Unix tools do, silently.

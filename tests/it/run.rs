@@ -1,67 +1,12 @@
 //! `labctl run` and `labctl check` with real shells and processes.
 
-use crate::processes::processes_with;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::Labctl;
-
-/// A temporary workshop folder with the given pages.
-pub struct Workshop {
-    pub dir: tempfile::TempDir,
-}
-
-impl Workshop {
-    pub fn new(pages: &[(&str, &str)]) -> Workshop {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in pages {
-            let p = dir.path().join(name);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        Workshop { dir }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn arg(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Runs labctl with a JSON report; returns (status, report, stderr).
-    pub fn run(&self, extra: &[&str]) -> (i32, Value, String) {
-        self.run_with_env(extra, &[])
-    }
-
-    /// [`Workshop::run`] with environment variables set for labctl.
-    pub fn run_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
-        let report = self.file("report.json");
-        let _ = std::fs::remove_file(&report);
-        let mut args = vec!["run", "--report"];
-        let r = format!("json={}", report.display());
-        args.push(&r);
-        args.extend_from_slice(extra);
-        let a = self.arg();
-        args.push(&a);
-        let mut labctl = Labctl::new(&args).dir(self.path());
-        for (k, v) in env {
-            labctl = labctl.env(k, v);
-        }
-        let ran = labctl.run();
-        let json = std::fs::read_to_string(&report)
-            .map(|t| serde_json::from_str(&t).unwrap())
-            .unwrap_or(Value::Null);
-        (ran.code.unwrap_or(-1), json, ran.stderr)
-    }
-}
+use crate::support::labctl::Labctl;
+use crate::support::processes::processes_with;
+use crate::support::workshop::Workshop;
 
 /// Steps of the first run of a report, flattened over labs.
 pub fn steps(report: &Value) -> Vec<Value> {
@@ -82,7 +27,7 @@ fn step<'a>(steps: &'a [Value], id: &str) -> &'a Value {
 
 #[test]
 fn state_persists_across_steps_and_labs_and_terminals_are_isolated() {
-    let w = Workshop::new(&[
+    let w = Workshop::new().pages(&[
         (
             "a.md",
             "# A\n\n```execute\nexport EXPORTED=one; PLAIN=two; greet() { echo \"hi $1\"; }; shopt -s expand_aliases; alias ll='echo aliased'; mkdir -p sub && cd sub\n```\n\n```execute-2\necho \"t2 sees [$PLAIN]\"; pwd\n```\n\n```verify\n- stdout: { contains: 't2 sees []' }\n- stdout: { not-contains: sub }\n```\n",
@@ -101,7 +46,7 @@ fn state_persists_across_steps_and_labs_and_terminals_are_isolated() {
 
 #[test]
 fn failure_stops_the_lab_and_says_what_was_expected() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {name=first}\necho '{\"oops\": {\"cause\": {\"code\": \"ETIMEDOUT\"}}}'\n```\n\n```verify\n- json: $.oops.cause.code\n  equals: ECONNRESET\n```\n\n```execute {name=second}\necho never\n```\n",
     )]);
@@ -129,7 +74,7 @@ fn failure_stops_the_lab_and_says_what_was_expected() {
 
 #[test]
 fn endless_loop_is_backgrounded_and_stopped_with_its_output_kept() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute-2\nwhile true; do echo tick-4711; sleep 0.2; done\n```\n\n```execute\nsleep 1\n```\n\n```execute-2\n<ctrl+c>\n```\n\n```verify\n- stdout: { contains: tick-4711 }\n```\n",
     )]);
@@ -146,7 +91,7 @@ fn endless_loop_is_backgrounded_and_stopped_with_its_output_kept() {
 
 #[test]
 fn timeout_kills_the_step_within_a_second_of_the_limit_and_leaves_nothing() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {timeout=1s}\nsleep 4242.11 & sleep 4242.12\n```\n",
     )]);
@@ -167,7 +112,7 @@ fn timeout_kills_the_step_within_a_second_of_the_limit_and_leaves_nothing() {
 
 #[test]
 fn orphaned_children_holding_stdout_do_not_hang_and_are_reaped() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute\nsleep 4242.21 &\necho started\n```\n\n```execute\necho next\n```\n",
     )]);
@@ -184,7 +129,7 @@ fn orphaned_children_holding_stdout_do_not_hang_and_are_reaped() {
 
 #[test]
 fn check_that_becomes_true_later_passes_with_within_and_hold_catches_a_flip() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {name=later}\n(sleep 2; touch ready) >/dev/null 2>&1 &\n```\n\n```verify\n- command: test -f ready\n  within: 10s\n  interval: 200ms\n```\n\n```execute {name=flip}\ntouch up; (sleep 1; rm -f up) >/dev/null 2>&1 &\n```\n\n```verify\n- command: test -f up\n  hold: 3s\n  interval: 200ms\n```\n",
     )]);
@@ -208,7 +153,7 @@ fn check_that_becomes_true_later_passes_with_within_and_hold_catches_a_flip() {
 
 #[test]
 fn step_level_within_reruns_command_and_checks() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {within=10s interval=200ms}\nn=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo $n\n```\n\n```verify\n- stdout: { equals: '3' }\n```\n",
     )]);
@@ -219,7 +164,7 @@ fn step_level_within_reruns_command_and_checks() {
 
 #[test]
 fn vacuous_checks_are_flagged_and_fail_under_strict_checks() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute\ntouch made\n```\n\n```verify\n- command: 'true'\n```\n",
     )]);
@@ -233,20 +178,21 @@ fn vacuous_checks_are_flagged_and_fail_under_strict_checks() {
 
 #[test]
 fn exit_statuses() {
-    let ok = Workshop::new(&[("lab.md", "# L\n```execute\ntrue\n```\n")]);
+    let ok = Workshop::new().pages(&[("lab.md", "# L\n```execute\ntrue\n```\n")]);
     assert_eq!(ok.run(&[]).0, 0);
-    let fail = Workshop::new(&[("lab.md", "# L\n```execute\nfalse\n```\n")]);
+    let fail = Workshop::new().pages(&[("lab.md", "# L\n```execute\nfalse\n```\n")]);
     assert_eq!(fail.run(&[]).0, 1);
-    let nonzero = Workshop::new(&[("lab.md", "# L\n```execute {exit=nonzero}\nfalse\n```\n")]);
+    let nonzero =
+        Workshop::new().pages(&[("lab.md", "# L\n```execute {exit=nonzero}\nfalse\n```\n")]);
     assert_eq!(nonzero.run(&[]).0, 0);
     // Bad input: nothing runs, not even the first step.
-    let bad = Workshop::new(&[(
+    let bad = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\ntouch ran\n```\n```execute {timout=1s}\ntrue\n```\n",
     )]);
     assert_eq!(bad.run(&[]).0, 2);
-    assert!(!bad.file("ran").exists());
-    let undefined = Workshop::new(&[(
+    assert!(!bad.join("ran").exists());
+    let undefined = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\ntouch ran; echo %username%\n```\n",
     )]);
@@ -259,7 +205,7 @@ fn exit_statuses() {
     let (code, _, err) = undefined.run(&["--var", "username=x;rm"]);
     assert_eq!(code, 2);
     assert!(err.contains("unsafe"), "{err}");
-    assert!(!undefined.file("ran").exists());
+    assert!(!undefined.join("ran").exists());
     assert_eq!(undefined.run(&["--var", "username=user1"]).0, 0);
     let r = Labctl::new(&["run", "/no/such/path"]).run();
     assert_eq!(r.code, Some(2));
@@ -269,26 +215,21 @@ fn exit_statuses() {
 
 #[test]
 fn ctrl_c_mid_step_writes_reports_exits_130_and_leaves_nothing() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute\necho first\n```\n\n```execute\nsleep 4242.31 & sleep 4242.32\n```\n\n```execute\necho never\n```\n",
     )]);
-    let report = w.file("r.json");
-    let junit = w.file("r.xml");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args([
-            "run",
-            "--report",
-            &format!("json={}", report.display()),
-            "--report",
-            &format!("junit={}", junit.display()),
-            &w.arg(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let report = w.join("r.json");
+    let junit = w.join("r.xml");
+    let mut child = Labctl::new(&[
+        "run",
+        "--report",
+        &format!("json={}", report.display()),
+        "--report",
+        &format!("junit={}", junit.display()),
+        &w.arg(),
+    ])
+    .spawn_stderr();
     let deadline = Instant::now() + Duration::from_secs(10);
     while processes_with("4242.32").is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -316,11 +257,11 @@ fn ctrl_c_mid_step_writes_reports_exits_130_and_leaves_nothing() {
 
 #[test]
 fn junit_parses_and_json_matches_the_schema() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "---\ntitle: Schema\n---\n\n```execute {name=ok}\necho fine\n```\n\n```execute {name=bad}\necho '<&>' >&2; exit 3\n```\n\n```execute {name=later}\ntrue\n```\n",
     )]);
-    let junit = w.file("r.xml");
+    let junit = w.join("r.xml");
     let j = format!("junit={}", junit.display());
     let (code, v, _) = w.run(&["--report", &j]);
     assert_eq!(code, 1);
@@ -389,11 +330,11 @@ fn junit_parses_and_json_matches_the_schema() {
 
 #[test]
 fn interactive_session_driven_through_stdin() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\nFirst, make a file.\n\n```execute {name=one}\ntouch one\n```\n\n```execute {name=two}\ntouch two\n```\n\n```execute {name=three}\ntest -f go\n```\n\n```execute {name=four}\ntouch four\n```\n",
     )]);
-    let report = w.file("r.json");
+    let report = w.join("r.json");
     let ran = Labctl::new(&[
         "run",
         "--interactive",
@@ -413,20 +354,20 @@ fn interactive_session_driven_through_stdin() {
     assert_eq!(step(&s, "two")["outcome"], "skipped");
     assert_eq!(step(&s, "three")["outcome"], "failed");
     assert_eq!(step(&s, "four")["outcome"], "skipped");
-    assert!(w.file("one").exists() && !w.file("two").exists() && !w.file("four").exists());
+    assert!(w.join("one").exists() && !w.join("two").exists() && !w.join("four").exists());
     assert_eq!(ran.code, Some(1));
 }
 
 #[test]
 fn update_output_rewrites_only_fence_bodies() {
     let page = "# L\n\nSome *prose*   with  odd   spacing.\n\n```execute\nprintf 'alpha\\nbeta 42\\ngamma\\n'\n```\n\n```output\nalpha\n...\nold line\n```\n\nTrailing prose.\n";
-    let w = Workshop::new(&[("lab.md", page)]);
+    let w = Workshop::new().pages(&[("lab.md", page)]);
     let (code, _, _) = w.run(&[]);
     assert_eq!(code, 1, "strict output fence fails before the update");
     let (code, _, err) = w.run(&["--update-output"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("updated 1 expected-output fence"), "{err}");
-    let now = std::fs::read_to_string(w.file("lab.md")).unwrap();
+    let now = std::fs::read_to_string(w.join("lab.md")).unwrap();
     let (before, after) = page.split_once("alpha\n...\nold line\n").unwrap();
     assert!(now.starts_with(before) && now.ends_with(after), "{now}");
     assert!(now.contains("alpha\n"), "{now}");
@@ -436,7 +377,7 @@ fn update_output_rewrites_only_fence_bodies() {
 
 #[test]
 fn dry_run_prints_the_plan_and_runs_nothing() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\ntouch ran; echo %username%\n```\n",
     )]);
@@ -445,16 +386,16 @@ fn dry_run_prints_the_plan_and_runs_nothing() {
         .run();
     r.code(0);
     assert!(r.stdout.contains("touch ran; echo alice"), "{}", r.stdout);
-    assert!(!w.file("ran").exists());
+    assert!(!w.join("ran").exists());
 }
 
 #[test]
 fn check_runs_no_step_and_skips_output_checks() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\ntouch ran\n```\n```verify\n- stdout: { contains: x }\n- command: test -d .\n```\n",
     )]);
-    let report = w.file("r.json");
+    let report = w.join("r.json");
     let r = Labctl::new(&[
         "check",
         "--report",
@@ -464,7 +405,7 @@ fn check_runs_no_step_and_skips_output_checks() {
     .dir(w.path())
     .run();
     r.code(0);
-    assert!(!w.file("ran").exists());
+    assert!(!w.join("ran").exists());
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let checks = steps(&v)[0]["checks"].clone();
     assert_eq!(checks[0]["outcome"], "skipped");
@@ -473,11 +414,11 @@ fn check_runs_no_step_and_skips_output_checks() {
 
 #[test]
 fn secrets_are_redacted_everywhere() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\necho \"token=%token% uri=https://x/api?key=AIzaSECRET&q=1\"; false\n```\n",
     )]);
-    let j = w.file("r.xml");
+    let j = w.join("r.xml");
     let (code, v, err) = w.run(&[
         "--var",
         "token=hunter22",
@@ -497,20 +438,20 @@ fn secrets_are_redacted_everywhere() {
 
 #[test]
 fn execute_all_runs_in_every_open_terminal() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\nWHO=one\n```\n```execute-2\nWHO=two\n```\n```execute-all\necho \"$WHO\" >> all.txt\n```\n",
     )]);
     assert_eq!(w.run(&[]).0, 0);
     assert_eq!(
-        std::fs::read_to_string(w.file("all.txt")).unwrap(),
+        std::fs::read_to_string(w.join("all.txt")).unwrap(),
         "one\ntwo\n"
     );
 }
 
 #[test]
 fn a_step_that_exits_its_shell_is_reported_and_the_terminal_starts_afresh() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\nX=1; exit 0\n```\n```execute\necho \"[$X]\"\n```\n```output\n[]\n```\n",
     )]);
@@ -525,7 +466,7 @@ fn a_step_that_exits_its_shell_is_reported_and_the_terminal_starts_afresh() {
 
 #[test]
 fn kube_checks_without_a_kubeconfig_exit_3_before_any_step() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n```execute\ntouch ran\n```\n```verify\n- kube: v1/ConfigMap\n  name: x\n  namespace: default\n```\n",
     )]);
@@ -537,9 +478,9 @@ fn kube_checks_without_a_kubeconfig_exit_3_before_any_step() {
         .run();
     assert_eq!(r.code, Some(3), "{}", r.stderr);
     assert!(r.stderr.contains("/no/such/kubeconfig"), "{}", r.stderr);
-    assert!(!w.file("ran").exists());
+    assert!(!w.join("ran").exists());
     // Without kube checks, no kubeconfig is read at all.
-    let plain = Workshop::new(&[("lab.md", "# L\n```execute\ntrue\n```\n")]);
+    let plain = Workshop::new().pages(&[("lab.md", "# L\n```execute\ntrue\n```\n")]);
     let r = Labctl::new(&["run", &plain.arg()])
         .dir(plain.path())
         .env("KUBECONFIG", "/no/such/kubeconfig")
@@ -570,7 +511,7 @@ fn steps_and_checks_get_every_cpu_labctl_was_given() {
          ```execute\nsleep 0.1; {probe}; bash -c '{probe}'\n```\n\n\
          ```verify\n- stdout: {{ matches: '(?s)Cpus_allowed_list:\\s+{cpus}\\n.*Cpus_allowed_list:\\s+{cpus}$' }}\n```\n"
     );
-    let w = Workshop::new(&[("lab.md", &lab)]);
+    let w = Workshop::new().pages(&[("lab.md", &lab)]);
     let (code, report, err) = w.run(&[]);
     assert_eq!(code, 0, "{err}\n{report:#}");
 }

@@ -1,8 +1,8 @@
 //! No secret in any output: console, JSON, JUnit, HTML, error messages,
 //! `--dry-run`, `--interactive` prompts; cut text and encoded forms included.
 
-use crate::harness::Labctl;
-use crate::run::Workshop;
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 
 /// A `--secret` value with characters that JSON and URLs encode.
 const TOKEN: &str = "Hunter \"22\"/x y";
@@ -12,9 +12,9 @@ const CAP: usize = 1 << 20;
 fn run_all(w: &Workshop, extra: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let mut args: Vec<String> = vec!["run".into()];
     for (f, name) in [("json", "r.json"), ("junit", "r.xml"), ("html", "r.html")] {
-        let _ = std::fs::remove_file(w.file(name));
+        let _ = std::fs::remove_file(w.join(name));
         args.push("--report".into());
-        args.push(format!("{f}={}", w.file(name).display()));
+        args.push(format!("{f}={}", w.join(name).display()));
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push(w.arg());
@@ -26,7 +26,7 @@ fn run_all(w: &Workshop, extra: &[&str], env: &[(&str, &str)]) -> (i32, String) 
     let ran = l.run();
     let mut all = format!("{}\n{}", ran.stdout, ran.stderr);
     for name in ["r.json", "r.xml", "r.html"] {
-        let text = std::fs::read_to_string(w.file(name)).unwrap_or_default();
+        let text = std::fs::read_to_string(w.join(name)).unwrap_or_default();
         assert!(!text.is_empty(), "{name} missing:\n{all}");
         all.push_str(&text);
     }
@@ -42,7 +42,7 @@ fn assert_absent(all: &str, secrets: &[&str]) {
 
 #[test]
 fn secret_values_plain_json_escaped_and_url_encoded_are_hidden_everywhere() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {name=leak}\nprintf '%s\\n' \"$TOKEN\"; jq -cn --arg t \"$TOKEN\" '{t: $t}'; jq -rn --arg t \"$TOKEN\" '$t|@uri'; echo \"$TOKEN\" >&2; false\n```\n",
     )]);
@@ -57,7 +57,7 @@ fn secret_values_plain_json_escaped_and_url_encoded_are_hidden_everywhere() {
 
 #[test]
 fn built_in_key_forms_are_hidden_everywhere() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {name=keys}\ncat <<'EOF'\n{\"key\": \"AIzaJSON1\", \"apiKey\": \"AIzaJSON2\", \"api_key\": \"AIzaJSON3\", \"token\": \"AIzaJSON4\", \"password\": \"AIzaJSON5\", \"secret\": \"AIzaJSON6\"}\nx-api-key: AIzaHDR1\nAuthorization: Bearer AIzaHDR2\nhttps://x/v1?key=AIzaQ1&a=1&key=AIzaQ2;key=AIzaQ3#key=AIzaQ4\n{\"u\": \"https://x/v1?a=1\\u0026key=AIzaQ5\"}\nhttps%3A%2F%2Fx%2Fv1%3Fa%3D1%26key%3DAIzaQ6%26b%3D2\nEOF\nfalse\n```\n",
     )]);
@@ -70,7 +70,7 @@ fn built_in_key_forms_are_hidden_everywhere() {
 #[test]
 fn a_secret_cut_by_the_capture_head_and_tail_or_the_preview_is_hidden() {
     let secret = "Zq7-cut-secret-value";
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         &format!(
             "# L\n\n```execute {{name=head}}\nhead -c {} /dev/zero | tr '\\0' a; printf '%s' \"$CUT\"; head -c {} /dev/zero | tr '\\0' b\nfalse\n```\n\n\
@@ -102,7 +102,7 @@ fn a_secret_cut_by_the_capture_head_and_tail_or_the_preview_is_hidden() {
 
 #[test]
 fn a_secret_shorter_than_4_characters_is_refused_with_exit_2() {
-    let w = Workshop::new(&[("lab.md", "# L\n\n```execute\ntouch ran\n```\n")]);
+    let w = Workshop::new().pages(&[("lab.md", "# L\n\n```execute\ntouch ran\n```\n")]);
     let ran = Labctl::new(&["run", "--secret", "PIN", &w.arg()])
         .env("PIN", "abc")
         .dir(w.path())
@@ -113,12 +113,12 @@ fn a_secret_shorter_than_4_characters_is_refused_with_exit_2() {
         "{}",
         ran.stderr
     );
-    assert!(!w.file("ran").exists());
+    assert!(!w.join("ran").exists());
 }
 
 #[test]
 fn secrets_are_hidden_in_refusals_dry_run_and_prompts() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\nUse %token%.\n\n```execute\necho %token%\n```\n",
     )]);

@@ -6,9 +6,10 @@ use std::time::Duration;
 use fantoccini::Locator;
 use fantoccini::key::Key;
 
-use crate::browser;
-use crate::processes::processes_with;
-use crate::served::Served;
+use crate::support::browser;
+use crate::support::processes::processes_with;
+use crate::support::served::Served;
+use crate::support::workshop::Workshop;
 
 #[test]
 fn without_the_token_a_request_gets_401_saying_to_use_the_printed_url() {
@@ -75,19 +76,8 @@ fn an_unknown_step_is_a_404_naming_it() {
 
 #[test]
 fn a_lab_with_lint_errors_is_not_served() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("labs")).unwrap();
-    std::fs::write(
-        dir.path().join("labs/bad.md"),
-        "# Bad\n\n```execute {timout=3s}\nls\n```\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["serve", "labs/"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let dir = Workshop::new().page("labs/bad.md", "# Bad\n\n```execute {timout=3s}\nls\n```\n");
+    let out = dir.labctl(&["serve", "labs/"]).output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("unknown attribute `timout`"), "{stderr}");

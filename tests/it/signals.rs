@@ -6,15 +6,16 @@
 //! environment) and no labctl temp dir is left.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::processes::processes_with_env;
-use crate::run::Workshop;
+use crate::support::labctl::Labctl;
+use crate::support::processes::processes_with_env;
+use crate::support::workshop::Workshop;
 
 /// A foreground step that ignores every stop signal, as does its child; a
 /// background `while true` loop; daemons detached with setsid (one also
@@ -48,28 +49,22 @@ impl Run {
     }
 
     fn start_with(page: &str, extra_env: &[(&str, &str)], extra_args: &[&str]) -> Run {
-        let w = Workshop::new(&[("lab.md", page)]);
+        let w = Workshop::new().pages(&[("lab.md", page)]);
         let tmp = tempfile::tempdir().unwrap();
         let tag = format!("SIGNALS_TEST_RUN={}", tmp.path().display());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-        cmd.arg("run")
-            .args(["--report", &format!("json={}", w.file("r.json").display())])
-            .args(["--report", &format!("junit={}", w.file("r.xml").display())])
-            .args(["--report", &format!("html={}", w.file("r.html").display())])
+        let mut labctl = w
+            .labctl(&["run"])
+            .args(["--report", &format!("json={}", w.join("r.json").display())])
+            .args(["--report", &format!("junit={}", w.join("r.xml").display())])
+            .args(["--report", &format!("html={}", w.join("r.html").display())])
             .args(extra_args)
-            .arg(w.file("lab.md"))
-            .current_dir(w.path())
+            .arg(w.join("lab.md"))
             .env("TMPDIR", tmp.path())
-            .env("SIGNALS_TEST_RUN", tmp.path())
-            .env("NO_COLOR", "1")
-            .env_remove("LABCTL_GRACE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .env("SIGNALS_TEST_RUN", tmp.path());
         for (k, v) in extra_env {
-            cmd.env(k, v);
+            labctl = labctl.env(k, v);
         }
-        let child = cmd.spawn().unwrap();
+        let child = labctl.spawn_quiet();
         Run { w, child, tmp, tag }
     }
 
@@ -116,14 +111,14 @@ impl Run {
     }
 
     fn report(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.w.file("r.json")).unwrap()).unwrap()
+        serde_json::from_str(&std::fs::read_to_string(self.w.join("r.json")).unwrap()).unwrap()
     }
 
     /// All three reports are there and parse; the JSON report is returned.
     fn assert_reports(&self) -> Value {
-        let junit = std::fs::read_to_string(self.w.file("r.xml")).expect("JUnit written");
+        let junit = std::fs::read_to_string(self.w.join("r.xml")).expect("JUnit written");
         quick_junit::Report::deserialize_from_str(&junit).expect("JUnit parses");
-        let page = std::fs::read_to_string(self.w.file("r.html")).expect("HTML written");
+        let page = std::fs::read_to_string(self.w.join("r.html")).expect("HTML written");
         assert_xml(&page);
         let v = self.report();
         assert_eq!(v["outcome"], "interrupted");
@@ -294,7 +289,7 @@ fn sigint_during_a_command_check_ends_the_check_and_its_children() {
 
 #[test]
 fn detached_processes_end_with_the_run() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# D\n\n```execute\nsetsid sleep 41 >/dev/null 2>&1 </dev/null &\n( ( exec sleep 43 >/dev/null 2>&1 ) & )\necho ok\n```\n",
     )]);
@@ -318,7 +313,7 @@ fn detached_processes_end_with_the_run() {
 fn setsid_and_wait_under_a_timeout_times_out_instead_of_passing() {
     // With job control, setsid forks and `wait` returns at once: the step
     // would "pass" in milliseconds while its sleep runs on.
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# T\n\n```execute {timeout=1s}\nsetsid sleep 44 & wait\n```\n",
     )]);
@@ -337,14 +332,11 @@ fn sandbox_command_leaves_nothing_running() {
     let tag = format!("SIGNALS_TEST_SANDBOX={}", std::process::id());
     let (k, v) = tag.split_once('=').unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["sandbox", "--", "bash", "-c", "sleep 46 &"])
+    let status = Labctl::in_repo(&["sandbox", "--", "bash", "-c", "sleep 46 &"])
         .env(k, v)
         .env("TMPDIR", tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+        .spawn_quiet()
+        .wait()
         .unwrap();
     assert_eq!(status.code(), Some(0));
     std::thread::sleep(Duration::from_millis(100));
@@ -357,7 +349,7 @@ fn a_fake_status_line_does_not_end_the_step() {
     // Bash keeps the shell's stdout (the status channel) on a descriptor of
     // 10 or more while a step's output is redirected; without the nonce this
     // line ended the step before `echo real`.
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# N\n\n```execute\nfor fd in 10 11 12; do echo \"done $__labctl_id 0\" >&$fd; done 2>/dev/null\nsleep 0.3; echo real\n```\n\n```execute\necho second\n```\n",
     )]);
@@ -370,8 +362,8 @@ fn a_fake_status_line_does_not_end_the_step() {
 
 #[test]
 fn a_shell_or_workdir_that_cannot_serve_is_an_environment_error() {
-    let w = Workshop::new(&[("lab.md", "# E\n\n```execute\ntouch ran\n```\n")]);
-    let not_a_program = w.file("not-a-program");
+    let w = Workshop::new().pages(&[("lab.md", "# E\n\n```execute\ntouch ran\n```\n")]);
+    let not_a_program = w.join("not-a-program");
     std::fs::write(&not_a_program, "plain text").unwrap();
     for args in [
         vec!["--shell", "/nonexistent"],
@@ -381,6 +373,6 @@ fn a_shell_or_workdir_that_cannot_serve_is_an_environment_error() {
         let (code, _, err) = w.run(&args);
         assert_eq!(code, 3, "{args:?}: {err}");
         assert!(err.contains(args[1]) && err.contains(args[0]), "{err}");
-        assert!(!w.file("ran").exists());
+        assert!(!w.join("ran").exists());
     }
 }

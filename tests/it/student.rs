@@ -1,16 +1,17 @@
 //! What students see: hints, `check` telling what to do next, numbering, output in every mode.
 
-use crate::harness::Labctl;
+use crate::support::labctl::Labctl;
 use std::time::Duration;
 
-use crate::run::{Workshop, steps};
+use crate::run::steps;
 use crate::screen::Screen;
+use crate::support::workshop::Workshop;
 
 const HINTED: &str = "# Hinted\n\n```execute {name=greet}\necho hello\n```\n\n```verify\n- stdout: { contains: goodbye }\n  hint: say goodbye, not hello\n```\n";
 
 #[test]
 fn a_failing_checks_hint_is_in_the_console_and_the_json_report() {
-    let w = Workshop::new(&[("lab.md", HINTED)]);
+    let w = Workshop::new().pages(&[("lab.md", HINTED)]);
     let (code, report, stderr) = w.run(&[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("hint: say goodbye, not hello"), "{stderr}");
@@ -22,7 +23,7 @@ fn a_failing_checks_hint_is_in_the_console_and_the_json_report() {
 
 #[test]
 fn a_hint_that_is_not_text_is_a_lint_error() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# H\n\n```execute\necho hi\n```\n\n```verify\n- exit: 0\n  hint: [a, b]\n```\n",
     )]);
@@ -34,7 +35,7 @@ fn a_hint_that_is_not_text_is_a_lint_error() {
 
 #[test]
 fn a_lab_file_run_alone_reads_its_books_variables() {
-    let w = Workshop::new(&[
+    let w = Workshop::new().pages(&[
         (
             "book.toml",
             "[book]\nsrc = \"labs\"\n\n[preprocessor.labctl.vars]\nusername = \"user7\"\n",
@@ -45,22 +46,18 @@ fn a_lab_file_run_alone_reads_its_books_variables() {
             "# Lab\n\n```execute\necho I am %username%\n```\n\n```verify\n- stdout: { contains: I am user7 }\n```\n",
         ),
     ]);
-    let file = w.file("labs/lab.md").display().to_string();
+    let file = w.join("labs/lab.md").display().to_string();
     let ran = Labctl::new(&["run", &file]).dir(w.path()).run();
     ran.code(0);
-    let folder = w.file("labs").display().to_string();
+    let folder = w.join("labs").display().to_string();
     Labctl::new(&["run", &folder]).dir(w.path()).run().code(0);
 }
 
 const SLOW: &str = "# Slow\n\n```execute {name=slow}\nsleep 1.5; echo done\n```\n\n```execute {name=quick}\necho quick\n```\n";
 
-fn labctl_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_labctl")
-}
-
 #[test]
 fn colour_forced_into_a_pipe_still_prints_every_line() {
-    let w = Workshop::new(&[("lab.md", SLOW)]);
+    let w = Workshop::new().pages(&[("lab.md", SLOW)]);
     for colour in ["always", "never", "auto"] {
         let ran = Labctl::new(&["--color", colour, "run", &w.arg()])
             .unset("CI")
@@ -97,9 +94,9 @@ fn colour_forced_into_a_pipe_still_prints_every_line() {
 
 #[test]
 fn a_dumb_terminal_gets_plain_lines_and_no_progress() {
-    let w = Workshop::new(&[("lab.md", SLOW)]);
+    let w = Workshop::new().pages(&[("lab.md", SLOW)]);
     let s = Screen::start(
-        &format!("{} run {}", labctl_bin(), w.arg()),
+        &format!("{} run {}", crate::support::labctl::binary(), w.arg()),
         w.path(),
         "dumb",
     );
@@ -117,9 +114,13 @@ fn a_dumb_terminal_gets_plain_lines_and_no_progress() {
 
 #[test]
 fn no_color_on_a_terminal_still_shows_progress_then_every_result() {
-    let w = Workshop::new(&[("lab.md", SLOW)]);
+    let w = Workshop::new().pages(&[("lab.md", SLOW)]);
     let s = Screen::start(
-        &format!("NO_COLOR=1 {} run {}", labctl_bin(), w.arg()),
+        &format!(
+            "NO_COLOR=1 {} run {}",
+            crate::support::labctl::binary(),
+            w.arg()
+        ),
         w.path(),
         "xterm",
     );
@@ -142,7 +143,7 @@ fn no_color_on_a_terminal_still_shows_progress_then_every_result() {
 
 #[test]
 fn one_step_numbering_in_list_matrix_reports_and_only() {
-    let w = Workshop::new(&[
+    let w = Workshop::new().pages(&[
         ("SUMMARY.md", "- [A](a.md)\n- [B](b.md)\n"),
         (
             "a.md",
@@ -195,7 +196,7 @@ const TO_DO: &str = "# To do\n\n```execute {name=make-file}\ntouch done.txt\n```
 
 #[test]
 fn check_says_what_is_not_done_and_what_to_do_next() {
-    let w = Workshop::new(&[("lab.md", TO_DO)]);
+    let w = Workshop::new().pages(&[("lab.md", TO_DO)]);
     let start = std::time::Instant::now();
     let before = Labctl::new(&["check", "--no-wait", &w.arg()])
         .dir(w.path())
@@ -236,7 +237,7 @@ fn check_says_what_is_not_done_and_what_to_do_next() {
         "{}",
         waited.stderr
     );
-    std::fs::write(w.file("done.txt"), "").unwrap();
+    std::fs::write(w.join("done.txt"), "").unwrap();
     let after = Labctl::new(&["check", &w.arg()]).dir(w.path()).run();
     after.code(0);
     assert!(
@@ -257,7 +258,7 @@ fn check_says_what_is_not_done_and_what_to_do_next() {
 
 #[test]
 fn check_refuses_run_only_flags_and_run_refuses_no_wait() {
-    let w = Workshop::new(&[("lab.md", TO_DO)]);
+    let w = Workshop::new().pages(&[("lab.md", TO_DO)]);
     for flag in ["--interactive", "--update-output", "--keep-going"] {
         let r = Labctl::new(&["check", flag, &w.arg()]).run();
         r.code(2);
@@ -286,7 +287,7 @@ fn check_refuses_run_only_flags_and_run_refuses_no_wait() {
 
 #[test]
 fn a_fence_name_one_edit_from_a_known_one_is_a_warning_with_a_suggestion() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# T\n\n```exectue\necho a\n```\n\n```verfy\n- exit: 0\n```\n\n```yaml\nkind: Pod\n```\n\n```execute\necho b\n```\n",
     )]);
@@ -311,7 +312,7 @@ fn a_fence_name_one_edit_from_a_known_one_is_a_warning_with_a_suggestion() {
 
 #[test]
 fn lint_reports_the_undefined_variables_run_refuses_once_each_at_the_variable() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# T\n\n```execute\necho %username%\n```\n\n```verify\n- command: echo hi\n  stdout:\n    contains: '%username%'\n```\n\n```execute\necho %username% {{ missing_thing }}\n```\n",
     )]);
@@ -357,7 +358,7 @@ fn lint_reports_the_undefined_variables_run_refuses_once_each_at_the_variable() 
 
 #[test]
 fn update_output_names_each_file_and_line_it_rewrote() {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# T\n\n```execute\necho new-one\n```\n\n```\nold-one\n```\n\n```execute\necho same\n```\n\n```\nsame\n```\n\n```execute\necho new-two\n```\n\n```\nold-two\n```\n",
     )]);

@@ -2,22 +2,14 @@
 //! files only: `.gitignore` rules apply, FIFOs and sockets are skipped,
 //! symlinks stay symlinks; a FIFO never blocks a run.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::run::Workshop;
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 
 /// Runs labctl; panics when it takes longer than `limit` (and kills it).
 pub fn run_within(args: &[&str], dir: &std::path::Path, limit: Duration) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Labctl::new(args).dir(dir).spawn();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > limit {
@@ -36,7 +28,7 @@ pub fn run_within(args: &[&str], dir: &std::path::Path, limit: Duration) -> (i32
 }
 
 fn workshop_with_fifo() -> Workshop {
-    let w = Workshop::new(&[
+    let w = Workshop::new().pages(&[
         (
             "lab.md",
             "# L\n\n```execute {name=look}\nls -A; test -L link.md && test -f sub/kept.md && test ! -e build && test ! -e pipe && test ! -e debug.log\n```\n",
@@ -46,16 +38,16 @@ fn workshop_with_fifo() -> Workshop {
         ("debug.log", "noise"),
         ("sub/kept.md", "kept"),
     ]);
-    nix::unistd::mkfifo(&w.file("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
-    std::os::unix::net::UnixListener::bind(w.file("socket")).unwrap();
-    std::os::unix::fs::symlink("lab.md", w.file("link.md")).unwrap();
+    nix::unistd::mkfifo(&w.join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::net::UnixListener::bind(w.join("socket")).unwrap();
+    std::os::unix::fs::symlink("lab.md", w.join("link.md")).unwrap();
     w
 }
 
 #[test]
 fn a_fifo_in_the_workshop_does_not_hang_a_fan_out_and_copies_follow_gitignore() {
     let w = workshop_with_fifo();
-    let report = w.file("r.json");
+    let report = w.join("r.json");
     let (code, _, err) = run_within(
         &[
             "run",

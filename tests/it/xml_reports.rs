@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use crate::run::Workshop;
+use crate::support::workshop::Workshop;
 
 /// What XML 1.0's `Char` production allows.
 fn is_xml_char(c: char) -> bool {
@@ -55,13 +55,13 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn run_with_payload(payload: &[u8]) {
-    let w = Workshop::new(&[(
+    let w = Workshop::new().pages(&[(
         "lab.md",
         "# L\n\n```execute {name=noise}\ncat payload.bin; cat payload.bin >&2; exit 1\n```\n\n```verify\n- stdout: { contains: never-there }\n```\n",
     )]);
-    std::fs::write(w.file("payload.bin"), payload).unwrap();
-    let junit = w.file("r.xml");
-    let html = w.file("r.html");
+    std::fs::write(w.join("payload.bin"), payload).unwrap();
+    let junit = w.join("r.xml");
+    let html = w.join("r.html");
     let (code, _, err) = w.run(&[
         "--report",
         &format!("junit={}", junit.display()),

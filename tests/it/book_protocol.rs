@@ -1,15 +1,14 @@
 //! `labctl mdbook` speaks mdBook's preprocessor protocol: `[context, book]` JSON on
 //! stdin, the book on stdout. Runs the real binary without needing mdbook itself.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use mdbook_preprocessor::PreprocessorContext;
 use mdbook_preprocessor::book::{Book, BookItem, Chapter};
 use mdbook_preprocessor::config::Config;
 
-const LABCTL: &str = env!("CARGO_BIN_EXE_labctl");
+use crate::support::labctl::Labctl;
 
 fn preprocess(config: &str, chapters: &[(&str, &str)]) -> Output {
     let config: Config = config.parse().expect("config");
@@ -19,17 +18,7 @@ fn preprocess(config: &str, chapters: &[(&str, &str)]) -> Output {
         book.push_item(Chapter::new(path, content.to_string(), *path, vec![]));
     }
     let input = serde_json::to_vec(&(ctx, book)).unwrap();
-    let mut child = Command::new(LABCTL)
-        .arg("mdbook")
-        .env_remove("LABCTL_VAR_username")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&input).unwrap();
-    child.wait_with_output().unwrap()
+    Labctl::new(&["mdbook"]).stdin_bytes(&input).output()
 }
 
 fn contents(out: &Output) -> Vec<String> {
@@ -82,15 +71,7 @@ fn an_error_exits_2_with_the_diagnostic() {
 
 #[test]
 fn garbage_input_is_a_clear_error() {
-    let mut child = Command::new(LABCTL)
-        .arg("mdbook")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"not json").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = Labctl::new(&["mdbook"]).stdin("not json").output();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not read the book from mdBook"));
 }

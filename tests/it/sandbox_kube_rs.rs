@@ -1,9 +1,8 @@
 //! kube-rs against the sandbox API server: list, get, discovery, watch and await_condition.
 
-mod sandbox_common;
-
 use std::time::Duration;
 
+use crate::support::sandbox::{Env, start};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -11,7 +10,6 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, wait::await_condition, watcher};
 use kube::{Client, Config};
-use sandbox_common::{Env, start};
 
 async fn client(env: &Env) -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();

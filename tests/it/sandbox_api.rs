@@ -1,12 +1,10 @@
 //! The sandbox API server over raw HTTP: discovery, OpenAPI, streaming watches, debug state,
 //! and `run_command`.
 
-mod sandbox_common;
-
 use std::time::Duration;
 
+use crate::support::sandbox::start;
 use labctl::sandbox::{SandboxConfig, run_command};
-use sandbox_common::start;
 use serde_json::Value;
 
 fn http() -> reqwest::Client {

@@ -1,6 +1,6 @@
 //! labctl's own proxies route check requests only when the step environment sets
 //! none (issue 12: `check` in the sandbox shell or behind a corporate proxy).
-//! Alone in its binary because it sets process environment variables.
+//! Alone in its own test process, started with the proxy variables set.
 
 use std::future::Future;
 use std::path::Path;
@@ -12,6 +12,8 @@ use labctl::cancel::Cancel;
 use labctl::check::{CheckContext, ScriptRequest, ScriptRunner, TryOutput, for_spec};
 use labctl::lab::check_spec::parse_check;
 use serde_json::json;
+
+use crate::support::alone::alone;
 
 struct NoRunner;
 
@@ -26,14 +28,21 @@ impl ScriptRunner for NoRunner {
 
 #[tokio::test]
 async fn process_proxies_apply_only_when_the_step_environment_sets_none() {
-    // SAFETY: this binary has one test and sets the variables before any thread reads them.
-    unsafe {
-        for k in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
-            // Nothing listens there: a request sent through it cannot succeed.
-            std::env::set_var(k, "http://127.0.0.1:1");
-        }
-        std::env::remove_var("NO_PROXY");
-        std::env::remove_var("no_proxy");
+    // Nothing listens at the proxy: a request sent through it cannot succeed.
+    let proxy = Some("http://127.0.0.1:1");
+    let env = [
+        ("HTTP_PROXY", proxy),
+        ("http_proxy", proxy),
+        ("ALL_PROXY", proxy),
+        ("all_proxy", proxy),
+        ("NO_PROXY", None),
+        ("no_proxy", None),
+    ];
+    if !alone(
+        "check_http_env::process_proxies_apply_only_when_the_step_environment_sets_none",
+        &env,
+    ) {
+        return;
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 use labctl::cancel::{self, Cancel};
 use labctl::shell::{ShellConfig, StepOutput, Terminals};
 
-#[path = "support/processes.rs"]
-mod processes;
-use processes::processes_with;
+use crate::support::processes::processes_with;
 
 const T: Duration = Duration::from_secs(10);
 

@@ -1,18 +1,13 @@
 //! Instructors: the egress workshop for 20 users at once on the sandbox; one
 //! user's broken state fails exactly that user, and every report says so.
 
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 use std::path::Path;
-use std::process::Stdio;
 
 use serde_json::Value;
 
-#[path = "support/processes.rs"]
-mod processes;
-use processes::processes_with;
-
-#[path = "support/binary.rs"]
-mod binary;
-use binary::labctl;
+use crate::support::processes::processes_with;
 
 /// The egress lab with a step that deletes user7's ServiceEntry after the apply.
 fn lab_breaking_user7(dir: &Path) {
@@ -39,7 +34,7 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     let json = dir.path().join("r.json");
     let junit = dir.path().join("r.xml");
     let html = dir.path().join("r.html");
-    let out = labctl()
+    let out = Labctl::in_repo(&[])
         .args([
             "run",
             &dir.path().display().to_string(),
@@ -59,8 +54,7 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
             "--report",
             &format!("html={}", html.display()),
         ])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     // JSON: one run per user; only user7 failed, at the results step.
@@ -147,9 +141,9 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
 
 #[test]
 fn each_user_gets_a_private_working_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("lab.md"), "# L\n\n```execute\ntest ! -e mine && echo %username% > mine && sleep 0.3 && cat mine\n```\n\n```verify\n- stdout: { equals: '%username%' }\n```\n").unwrap();
-    let out = labctl()
+    let dir = Workshop::new()
+        .page("lab.md", "# L\n\n```execute\ntest ! -e mine && echo %username% > mine && sleep 0.3 && cat mine\n```\n\n```verify\n- stdout: { equals: '%username%' }\n```\n");
+    let out = Labctl::in_repo(&[])
         .args([
             "run",
             &dir.path().display().to_string(),
@@ -158,8 +152,7 @@ fn each_user_gets_a_private_working_copy() {
             "-j",
             "5",
         ])
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -174,15 +167,13 @@ fn each_user_gets_a_private_working_copy() {
 
 #[test]
 fn ctrl_c_with_twenty_users_writes_reports_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lab.md"),
+    let dir = Workshop::new().page(
+        "lab.md",
         "# L\n\n```execute\nsleep 4242.41 & sleep 4242.42\n```\n\n```execute\necho never\n```\n",
-    )
-    .unwrap();
+    );
     let json = dir.path().join("r.json");
     let html = dir.path().join("r.html");
-    let mut child = labctl()
+    let mut child = Labctl::in_repo(&[])
         .args([
             "run",
             &dir.path().display().to_string(),
@@ -197,10 +188,7 @@ fn ctrl_c_with_twenty_users_writes_reports_and_leaves_nothing() {
             "--report",
             &format!("html={}", html.display()),
         ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_quiet();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while processes_with("sleep 4242.42").len() < 20 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -1,6 +1,8 @@
 //! `labctl job`: the manifests parse, say what they should, and real kubectl
 //! applies them (to the embedded sandbox).
 
+use crate::support::labctl::{Labctl, binary, fixtures};
+use crate::support::workshop::Workshop;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -9,10 +11,8 @@ use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 fn generate(extra: &[&str]) -> (i32, String, String) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdbook");
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .arg("job")
-        .arg(&fixture)
+    let out = Labctl::new(&["job"])
+        .arg(fixtures().join("mdbook"))
         .args([
             "--users",
             "user1..user3",
@@ -22,8 +22,7 @@ fn generate(extra: &[&str]) -> (i32, String, String) {
             "2",
         ])
         .args(extra)
-        .output()
-        .unwrap();
+        .output();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
@@ -85,18 +84,15 @@ fn manifests_are_a_configmap_an_account_and_an_indexed_job() {
 
 #[test]
 fn bad_users_spec_exits_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args([
-            "job",
-            "tests/fixtures/mdbook",
-            "--users",
-            "user3..user1",
-            "--image",
-            "x",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let out = Labctl::in_repo(&[
+        "job",
+        "tests/fixtures/mdbook",
+        "--users",
+        "user3..user1",
+        "--image",
+        "x",
+    ])
+    .output();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--users"));
 }
@@ -152,22 +148,17 @@ async fn kubectl_applies_the_manifests() {
 /// index 1 runs user2 with user_index 2 and prints a report `report merge` reads.
 #[test]
 fn pod_script_runs_its_user_and_prints_the_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let ws = root.join("ws");
-    std::fs::create_dir_all(&ws).unwrap();
-    std::fs::write(
-        ws.join("lab.md"),
+    let dir = Workshop::new().page(
+        "ws/lab.md",
         "# Lab\n\n```execute {name=who}\necho \"I am %username% number %user_index%\"\n```\n\n\
          ```verify\n- stdout: { contains: 'number 2' }\n```\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .arg("job")
+    );
+    let root = dir.path();
+    let ws = root.join("ws");
+    let out = Labctl::in_repo(&["job"])
         .arg(&ws)
         .args(["--users", "user1..user3", "--image", "x"])
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.status.code(), Some(0));
     let d = docs(&String::from_utf8(out.stdout).unwrap());
     let users = d[1]["stringData"]["labctl-users"].as_str().unwrap();
@@ -187,7 +178,7 @@ fn pod_script_runs_its_user_and_prints_the_report() {
             &format!("cp -rL {}/", root.join("mnt/workshop").display()),
         )
         .replace("/etc/labctl", &root.join("mnt/etc").display().to_string());
-    let bin = Path::new(env!("CARGO_BIN_EXE_labctl")).parent().unwrap();
+    let bin = Path::new(binary()).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let run = Command::new("sh")
         .args(["-c", &script])
@@ -203,11 +194,9 @@ fn pod_script_runs_its_user_and_prints_the_report() {
         String::from_utf8_lossy(&run.stderr)
     );
     std::fs::write(root.join("pod-1.txt"), log.as_bytes()).unwrap();
-    let merged = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["report", "merge", "pod-1.txt"])
-        .current_dir(root)
-        .output()
-        .unwrap();
+    let merged = Labctl::new(&["report", "merge", "pod-1.txt"])
+        .dir(root)
+        .output();
     assert_eq!(
         merged.status.code(),
         Some(0),
@@ -224,19 +213,13 @@ fn pod_script_runs_its_user_and_prints_the_report() {
 /// ConfigMap or the pod's command line; the pod gets them from a secretKeyRef.
 #[test]
 fn secrets_and_user_passwords_live_in_a_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lab.md"),
-        "# Lab\n\n```execute\ntrue\n```\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("users.txt"),
-        "user1 password=Pw-one-1111\nuser2 password=Pw-two-2222\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .arg("job")
+    let dir = Workshop::new()
+        .page("lab.md", "# Lab\n\n```execute\ntrue\n```\n")
+        .file(
+            "users.txt",
+            "user1 password=Pw-one-1111\nuser2 password=Pw-two-2222\n",
+        );
+    let out = Labctl::in_repo(&["job"])
         .arg(dir.path().join("lab.md"))
         .arg("--users")
         .arg(format!("@{}", dir.path().join("users.txt").display()))
@@ -250,8 +233,7 @@ fn secrets_and_user_passwords_live_in_a_secret() {
             "token=hunter2222",
         ])
         .args(["--var", "plain=shown"])
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(
         out.status.code(),
         Some(0),

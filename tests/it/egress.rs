@@ -2,18 +2,15 @@
 //! ServiceEntry step it fails at the results step, saying what was expected and
 //! what came back; and a student can type the lab's commands by hand.
 
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 use std::path::Path;
-use std::process::Stdio;
-
-#[path = "support/binary.rs"]
-mod binary;
-use binary::labctl;
 
 #[test]
 fn the_egress_workshop_passes_on_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let out = labctl()
+    let out = Labctl::in_repo(&[])
         .args([
             "run",
             "labs/",
@@ -23,8 +20,7 @@ fn the_egress_workshop_passes_on_the_sandbox() {
             "--report",
             &format!("json={}", report.display()),
         ])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let v: serde_json::Value =
@@ -56,7 +52,7 @@ fn without_the_service_entry_the_results_step_fails_and_says_why() {
         cut.replace("within=60s", "within=3s"),
     )
     .unwrap();
-    let out = labctl()
+    let out = Labctl::in_repo(&[])
         .args([
             "run",
             &dir.path().display().to_string(),
@@ -66,8 +62,7 @@ fn without_the_service_entry_the_results_step_fails_and_says_why() {
             "--var",
             "username=user1",
         ])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("✗ scrape-allowed"), "{err}");
@@ -94,7 +89,7 @@ for i in $(seq 50); do
 done
 echo STILL-BLOCKED; exit 1
 "#;
-    let mut child = labctl()
+    let out = Labctl::in_repo(&[])
         .args([
             "sandbox",
             "--users",
@@ -104,19 +99,8 @@ echo STILL-BLOCKED; exit 1
             "--",
             "bash",
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .stdin(script)
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -133,25 +117,14 @@ echo STILL-BLOCKED; exit 1
 
 /// Runs `script` in `labctl sandbox ARGS -- bash` from the repository root: (status, stdout, stderr).
 fn sandbox_bash(args: &[&str], script: &str) -> (Option<i32>, String, String) {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = labctl()
+    let out = Labctl::in_repo(&[])
         .arg("sandbox")
         .args(args)
         .args(["--", "bash"])
         .env("HOME", dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .stdin(script)
+        .output();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -249,7 +222,7 @@ fn named_users_run_on_the_sandbox() {
         &["--var", "username=user3"][..],
         &["--users", "alice,bob"][..],
     ] {
-        let out = labctl()
+        let out = Labctl::in_repo(&[])
             .args([
                 "run",
                 "labs/securing-egress.md",
@@ -258,8 +231,7 @@ fn named_users_run_on_the_sandbox() {
                 "1s",
             ])
             .args(users)
-            .output()
-            .unwrap();
+            .output();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{users:?}: {err}");
     }
@@ -313,7 +285,7 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> &'a str {
 fn the_html_report_draws_the_mesh_graph_of_the_egress_lab() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.html");
-    let out = labctl()
+    let out = Labctl::in_repo(&[])
         .args([
             "run",
             "labs/securing-egress.md",
@@ -325,8 +297,7 @@ fn the_html_report_draws_the_mesh_graph_of_the_egress_lab() {
             "--report",
             &format!("html={}", report.display()),
         ])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let page = std::fs::read_to_string(&report).unwrap();
@@ -357,14 +328,9 @@ fn the_html_report_draws_the_mesh_graph_of_the_egress_lab() {
 /// A run whose cluster saw no mesh traffic draws no graph.
 #[test]
 fn a_run_without_mesh_traffic_has_no_graph() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plain.md"),
-        "# Plain\n\n```execute\necho hello\n```\n",
-    )
-    .unwrap();
+    let dir = Workshop::new().page("plain.md", "# Plain\n\n```execute\necho hello\n```\n");
     let report = dir.path().join("r.html");
-    let out = labctl()
+    let out = Labctl::in_repo(&[])
         .args([
             "run",
             &dir.path().join("plain.md").display().to_string(),
@@ -372,8 +338,7 @@ fn a_run_without_mesh_traffic_has_no_graph() {
         ])
         .arg("--report")
         .arg(format!("html={}", report.display()))
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let page = std::fs::read_to_string(&report).unwrap();

@@ -2,14 +2,11 @@
 //! preprocessor, and reads the HTML students get. `.ci/run` installs the pinned
 //! mdbook, so CI always runs these; locally they skip when mdbook is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const LABCTL: &str = env!("CARGO_BIN_EXE_labctl");
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::labctl::{Labctl, binary, repo};
+use crate::support::workshop::Workshop;
 
 /// True when `mdbook` 0.5 is on PATH; says why the test is skipped otherwise.
 fn have_mdbook() -> bool {
@@ -35,7 +32,7 @@ fn have_mdbook() -> bool {
 fn mdbook_build(root: &Path, dest: &Path) -> Output {
     // mdBook reads `preprocessor.labctl.command` from MDBOOK_PREPROCESSOR__LABCTL__COMMAND;
     // it splits the command like a shell, so quote the binary's path.
-    let command = format!("'{LABCTL}' mdbook");
+    let command = format!("'{}' mdbook", binary());
     Command::new("mdbook")
         .arg("build")
         .arg(root)
@@ -50,13 +47,7 @@ fn mdbook_build(root: &Path, dest: &Path) -> Output {
 
 #[test]
 fn supports_only_html() {
-    let status = |r: &str| {
-        Command::new(LABCTL)
-            .args(["mdbook", "supports", r])
-            .status()
-            .unwrap()
-            .code()
-    };
+    let status = |r: &str| Labctl::new(&["mdbook", "supports", r]).run().code;
     assert_eq!(status("html"), Some(0));
     assert_eq!(status("latex"), Some(1));
 }
@@ -135,24 +126,14 @@ fn a_page_with_an_error_fails_the_build() {
     if !have_mdbook() {
         return;
     }
-    let book = tempfile::tempdir().unwrap();
+    let book = Workshop::new()
+        .file(
+            "book.toml",
+            "[book]\ntitle = \"t\"\nsrc = \"labs\"\n[preprocessor.labctl]\ncommand = \"labctl mdbook\"\n",
+        )
+        .file("labs/SUMMARY.md", "# Summary\n\n- [Bad](bad.md)\n")
+        .page("labs/bad.md", "# Bad\n\n```execute {timout=3s}\nls\n```\n");
     let root = book.path();
-    std::fs::create_dir(root.join("labs")).unwrap();
-    std::fs::write(
-        root.join("book.toml"),
-        "[book]\ntitle = \"t\"\nsrc = \"labs\"\n[preprocessor.labctl]\ncommand = \"labctl mdbook\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("labs/SUMMARY.md"),
-        "# Summary\n\n- [Bad](bad.md)\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("labs/bad.md"),
-        "# Bad\n\n```execute {timout=3s}\nls\n```\n",
-    )
-    .unwrap();
     let dest = tempfile::tempdir().unwrap();
     let out = mdbook_build(root, dest.path());
     let stderr = String::from_utf8_lossy(&out.stderr);

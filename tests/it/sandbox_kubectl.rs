@@ -1,11 +1,9 @@
 //! Real kubectl 1.32 against the sandbox API server: every verb the labs use.
 
-mod sandbox_common;
-
 use std::time::Duration;
 
+use crate::support::sandbox::{start, start_with, stderr, stdout};
 use labctl::sandbox::SandboxConfig;
-use sandbox_common::{start, start_with, stderr, stdout};
 use serde_json::Value;
 
 const CM: &str = "apiVersion: v1

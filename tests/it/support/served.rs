@@ -5,8 +5,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
+
+use super::labctl::{Labctl, repo};
 
 /// A running `labctl serve`.
 pub struct Served {
@@ -41,7 +43,7 @@ fn copy_tree(src: &Path, dst: &Path) {
 impl Served {
     /// `labctl serve labs/ ARGS...` in a copy of the workshop.
     pub fn start(args: &[&str]) -> Served {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = repo();
         let dir = tempfile::Builder::new()
             .prefix("labctl-serve-test-")
             .tempdir()
@@ -53,17 +55,10 @@ impl Served {
 
     /// `labctl serve labs/ ARGS...` in `dir`.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .arg("serve")
-            .arg("labs/")
+        let mut child = Labctl::new(&["serve", "labs/"])
             .args(args)
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("labctl starts");
+            .dir(dir.path())
+            .spawn();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

@@ -1,10 +1,8 @@
 //! The mesh proxy and context-scraper, driven with real curl and kubectl.
 
-mod sandbox_common;
-
 use std::time::Duration;
 
-use sandbox_common::{Env, start, stderr, stdout};
+use crate::support::sandbox::{Env, start, stderr, stdout};
 use serde_json::Value;
 
 const DELAY: Duration = Duration::from_millis(300);

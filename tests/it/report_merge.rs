@@ -2,15 +2,13 @@
 //! in-cluster Job would make them) merged into json, junit and html.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::support::labctl::Labctl;
+use crate::support::workshop::Workshop;
 
 fn labctl(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    Labctl::new(args).dir(dir).output()
 }
 
 fn text(p: &Path) -> String {
@@ -19,15 +17,11 @@ fn text(p: &Path) -> String {
 
 #[test]
 fn merges_two_runs_into_json_junit_and_html() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = dir.path().join("ws/lab.md");
-    std::fs::create_dir_all(lab.parent().unwrap()).unwrap();
-    std::fs::write(
-        &lab,
+    let dir = Workshop::new().page(
+        "ws/lab.md",
         "# Lab\n\n```execute {name=hello}\necho \"hello <%username%>\"\n```\n\n\
          ```execute {name=gate}\ntest \"%expected%\" = ok\n```\n",
-    )
-    .unwrap();
+    );
     let ws = dir.path().join("ws").display().to_string();
 
     let one = labctl(
@@ -127,8 +121,7 @@ fn merges_two_runs_into_json_junit_and_html() {
 
 #[test]
 fn bad_input_exits_2_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("junk.txt"), "no report here\n").unwrap();
+    let dir = Workshop::new().file("junk.txt", "no report here\n");
     let out = labctl(&["report", "merge", "junk.txt"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
