@@ -10,6 +10,8 @@ mod browser;
 mod labctl;
 #[path = "../tests/it/support/served.rs"]
 mod served;
+#[path = "../tests/it/support/workshop.rs"]
+mod workshop;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::support::labctl::{Labctl, binary, fixtures};
+use crate::support::labctl::{Labctl, binary, fixtures, repo};
 use crate::support::workshop::Workshop;
 
 const SE: &str = "labs/manifests/istio/serviceentry-googleapis.yaml";
@@ -48,7 +48,7 @@ impl Classroom {
 
     /// A student at the keyboard: real kubectl in their namespace.
     fn kubectl(&self, args: &[&str]) {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = repo();
         let out = Command::new("kubectl")
             .args(args)
             .envs(self.env())

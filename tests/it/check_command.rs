@@ -19,6 +19,8 @@ use labctl::lab::check_spec::{
 use labctl::lab::model::{ExaminerTest, ExpectedExit};
 use serde_json::{Value, json};
 
+use crate::support::workshop::Workshop;
+
 /// Runs `bash -c SCRIPT` or an argv in `dir`; a timeout kills it and reports no exit code.
 struct BashRunner {
     dir: PathBuf,
@@ -220,15 +222,8 @@ async fn output_checks_judge_the_try() {
     assert_eq!(e, CheckError::NoOutput);
 }
 
-fn examiner_workshop(script: &str) -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("workshop/examiner/tests");
-    std::fs::create_dir_all(&tests).unwrap();
-    let path = tests.join("egress-blocked");
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+fn examiner_workshop(script: &str) -> Workshop {
+    Workshop::new().script("workshop/examiner/tests/egress-blocked", script)
 }
 
 #[tokio::test]

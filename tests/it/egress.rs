@@ -2,9 +2,8 @@
 //! ServiceEntry step it fails at the results step, saying what was expected and
 //! what came back; and a student can type the lab's commands by hand.
 
-use crate::support::labctl::Labctl;
+use crate::support::labctl::{Labctl, repo};
 use crate::support::workshop::Workshop;
-use std::path::Path;
 
 #[test]
 fn the_egress_workshop_passes_on_the_sandbox() {
@@ -41,17 +40,14 @@ fn the_egress_workshop_passes_on_the_sandbox() {
 
 #[test]
 fn without_the_service_entry_the_results_step_fails_and_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lab = std::fs::read_to_string(root.join("labs/securing-egress.md")).unwrap();
+    let lab = std::fs::read_to_string(repo().join("labs/securing-egress.md")).unwrap();
     let start = lab.find("```execute {name=apply-egress}").unwrap();
     let end = start + lab[start..].find("## The application works again").unwrap();
     let cut = format!("{}{}", &lab[..start], &lab[end..]);
-    std::fs::write(
-        dir.path().join("securing-egress.md"),
-        cut.replace("within=60s", "within=3s"),
-    )
-    .unwrap();
+    let dir = Workshop::new().page(
+        "securing-egress.md",
+        &cut.replace("within=60s", "within=3s"),
+    );
     let out = Labctl::in_repo(&[])
         .args([
             "run",

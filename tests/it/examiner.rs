@@ -1,31 +1,15 @@
 //! Examiner scripts: found from the workshop root whatever the current
 //! directory; a name that leaves workshop/examiner/tests is refused, never run.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::support::labctl::fixtures;
 use crate::support::workshop::Workshop;
 use crate::working_copies::run_within;
 
-fn copy_dir(from: &Path, to: &Path) {
-    let ok = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 #[test]
 fn examiner_test_runs_from_the_parent_folder() {
-    let parent = tempfile::tempdir().unwrap();
-    copy_dir(
-        &fixtures().join("educates-hugo"),
-        &parent.path().join("hugo"),
-    );
+    let parent = Workshop::new().copy(&fixtures().join("educates-hugo"), "hugo");
     let (code, _, err) = run_within(
         &[
             "run",
@@ -44,19 +28,12 @@ fn examiner_test_runs_from_the_parent_folder() {
 
 #[test]
 fn names_leaving_the_tests_folder_are_lint_errors_and_never_run() {
-    let w = Workshop::new().pages(&[
-        ("workshop/examiner/tests/fine", "#!/bin/sh\nexit 0\n"),
-        (
+    let w = Workshop::new()
+        .script("workshop/examiner/tests/fine", "#!/bin/sh\nexit 0\n")
+        .script(
             "evil.sh",
             "#!/bin/sh\ntouch \"$(dirname \"$0\")/evil-ran\"\n",
-        ),
-    ]);
-    Command::new("chmod")
-        .args(["+x"])
-        .arg(w.join("evil.sh"))
-        .arg(w.join("workshop/examiner/tests/fine"))
-        .status()
-        .unwrap();
+        );
     std::os::unix::fs::symlink(w.join("evil.sh"), w.join("workshop/examiner/tests/link")).unwrap();
     let evil = w.join("evil.sh").display().to_string();
     for name in ["../../../evil.sh", evil.as_str(), "link"] {

@@ -1,36 +1,30 @@
 //! Instructors: the egress workshop for 20 users at once on the sandbox; one
 //! user's broken state fails exactly that user, and every report says so.
 
-use crate::support::labctl::Labctl;
+use crate::support::labctl::{Labctl, repo};
 use crate::support::workshop::Workshop;
-use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::processes::processes_with;
 
 /// The egress lab with a step that deletes user7's ServiceEntry after the apply.
-fn lab_breaking_user7(dir: &Path) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lab = std::fs::read_to_string(root.join("labs/securing-egress.md")).unwrap();
+fn lab_breaking_user7() -> Workshop {
+    let lab = std::fs::read_to_string(repo().join("labs/securing-egress.md")).unwrap();
     let at = lab.find("## The application works again").unwrap();
     let sabotage = "```execute {name=sabotage}\nif [ %username% = user7 ]; then oc delete serviceentry context-scraper-egress -n %username% && sleep 2; fi\n```\n\n";
     let text = format!("{}{sabotage}{}", &lab[..at], &lab[at..]).replace("within=60s", "within=4s");
-    std::fs::write(dir.join("securing-egress.md"), text).unwrap();
-    std::fs::create_dir_all(dir.join("manifests/istio")).unwrap();
-    std::fs::copy(
-        root.join("labs/manifests/istio/serviceentry-googleapis.yaml"),
-        dir.join("manifests/istio/serviceentry-googleapis.yaml"),
-    )
-    .unwrap();
-    // Each user's step writes here; per-user copies keep them apart.
-    std::fs::write(dir.join("SUMMARY.md"), "- [Egress](securing-egress.md)\n").unwrap();
+    let manifest = "manifests/istio/serviceentry-googleapis.yaml";
+    Workshop::new()
+        .page("securing-egress.md", &text)
+        .copy(&repo().join("labs").join(manifest), manifest)
+        // Each user's step writes here; per-user copies keep them apart.
+        .file("SUMMARY.md", "- [Egress](securing-egress.md)\n")
 }
 
 #[test]
 fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
-    let dir = tempfile::tempdir().unwrap();
-    lab_breaking_user7(dir.path());
+    let dir = lab_breaking_user7();
     let json = dir.path().join("r.json");
     let junit = dir.path().join("r.xml");
     let html = dir.path().join("r.html");

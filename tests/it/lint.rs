@@ -134,14 +134,10 @@ fn warnings_and_infos_alone_exit_0() {
 
 #[test]
 fn examiner_script_missing_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let content = dir.path().join("workshop/content");
-    std::fs::create_dir_all(&content).unwrap();
-    std::fs::write(
-        content.join("a.md"),
+    let dir = Workshop::new().page(
+        "workshop/content/a.md",
         "```examiner:execute-test\nname: nope\n```\n",
-    )
-    .unwrap();
+    );
     let r = Labctl::new(&["lint", "--format", "json", dir.path().to_str().unwrap()]).run();
     r.code(2);
     assert!(r.stdout.contains("examiner-missing"), "{}", r.stdout);
@@ -188,7 +184,6 @@ fn duplicate_step_names() {
 
 #[test]
 fn fifty_megabyte_page_is_handled() {
-    let dir = tempfile::tempdir().unwrap();
     let mut page = String::from("# Big\n\n```execute\necho big\n```\n\n");
     let para = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(20) + "\n\n";
     while page.len() < 50 * 1024 * 1024 {
@@ -196,8 +191,8 @@ fn fifty_megabyte_page_is_handled() {
     }
     page.push_str("```execute {timout=1s}\nls\n```\n");
     let lines = page.lines().count();
-    let file = dir.path().join("big.md");
-    std::fs::write(&file, &page).unwrap();
+    let dir = Workshop::new().page("big.md", &page);
+    let file = dir.join("big.md");
     let r = Labctl::new(&["list", file.to_str().unwrap()]).run();
     r.code(2);
     assert!(

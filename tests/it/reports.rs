@@ -194,8 +194,7 @@ fn github_annotations_and_job_summary_under_github_actions() {
 
 /// tap-parser (npm), the TAP 14 reference parser; .ci/run installs it.
 fn tap_parser() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/tap-parser/node_modules/.bin/tap-parser");
+    let p = crate::support::labctl::repo().join("target/tap-parser/node_modules/.bin/tap-parser");
     assert!(
         p.exists(),
         "{} is missing: npm install --prefix target/tap-parser tap-parser@18 (as .ci/run does)",

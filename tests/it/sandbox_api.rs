@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::support::alone::alone;
 use crate::support::sandbox::start;
 use labctl::sandbox::{SandboxConfig, run_command};
 use serde_json::Value;
@@ -219,6 +220,14 @@ async fn status_errors_and_debug_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_command_returns_the_exit_code_and_cleans_up() {
+    // run_command makes its process a child subreaper and ends every child it
+    // did not spawn itself: alone, so that is never another test's labctl.
+    if !alone(
+        "sandbox_api::run_command_returns_the_exit_code_and_cleans_up",
+        &[],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("seen");
     let script = format!(

@@ -4,11 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::labctl::Labctl;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::labctl::{Labctl, repo};
 
 /// The lab's commands typed by hand, with `labctl check` before and after the apply.
 const BY_HAND: &str = r#"
@@ -38,7 +34,7 @@ fn a_student_does_the_lab_by_hand_in_the_sandbox_shell_and_checks_it() {
         "-c",
         BY_HAND,
     ])
-    .dir(repo())
+    .dir(&repo())
     .run();
     ran.code(0);
     let (out, err) = (&ran.stdout, &ran.stderr);

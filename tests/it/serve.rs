@@ -337,7 +337,7 @@ async fn in_the_browser_an_exited_shell_offers_a_new_one() {
 /// Saves a screenshot under target/screenshots/ (README's picture comes from there).
 async fn screenshot(b: &browser::Browser, name: &str) {
     let png = b.client.screenshot().await.unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let dir = crate::support::labctl::repo().join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), png).unwrap();
 }

@@ -4,11 +4,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
 
 use super::labctl::{Labctl, repo};
+use super::workshop::Workshop;
 
 /// A running `labctl serve`.
 pub struct Served {
@@ -28,29 +29,13 @@ pub struct Served {
     pub stderr: Option<std::process::ChildStderr>,
 }
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap().flatten() {
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 impl Served {
     /// `labctl serve labs/ ARGS...` in a copy of the workshop.
     pub fn start(args: &[&str]) -> Served {
-        let root = repo();
-        let dir = tempfile::Builder::new()
-            .prefix("labctl-serve-test-")
-            .tempdir()
-            .unwrap();
-        std::fs::copy(root.join("book.toml"), dir.path().join("book.toml")).unwrap();
-        copy_tree(&root.join("labs"), &dir.path().join("labs"));
-        Served::start_in(dir, args)
+        let copy = Workshop::new()
+            .copy(&repo().join("book.toml"), "book.toml")
+            .copy(&repo().join("labs"), "labs");
+        Served::start_in(copy.dir, args)
     }
 
     /// `labctl serve labs/ ARGS...` in `dir`.

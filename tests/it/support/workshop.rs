@@ -1,5 +1,6 @@
 //! The one builder for throwaway workshops: a temporary folder with pages and
 //! files, removed when dropped. `Workshop::new().page("lab.md", "...").file(...)`.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,12 @@ impl Workshop {
         let w = self.file(name, text);
         std::fs::set_permissions(w.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
         w
+    }
+
+    /// Copies the file or folder `from` (modes kept) to `to` inside the workshop.
+    pub fn copy(self, from: &Path, to: &str) -> Workshop {
+        copy_tree(from, &self.join(to));
+        self
     }
 
     /// The folder.
@@ -97,5 +104,21 @@ impl Workshop {
             .map(|t| serde_json::from_str(&t).unwrap())
             .unwrap_or(Value::Null);
         (ran.code.unwrap_or(-1), json, ran.stderr)
+    }
+}
+
+/// `cp -r` without following symlinks inside `src` (they are recreated as symlinks).
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    let kind = std::fs::symlink_metadata(src).unwrap().file_type();
+    if kind.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(src).unwrap(), dst).unwrap();
+    } else if kind.is_dir() {
+        std::fs::create_dir_all(dst).unwrap();
+        for e in std::fs::read_dir(src).unwrap().flatten() {
+            copy_tree(&e.path(), &dst.join(e.file_name()));
+        }
+    } else {
+        std::fs::copy(src, dst).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     }
 }
