@@ -33,5 +33,7 @@ pub fn alone(test: &str, env: &[(&str, Option<&str>)]) -> bool {
         "{test}, alone in its process, did not pass ({:?}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         out.status
     );
+    // What the test said (shown with --nocapture, as if it had run here).
+    eprint!("{stderr}");
     false
 }
