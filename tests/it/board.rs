@@ -288,15 +288,9 @@ fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
         .collect();
     assert_eq!(u21, ["error", "skipped", "skipped"]);
     // report merge reads it back; JUnit parses with one suite per user.
-    let merged = Labctl::in_repo(&["report", "merge"]).arg(&json).output();
+    let merged = Labctl::in_repo(&["report", "merge"]).arg(&json).run();
     // Exit 1: the merged run has failed steps, as `run` would say.
-    assert_eq!(
-        merged.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
-    let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    let merged = merged.code(1).json();
     assert_eq!(merged["runs"].as_array().unwrap().len(), 21);
     let junit =
         quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())

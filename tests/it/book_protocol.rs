@@ -71,7 +71,9 @@ fn an_error_exits_2_with_the_diagnostic() {
 
 #[test]
 fn garbage_input_is_a_clear_error() {
-    let out = Labctl::new(&["mdbook"]).stdin("not json").output();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("could not read the book from mdBook"));
+    Labctl::new(&["mdbook"])
+        .stdin("not json")
+        .run()
+        .code(2)
+        .stderr_has("could not read the book from mdBook");
 }

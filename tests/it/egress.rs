@@ -19,9 +19,8 @@ fn the_egress_workshop_passes_on_the_sandbox() {
             "--report",
             &format!("json={}", report.display()),
         ])
-        .output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+        .run();
+    out.code(0);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let steps = v["runs"][0]["labs"][0]["steps"].as_array().unwrap().clone();
@@ -58,9 +57,9 @@ fn without_the_service_entry_the_results_step_fails_and_says_why() {
             "--var",
             "username=user1",
         ])
-        .output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+        .run();
+    out.code(1);
+    let err = &out.stderr;
     assert!(err.contains("✗ scrape-allowed"), "{err}");
     assert!(
         err.contains("✗ $[*].link count at least 1") && err.contains("expected: count at least 1"),
@@ -96,14 +95,9 @@ echo STILL-BLOCKED; exit 1
             "bash",
         ])
         .stdin(script)
-        .output();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run();
+    out.code(0);
+    let stdout = &out.stdout;
     assert!(
         stdout.contains("serviceentry.networking.istio.io/context-scraper-egress created"),
         "{stdout}"
@@ -120,12 +114,8 @@ fn sandbox_bash(args: &[&str], script: &str) -> (Option<i32>, String, String) {
         .args(["--", "bash"])
         .env("HOME", dir.path())
         .stdin(script)
-        .output();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .run();
+    (out.code, out.stdout, out.stderr)
 }
 
 /// Each ingress step's failure side, the way a student sees it with curl, and the sandbox's
@@ -227,9 +217,8 @@ fn named_users_run_on_the_sandbox() {
                 "1s",
             ])
             .args(users)
-            .output();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{users:?}: {err}");
+            .run();
+        assert_eq!(out.code, Some(0), "{users:?}: {}", out.stderr);
     }
 }
 
@@ -293,9 +282,8 @@ fn the_html_report_draws_the_mesh_graph_of_the_egress_lab() {
             "--report",
             &format!("html={}", report.display()),
         ])
-        .output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+        .run();
+    out.code(0);
     let page = std::fs::read_to_string(&report).unwrap();
     let svg_at = page.find("<svg").expect("a mesh graph in the report");
     assert!(
@@ -334,9 +322,9 @@ fn a_run_without_mesh_traffic_has_no_graph() {
         ])
         .arg("--report")
         .arg(format!("html={}", report.display()))
-        .output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+        .run();
+    out.code(0);
+    let err = &out.stderr;
     let page = std::fs::read_to_string(&report).unwrap();
     elements(&page);
     assert!(!page.contains("<svg"), "{page}");

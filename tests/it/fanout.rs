@@ -48,9 +48,9 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
             "--report",
             &format!("html={}", html.display()),
         ])
-        .output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+        .run();
+    out.code(1);
+    let err = &out.stderr;
     // JSON: one run per user; only user7 failed, at the results step.
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let runs = v["runs"].as_array().unwrap();
@@ -146,13 +146,8 @@ fn each_user_gets_a_private_working_copy() {
             "-j",
             "5",
         ])
-        .output();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run();
+    out.code(0);
     assert!(
         !dir.path().join("mine").exists(),
         "users wrote into the shared folder"

@@ -22,12 +22,8 @@ fn generate(extra: &[&str]) -> (i32, String, String) {
             "2",
         ])
         .args(extra)
-        .output();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .run();
+    (out.code.unwrap_or(-1), out.stdout, out.stderr)
 }
 
 fn docs(yaml: &str) -> Vec<Value> {
@@ -92,9 +88,8 @@ fn bad_users_spec_exits_2() {
         "--image",
         "x",
     ])
-    .output();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--users"));
+    .run();
+    out.code(2).stderr_has("--users");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -196,14 +191,9 @@ fn pod_script_runs_its_user_and_prints_the_report() {
     std::fs::write(root.join("pod-1.txt"), log.as_bytes()).unwrap();
     let merged = Labctl::new(&["report", "merge", "pod-1.txt"])
         .dir(root)
-        .output();
-    assert_eq!(
-        merged.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&merged.stdout).unwrap();
+        .run();
+    merged.code(0);
+    let doc: Value = merged.json();
     assert_eq!(doc["runs"][0]["user"], "user2");
     assert_eq!(doc["runs"][0]["vars"]["user_index"], "2");
     assert_eq!(doc["outcome"], "passed");
@@ -233,14 +223,9 @@ fn secrets_and_user_passwords_live_in_a_secret() {
             "token=hunter2222",
         ])
         .args(["--var", "plain=shown"])
-        .output();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let d = docs(&String::from_utf8(out.stdout).unwrap());
+        .run();
+    out.code(0);
+    let d = docs(&out.stdout);
     let secret = d.iter().find(|v| v["kind"] == "Secret").unwrap();
     assert_eq!(secret["stringData"]["var-token"], "hunter2222");
     assert!(

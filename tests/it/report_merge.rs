@@ -2,13 +2,12 @@
 //! in-cluster Job would make them) merged into json, junit and html.
 
 use std::path::Path;
-use std::process::Output;
 
-use crate::support::labctl::Labctl;
+use crate::support::labctl::{Labctl, Ran};
 use crate::support::workshop::Workshop;
 
-fn labctl(args: &[&str], dir: &Path) -> Output {
-    Labctl::new(args).dir(dir).output()
+fn labctl(args: &[&str], dir: &Path) -> Ran {
+    Labctl::new(args).dir(dir).run()
 }
 
 fn text(p: &Path) -> String {
@@ -37,12 +36,7 @@ fn merges_two_runs_into_json_junit_and_html() {
         ],
         dir.path(),
     );
-    assert_eq!(
-        one.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    one.code(0);
     let two = labctl(
         &[
             "run",
@@ -56,12 +50,7 @@ fn merges_two_runs_into_json_junit_and_html() {
         ],
         dir.path(),
     );
-    assert_eq!(
-        two.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&two.stderr)
-    );
+    two.code(1);
     // A pod log: console lines, then the report (what the Job's script prints).
     let log = format!(
         "== user2\nsomething went wrong\n{}\n",
@@ -87,8 +76,7 @@ fn merges_two_runs_into_json_junit_and_html() {
         ],
         dir.path(),
     );
-    let err = String::from_utf8_lossy(&merged.stderr);
-    assert_eq!(merged.status.code(), Some(1), "{err}");
+    merged.code(1);
 
     let doc: serde_json::Value =
         serde_json::from_str(&text(&dir.path().join("out/m.json"))).unwrap();
@@ -123,7 +111,5 @@ fn merges_two_runs_into_json_junit_and_html() {
 fn bad_input_exits_2_naming_the_file() {
     let dir = Workshop::new().file("junk.txt", "no report here\n");
     let out = labctl(&["report", "merge", "junk.txt"], dir.path());
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("junk.txt: no JSON report"), "{err}");
+    out.code(2).stderr_has("junk.txt: no JSON report");
 }

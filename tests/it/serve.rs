@@ -77,9 +77,9 @@ fn an_unknown_step_is_a_404_naming_it() {
 #[test]
 fn a_lab_with_lint_errors_is_not_served() {
     let dir = Workshop::new().page("labs/bad.md", "# Bad\n\n```execute {timout=3s}\nls\n```\n");
-    let out = dir.labctl(&["serve", "labs/"]).output();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = dir.labctl(&["serve", "labs/"]).run();
+    out.code(2);
+    let stderr = &out.stderr;
     assert!(stderr.contains("unknown attribute `timout`"), "{stderr}");
     assert!(stderr.contains("labs/bad.md:3:"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing served");
