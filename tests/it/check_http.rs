@@ -1,8 +1,6 @@
 //! `http:` checks against a real loopback server, directly and through a forward proxy.
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -11,22 +9,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use labctl::cancel::Cancel;
-use labctl::check::{
-    CheckContext, CheckError, CheckOutcome, ScriptRequest, ScriptRunner, TryOutput, for_spec,
-};
+use labctl::check::{CheckContext, CheckError, CheckOutcome, for_spec};
 use labctl::lab::check_spec::parse_check;
 use serde_json::{Value, json};
 
-struct NoRunner;
-
-impl ScriptRunner for NoRunner {
-    fn run<'a>(
-        &'a self,
-        _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("no scripts here".to_string()) })
-    }
-}
+use crate::support::no_scripts::NoScripts;
 
 async fn serve(app: Router) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -84,7 +71,7 @@ async fn eval(spec: Value, env: &[(String, String)]) -> Result<CheckOutcome, Che
         output: None,
         env,
         workdir: Path::new("."),
-        runner: &NoRunner,
+        runner: &NoScripts,
         cancel: &cancel,
         kube: None,
     };

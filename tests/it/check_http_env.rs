@@ -2,29 +2,18 @@
 //! none (issue 12: `check` in the sandbox shell or behind a corporate proxy).
 //! Alone in its own test process, started with the proxy variables set.
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 
 use axum::Router;
 use axum::routing::get;
 use labctl::cancel::Cancel;
-use labctl::check::{CheckContext, ScriptRequest, ScriptRunner, TryOutput, for_spec};
+use labctl::check::{CheckContext, for_spec};
 use labctl::lab::check_spec::parse_check;
 use serde_json::json;
 
 use crate::support::alone::alone;
 
-struct NoRunner;
-
-impl ScriptRunner for NoRunner {
-    fn run<'a>(
-        &'a self,
-        _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("no scripts".to_string()) })
-    }
-}
+use crate::support::no_scripts::NoScripts;
 
 #[tokio::test]
 async fn process_proxies_apply_only_when_the_step_environment_sets_none() {
@@ -61,7 +50,7 @@ async fn process_proxies_apply_only_when_the_step_environment_sets_none() {
                 output: None,
                 env,
                 workdir: Path::new("."),
-                runner: &NoRunner,
+                runner: &NoScripts,
                 cancel,
                 kube: None,
             };

@@ -1,7 +1,5 @@
 //! `kube:` checks against the in-process sandbox API server, through kube-rs.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
@@ -11,22 +9,13 @@ use kube::{Client, Config};
 use labctl::cancel::Cancel;
 use labctl::check::kube::{KubeOptions, connect::connect, preflight};
 use labctl::check::retry::Eventually;
-use labctl::check::{CheckContext, CheckError, ScriptRequest, ScriptRunner, TryOutput, for_spec};
+use labctl::check::{CheckContext, CheckError, for_spec};
 use labctl::lab::check_spec::parse_check;
 use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-struct NoRunner;
-
-impl ScriptRunner for NoRunner {
-    fn run<'a>(
-        &'a self,
-        _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("kube checks run no scripts".to_string()) })
-    }
-}
+use crate::support::no_scripts::NoScripts;
 
 /// A sandbox, its step environment, the run's kube options and a client to change things.
 struct Fx {
@@ -69,7 +58,7 @@ impl Fx {
             output: None,
             env: &self.env,
             workdir: &dir,
-            runner: &NoRunner,
+            runner: &NoScripts,
             cancel: &cancel,
             kube: Some(&self.opts),
         };
@@ -502,7 +491,7 @@ async fn an_unreachable_api_is_retried_then_reported() {
         output: None,
         env: &env,
         workdir: dir.path(),
-        runner: &NoRunner,
+        runner: &NoScripts,
         cancel: &cancel,
         kube: Some(&opts),
     };
@@ -525,7 +514,7 @@ async fn cancel_stops_a_watch_at_once() {
         output: None,
         env: &f.env,
         workdir: &dir,
-        runner: &NoRunner,
+        runner: &NoScripts,
         cancel: &cancel,
         kube: Some(&f.opts),
     };

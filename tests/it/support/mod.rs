@@ -4,6 +4,7 @@
 pub mod alone;
 pub mod browser;
 pub mod labctl;
+pub mod no_scripts;
 pub mod processes;
 pub mod sandbox;
 pub mod served;
