@@ -162,7 +162,7 @@ fn github_annotations_and_job_summary_under_github_actions() {
         &vars,
     ])
     .env("GITHUB_ACTIONS", "true")
-    .env("GITHUB_STEP_SUMMARY", &summary.display().to_string())
+    .env("GITHUB_STEP_SUMMARY", summary.display().to_string())
     .run();
     ran.code(1);
     let errors: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("::")).collect();
