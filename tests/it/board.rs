@@ -145,6 +145,7 @@ fn term(child: &Child) {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
 }
 
+// Long: one classroom story over one 20-user sandbox and one board process; its parts depend on the state before them.
 #[test]
 fn twenty_students_the_board_shows_each_change_for_exactly_the_right_users() {
     let room = Classroom::open(20);

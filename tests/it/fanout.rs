@@ -22,6 +22,7 @@ fn lab_breaking_user7() -> Workshop {
         .file("SUMMARY.md", "- [Egress](securing-egress.md)\n")
 }
 
+// Long: one 20-user run on the sandbox, then each report read against it; a run per report would repeat the slowest part.
 #[test]
 fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     let dir = lab_breaking_user7();

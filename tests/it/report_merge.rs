@@ -14,6 +14,7 @@ fn text(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+// Long: two runs, then their merge read as json, junit and html; the merge needs both runs.
 #[test]
 fn merges_two_runs_into_json_junit_and_html() {
     let dir = Workshop::new().page(

@@ -54,6 +54,7 @@ fn keys(r: &quick_junit::Report) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+// Long: the same 20-user run from two folders, compared key by key.
 #[test]
 fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
     let w = class_workshop();
@@ -301,6 +302,7 @@ fn console_with_users_off_a_terminal_prints_a_line_per_user_and_each_failure_onc
     assert!(err.contains("as seen by user2"), "{err}");
 }
 
+// Long: one instructor workflow, run then rerun then merge, each step reading the files of the one before.
 #[test]
 fn rerun_the_failed_users_then_merge_keeps_the_later_results() {
     let w = class_workshop();

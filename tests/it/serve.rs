@@ -111,6 +111,7 @@ fn outcome_is(step: &str, outcome: &str) -> String {
     )
 }
 
+// Long: one student session in one browser, start to reload; splitting it would start Chromium once per part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_the_browser_run_check_type_vi_and_reload() {
     let Some(b) = browser::start(false).await else {
