@@ -1,7 +1,7 @@
 //! `labctl job`: the manifests parse, say what they should, and real kubectl
 //! applies them (to the embedded sandbox).
 
-use crate::support::labctl::{Labctl, binary, fixtures};
+use crate::support::labctl::{Labctl, Ran, binary, fixtures};
 use crate::support::workshop::Workshop;
 use std::path::Path;
 use std::process::Command;
@@ -22,8 +22,12 @@ fn generate(extra: &[&str]) -> (i32, String, String) {
             "2",
         ])
         .args(extra)
-        .run();
-    (out.code.unwrap_or(-1), out.stdout, out.stderr)
+        .output();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("the manifests are UTF-8"),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn docs(yaml: &str) -> Vec<Value> {
@@ -223,9 +227,10 @@ fn secrets_and_user_passwords_live_in_a_secret() {
             "token=hunter2222",
         ])
         .args(["--var", "plain=shown"])
-        .run();
-    out.code(0);
-    let d = docs(&out.stdout);
+        .output();
+    let yaml = String::from_utf8(out.stdout.clone()).expect("the manifests are UTF-8");
+    Ran::from(out).code(0);
+    let d = docs(&yaml);
     let secret = d.iter().find(|v| v["kind"] == "Secret").unwrap();
     assert_eq!(secret["stringData"]["var-token"], "hunter2222");
     assert!(
