@@ -75,14 +75,24 @@ impl Publisher {
 
 /// The page's routes for `access`, the publisher that feeds them, and the presses of
 /// "Save snapshot" for the board's loop to answer.
+///
+/// `checks` says, per user and column, what each state check asserts, with that user's
+/// variables: the page shows it for a cell that has no reason (a done one).
 pub fn page(
     access: Arc<Access>,
     board: &Board,
     title: &str,
+    checks: &[Vec<Vec<String>>],
 ) -> (Router, Publisher, mpsc::UnboundedReceiver<SnapshotRequest>) {
     let (view, rx) = watch::channel::<Arc<str>>(view_json(board, title).into());
     let (snap_tx, snap_rx) = mpsc::unbounded_channel();
-    let html = PAGE.replace("{{title}}", &crate::report::html::escape(title));
+    // Inside <script>, only `</` could end the element early.
+    let checks = serde_json::to_string(checks)
+        .unwrap_or_else(|_| "[]".into())
+        .replace("</", "<\\/");
+    let html = PAGE
+        .replace("{{title}}", &crate::report::html::escape(title))
+        .replace("{{checks}}", &checks);
     let shared = Arc::new(BoardPage {
         access: access.clone(),
         html,
@@ -107,13 +117,13 @@ pub fn page(
     (routes, publisher, snap_rx)
 }
 
-/// What the page draws: the title, each column's checks (shown for a cell with no
-/// reason) and the snapshot's `board` section, so the page and the snapshots agree.
+/// What the page draws: the title, the columns and the snapshot's `board` section, so
+/// the page and the snapshots agree.
 fn view_json(board: &Board, title: &str) -> String {
     let columns: Vec<_> = board
         .columns()
         .iter()
-        .map(|c| json!({"id": c.id, "checks": c.checks}))
+        .map(|c| json!({"id": c.id}))
         .collect();
     json!({
         "title": title,

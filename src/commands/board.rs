@@ -317,7 +317,7 @@ impl Watching<'_> {
             capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
         };
         let observers = tokio::spawn(observe(cfg, users, tx, cancel.clone()));
-        let web = web.map(|server| WebView::start(server, &board, self.title));
+        let web = web.map(|server| WebView::start(server, &board, self.title, self.members));
         // The full-screen view would hide the URL and own the keys the page is for:
         // with --web, a terminal gets the line view (decisions.md).
         let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -512,8 +512,18 @@ impl WebView {
         server: Server,
         board: &Board,
         title: &str,
+        members: &[Member],
     ) -> (WebView, mpsc::UnboundedReceiver<SnapshotRequest>) {
-        let (routes, publisher, presses) = web::page(server.access.clone(), board, title);
+        let checks: Vec<Vec<Vec<String>>> = members
+            .iter()
+            .map(|m| {
+                columns(&m.labs)
+                    .into_iter()
+                    .map(|(_, specs)| specs.iter().map(|c| c.kind.describe()).collect())
+                    .collect()
+            })
+            .collect();
+        let (routes, publisher, presses) = web::page(server.access.clone(), board, title, &checks);
         server.announce("board", false);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(server.run(routes, async move {

@@ -1,5 +1,5 @@
-//! `labctl serve` on a copy of the repository's workshop (book.toml + labs/),
-//! stopped with SIGTERM when dropped.
+//! `labctl serve` on a copy of the repository's workshop (book.toml + labs/), or any
+//! labctl command that serves a page (`board --web`), stopped with SIGTERM when dropped.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -53,10 +53,15 @@ impl Served {
 
     /// `labctl serve labs/ ARGS...` in `dir`.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .arg("serve")
-            .arg("labs/")
-            .args(args)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_labctl"));
+        command.arg("serve").arg("labs/").args(args);
+        Served::spawn(command, dir)
+    }
+
+    /// `command` (labctl serving a page: `serve`, `board --web`) run in `dir`, once it
+    /// has printed its URL on stdout.
+    pub fn spawn(mut command: Command, dir: tempfile::TempDir) -> Served {
+        let mut child = command
             .current_dir(dir.path())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

@@ -5,6 +5,8 @@
 const MARKS = { done: "✓", not_yet: "·", broken: "✗", checking: "…", no_answer: "?" };
 const WORDS = { done: "done", not_yet: "not yet", broken: "broken", checking: "checking", no_answer: "no answer" };
 const MAX_CHANGES = 30;
+// Per user and column, what each state check asserts (with the user's variables).
+const CHECKS = JSON.parse(document.getElementById("checks").textContent);
 
 const table = document.getElementById("board");
 const detail = document.getElementById("detail");
@@ -81,6 +83,7 @@ function buildRow(u, i) {
       const td = el("td");
       const b = gridButton(i, col);
       b.classList.add("cell");
+      b.dataset.step = c.id;
       td.append(b);
       tr.append(td);
       return b;
@@ -267,11 +270,11 @@ function showDetail(row, col) {
   setText(document.getElementById("detail-title"), d.title);
   setText(document.getElementById("detail-state"), "State: " + d.state);
   setText(document.getElementById("detail-reason"), d.reason);
-  const checks = view.columns[col].checks.map((c) => "checks: " + c).join("\n");
+  const checks = row < rows.length ? (CHECKS[row] || [])[col] || [] : [];
   const list = document.getElementById("detail-checks");
-  if (list.dataset.text !== checks) {
-    list.dataset.text = checks;
-    list.replaceChildren(...view.columns[col].checks.map((c) => el("li", {}, c)));
+  if (list.dataset.text !== checks.join("\n")) {
+    list.dataset.text = checks.join("\n");
+    list.replaceChildren(...checks.map((c) => el("li", {}, c)));
   }
   detail.hidden = false;
   if (wasHidden) detail.setAttribute("aria-live", "polite");
