@@ -223,6 +223,20 @@ pub struct BoardArgs {
     /// Accept variable values outside the safe character set.
     #[arg(long)]
     pub allow_unsafe_vars: bool,
+    /// Also serve the board as a web page (its URL, with the access token, is printed).
+    #[arg(long)]
+    pub web: bool,
+    /// With --web: the port to listen on (0: a free port).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "web")]
+    pub port: u16,
+    /// With --web: the address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1",
+        requires = "web"
+    )]
+    pub bind: std::net::IpAddr,
     /// Kubeconfig for kube checks.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,

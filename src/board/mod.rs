@@ -7,6 +7,7 @@ pub mod lines;
 pub mod model;
 pub mod report;
 pub mod terminal;
+pub mod web;
 
 use crate::lab::check_spec::CheckSpec;
 use crate::plan::PlannedLab;

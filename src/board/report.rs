@@ -244,7 +244,7 @@ pub fn events(board: &Board, members: &[Member], started: Started) -> Vec<Event>
 }
 
 /// What only the board knows, per user and column.
-fn board_section(board: &Board) -> Value {
+pub fn board_section(board: &Board) -> Value {
     let cols = board.columns();
     let users: Vec<Value> = board
         .users()

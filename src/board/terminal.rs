@@ -160,36 +160,65 @@ fn fit(text: &str, width: usize) -> String {
     pad_str(text, width, Alignment::Left, Some("…")).into_owned()
 }
 
-/// The whole screen as lines (no escape codes but colours).
-pub fn render(
-    board: &Board,
-    screen: &mut Screen,
-    width: usize,
-    height: usize,
-    color: bool,
-    title: &str,
-) -> Vec<String> {
-    let paint = Paint { color };
-    let cols = board.columns();
-    let users: Vec<&str> = board.users().collect();
-    let n_users = users.len();
-    let name_w = users
-        .iter()
-        .map(|u| measure_text_width(u))
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 16)
-        + 1;
-    // A mark's column: a space (the cursor's bracket), the id, a space between columns.
-    let col_w: Vec<usize> = cols
-        .iter()
-        .map(|c| measure_text_width(&c.id).clamp(5, 14) + 2)
-        .collect();
-    let tail_w = 16 + 8 + 6;
-    // Columns that fit, keeping the cursor's in view.
-    let room = width.saturating_sub(name_w + tail_w).max(6);
-    screen.col = screen.col.min(cols.len().saturating_sub(1));
-    screen.row = screen.row.min(n_users);
+/// Widths and what fits: the columns and rows shown, after scrolling to the cursor.
+struct Layout {
+    name_w: usize,
+    col_w: Vec<usize>,
+    shown: Vec<usize>,
+    /// Users shown: `first..last`.
+    first: usize,
+    last: usize,
+}
+
+/// Columns of the furthest step, the time since progress and the stuck marker.
+const TAIL_W: usize = 16 + 8 + 6;
+
+impl Layout {
+    /// Fits the board into `width` × `height`, moving the screen's offsets so the cursor
+    /// stays in view.
+    fn fit(board: &Board, screen: &mut Screen, width: usize, height: usize) -> Layout {
+        let cols = board.columns();
+        let n_users = board.user_count();
+        let name_w = board
+            .users()
+            .map(measure_text_width)
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 16)
+            + 1;
+        // A mark's column: a space (the cursor's bracket), the id, a space between columns.
+        let col_w: Vec<usize> = cols
+            .iter()
+            .map(|c| measure_text_width(&c.id).clamp(5, 14) + 2)
+            .collect();
+        screen.col = screen.col.min(cols.len().saturating_sub(1));
+        screen.row = screen.row.min(n_users);
+        let room = width.saturating_sub(name_w + TAIL_W).max(6);
+        let shown = scroll_columns(screen, &col_w, room);
+        let detail_lines = if screen.open { 2 + DETAIL_LINES } else { 0 };
+        let body = height
+            .saturating_sub(5 + detail_lines + usize::from(screen.message.is_some()))
+            .max(1);
+        let cursor_user = screen.row.min(n_users.saturating_sub(1));
+        if cursor_user < screen.row_offset {
+            screen.row_offset = cursor_user;
+        }
+        if cursor_user >= screen.row_offset + body {
+            screen.row_offset = cursor_user + 1 - body;
+        }
+        Layout {
+            name_w,
+            col_w,
+            shown,
+            first: screen.row_offset,
+            last: (screen.row_offset + body).min(n_users),
+        }
+    }
+}
+
+/// The columns that fit in `room` from the screen's column offset, moved so the
+/// cursor's column is among them.
+fn scroll_columns(screen: &mut Screen, col_w: &[usize], room: usize) -> Vec<usize> {
     if screen.col < screen.col_offset {
         screen.col_offset = screen.col;
     }
@@ -208,32 +237,22 @@ pub fn render(
     while screen.col >= screen.col_offset + fits_from(screen.col_offset).max(1) {
         screen.col_offset += 1;
     }
-    let shown: Vec<usize> =
-        (screen.col_offset..screen.col_offset + fits_from(screen.col_offset)).collect();
-    let detail_lines = if screen.open { 2 + DETAIL_LINES } else { 0 };
-    let body = height
-        .saturating_sub(5 + detail_lines + usize::from(screen.message.is_some()))
-        .max(1);
-    let cursor_user = screen.row.min(n_users.saturating_sub(1));
-    if cursor_user < screen.row_offset {
-        screen.row_offset = cursor_user;
-    }
-    if cursor_user >= screen.row_offset + body {
-        screen.row_offset = cursor_user + 1 - body;
-    }
+    (screen.col_offset..screen.col_offset + fits_from(screen.col_offset)).collect()
+}
 
+/// The first line: title, sizes, and how many are stuck, without environment or stale.
+fn headline(board: &Board, title: &str) -> String {
+    let n_users = board.user_count();
+    let n_cols = board.columns().len();
     let stuck = (0..n_users).filter(|&u| board.stuck(u)).count();
     let no_env = (0..n_users)
         .filter(|&u| board.missing_environment(u).is_some())
         .count();
     let stale = (0..n_users)
-        .flat_map(|u| (0..cols.len()).map(move |c| (u, c)))
+        .flat_map(|u| (0..n_cols).map(move |c| (u, c)))
         .filter(|&(u, c)| board.cell(u, c).stale.is_some())
         .count();
-    let mut head = format!(
-        "labctl board · {title} · {n_users} users · {} steps watched",
-        cols.len()
-    );
+    let mut head = format!("labctl board · {title} · {n_users} users · {n_cols} steps watched");
     if stuck > 0 {
         head.push_str(&format!(" · {stuck} stuck"));
     }
@@ -243,32 +262,42 @@ pub fn render(
     if stale > 0 {
         head.push_str(&format!(" · {stale} cells stale (no answer)"));
     }
-    let mut lines = vec![paint.style(Style::new().bold(), &fit(&head, width))];
+    head
+}
 
-    let mut header = fit("user", name_w);
-    for &c in &shown {
-        let h = fit(&cols[c].id, col_w[c] - 2);
-        let h = if c == screen.col {
-            paint.style(Style::new().underlined(), &h)
-        } else {
-            h
-        };
-        header.push(' ');
-        header.push_str(&h);
-        header.push(' ');
+/// Draws one frame's lines.
+struct Frame<'a> {
+    board: &'a Board,
+    screen: &'a Screen,
+    layout: Layout,
+    paint: Paint,
+}
+
+impl Frame<'_> {
+    /// Step ids over their columns, the cursor's underlined.
+    fn column_header(&self) -> String {
+        let cols = self.board.columns();
+        let mut header = fit("user", self.layout.name_w);
+        for &c in &self.layout.shown {
+            let h = fit(&cols[c].id, self.layout.col_w[c] - 2);
+            let h = if c == self.screen.col {
+                self.paint.style(Style::new().underlined(), &h)
+            } else {
+                h
+            };
+            header.push(' ');
+            header.push_str(&h);
+            header.push(' ');
+        }
+        header.push_str(&fit("furthest", 16));
+        header.push_str("since");
+        header
     }
-    header.push_str(&fit("furthest", 16));
-    header.push_str("since");
-    lines.push(header);
 
-    let last_row = (screen.row_offset + body).min(n_users);
-    for (u, user) in users
-        .iter()
-        .enumerate()
-        .take(last_row)
-        .skip(screen.row_offset)
-    {
-        let name = fit(user, name_w);
+    /// One user's marks (or why they have no environment), furthest step, age and stuck.
+    fn user_row(&self, u: usize, user: &str) -> String {
+        let (board, screen, paint) = (self.board, self.screen, &self.paint);
+        let name = fit(user, self.layout.name_w);
         let mut line = if u == screen.row {
             paint.style(Style::new().reverse(), &name)
         } else {
@@ -276,72 +305,117 @@ pub fn render(
         };
         if let Some(why) = board.missing_environment(u) {
             line.push_str(&paint.style(Style::new().magenta(), &format!("no environment: {why}")));
-            lines.push(line);
-            continue;
+            return line;
         }
-        for &c in &shown {
+        for &c in &self.layout.shown {
             let cell = board.cell(u, c);
-            let mut m = paint.mark(cell.mark, cell.stale.is_some());
+            let m = paint.mark(cell.mark, cell.stale.is_some());
             let visible = 1 + usize::from(cell.stale.is_some());
+            let col_w = self.layout.col_w[c];
             if u == screen.row && c == screen.col {
-                m = format!("[{m}]");
-                m.push_str(&" ".repeat(col_w[c].saturating_sub(visible + 2)));
+                line.push_str(&format!("[{m}]"));
+                line.push_str(&" ".repeat(col_w.saturating_sub(visible + 2)));
             } else {
-                m = format!(" {m}{}", " ".repeat(col_w[c].saturating_sub(visible + 1)));
+                line.push_str(&format!(
+                    " {m}{}",
+                    " ".repeat(col_w.saturating_sub(visible + 1))
+                ));
             }
-            line.push_str(&m);
         }
         let furthest = board
             .furthest(u)
-            .map_or("-".to_string(), |c| cols[c].id.clone());
+            .map_or("-".to_string(), |c| board.columns()[c].id.clone());
         line.push_str(&fit(&furthest, 16));
         line.push_str(&fit(&short_age(board.since_progress(u)), 8));
         if board.stuck(u) {
             line.push_str(&paint.style(Style::new().red(), "stuck"));
         }
-        lines.push(line);
+        line
     }
-    let mut done = fit("done", name_w);
-    if screen.row == n_users {
-        done = paint.style(Style::new().reverse(), &done);
-    }
-    for &c in &shown {
-        done.push_str(&fit(
-            &format!(" {}/{n_users}", board.done_count(c)),
-            col_w[c],
-        ));
-    }
-    lines.push(done);
 
-    if screen.open && !cols.is_empty() {
+    /// The bottom row: users done per column.
+    fn done_row(&self) -> String {
+        let n_users = self.board.user_count();
+        let mut done = fit("done", self.layout.name_w);
+        if self.screen.row == n_users {
+            done = self.paint.style(Style::new().reverse(), &done);
+        }
+        for &c in &self.layout.shown {
+            done.push_str(&fit(
+                &format!(" {}/{n_users}", self.board.done_count(c)),
+                self.layout.col_w[c],
+            ));
+        }
+        done
+    }
+
+    /// What the open cell says: its state and reason, or on the done row the most
+    /// common reason among the users not done.
+    fn detail(&self) -> (String, String) {
+        let (board, screen) = (self.board, self.screen);
+        let cols = board.columns();
+        let n_users = board.user_count();
         let c = screen.col;
-        let (what, why) = if screen.row == n_users {
+        if screen.row == n_users {
             let not_done = n_users - board.done_count(c);
             let why = board
                 .common_reason(c)
                 .map_or("-".into(), |(r, n)| format!("{n} users: {r}"));
-            (
+            return (
                 format!("{}: {not_done} of {n_users} users not done", cols[c].id),
                 why,
-            )
-        } else {
-            let u = screen.row;
-            let cell = board.cell(u, c);
-            let state = match cell.stale {
-                Some(age) => format!(
-                    "{} (stale: last answer {} ago)",
-                    cell.mark.word(),
-                    short_age(age)
-                ),
-                None => cell.mark.word().to_string(),
-            };
-            let why = board
-                .missing_environment(u)
-                .map(|m| format!("no environment: {m}"))
-                .or(cell.reason)
-                .unwrap_or_else(|| cols[c].checks.join("; "));
-            (format!("{} · {}: {state}", users[u], cols[c].id), why)
+            );
+        }
+        let u = screen.row;
+        let cell = board.cell(u, c);
+        let state = match cell.stale {
+            Some(age) => format!(
+                "{} (stale: last answer {} ago)",
+                cell.mark.word(),
+                short_age(age)
+            ),
+            None => cell.mark.word().to_string(),
         };
+        let why = board
+            .missing_environment(u)
+            .map(|m| format!("no environment: {m}"))
+            .or(cell.reason)
+            .unwrap_or_else(|| cols[c].checks.join("; "));
+        let user = board.users().nth(u).unwrap_or("?");
+        (format!("{user} · {}: {state}", cols[c].id), why)
+    }
+}
+
+/// The whole screen as lines (no escape codes but colours).
+pub fn render(
+    board: &Board,
+    screen: &mut Screen,
+    width: usize,
+    height: usize,
+    color: bool,
+    title: &str,
+) -> Vec<String> {
+    let layout = Layout::fit(board, screen, width, height);
+    let frame = Frame {
+        board,
+        screen,
+        layout,
+        paint: Paint { color },
+    };
+    let paint = &frame.paint;
+    let mut lines = vec![paint.style(Style::new().bold(), &fit(&headline(board, title), width))];
+    lines.push(frame.column_header());
+    for (u, user) in board
+        .users()
+        .enumerate()
+        .take(frame.layout.last)
+        .skip(frame.layout.first)
+    {
+        lines.push(frame.user_row(u, user));
+    }
+    lines.push(frame.done_row());
+    if screen.open && !board.columns().is_empty() {
+        let (what, why) = frame.detail();
         lines.push(String::new());
         lines.push(paint.style(Style::new().bold(), &fit(&what, width)));
         lines.extend(wrap(&why, width, DETAIL_LINES));

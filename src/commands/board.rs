@@ -2,17 +2,19 @@
 //! board until q, Ctrl-C or SIGTERM; then write the requested reports.
 
 use std::io::IsTerminal as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::{Output, load_all, parse_var_args, print_diagnostics};
 use crate::board::model::{Board, Change, Column};
 use crate::board::report::{self, Member, Started};
 use crate::board::terminal::{Key, Screen, Terminal, render};
+use crate::board::web::{self, Publisher, SnapshotRequest};
 use crate::board::{column_id, columns, lines};
 use crate::cancel;
 use crate::check::kube::KubeOptions;
@@ -22,8 +24,9 @@ use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{CheckKind, parse_duration_str};
 use crate::plan::{FillMode, fill_workshop, parse_users};
-use crate::report::{ReportTarget, check_targets, parse_targets};
+use crate::report::{ReportError, ReportTarget, check_targets, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::serve::server::Server;
 use crate::vars::Sources;
 
 fn bad(msg: impl std::fmt::Display) -> Exit {
@@ -150,25 +153,15 @@ async fn start_sandbox(
     .map(Some)
 }
 
-async fn run_async(args: &BoardArgs, out: Output) -> Exit {
-    let s = match settings(args) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let (members, title, workdir) = match members(args, out) {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
-    let Some(first) = members.first() else {
-        return bad("--users names no users");
-    };
+/// The board's columns, from the first user's labs (every user has the same labs).
+fn board_columns(first: &Member) -> Result<Vec<Column>, Exit> {
     let places = columns(&first.labs);
     if places.is_empty() {
-        return bad(
+        return Err(bad(
             "these labs have no state checks (kube:, http:, command:); the board has nothing to watch",
-        );
+        ));
     }
-    let cols: Vec<Column> = places
+    Ok(places
         .iter()
         .map(|(p, checks)| Column {
             id: column_id(&first.labs, *p),
@@ -177,22 +170,54 @@ async fn run_async(args: &BoardArgs, out: Output) -> Exit {
             },
             checks: checks.iter().map(|c| c.kind.describe()).collect(),
         })
-        .collect();
+        .collect())
+}
+
+/// With --web, the listener and its token, bound before anything starts so a taken
+/// port is said at once.
+async fn bind_web(args: &BoardArgs) -> Result<Option<Server>, Exit> {
+    if !args.web {
+        return Ok(None);
+    }
+    match Server::bind(SocketAddr::new(args.bind, args.port)).await {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            eprintln!("error: --web: {e}");
+            Err(Exit::Environment)
+        }
+    }
+}
+
+async fn run_async(args: &BoardArgs, out: Output) -> Exit {
+    let prepared = async {
+        let s = settings(args)?;
+        let (members, title, workdir) = members(args, out)?;
+        let first = members
+            .first()
+            .ok_or_else(|| bad("--users names no users"))?;
+        let cols = board_columns(first)?;
+        let web = bind_web(args).await?;
+        Ok::<_, Exit>((s, members, title, workdir, cols, web))
+    };
+    let (s, members, title, workdir, cols, web) = match prepared.await {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
     let sandbox = match start_sandbox(args, &s, &members).await {
         Ok(sb) => sb,
         Err(e) => return e,
     };
-    let exit = watch(
+    let watching = Watching {
         args,
-        &s,
-        &members,
-        cols,
-        &title,
-        workdir,
-        sandbox.as_ref(),
+        settings: &s,
+        members: &members,
+        title: &title,
         out,
-    )
-    .await;
+    };
+    let exit = match watched(&members, sandbox.as_ref(), &workdir) {
+        Ok(users) => watching.run(users, cols, web).await,
+        Err(e) => e,
+    };
     if let Some(sb) = sandbox {
         sb.shutdown().await;
     }
@@ -235,118 +260,291 @@ fn proxy_env() -> Vec<(String, String)> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn watch(
-    args: &BoardArgs,
-    s: &Settings,
-    members: &[Member],
-    cols: Vec<Column>,
-    title: &str,
-    workdir: PathBuf,
-    sandbox: Option<&Sandbox>,
-    out: Output,
-) -> Exit {
-    let users = match watched(members, sandbox, &workdir) {
-        Ok(u) => u,
-        Err(e) => return e,
-    };
-    let kube = Arc::new(KubeOptions::new(
-        args.kubeconfig.clone(),
-        args.context.clone(),
-    ));
+/// Stops the run with a message when a kube check cannot reach a cluster.
+async fn preflight(users: &[Watched], kube: &KubeOptions) -> Result<(), Exit> {
     let uses_kube = users
         .iter()
         .flat_map(|u| u.columns.iter().flatten())
         .any(|c| matches!(c.kind, CheckKind::Kube(_)));
-    if uses_kube {
-        let probe_env = users.first().map(|u| u.env.clone()).unwrap_or_default();
-        if let Err(e) = crate::check::kube::preflight(Some(&kube), &probe_env).await {
+    if !uses_kube {
+        return Ok(());
+    }
+    let probe_env = users.first().map(|u| u.env.clone()).unwrap_or_default();
+    crate::check::kube::preflight(Some(kube), &probe_env)
+        .await
+        .map_err(|e| {
             eprintln!(
                 "error: this workshop has kube checks, but {e}\n  = help: pass --kubeconfig FILE (and --context NAME), set KUBECONFIG, or run with --sandbox"
             );
+            Exit::Environment
+        })
+}
+
+/// What the watch needs that does not change while it runs.
+struct Watching<'a> {
+    args: &'a BoardArgs,
+    settings: &'a Settings,
+    members: &'a [Member],
+    title: &'a str,
+    out: Output,
+}
+
+impl Watching<'_> {
+    /// Observes every user until q, Ctrl-C or SIGTERM, then writes the reports.
+    async fn run(&self, users: Vec<Watched>, cols: Vec<Column>, web: Option<Server>) -> Exit {
+        let kube = Arc::new(KubeOptions::new(
+            self.args.kubeconfig.clone(),
+            self.args.context.clone(),
+        ));
+        if let Err(e) = preflight(&users, &kube).await {
+            return e;
+        }
+        let Some(signals) = Signals::listen() else {
+            eprintln!("error: cannot listen for signals");
+            return Exit::Environment;
+        };
+        let board = Board::new(
+            cols,
+            self.members.iter().map(|m| m.name.clone()).collect(),
+            self.settings.stuck,
+        );
+        let (cancel_handle, cancel) = cancel::pair();
+        let (tx, observations) = mpsc::unbounded_channel();
+        let cfg = ObserveConfig {
+            interval: self.settings.interval,
+            jobs: self.args.jobs,
+            kube,
+            capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
+        };
+        let observers = tokio::spawn(observe(cfg, users, tx, cancel.clone()));
+        let web = web.map(|server| WebView::start(server, &board, self.title, self.members));
+        // The full-screen view would hide the URL and own the keys the page is for:
+        // with --web, a terminal gets the line view (decisions.md).
+        let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let mut session = Session {
+            board,
+            members: self.members,
+            started: Started {
+                at: SystemTime::now(),
+                instant: Instant::now(),
+            },
+            snapshots: Snapshots {
+                dir: self.args.snapshot_dir.clone(),
+                taken: 0,
+            },
+            view: View::new(tty && web.is_none(), self.out.color, self.title),
+            ok: true,
+        };
+        let mut inputs = Inputs {
+            observations,
+            signals,
+            tick: tokio::time::interval(Duration::from_secs(1)),
+            web_snapshots: None,
+        };
+        let web = web.map(|(w, presses)| {
+            inputs.web_snapshots = Some(presses);
+            w
+        });
+        session.watch(&mut inputs, web.as_ref()).await;
+        cancel_handle.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), observers).await;
+        if let Some(w) = web {
+            w.stop().await;
+        }
+        session.finish(&self.settings.targets)
+    }
+}
+
+/// SIGINT and SIGTERM end the board; SIGUSR1 saves a snapshot.
+struct Signals {
+    int: Signal,
+    term: Signal,
+    usr1: Signal,
+}
+
+impl Signals {
+    fn listen() -> Option<Signals> {
+        Some(Signals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+            usr1: signal(SignalKind::user_defined1()).ok()?,
+        })
+    }
+}
+
+/// Everything the board's loop waits on.
+struct Inputs {
+    observations: mpsc::UnboundedReceiver<Observation>,
+    signals: Signals,
+    tick: tokio::time::Interval,
+    web_snapshots: Option<mpsc::UnboundedReceiver<SnapshotRequest>>,
+}
+
+/// What woke the loop.
+enum Wake {
+    Observed(Observation),
+    Key(Key),
+    /// SIGUSR1 (None) or the page's button (Some: answer it).
+    Snapshot(Option<SnapshotRequest>),
+    Tick,
+    Stop,
+}
+
+impl Inputs {
+    async fn next(&mut self, keys: Option<&mut mpsc::UnboundedReceiver<Key>>) -> Wake {
+        tokio::select! {
+            o = self.observations.recv() => o.map_or(Wake::Stop, Wake::Observed),
+            k = next_or_pending(keys) => match k {
+                Some(Key::Quit) | None => Wake::Stop,
+                Some(k) => Wake::Key(k),
+            },
+            _ = self.signals.usr1.recv() => Wake::Snapshot(None),
+            Some(r) = next_or_pending(self.web_snapshots.as_mut()) => Wake::Snapshot(Some(r)),
+            _ = self.tick.tick() => Wake::Tick,
+            _ = self.signals.int.recv() => Wake::Stop,
+            _ = self.signals.term.recv() => Wake::Stop,
+        }
+    }
+}
+
+/// The next message of `rx`, or never when there is no `rx`.
+async fn next_or_pending<T>(rx: Option<&mut mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The board while it runs: its state, its views and its snapshots.
+struct Session<'a> {
+    board: Board,
+    members: &'a [Member],
+    started: Started,
+    snapshots: Snapshots,
+    view: View,
+    /// False once a snapshot could not be written.
+    ok: bool,
+}
+
+impl Session<'_> {
+    async fn watch(&mut self, inputs: &mut Inputs, web: Option<&WebView>) {
+        self.view.draw(&self.board);
+        loop {
+            let keys = self.view.terminal.is_some().then_some(&mut self.view.keys);
+            let wake = inputs.next(keys).await;
+            let tick = matches!(wake, Wake::Tick);
+            let changed = match wake {
+                Wake::Stop => break,
+                Wake::Observed(o) => apply_all(&mut self.board, o, &mut inputs.observations),
+                Wake::Key(k) => {
+                    self.key(k);
+                    Vec::new()
+                }
+                Wake::Snapshot(press) => {
+                    self.snapshot(press);
+                    Vec::new()
+                }
+                Wake::Tick => Vec::new(),
+            };
+            if !changed.is_empty() && self.snapshots.dir.is_some() {
+                let saved = self.snapshots.take(&self.board, self.members, self.started);
+                self.ok &= saved.is_ok();
+            }
+            self.view.show(&self.board, &changed, self.started);
+            if let Some(w) = web
+                && (!changed.is_empty() || (tick && w.publisher.watched()))
+            {
+                w.publisher.publish(&self.board);
+            }
+        }
+    }
+
+    fn key(&mut self, k: Key) {
+        match k {
+            Key::Snapshot => self.snapshot(None),
+            k => {
+                self.view.screen.key(k, &self.board);
+            }
+        }
+    }
+
+    /// Saves a snapshot for `s`, SIGUSR1 or the page's button, and says where.
+    fn snapshot(&mut self, press: Option<SnapshotRequest>) {
+        let saved = self.snapshots.take(&self.board, self.members, self.started);
+        let message = match &saved {
+            Ok(path) => format!("snapshot saved to {}", path.display()),
+            Err(e) => format!("error: {e}"),
+        };
+        if self.view.terminal.is_none() {
+            eprintln!("{message}");
+        }
+        self.view.screen.message = Some(message);
+        if let Some(reply) = press {
+            let _ = reply.send(saved.map_err(|e| e.to_string()));
+        }
+    }
+
+    /// Leaves the screen and writes the reports.
+    fn finish(self, targets: &[ReportTarget]) -> Exit {
+        drop(self.view);
+        if let Err(e) = report::write_reports(targets, &self.board, self.members, self.started) {
+            eprintln!("error: {e}");
             return Exit::Environment;
         }
-    }
-    let mut board = Board::new(
-        cols,
-        members.iter().map(|m| m.name.clone()).collect(),
-        s.stuck,
-    );
-    let started = Started {
-        at: SystemTime::now(),
-        instant: Instant::now(),
-    };
-    let (cancel_handle, cancel) = cancel::pair();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let cfg = ObserveConfig {
-        interval: s.interval,
-        jobs: args.jobs,
-        kube,
-        capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
-    };
-    let observers = tokio::spawn(observe(cfg, users, tx, cancel.clone()));
-    let mut view = View::new(
-        std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        out.color,
-        title,
-    );
-    let mut snapshots = Snapshots {
-        dir: args.snapshot_dir.clone(),
-        taken: 0,
-    };
-    let (Ok(mut int), Ok(mut term), Ok(mut usr1)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::user_defined1()),
-    ) else {
-        eprintln!("error: cannot listen for signals");
-        return Exit::Environment;
-    };
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut ok = true;
-    view.draw(&board);
-    loop {
-        let mut changed = Vec::new();
-        tokio::select! {
-            o = rx.recv() => {
-                let Some(o) = o else { break };
-                changed.extend(apply_all(&mut board, o, &mut rx));
-            }
-            k = view.keys.recv(), if view.terminal.is_some() => match k {
-                Some(Key::Quit) | None => break,
-                Some(Key::Snapshot) => {
-                    let saved = snapshots.take(&board, members, started);
-                    view.screen.message = Some(saved);
-                }
-                Some(k) => { view.screen.key(k, &board); }
-            },
-            _ = usr1.recv() => {
-                let saved = snapshots.take(&board, members, started);
-                view.screen.message = Some(saved.clone());
-                if view.terminal.is_none() {
-                    eprintln!("{saved}");
-                }
-            }
-            _ = tick.tick() => {}
-            _ = int.recv() => break,
-            _ = term.recv() => break,
+        if self.ok {
+            Exit::Success
+        } else {
+            Exit::Environment
         }
-        if !changed.is_empty() && snapshots.dir.is_some() {
-            let saved = snapshots.take(&board, members, started);
-            if saved.starts_with("error") {
-                ok = false;
-            }
+    }
+}
+
+/// The page of --web: its publisher and the server's task.
+struct WebView {
+    publisher: Publisher,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl WebView {
+    /// Prints the URL and serves the page; returns it and the button's presses.
+    fn start(
+        server: Server,
+        board: &Board,
+        title: &str,
+        members: &[Member],
+    ) -> (WebView, mpsc::UnboundedReceiver<SnapshotRequest>) {
+        let checks: Vec<Vec<Vec<String>>> = members
+            .iter()
+            .map(|m| {
+                columns(&m.labs)
+                    .into_iter()
+                    .map(|(_, specs)| specs.iter().map(|c| c.kind.describe()).collect())
+                    .collect()
+            })
+            .collect();
+        let (routes, publisher, presses) = web::page(server.access.clone(), board, title, &checks);
+        server.announce("board", false);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server.run(routes, async move {
+            let _ = stopped.await;
+        }));
+        let view = WebView {
+            publisher,
+            stop,
+            server,
+        };
+        (view, presses)
+    }
+
+    /// Ends every page's event stream, then the server.
+    async fn stop(self) {
+        drop(self.publisher);
+        let _ = self.stop.send(());
+        if let Ok(Err(e)) = self.server.await {
+            eprintln!("error: the board's web server stopped: {e}");
         }
-        view.show(&board, &changed, started);
     }
-    cancel_handle.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(5), observers).await;
-    drop(view);
-    if let Err(e) = report::write_reports(&s.targets, &board, members, started) {
-        eprintln!("error: {e}");
-        return Exit::Environment;
-    }
-    if ok { Exit::Success } else { Exit::Environment }
 }
 
 /// Folds `first` and everything already waiting.
@@ -369,15 +567,17 @@ struct Snapshots {
 }
 
 impl Snapshots {
-    /// Writes the next snapshot; the message says where (or why not).
-    fn take(&mut self, board: &Board, members: &[Member], started: Started) -> String {
+    /// Writes the next snapshot; returns where.
+    fn take(
+        &mut self,
+        board: &Board,
+        members: &[Member],
+        started: Started,
+    ) -> Result<PathBuf, ReportError> {
         self.taken += 1;
         let dir = self.dir.clone().unwrap_or_else(|| PathBuf::from("."));
         let path = report::snapshot_path(&dir, self.taken);
-        match report::write_snapshot(&path, board, members, started) {
-            Ok(()) => format!("snapshot saved to {}", path.display()),
-            Err(e) => format!("error: {e}"),
-        }
+        report::write_snapshot(&path, board, members, started).map(|()| path)
     }
 }
 

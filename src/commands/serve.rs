@@ -14,11 +14,11 @@ use crate::exit_code::Exit;
 use crate::lab::check_spec::parse_duration_str;
 use crate::plan::{FillMode, fill_workshop};
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::serve::access::Access;
 use crate::serve::progress::ProgressFile;
+use crate::serve::server::{Server, stop_signal};
 use crate::serve::steps::{TerminalSet, Workshop};
 use crate::serve::terminal::{ShellSpec, write_rcfile};
-use crate::serve::{App, files_root, page};
+use crate::serve::{App, files_root, page, router};
 use crate::vars::Sources;
 
 fn bad(msg: impl std::fmt::Display) -> Exit {
@@ -87,18 +87,10 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
         return Exit::BadInput;
     }
     let workshops: Vec<_> = loaded.iter().map(|l| l.workshop.clone()).collect();
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(l) => l,
+    let server = match Server::bind(listen).await {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot listen on {listen}: {e}");
-            return Exit::Environment;
-        }
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let access = match Access::new(port) {
-        Ok(a) => Arc::new(a),
-        Err(e) => {
-            eprintln!("error: cannot make an access token: {e}");
+            eprintln!("error: {e}");
             return Exit::Environment;
         }
     };
@@ -138,7 +130,7 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
         }
     }
     let exit = serve(
-        args, &workdir, labs, &workshops, &sources, env, access, listener, timeout,
+        args, &workdir, labs, &workshops, &sources, env, server, timeout,
     )
     .await;
     if let Some(s) = sandbox {
@@ -154,8 +146,7 @@ async fn serve(
     workshops: &[crate::lab::Workshop],
     sources: &Sources,
     env: Vec<(String, String)>,
-    access: Arc<Access>,
-    listener: tokio::net::TcpListener,
+    server: Server,
     timeout: std::time::Duration,
 ) -> Exit {
     let scratch = match tempfile::Builder::new().prefix("labctl-serve-").tempdir() {
@@ -231,12 +222,13 @@ async fn serve(
         }
     };
     let app = Arc::new(App {
-        access,
+        access: server.access.clone(),
         workshop: workshop.clone(),
         page: html,
         files_root: files_root(&args.path),
     });
-    let result = crate::serve::serve(app, listener, args.open).await;
+    server.announce("serve", args.open);
+    let result = server.run(router(app), stop_signal()).await;
     workshop.terminals.close_all();
     drop(scratch);
     match result {

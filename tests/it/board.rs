@@ -11,6 +11,7 @@ use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::support::labctl::{Labctl, binary, fixtures, repo};
+use crate::support::served::Served;
 use crate::support::workshop::Workshop;
 
 const SE: &str = "labs/manifests/istio/serviceentry-googleapis.yaml";
@@ -480,4 +481,206 @@ fn a_service_that_stops_answering_goes_stale_and_recovers() {
     assert_eq!(board.wait().unwrap().code(), Some(0));
     stop.store(true, Ordering::SeqCst);
     server.join().unwrap();
+}
+
+/// A script returning the state of a cell of the web board, as the page shows it.
+fn web_cell(user: &str, step: &str) -> String {
+    format!(
+        r#"const b = document.querySelector('tr[data-user="{user}"] button[data-step="{step}"]'); return b && b.dataset.state"#
+    )
+}
+
+#[test]
+fn the_web_board_in_chromium_turns_a_cell_done_then_broken_without_a_reload() {
+    use fantoccini::Locator;
+    use fantoccini::key::Key;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(b) = rt.block_on(crate::support::browser::start(false)) else {
+        return;
+    };
+    let room = Classroom::open(3);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("board.json");
+    let board = room
+        .board(&["--users", "user1..user4", "--interval", "1s", "--web"])
+        .arg("--report")
+        .arg(format!("json={}", report.display()));
+    let mut served = Served::spawn(board, dir);
+    let long = Duration::from_secs(30);
+    rt.block_on(async {
+        let c = &b.client;
+        c.goto(&served.url).await.unwrap();
+        for u in ["user1", "user2", "user3"] {
+            let script = format!("{} === 'not_yet'", web_cell(u, "apply-egress"));
+            b.wait_js(&format!("{u} not yet"), &script, long).await;
+        }
+        b.wait_js(
+            "user4 without environment",
+            r#"const r = document.querySelector('tr[data-user="user4"]'); return r && r.innerText.includes('no environment: namespace user4 does not exist')"#,
+            long,
+        )
+        .await;
+        // A mark the page keeps until it is loaded again.
+        c.execute("window.sameLoad = true; return true", Vec::new())
+            .await
+            .unwrap();
+
+        room.kubectl(&["apply", "-n", "user2", "-f", SE]);
+        b.wait_js(
+            "user2's cell done",
+            &format!("{} === 'done'", web_cell("user2", "apply-egress")),
+            long,
+        )
+        .await;
+        room.kubectl(&["delete", "-n", "user2", "serviceentry", "context-scraper-egress"]);
+        b.wait_js(
+            "user2's cell broken",
+            &format!("{} === 'broken'", web_cell("user2", "apply-egress")),
+            long,
+        )
+        .await;
+        let same = c.execute("return window.sameLoad === true", Vec::new()).await.unwrap();
+        assert_eq!(same, serde_json::json!(true), "the page was loaded again");
+        for u in ["user1", "user3"] {
+            let st = c.execute(&web_cell(u, "apply-egress"), Vec::new()).await.unwrap();
+            assert_eq!(st, "not_yet", "{u}");
+        }
+        // user1 gets there too (and stays there): the picture has every kind of cell.
+        room.kubectl(&["apply", "-n", "user1", "-f", SE]);
+        b.wait_js(
+            "user1's cell done",
+            &format!("{} === 'done'", web_cell("user1", "apply-egress")),
+            long,
+        )
+        .await;
+        b.wait_js(
+            "the change in the log",
+            r#"return document.getElementById('changes').innerText.includes('user2 apply-egress ✗ broken')"#,
+            long,
+        )
+        .await;
+
+        // A click opens the reason.
+        c.find(Locator::Css(r#"tr[data-user="user2"] button[data-step="apply-egress"]"#))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let reason = b
+            .wait_js(
+                "the reason of user2's cell",
+                r#"const d = document.getElementById('detail'); return !d.hidden && d.innerText"#,
+                long,
+            )
+            .await;
+        let reason = reason.as_str().unwrap().to_string();
+        assert!(reason.contains("user2 · apply-egress: broken"), "{reason}");
+        assert!(reason.contains("actual not found"), "{reason}");
+        screenshot(&b, "board.png").await;
+
+        // Keyboard only: down to user3, Enter opens theirs, Escape closes it.
+        let focused = c.active_element().await.unwrap();
+        focused
+            .send_keys(&format!("{}{}", char::from(Key::Down), char::from(Key::Enter)))
+            .await
+            .unwrap();
+        b.wait_js(
+            "user3's cell opened from the keyboard",
+            r#"return document.getElementById('detail-title').innerText.startsWith('user3 · apply-egress: not yet')"#,
+            long,
+        )
+        .await;
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&char::from(Key::Escape).to_string())
+            .await
+            .unwrap();
+        b.wait_js("the detail closed", "return document.getElementById('detail').hidden", long)
+            .await;
+
+        // The button saves what `s` saves, and says where.
+        c.find(Locator::Id("snapshot")).await.unwrap().click().await.unwrap();
+        let saved = b
+            .wait_js(
+                "the snapshot's path",
+                "return document.getElementById('saved').dataset.path",
+                long,
+            )
+            .await;
+        let path = served.dir.path().join(saved.as_str().unwrap());
+        let snap: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for u in ["user1", "user2", "user3"] {
+            let page = c.execute(&web_cell(u, "apply-egress"), Vec::new()).await.unwrap();
+            assert_eq!(state(&snap, u, "apply-egress"), page, "{u}");
+        }
+        assert_eq!(state(&snap, "user4", "apply-egress"), "no_environment");
+        b.close().await;
+    });
+    // SIGTERM ends the server and the board, and the report is written.
+    assert_eq!(served.stop(), Some(0));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["runs"].as_array().unwrap().len(), 4);
+    assert_eq!(state(&report, "user2", "apply-egress"), "broken");
+}
+
+/// Saves a screenshot under target/screenshots/ (docs/board.png is copied from there).
+async fn screenshot(b: &crate::support::browser::Browser, name: &str) {
+    let png = b.client.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[test]
+fn the_web_board_refuses_requests_without_the_token_or_from_another_site() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: the board has something to watch and needs no cluster.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("lab.md"),
+        format!("# Up\n\n```execute {{name=up}}\ntrue\n```\n\n```verify\n- http: http://127.0.0.1:{port}/\n  status: 200\n```\n"),
+    )
+    .unwrap();
+    let board = Labctl::new(&["board", "lab.md", "--users", "user1", "--web"])
+        .unset("http_proxy")
+        .unset("HTTP_PROXY");
+    let mut served = Served::spawn(board, dir);
+    let get = |path: &str, cookie: &str| {
+        served.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n",
+            served.addr
+        ))
+    };
+    for path in ["/", "/api/board", "/api/events", "/assets/board.js"] {
+        let (status, body) = get(path, "");
+        assert_eq!(status, 401, "{path}: {body}");
+    }
+    let cookie = format!("Cookie: {}\r\n", served.cookie());
+    let (status, body) = get("/api/board", &cookie);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""user":"user1""#), "{body}");
+    let post = |origin: &str| {
+        served.request(&format!(
+            "POST /api/snapshot HTTP/1.1\r\nHost: {}\r\n{cookie}Origin: {origin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            served.addr
+        ))
+    };
+    let (status, body) = post("http://evil.example");
+    assert_eq!(status, 403, "{body}");
+    assert!(!served.dir.path().join("board-0001.json").exists());
+    let (status, body) = post(&served.base.clone());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("board-0001.json"), "{body}");
+    let snap: Value = serde_json::from_str(
+        &std::fs::read_to_string(served.dir.path().join("board-0001.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(snap["board"]["users"][0]["user"], "user1");
+    assert_eq!(served.stop(), Some(0));
 }

@@ -1,5 +1,5 @@
-//! `labctl serve` on a copy of the repository's workshop (book.toml + labs/),
-//! stopped with SIGTERM when dropped.
+//! `labctl serve` on a copy of the repository's workshop (book.toml + labs/), or any
+//! labctl command that serves a page (`board --web`), stopped with SIGTERM when dropped.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -40,10 +40,13 @@ impl Served {
 
     /// `labctl serve labs/ ARGS...` in `dir`.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Served {
-        let mut child = Labctl::new(&["serve", "labs/"])
-            .args(args)
-            .dir(dir.path())
-            .spawn();
+        Served::spawn(Labctl::new(&["serve", "labs/"]).args(args), dir)
+    }
+
+    /// `labctl` serving a page (`serve`, `board --web`) run in `dir`, once it has
+    /// printed its URL on stdout.
+    pub fn spawn(labctl: Labctl, dir: tempfile::TempDir) -> Served {
+        let mut child = labctl.dir(dir.path()).spawn();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
