@@ -20,7 +20,7 @@ use crate::cli::BoardArgs;
 use crate::diag::has_errors;
 use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
-use crate::lab::check_spec::{CheckKind, parse_duration_str};
+use crate::lab::check_spec::{Assertion, parse_duration_str};
 use crate::plan::{FillMode, fill_workshop, parse_users};
 use crate::report::{ReportTarget, check_targets, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -257,7 +257,7 @@ async fn watch(
     let uses_kube = users
         .iter()
         .flat_map(|u| u.columns.iter().flatten())
-        .any(|c| matches!(c.kind, CheckKind::Kube(_)));
+        .any(|c| matches!(c.kind, Assertion::Kube(_)));
     if uses_kube {
         let probe_env = users.first().map(|u| u.env.clone()).unwrap_or_default();
         if let Err(e) = crate::check::kube::preflight(Some(&kube), &probe_env).await {

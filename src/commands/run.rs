@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Severity, has_errors};
 use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::event::EventKind;
 use crate::exit_code::Exit;
-use crate::lab::check_spec::{CheckKind, parse_duration_str};
+use crate::lab::check_spec::{Assertion, parse_duration_str};
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::redact::Redactor;
 use crate::report::check_console::{CheckConsole, CheckConsoleOptions};
@@ -317,7 +317,7 @@ async fn run_steps(
                     .filter(|s| s.selected)
                     .flat_map(|s| &s.checks),
             )
-            .any(|c| matches!(c.kind, CheckKind::Kube(_)))
+            .any(|c| matches!(c.kind, Assertion::Kube(_)))
     });
     if uses_kube {
         let mut probe_env = env.clone();

@@ -8,7 +8,7 @@ use jsonpath_rust::parser::model::JpQuery;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::model::{ExpectedExit, Timing};
+use super::model::{CheckKind, ExpectedExit, Timing};
 
 /// One check as written, typed, with where it came from.
 #[derive(Debug, Clone)]
@@ -20,14 +20,14 @@ pub struct CheckSpec {
     /// Retry timing (`within`, `interval`, `hold`).
     pub timing: Timing,
     /// What it asserts.
-    pub kind: CheckKind,
+    pub kind: Assertion,
     /// `hint:`: one line for the student, shown when the check fails.
     pub hint: Option<String>,
 }
 
-/// The kinds of check.
+/// What a check asserts, with everything it needs to judge it.
 #[derive(Debug, Clone)]
-pub enum CheckKind {
+pub enum Assertion {
     /// The step's exit status.
     Exit(ExpectedExit),
     /// The step's stdout or stderr text.
@@ -47,32 +47,34 @@ pub enum CheckKind {
     Command(CommandCheck),
 }
 
-impl CheckKind {
-    /// Short name of the kind, as in reports.
-    pub fn name(&self) -> &'static str {
+impl Assertion {
+    /// Which kind of check this is.
+    pub fn kind(&self) -> CheckKind {
         match self {
-            CheckKind::Exit(_) => "exit",
-            CheckKind::Text {
+            Assertion::Exit(_) => CheckKind::Exit,
+            Assertion::Text {
                 stream: TextStream::Stdout,
                 ..
-            } => "stdout",
-            CheckKind::Text {
+            } => CheckKind::Stdout,
+            Assertion::Text {
                 stream: TextStream::Stderr,
                 ..
-            } => "stderr",
-            CheckKind::Json(_) => "json",
-            CheckKind::Http(_) => "http",
-            CheckKind::Kube(_) => "kube",
-            CheckKind::Command(_) => "command",
+            } => CheckKind::Stderr,
+            Assertion::Json(_) => CheckKind::Json,
+            Assertion::Http(_) => CheckKind::Http,
+            Assertion::Kube(_) => CheckKind::Kube,
+            Assertion::Command(_) => CheckKind::Command,
         }
+    }
+
+    /// Short name of the kind, as in reports.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// State checks ask the world and can run alone; output checks judge a step's try.
     pub fn is_state(&self) -> bool {
-        matches!(
-            self,
-            CheckKind::Http(_) | CheckKind::Kube(_) | CheckKind::Command(_)
-        )
+        self.kind().is_state()
     }
 }
 
@@ -718,7 +720,7 @@ pub fn hint_of(v: &Value) -> Option<String> {
 }
 
 /// Parses one check (a YAML map already turned into JSON).
-pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
+pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
     let m = v.as_object().ok_or_else(|| {
         SpecError::new(
             "verify-schema",
@@ -797,7 +799,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
     let kind = match *head {
         "exit" => {
             used.push("exit");
-            CheckKind::Exit(expected_exit(&m["exit"])?)
+            Assertion::Exit(expected_exit(&m["exit"])?)
         }
         "stdout" | "stderr" => {
             let stream = if *head == "stdout" {
@@ -810,12 +812,12 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             } else {
                 "stderr"
             });
-            CheckKind::Text {
+            Assertion::Text {
                 stream,
                 preds: text_preds(&m[*head], head)?,
             }
         }
-        "json" => CheckKind::Json(json_assert(m, &mut used)?.expect("json key present")),
+        "json" => Assertion::Json(json_assert(m, &mut used)?.expect("json key present")),
         "http" => {
             used.extend([
                 "http", "method", "status", "headers", "body", "ca", "cert", "key",
@@ -884,7 +886,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                 )
                 .near(if tls.cert.is_some() { "cert" } else { "key" }));
             }
-            CheckKind::Http(HttpCheck {
+            Assertion::Http(HttpCheck {
                 url,
                 method,
                 status,
@@ -948,7 +950,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                 )
                 .near("kube"));
             }
-            CheckKind::Kube(KubeCheck {
+            Assertion::Kube(KubeCheck {
                 api_version: api_version.to_string(),
                 kind: kind.to_string(),
                 name,
@@ -980,7 +982,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                 .transpose()?
                 .unwrap_or_default();
             let json = json_assert(m, &mut used)?;
-            CheckKind::Command(CommandCheck {
+            Assertion::Command(CommandCheck {
                 script,
                 exit,
                 stdout,
@@ -1012,12 +1014,12 @@ impl JsonAssert {
     }
 }
 
-impl CheckKind {
+impl Assertion {
     /// A one-line description, as in reports: `$.oops.cause.code equals ECONNRESET`.
     pub fn describe(&self) -> String {
         match self {
-            CheckKind::Exit(e) => format!("exit status is {e}"),
-            CheckKind::Text { stream, preds } => {
+            Assertion::Exit(e) => format!("exit status is {e}"),
+            Assertion::Text { stream, preds } => {
                 format!(
                     "{} {}",
                     if *stream == TextStream::Stdout {
@@ -1028,8 +1030,8 @@ impl CheckKind {
                     join_preds(preds)
                 )
             }
-            CheckKind::Json(j) => j.describe(),
-            CheckKind::Http(h) => {
+            Assertion::Json(j) => j.describe(),
+            Assertion::Http(h) => {
                 let mut parts = Vec::new();
                 if let Some(s) = h.status {
                     parts.push(format!("status {s}"));
@@ -1045,7 +1047,7 @@ impl CheckKind {
                 }
                 format!("{} {}: {}", h.method, h.url, parts.join(", "))
             }
-            CheckKind::Kube(k) => {
+            Assertion::Kube(k) => {
                 let what = match (&k.name, &k.selector) {
                     (Some(n), _) => format!("{} {n}", k.kind),
                     (_, Some(s)) => format!("{} with labels {s}", k.kind),
@@ -1080,7 +1082,7 @@ impl CheckKind {
                 }
                 format!("{what}{ns} {}", parts.join(", "))
             }
-            CheckKind::Command(c) => {
+            Assertion::Command(c) => {
                 let mut parts = vec![format!("exits {}", c.exit)];
                 if !c.stdout.is_empty() {
                     parts.push(format!("stdout {}", join_preds(&c.stdout)));
@@ -1106,7 +1108,7 @@ mod tests {
     fn json_check_with_value_operator() {
         let (kind, _) =
             parse_check(&json!({"json": "$.oops.cause.code", "equals": "ECONNRESET"})).unwrap();
-        let CheckKind::Json(j) = kind else { panic!() };
+        let Assertion::Json(j) = kind else { panic!() };
         assert_eq!(j.path.text, "$.oops.cause.code");
         assert!(matches!(j.preds[0], Predicate::Equals(_)));
     }
@@ -1143,13 +1145,13 @@ mod tests {
             &json!({"command": "oc get se -o name", "exit": 0, "stdout": {"contains": "egress"}}),
         )
         .unwrap();
-        assert!(matches!(kind, CheckKind::Command(_)));
+        assert!(matches!(kind, Assertion::Command(_)));
     }
 
     #[test]
     fn kube_check_parses() {
         let (kind, t) = parse_check(&json!({"kube": "networking.istio.io/v1alpha3/ServiceEntry", "name": "x", "namespace": "user1", "fields": {"spec": {}}, "within": "30s"})).unwrap();
-        let CheckKind::Kube(k) = kind else { panic!() };
+        let Assertion::Kube(k) = kind else { panic!() };
         assert_eq!(k.api_version, "networking.istio.io/v1alpha3");
         assert_eq!(t.within, Some(Duration::from_secs(30)));
     }

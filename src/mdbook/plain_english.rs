@@ -6,22 +6,22 @@
 
 use serde_json::Value;
 
-use crate::lab::check_spec::{CheckKind, CheckSpec, CountSpec, JsonAssert, Predicate, TextStream};
+use crate::lab::check_spec::{Assertion, CheckSpec, CountSpec, JsonAssert, Predicate, TextStream};
 use crate::lab::{ExpectedExit, Timing};
 
 /// One check as a sentence, e.g. "The reply's `$.oops.cause.code` is ECONNRESET".
 pub fn sentence(check: &CheckSpec) -> String {
     let mut s = match &check.kind {
-        CheckKind::Exit(e) => exit_sentence(*e, "The command"),
-        CheckKind::Text { stream, preds } => {
+        Assertion::Exit(e) => exit_sentence(*e, "The command"),
+        Assertion::Text { stream, preds } => {
             let what = match stream {
                 TextStream::Stdout => "The output",
                 TextStream::Stderr => "The error output",
             };
             format!("{what} {}", preds_phrase(preds))
         }
-        CheckKind::Json(j) => json_clauses(j, "the reply").join(", and "),
-        CheckKind::Http(h) => {
+        Assertion::Json(j) => json_clauses(j, "the reply").join(", and "),
+        Assertion::Http(h) => {
             let target = if h.method.eq_ignore_ascii_case("GET") {
                 h.url.clone()
             } else {
@@ -47,7 +47,7 @@ pub fn sentence(check: &CheckSpec) -> String {
             }
             s
         }
-        CheckKind::Kube(k) => {
+        Assertion::Kube(k) => {
             let what = match (&k.name, &k.selector) {
                 (Some(n), _) => format!("{} {n}", k.kind),
                 (None, Some(sel)) => format!("{} labelled {sel}", plural(&k.kind)),
@@ -80,7 +80,7 @@ pub fn sentence(check: &CheckSpec) -> String {
                 format!("The {what}{ns} {}", parts.join(" and "))
             }
         }
-        CheckKind::Command(c) => {
+        Assertion::Command(c) => {
             let mut parts = vec![match c.exit {
                 ExpectedExit::Code(0) => "succeeds".to_string(),
                 ExpectedExit::Code(n) => format!("exits with status {n}"),
