@@ -671,19 +671,14 @@ pub fn parse_exit(v: &Value) -> Result<ExpectedExit, String> {
 }
 
 /// Splits the JSON part (`json` + operators) out of a check map.
-fn json_assert(
-    m: &Map<String, Value>,
-    used: &mut Vec<&'static str>,
-) -> Result<Option<JsonAssert>, SpecError> {
+fn json_assert(m: &Map<String, Value>) -> Result<Option<JsonAssert>, SpecError> {
     let Some(path) = m.get("json") else {
         return Ok(None);
     };
-    used.push("json");
     let path = compile_jsonpath(as_str(path, "json")?)?;
     let mut preds = Vec::new();
     for op in VALUE_OPS.iter().chain(LIST_OPS) {
         if let Some(v) = m.get(*op) {
-            used.push(op);
             preds.extend(predicate(op, v)?);
         }
     }
@@ -719,40 +714,18 @@ pub fn hint_of(v: &Value) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-/// Parses one check (a YAML map already turned into JSON).
-pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
-    let m = v.as_object().ok_or_else(|| {
-        SpecError::new(
-            "verify-schema",
-            format!("a check must be a map such as `- exit: 0`, found `{v}`"),
-        )
-    })?;
-    // State checks lead: `command:` may carry `exit`/`stdout`, `http:` and `kube:` carry `json`.
-    let kinds = [
-        "http", "kube", "command", "exit", "stdout", "stderr", "json",
-    ];
-    let head = kinds.iter().find(|k| m.contains_key(**k));
-    let Some(head) = head else {
-        let first = m.keys().next().cloned().unwrap_or_default();
-        return Err(
-            unknown_key(&first, &kinds, "a check").help(match nearest(&first, kinds) {
-                Some(k) => format!(
-                    "did you mean `{k}`? a check starts with one of: {}",
-                    kinds.join(", ")
-                ),
-                None => format!("a check starts with one of: {}", kinds.join(", ")),
-            }),
-        );
-    };
-    let own: &[&str] = match *head {
-        "exit" => &["exit"],
-        "stdout" => &["stdout"],
-        "stderr" => &["stderr"],
-        "json" => &["json"],
-        "http" => &[
+/// The keys a check of each kind takes besides timing (and, when it takes `json`, the
+/// operators): the one table both parsing and "unknown key" diagnostics read.
+fn own_keys(kind: CheckKind) -> &'static [&'static str] {
+    match kind {
+        CheckKind::Exit => &["exit"],
+        CheckKind::Stdout => &["stdout"],
+        CheckKind::Stderr => &["stderr"],
+        CheckKind::Json => &["json"],
+        CheckKind::Http => &[
             "http", "method", "status", "headers", "body", "json", "ca", "cert", "key",
         ],
-        "kube" => &[
+        CheckKind::Kube => &[
             "kube",
             "name",
             "namespace",
@@ -763,26 +736,77 @@ pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
             "condition",
             "json",
         ],
-        _ => &["command", "exit", "stdout", "stderr", "json"],
+        CheckKind::Command => &["command", "exit", "stdout", "stderr", "json"],
+    }
+}
+
+/// Parses one check (a YAML map already turned into JSON).
+pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
+    let m = v.as_object().ok_or_else(|| {
+        SpecError::new(
+            "verify-schema",
+            format!("a check must be a map such as `- exit: 0`, found `{v}`"),
+        )
+    })?;
+    let kind = leading_kind(m)?;
+    check_keys(m, kind)?;
+    let timing = timing(m)?;
+    if let Some(h) = m.get("hint") {
+        as_str(h, "hint")?;
+    }
+    let assertion = match kind {
+        CheckKind::Exit => Assertion::Exit(expected_exit(&m["exit"])?),
+        CheckKind::Stdout => Assertion::Text {
+            stream: TextStream::Stdout,
+            preds: text_preds(&m["stdout"], "stdout")?,
+        },
+        CheckKind::Stderr => Assertion::Text {
+            stream: TextStream::Stderr,
+            preds: text_preds(&m["stderr"], "stderr")?,
+        },
+        CheckKind::Json => Assertion::Json(json_assert(m)?.expect("json key present")),
+        CheckKind::Http => Assertion::Http(http_check(m)?),
+        CheckKind::Kube => Assertion::Kube(kube_check(m)?),
+        CheckKind::Command => Assertion::Command(command_check(m)?),
     };
+    Ok((assertion, timing))
+}
+
+/// The kind a check map names (the first of `CheckKind::BY_PRECEDENCE` among its keys).
+fn leading_kind(m: &Map<String, Value>) -> Result<CheckKind, SpecError> {
+    if let Some(kind) = CheckKind::BY_PRECEDENCE
+        .into_iter()
+        .find(|k| m.contains_key(k.as_str()))
+    {
+        return Ok(kind);
+    }
+    let kinds = CheckKind::BY_PRECEDENCE.map(CheckKind::as_str);
+    let first = m.keys().next().cloned().unwrap_or_default();
+    Err(
+        unknown_key(&first, &kinds, "a check").help(match nearest(&first, kinds) {
+            Some(k) => format!(
+                "did you mean `{k}`? a check starts with one of: {}",
+                kinds.join(", ")
+            ),
+            None => format!("a check starts with one of: {}", kinds.join(", ")),
+        }),
+    )
+}
+
+/// Refuses a key the kind does not take, and an operator with no `json:` path to apply to.
+fn check_keys(m: &Map<String, Value>, kind: CheckKind) -> Result<(), SpecError> {
+    let own = own_keys(kind);
     let takes_ops = own.contains(&"json");
-    let allowed: Vec<&str> = own
-        .iter()
-        .chain(TIMING_KEYS)
-        .chain(if takes_ops {
-            VALUE_OPS.iter().chain(LIST_OPS)
-        } else {
-            [].iter().chain(&[])
-        })
-        .copied()
-        .collect();
+    let mut allowed: Vec<&str> = own.iter().chain(TIMING_KEYS).copied().collect();
+    if takes_ops {
+        allowed.extend(VALUE_OPS.iter().chain(LIST_OPS));
+    }
     for key in m.keys() {
-        if !allowed.contains(&key.as_str()) {
-            return Err(unknown_key(key, &allowed, &format!("a `{head}` check")));
+        let key = key.as_str();
+        if !allowed.contains(&key) {
+            return Err(unknown_key(key, &allowed, &format!("a `{kind}` check")));
         }
-        let kube_own = *head == "kube" && matches!(key.as_str(), "absent" | "count");
-        let is_op =
-            !own.contains(&key.as_str()) && !TIMING_KEYS.contains(&key.as_str()) && !kube_own;
+        let is_op = !own.contains(&key) && !TIMING_KEYS.contains(&key);
         if takes_ops && is_op && !m.contains_key("json") {
             return Err(SpecError::new(
                 "verify-schema",
@@ -791,213 +815,155 @@ pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
             .near(key));
         }
     }
-    let timing = timing(m)?;
-    if let Some(h) = m.get("hint") {
-        as_str(h, "hint")?;
+    Ok(())
+}
+
+/// An optional string key.
+fn optional_str(m: &Map<String, Value>, key: &str) -> Result<Option<String>, SpecError> {
+    m.get(key)
+        .map(|v| as_str(v, key).map(str::to_string))
+        .transpose()
+}
+
+/// Optional text predicates under `key` (none when absent).
+fn optional_text_preds(m: &Map<String, Value>, key: &str) -> Result<Vec<Predicate>, SpecError> {
+    Ok(m.get(key)
+        .map(|v| text_preds(v, key))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+fn http_check(m: &Map<String, Value>) -> Result<HttpCheck, SpecError> {
+    let url = as_str(&m["http"], "http")?.to_string();
+    let status = m.get("status").map(http_status).transpose()?;
+    let mut headers = Vec::new();
+    if let Some(h) = m.get("headers") {
+        let hm = h.as_object().ok_or_else(|| {
+            SpecError::new("verify-schema", "`headers` needs a map of name: value").near("headers")
+        })?;
+        for (name, hv) in hm {
+            headers.push((name.to_ascii_lowercase(), text_preds(hv, name)?));
+        }
     }
-    let mut used: Vec<&'static str> = TIMING_KEYS.to_vec();
-    let kind = match *head {
-        "exit" => {
-            used.push("exit");
-            Assertion::Exit(expected_exit(&m["exit"])?)
-        }
-        "stdout" | "stderr" => {
-            let stream = if *head == "stdout" {
-                TextStream::Stdout
-            } else {
-                TextStream::Stderr
-            };
-            used.push(if *head == "stdout" {
-                "stdout"
-            } else {
-                "stderr"
-            });
-            Assertion::Text {
-                stream,
-                preds: text_preds(&m[*head], head)?,
-            }
-        }
-        "json" => Assertion::Json(json_assert(m, &mut used)?.expect("json key present")),
-        "http" => {
-            used.extend([
-                "http", "method", "status", "headers", "body", "ca", "cert", "key",
-            ]);
-            let url = as_str(&m["http"], "http")?.to_string();
-            let status = m
-                .get("status")
-                .map(|s| {
-                    s.as_u64()
-                        .filter(|n| (100..600).contains(n))
-                        .map(|n| n as u16)
-                        .ok_or_else(|| {
-                            SpecError::new(
-                                "verify-schema",
-                                format!("`status: {s}` is not an HTTP status"),
-                            )
-                            .near("status")
-                        })
-                })
-                .transpose()?;
-            let mut headers = Vec::new();
-            if let Some(h) = m.get("headers") {
-                let hm = h.as_object().ok_or_else(|| {
-                    SpecError::new("verify-schema", "`headers` needs a map of name: value")
-                        .near("headers")
-                })?;
-                for (name, hv) in hm {
-                    headers.push((name.to_ascii_lowercase(), text_preds(hv, name)?));
-                }
-            }
-            let body = m
-                .get("body")
-                .map(|b| text_preds(b, "body"))
-                .transpose()?
-                .unwrap_or_default();
-            let json = json_assert(m, &mut used)?;
-            if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
-                return Err(SpecError::new(
-                    "check-asserts-nothing",
-                    format!("`http: {url}` asserts nothing"),
-                )
-                .near("http")
-                .help(
-                    "add `status: 200`, `body: {contains: ...}` or `json: $... ` with an operator",
-                ));
-            }
-            let method = m
-                .get("method")
-                .map(|v| as_str(v, "method").map(str::to_ascii_uppercase))
-                .transpose()?
-                .unwrap_or_else(|| "GET".into());
-            let file = |k: &str| {
-                m.get(k)
-                    .map(|v| as_str(v, k).map(str::to_string))
-                    .transpose()
-            };
-            let tls = HttpTls {
-                ca: file("ca")?,
-                cert: file("cert")?,
-                key: file("key")?,
-            };
-            if tls.cert.is_some() != tls.key.is_some() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    "`cert:` and `key:` go together (a client certificate and its key)",
-                )
-                .near(if tls.cert.is_some() { "cert" } else { "key" }));
-            }
-            Assertion::Http(HttpCheck {
-                url,
-                method,
-                status,
-                headers,
-                body,
-                json,
-                tls,
-            })
-        }
-        "kube" => {
-            used.extend([
-                "kube",
-                "name",
-                "namespace",
-                "selector",
-                "count",
-                "fields",
-                "absent",
-                "condition",
-            ]);
-            let gvk = as_str(&m["kube"], "kube")?;
-            let (api_version, kind) = gvk.rsplit_once('/').filter(|(a, k)| !a.is_empty() && !k.is_empty()).ok_or_else(|| {
-                SpecError::new("verify-schema", format!("`kube: {gvk}` must be apiVersion/Kind"))
-                    .near(gvk)
-                    .help("e.g. `kube: v1/ConfigMap` or `kube: networking.istio.io/v1alpha3/ServiceEntry`")
-            })?;
-            let s = |k: &str| {
-                m.get(k)
-                    .map(|v| as_str(v, k).map(str::to_string))
-                    .transpose()
-            };
-            let absent = m
-                .get("absent")
-                .map(|v| boolean(v, "absent"))
-                .transpose()?
-                .unwrap_or(false);
-            let name = s("name")?;
-            let selector = s("selector")?;
-            if name.is_some() && selector.is_some() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    "a kube check takes `name` or `selector`, not both",
-                )
-                .near("selector"));
-            }
-            let count = m.get("count").map(count_spec).transpose()?;
-            if count.is_some() && name.is_some() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    "`count` goes with `selector`, not `name`",
-                )
-                .near("count"));
-            }
-            let mut json_used = Vec::new();
-            let json = json_assert(m, &mut json_used)?;
-            used.extend(json_used.into_iter().filter(|k| *k != "count"));
-            if name.is_none() && selector.is_none() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    format!("`kube: {gvk}` needs `name` or `selector`"),
-                )
-                .near("kube"));
-            }
-            Assertion::Kube(KubeCheck {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-                name,
-                namespace: s("namespace")?,
-                selector,
-                count,
-                fields: m.get("fields").cloned(),
-                json,
-                absent,
-                condition: s("condition")?,
-            })
-        }
-        "command" => {
-            used.extend(["command", "exit", "stdout", "stderr"]);
-            let script = as_str(&m["command"], "command")?.to_string();
-            let exit = m
-                .get("exit")
-                .map(expected_exit)
-                .transpose()?
-                .unwrap_or(ExpectedExit::Code(0));
-            let stdout = m
-                .get("stdout")
-                .map(|v| text_preds(v, "stdout"))
-                .transpose()?
-                .unwrap_or_default();
-            let stderr = m
-                .get("stderr")
-                .map(|v| text_preds(v, "stderr"))
-                .transpose()?
-                .unwrap_or_default();
-            let json = json_assert(m, &mut used)?;
-            Assertion::Command(CommandCheck {
-                script,
-                exit,
-                stdout,
-                stderr,
-                json,
-            })
-        }
-        _ => unreachable!("head is one of the kinds"),
+    let body = optional_text_preds(m, "body")?;
+    let json = json_assert(m)?;
+    if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
+        return Err(SpecError::new(
+            "check-asserts-nothing",
+            format!("`http: {url}` asserts nothing"),
+        )
+        .near("http")
+        .help("add `status: 200`, `body: {contains: ...}` or `json: $... ` with an operator"));
+    }
+    let method = optional_str(m, "method")?
+        .map(|s| s.to_ascii_uppercase())
+        .unwrap_or_else(|| "GET".into());
+    let tls = HttpTls {
+        ca: optional_str(m, "ca")?,
+        cert: optional_str(m, "cert")?,
+        key: optional_str(m, "key")?,
     };
-    for key in m.keys() {
-        if !used.contains(&key.as_str()) {
-            return Err(unknown_key(key, &used, &format!("a `{head}` check")));
-        }
+    if tls.cert.is_some() != tls.key.is_some() {
+        return Err(SpecError::new(
+            "verify-schema",
+            "`cert:` and `key:` go together (a client certificate and its key)",
+        )
+        .near(if tls.cert.is_some() { "cert" } else { "key" }));
     }
-    Ok((kind, timing))
+    Ok(HttpCheck {
+        url,
+        method,
+        status,
+        headers,
+        body,
+        json,
+        tls,
+    })
+}
+
+fn http_status(s: &Value) -> Result<u16, SpecError> {
+    s.as_u64()
+        .filter(|n| (100..600).contains(n))
+        .map(|n| n as u16)
+        .ok_or_else(|| {
+            SpecError::new(
+                "verify-schema",
+                format!("`status: {s}` is not an HTTP status"),
+            )
+            .near("status")
+        })
+}
+
+fn kube_check(m: &Map<String, Value>) -> Result<KubeCheck, SpecError> {
+    let gvk = as_str(&m["kube"], "kube")?;
+    let (api_version, kind) = gvk
+        .rsplit_once('/')
+        .filter(|(a, k)| !a.is_empty() && !k.is_empty())
+        .ok_or_else(|| {
+            SpecError::new(
+                "verify-schema",
+                format!("`kube: {gvk}` must be apiVersion/Kind"),
+            )
+            .near(gvk)
+            .help("e.g. `kube: v1/ConfigMap` or `kube: networking.istio.io/v1alpha3/ServiceEntry`")
+        })?;
+    let absent = m
+        .get("absent")
+        .map(|v| boolean(v, "absent"))
+        .transpose()?
+        .unwrap_or(false);
+    let name = optional_str(m, "name")?;
+    let selector = optional_str(m, "selector")?;
+    if name.is_some() && selector.is_some() {
+        return Err(SpecError::new(
+            "verify-schema",
+            "a kube check takes `name` or `selector`, not both",
+        )
+        .near("selector"));
+    }
+    let count = m.get("count").map(count_spec).transpose()?;
+    if count.is_some() && name.is_some() {
+        return Err(
+            SpecError::new("verify-schema", "`count` goes with `selector`, not `name`")
+                .near("count"),
+        );
+    }
+    let json = json_assert(m)?;
+    if name.is_none() && selector.is_none() {
+        return Err(SpecError::new(
+            "verify-schema",
+            format!("`kube: {gvk}` needs `name` or `selector`"),
+        )
+        .near("kube"));
+    }
+    Ok(KubeCheck {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        name,
+        namespace: optional_str(m, "namespace")?,
+        selector,
+        count,
+        fields: m.get("fields").cloned(),
+        json,
+        absent,
+        condition: optional_str(m, "condition")?,
+    })
+}
+
+fn command_check(m: &Map<String, Value>) -> Result<CommandCheck, SpecError> {
+    let script = as_str(&m["command"], "command")?.to_string();
+    let exit = m
+        .get("exit")
+        .map(expected_exit)
+        .transpose()?
+        .unwrap_or(ExpectedExit::Code(0));
+    Ok(CommandCheck {
+        script,
+        exit,
+        stdout: optional_text_preds(m, "stdout")?,
+        stderr: optional_text_preds(m, "stderr")?,
+        json: json_assert(m)?,
+    })
 }
 
 fn join_preds(ps: &[Predicate]) -> String {
@@ -1014,87 +980,98 @@ impl JsonAssert {
     }
 }
 
+impl HttpCheck {
+    /// `GET URL: status 200, body contains "ok"`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.status {
+            parts.push(format!("status {s}"));
+        }
+        for (name, ps) in &self.headers {
+            parts.push(format!("header {name} {}", join_preds(ps)));
+        }
+        if !self.body.is_empty() {
+            parts.push(format!("body {}", join_preds(&self.body)));
+        }
+        if let Some(j) = &self.json {
+            parts.push(j.describe());
+        }
+        format!("{} {}: {}", self.method, self.url, parts.join(", "))
+    }
+}
+
+impl KubeCheck {
+    /// `ServiceEntry x in user1 has {...}`.
+    pub fn describe(&self) -> String {
+        let what = match (&self.name, &self.selector) {
+            (Some(n), _) => format!("{} {n}", self.kind),
+            (_, Some(s)) => format!("{} with labels {s}", self.kind),
+            _ => self.kind.clone(),
+        };
+        let ns = self
+            .namespace
+            .as_ref()
+            .map(|n| format!(" in {n}"))
+            .unwrap_or_default();
+        let mut parts = Vec::new();
+        if self.absent {
+            parts.push("is absent".to_string());
+        }
+        if let Some(c) = &self.count {
+            parts.push(Predicate::Count(*c).to_string());
+        }
+        if let Some(f) = &self.fields {
+            parts.push(format!(
+                "has {}",
+                serde_json::to_string(f).unwrap_or_default()
+            ));
+        }
+        if let Some(c) = &self.condition {
+            parts.push(format!("is {c}"));
+        }
+        if let Some(j) = &self.json {
+            parts.push(j.describe());
+        }
+        if parts.is_empty() {
+            parts.push("exists".into());
+        }
+        format!("{what}{ns} {}", parts.join(", "))
+    }
+}
+
+impl CommandCheck {
+    /// `` `SCRIPT` exits 0, stdout contains "x" ``.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("exits {}", self.exit)];
+        if !self.stdout.is_empty() {
+            parts.push(format!("stdout {}", join_preds(&self.stdout)));
+        }
+        if !self.stderr.is_empty() {
+            parts.push(format!("stderr {}", join_preds(&self.stderr)));
+        }
+        if let Some(j) = &self.json {
+            parts.push(j.describe());
+        }
+        format!("`{}` {}", self.script.trim(), parts.join(", "))
+    }
+}
+
 impl Assertion {
     /// A one-line description, as in reports: `$.oops.cause.code equals ECONNRESET`.
     pub fn describe(&self) -> String {
         match self {
             Assertion::Exit(e) => format!("exit status is {e}"),
             Assertion::Text { stream, preds } => {
-                format!(
-                    "{} {}",
-                    if *stream == TextStream::Stdout {
-                        "stdout"
-                    } else {
-                        "stderr"
-                    },
-                    join_preds(preds)
-                )
+                let stream = match stream {
+                    TextStream::Stdout => "stdout",
+                    TextStream::Stderr => "stderr",
+                };
+                format!("{stream} {}", join_preds(preds))
             }
             Assertion::Json(j) => j.describe(),
-            Assertion::Http(h) => {
-                let mut parts = Vec::new();
-                if let Some(s) = h.status {
-                    parts.push(format!("status {s}"));
-                }
-                for (name, ps) in &h.headers {
-                    parts.push(format!("header {name} {}", join_preds(ps)));
-                }
-                if !h.body.is_empty() {
-                    parts.push(format!("body {}", join_preds(&h.body)));
-                }
-                if let Some(j) = &h.json {
-                    parts.push(j.describe());
-                }
-                format!("{} {}: {}", h.method, h.url, parts.join(", "))
-            }
-            Assertion::Kube(k) => {
-                let what = match (&k.name, &k.selector) {
-                    (Some(n), _) => format!("{} {n}", k.kind),
-                    (_, Some(s)) => format!("{} with labels {s}", k.kind),
-                    _ => k.kind.clone(),
-                };
-                let ns = k
-                    .namespace
-                    .as_ref()
-                    .map(|n| format!(" in {n}"))
-                    .unwrap_or_default();
-                let mut parts = Vec::new();
-                if k.absent {
-                    parts.push("is absent".to_string());
-                }
-                if let Some(c) = &k.count {
-                    parts.push(Predicate::Count(*c).to_string());
-                }
-                if let Some(f) = &k.fields {
-                    parts.push(format!(
-                        "has {}",
-                        serde_json::to_string(f).unwrap_or_default()
-                    ));
-                }
-                if let Some(c) = &k.condition {
-                    parts.push(format!("is {c}"));
-                }
-                if let Some(j) = &k.json {
-                    parts.push(j.describe());
-                }
-                if parts.is_empty() {
-                    parts.push("exists".into());
-                }
-                format!("{what}{ns} {}", parts.join(", "))
-            }
-            Assertion::Command(c) => {
-                let mut parts = vec![format!("exits {}", c.exit)];
-                if !c.stdout.is_empty() {
-                    parts.push(format!("stdout {}", join_preds(&c.stdout)));
-                }
-                if !c.stderr.is_empty() {
-                    parts.push(format!("stderr {}", join_preds(&c.stderr)));
-                }
-                if let Some(j) = &c.json {
-                    parts.push(j.describe());
-                }
-                format!("`{}` {}", c.script.trim(), parts.join(", "))
-            }
+            Assertion::Http(h) => h.describe(),
+            Assertion::Kube(k) => k.describe(),
+            Assertion::Command(c) => c.describe(),
         }
     }
 }
