@@ -8,6 +8,8 @@ use jsonpath_rust::parser::model::JpQuery;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::json_text::to_text;
+
 use super::model::{CheckKind, ExpectedExit, Timing};
 
 /// One check as written, typed, with where it came from.
@@ -177,13 +179,6 @@ impl Predicate {
     }
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl fmt::Display for Predicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let list = |ps: &[Predicate]| {
@@ -193,15 +188,15 @@ impl fmt::Display for Predicate {
                 .join(" and ")
         };
         match self {
-            Predicate::Equals(v) => write!(f, "equals {}", show(v)),
-            Predicate::NotEquals(v) => write!(f, "not-equals {}", show(v)),
+            Predicate::Equals(v) => write!(f, "equals {}", to_text(v)),
+            Predicate::NotEquals(v) => write!(f, "not-equals {}", to_text(v)),
             Predicate::Contains(s) => write!(f, "contains {s:?}"),
             Predicate::NotContains(s) => write!(f, "not-contains {s:?}"),
             Predicate::Matches(p) => write!(f, "matches /{}/", p.text),
             Predicate::OneOf(vs) => write!(
                 f,
                 "one-of [{}]",
-                vs.iter().map(show).collect::<Vec<_>>().join(", ")
+                vs.iter().map(to_text).collect::<Vec<_>>().join(", ")
             ),
             Predicate::Gt(n) => write!(f, "> {n}"),
             Predicate::Gte(n) => write!(f, ">= {n}"),
@@ -501,13 +496,6 @@ fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
     })
 }
 
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
     v.as_f64()
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
@@ -583,8 +571,8 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
     Ok(Some(match key {
         "equals" => Predicate::Equals(v.clone()),
         "not-equals" => Predicate::NotEquals(v.clone()),
-        "contains" => Predicate::Contains(text_of(v)),
-        "not-contains" => Predicate::NotContains(text_of(v)),
+        "contains" => Predicate::Contains(to_text(v)),
+        "not-contains" => Predicate::NotContains(to_text(v)),
         "matches" => Predicate::Matches(compile_regex(as_str(v, key)?)?),
         "one-of" => {
             Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {

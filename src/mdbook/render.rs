@@ -237,10 +237,7 @@ impl Page<'_> {
         };
         let get = |k: &str| {
             yaml.get(k)
-                .map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
+                .map(crate::json_text::to_text)
                 .map(|s| self.fill(&s))
         };
         let file = get("file").unwrap_or_else(|| "the file".into());
