@@ -21,6 +21,7 @@ use crate::diag::has_errors;
 use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::{Assertion, parse_duration_str};
+use crate::lab::parse::ParseOptions;
 use crate::plan::{FillMode, fill_workshop, parse_users};
 use crate::report::{ReportTarget, check_targets, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -81,7 +82,7 @@ pub fn run(args: &BoardArgs, out: Output) -> Exit {
 fn members(args: &BoardArgs, out: Output) -> Result<(Vec<Member>, String, PathBuf), Exit> {
     let cli_vars = parse_var_args(&args.vars).map_err(bad)?;
     let users = parse_users(&args.users).map_err(|e| bad(format!("--users: {e}")))?;
-    let (loaded, diags) = load_all(&args.paths);
+    let (loaded, diags) = load_all(&args.paths, ParseOptions::default());
     if has_errors(&diags) {
         super::print_errors(diags, out);
         return Err(Exit::BadInput);
