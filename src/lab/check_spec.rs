@@ -362,21 +362,35 @@ fn unknown_key(key: &str, known: &[&str], context: &str) -> SpecError {
     e
 }
 
+/// A duration that cannot be read; the wording names the value and how to write one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// A number below zero, or not finite.
+    #[error("`{0}` is not a duration")]
+    BadNumber(String),
+    /// Neither a number nor text.
+    #[error("`{0}` is not a duration; write e.g. 30s or 2m")]
+    NotText(String),
+    /// Text that is no duration.
+    #[error("`{0}` is not a duration; write e.g. 30s, 2m or 1m30s")]
+    Unreadable(String),
+}
+
 /// Parses a duration such as `30s`, `2m`, `1m30s`, `500ms` or a bare number of seconds.
-pub fn parse_duration(v: &Value) -> Result<Duration, String> {
+pub fn parse_duration(v: &Value) -> Result<Duration, DurationError> {
     match v {
         Value::Number(n) => n
             .as_f64()
             .filter(|f| *f >= 0.0 && f.is_finite())
             .map(Duration::from_secs_f64)
-            .ok_or_else(|| format!("`{n}` is not a duration")),
+            .ok_or_else(|| DurationError::BadNumber(n.to_string())),
         Value::String(s) => parse_duration_str(s),
-        other => Err(format!("`{other}` is not a duration; write e.g. 30s or 2m")),
+        other => Err(DurationError::NotText(other.to_string())),
     }
 }
 
 /// Parses a duration string (`30s`, `2m`, `1m30s`, `500ms`, `10`).
-pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
+pub fn parse_duration_str(s: &str) -> Result<Duration, DurationError> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<f64>()
         && secs >= 0.0
@@ -384,8 +398,7 @@ pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
     {
         return Ok(Duration::from_secs_f64(secs));
     }
-    humantime::parse_duration(t)
-        .map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 2m or 1m30s"))
+    humantime::parse_duration(t).map_err(|_| DurationError::Unreadable(s.to_string()))
 }
 
 /// Compiles a regex in multi-line mode; the error names the column of the bad character.
@@ -629,10 +642,23 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
 }
 
 fn expected_exit(v: &Value) -> Result<ExpectedExit, SpecError> {
-    parse_exit(v).map_err(|m| SpecError::new("verify-schema", m).near("exit"))
+    parse_exit(v).map_err(|e| SpecError::new("verify-schema", e.to_string()).near("exit"))
 }
 
-/// Parses `exit`: a number, `any` or `nonzero`.
+/// An `exit` value that is no exit status; the wording says what to write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExitError {
+    /// A number outside 0..=255.
+    #[error("`exit: {0}` is not an exit status; statuses run from 0 to 255")]
+    OutOfRange(String),
+    /// Text that is neither a number nor `any`/`nonzero`.
+    #[error("`exit: {0}` is not an exit status; write a number from 0 to 255, any or nonzero")]
+    Unreadable(String),
+    /// Neither a number nor text.
+    #[error("`exit: {0}` is not an exit status; write a number, any or nonzero")]
+    NotText(String),
+}
+
 /// A process exit status: 0 to 255 (a shell reports 256 as 0, -1 as 255).
 fn exit_code(c: i64) -> Option<ExpectedExit> {
     (0..=255)
@@ -640,21 +666,21 @@ fn exit_code(c: i64) -> Option<ExpectedExit> {
         .then_some(ExpectedExit::Code(c as i32))
 }
 
-pub fn parse_exit(v: &Value) -> Result<ExpectedExit, String> {
+/// Parses `exit`: a number, `any` or `nonzero`.
+pub fn parse_exit(v: &Value) -> Result<ExpectedExit, ExitError> {
     match v {
-        Value::Number(n) => n.as_i64().and_then(exit_code).ok_or_else(|| {
-            format!("`exit: {n}` is not an exit status; statuses run from 0 to 255")
-        }),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(exit_code)
+            .ok_or_else(|| ExitError::OutOfRange(n.to_string())),
         Value::String(s) if s == "any" => Ok(ExpectedExit::Any),
         Value::String(s) if s == "nonzero" => Ok(ExpectedExit::Nonzero),
-        Value::String(s) => s.parse::<i64>().ok().and_then(exit_code).ok_or_else(|| {
-            format!(
-                "`exit: {s}` is not an exit status; write a number from 0 to 255, any or nonzero"
-            )
-        }),
-        other => Err(format!(
-            "`exit: {other}` is not an exit status; write a number, any or nonzero"
-        )),
+        Value::String(s) => s
+            .parse::<i64>()
+            .ok()
+            .and_then(exit_code)
+            .ok_or_else(|| ExitError::Unreadable(s.clone())),
+        other => Err(ExitError::NotText(other.to_string())),
     }
 }
 
@@ -684,7 +710,9 @@ fn json_assert(m: &Map<String, Value>) -> Result<Option<JsonAssert>, SpecError> 
 fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
     let d = |k: &str| -> Result<Option<Duration>, SpecError> {
         m.get(k)
-            .map(|v| parse_duration(v).map_err(|e| SpecError::new("verify-schema", e).near(k)))
+            .map(|v| {
+                parse_duration(v).map_err(|e| SpecError::new("verify-schema", e.to_string()).near(k))
+            })
             .transpose()
     };
     Ok(Timing {
