@@ -34,7 +34,7 @@ pub enum Assertion {
     Exit(ExpectedExit),
     /// The step's stdout or stderr text.
     Text {
-        /// Which stream.
+        /// The stream it reads.
         stream: TextStream,
         /// What must hold.
         preds: Vec<Predicate>,
@@ -92,16 +92,16 @@ pub enum TextStream {
 /// A compiled JSONPath with its text.
 #[derive(Debug, Clone)]
 pub struct JsonQuery {
-    /// As written.
+    /// As written, for reports and diagnostics.
     pub text: String,
-    /// Compiled.
+    /// Parsed once and shared (see `compile_jsonpath`).
     pub query: std::sync::Arc<JpQuery>,
 }
 
 /// `json: PATH` plus operators.
 #[derive(Debug, Clone)]
 pub struct JsonAssert {
-    /// The path.
+    /// Where in the JSON to look.
     pub path: JsonQuery,
     /// What must hold of the nodes it selects.
     pub preds: Vec<Predicate>,
@@ -110,7 +110,7 @@ pub struct JsonAssert {
 /// A compiled regex with its text.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    /// As written.
+    /// As written, for reports and diagnostics.
     pub text: String,
     /// Compiled in multi-line mode; shared, since a cloned Regex allocates its own cache pool.
     pub regex: std::sync::Arc<Regex>,
@@ -279,7 +279,7 @@ pub struct KubeCheck {
 /// `command: SCRIPT` and what it must show.
 #[derive(Debug, Clone)]
 pub struct CommandCheck {
-    /// The script.
+    /// The shell script, run once per try with no terminal.
     pub script: String,
     /// Expected exit (default 0).
     pub exit: ExpectedExit,

@@ -137,7 +137,7 @@ pub const RUNME_KEYS: &[&str] = &[
 /// One attribute with where its key sits in the info string.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {
-    /// The key.
+    /// The key as written (Runme's camelCase kept).
     pub key: String,
     /// The value (strings stay strings; JSON keeps its types).
     pub value: Value,

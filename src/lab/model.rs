@@ -316,7 +316,7 @@ pub struct ExpectedOutput {
     pub span: Span,
     /// Strict or similar.
     pub mode: OutputMode,
-    /// Stream compared.
+    /// Which stream the fence documents (`stream=`, default stdout).
     pub stream: OutputStream,
     /// Fence body, variables not yet filled.
     pub text: String,

@@ -15,7 +15,7 @@ use crate::diag::{Diagnostic, Severity};
 
 /// A loaded workshop and what was found wrong with its pages.
 pub struct Loaded {
-    /// The workshop.
+    /// The labs that could be read, in run order (a page with errors is still here).
     pub workshop: Workshop,
     /// Diagnostics from every page.
     pub diagnostics: Vec<Diagnostic>,
