@@ -279,7 +279,7 @@ pub struct KubeCheck {
 /// `command: SCRIPT` and what it must show.
 #[derive(Debug, Clone)]
 pub struct CommandCheck {
-    /// The shell script, run once per try with no terminal.
+    /// The shell script, run once per try by the engine's script runner (not in a terminal).
     pub script: String,
     /// Expected exit (default 0).
     pub exit: ExpectedExit,
