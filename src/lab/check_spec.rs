@@ -711,7 +711,8 @@ fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
     let d = |k: &str| -> Result<Option<Duration>, SpecError> {
         m.get(k)
             .map(|v| {
-                parse_duration(v).map_err(|e| SpecError::new("verify-schema", e.to_string()).near(k))
+                parse_duration(v)
+                    .map_err(|e| SpecError::new("verify-schema", e.to_string()).near(k))
             })
             .transpose()
     };

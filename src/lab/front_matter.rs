@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::check_spec::{nearest, parse_duration};
-use crate::json_text::to_text;
 use super::model::{LabSettings, OutputPolicy};
+use crate::json_text::to_text;
 
 /// The front matter block found at the top of a page.
 pub struct FrontMatter<'a> {

@@ -583,6 +583,16 @@ impl<'a> PageParser<'a> {
         }
     }
 
+    /// Where in the page a YAML error in the fence's body points.
+    fn yaml_error_at(&self, f: &Fence, e: &serde_saphyr::Error) -> usize {
+        let (line, col) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((1, 1));
+        let body_line = self.idx.line_col(f.body_range.start).0;
+        self.idx.line_start(body_line + line - 1) + col.saturating_sub(1)
+    }
+
     fn parse_verify(&mut self, f: &Fence, body: &str) -> Vec<CheckSpec> {
         let body_line = self.idx.line_col(f.body_range.start).0;
         if !f.closed {
@@ -619,11 +629,7 @@ impl<'a> PageParser<'a> {
                 return Vec::new();
             }
             Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map(|l| (l.line() as usize, l.column() as usize))
-                    .unwrap_or((1, 1));
-                let at = self.idx.line_start(body_line + line - 1) + col.saturating_sub(1);
+                let at = self.yaml_error_at(f, &e);
                 self.diag(Severity::Error, "verify-yaml", at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
                 return Vec::new();
             }

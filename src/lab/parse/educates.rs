@@ -35,14 +35,7 @@ impl PageParser<'_> {
                 None
             }
             Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map(|l| (l.line() as usize, l.column() as usize))
-                    .unwrap_or((1, 1));
-                let at = self
-                    .idx
-                    .line_start(self.idx.line_col(f.body_range.start).0 + line - 1)
-                    + col.saturating_sub(1);
+                let at = self.yaml_error_at(f, &e);
                 self.diag(
                     Severity::Error,
                     "bad-yaml",
