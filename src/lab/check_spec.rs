@@ -1,7 +1,6 @@
 //! Typed checks parsed from `verify` blocks: every mistake (unknown key, a check
 //! that asserts nothing, a bad JSONPath or regex) surfaces here, before anything runs.
 
-use std::fmt;
 use std::time::Duration;
 
 use jsonpath_rust::parser::model::JpQuery;
@@ -11,6 +10,11 @@ use serde_json::{Map, Value};
 use crate::json_text::to_text;
 
 use super::model::{CheckKind, ExpectedExit, Timing};
+
+mod compile;
+mod describe;
+
+pub use compile::{compile_jsonpath, compile_regex};
 
 /// One check as written, typed, with where it came from.
 #[derive(Debug, Clone)]
@@ -176,47 +180,6 @@ impl Predicate {
                 | Predicate::Any(_)
                 | Predicate::None(_)
         )
-    }
-}
-
-impl fmt::Display for Predicate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |ps: &[Predicate]| {
-            ps.iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        };
-        match self {
-            Predicate::Equals(v) => write!(f, "equals {}", to_text(v)),
-            Predicate::NotEquals(v) => write!(f, "not-equals {}", to_text(v)),
-            Predicate::Contains(s) => write!(f, "contains {s:?}"),
-            Predicate::NotContains(s) => write!(f, "not-contains {s:?}"),
-            Predicate::Matches(p) => write!(f, "matches /{}/", p.text),
-            Predicate::OneOf(vs) => write!(
-                f,
-                "one-of [{}]",
-                vs.iter().map(to_text).collect::<Vec<_>>().join(", ")
-            ),
-            Predicate::Gt(n) => write!(f, "> {n}"),
-            Predicate::Gte(n) => write!(f, ">= {n}"),
-            Predicate::Lt(n) => write!(f, "< {n}"),
-            Predicate::Lte(n) => write!(f, "<= {n}"),
-            Predicate::Exists(true) | Predicate::Absent(false) => f.write_str("exists"),
-            Predicate::Exists(false) | Predicate::Absent(true) => f.write_str("is absent"),
-            Predicate::Empty(true) => f.write_str("is empty"),
-            Predicate::Empty(false) => f.write_str("is not empty"),
-            Predicate::Count(c) => match (c.min, c.max) {
-                (Some(a), Some(b)) if a == b => write!(f, "count is {a}"),
-                (Some(a), Some(b)) => write!(f, "count between {a} and {b}"),
-                (Some(a), None) => write!(f, "count at least {a}"),
-                (None, Some(b)) => write!(f, "count at most {b}"),
-                (None, None) => f.write_str("any count"),
-            },
-            Predicate::Each(ps) => write!(f, "each {}", list(ps)),
-            Predicate::Any(ps) => write!(f, "any {}", list(ps)),
-            Predicate::None(ps) => write!(f, "none {}", list(ps)),
-        }
     }
 }
 
@@ -399,104 +362,6 @@ pub fn parse_duration_str(s: &str) -> Result<Duration, DurationError> {
         return Ok(Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(t).map_err(|_| DurationError::Unreadable(s.to_string()))
-}
-
-/// Compiles a regex in multi-line mode; the error names the column of the bad character.
-pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
-    // Workshops repeat the same patterns step after step; a compiled Regex is
-    // cheap to clone (shared), so compile each distinct pattern once.
-    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Regex>>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(regex) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
-        return Ok(Pattern {
-            text: text.to_string(),
-            regex,
-        });
-    }
-    match regex::RegexBuilder::new(text).multi_line(true).build() {
-        Ok(regex) => {
-            let regex = std::sync::Arc::new(regex);
-            if let Ok(mut c) = cache.lock() {
-                c.insert(text.to_string(), regex.clone());
-            }
-            Ok(Pattern {
-                text: text.to_string(),
-                regex,
-            })
-        }
-        Err(err) => {
-            let msg = err.to_string();
-            // regex renders "    PATTERN\n    ^^^\nerror: WHAT"; take the caret column and the last line.
-            let lines: Vec<&str> = msg.lines().collect();
-            let caret = lines
-                .iter()
-                .find(|l| {
-                    l.trim_start().starts_with('^')
-                        && l.trim().chars().all(|c| c == '^' || c == '-')
-                })
-                .map(|l| l.find('^').unwrap_or(4).saturating_sub(4))
-                .unwrap_or(0);
-            let what = lines
-                .iter()
-                .rev()
-                .find(|l| l.starts_with("error:"))
-                .map(|l| l.trim_start_matches("error:").trim());
-            let mut e = SpecError::new(
-                "bad-regex",
-                format!("invalid regex: {}", what.unwrap_or(&msg)),
-            )
-            .near(text);
-            e.near_offset = caret;
-            Err(e.help(
-                "regexes use Rust regex syntax (like RE2); escape special characters with \\",
-            ))
-        }
-    }
-}
-
-/// Compiles a JSONPath (RFC 9535); the error names the column of the bad character.
-pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
-    // As with regexes: the same paths recur across steps; parse each once.
-    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<JpQuery>>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(query) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
-        return Ok(JsonQuery {
-            text: text.to_string(),
-            query,
-        });
-    }
-    match jsonpath_rust::parser::parse_json_path(text) {
-        Ok(query) => {
-            let query = std::sync::Arc::new(query);
-            if let Ok(mut c) = cache.lock() {
-                c.insert(text.to_string(), query.clone());
-            }
-            Ok(JsonQuery {
-                text: text.to_string(),
-                query,
-            })
-        }
-        Err(err) => {
-            let mut offset = 0;
-            let mut what = err.to_string();
-            if let jsonpath_rust::parser::errors::JsonPathError::PestError(pe) = &err {
-                offset = match pe.location {
-                    pest::error::InputLocation::Pos(p) => p,
-                    pest::error::InputLocation::Span((a, _)) => a,
-                };
-                what = format!("unexpected text at column {}", offset + 1);
-            }
-            let mut e =
-                SpecError::new("bad-jsonpath", format!("invalid JSONPath `{text}`: {what}"))
-                    .near(text);
-            e.near_offset = offset;
-            Err(e.help(
-                "JSONPath starts with `$`, e.g. `$.oops.cause.code` or `$[*].link` (RFC 9535)",
-            ))
-        }
-    }
 }
 
 fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
@@ -981,116 +846,6 @@ fn command_check(m: &Map<String, Value>) -> Result<CommandCheck, SpecError> {
         stderr: optional_text_preds(m, "stderr")?,
         json: json_assert(m)?,
     })
-}
-
-fn join_preds(ps: &[Predicate]) -> String {
-    ps.iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(" and ")
-}
-
-impl JsonAssert {
-    /// `$.path equals X`.
-    pub fn describe(&self) -> String {
-        format!("{} {}", self.path.text, join_preds(&self.preds))
-    }
-}
-
-impl HttpCheck {
-    /// `GET URL: status 200, body contains "ok"`.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = self.status {
-            parts.push(format!("status {s}"));
-        }
-        for (name, ps) in &self.headers {
-            parts.push(format!("header {name} {}", join_preds(ps)));
-        }
-        if !self.body.is_empty() {
-            parts.push(format!("body {}", join_preds(&self.body)));
-        }
-        if let Some(j) = &self.json {
-            parts.push(j.describe());
-        }
-        format!("{} {}: {}", self.method, self.url, parts.join(", "))
-    }
-}
-
-impl KubeCheck {
-    /// `ServiceEntry x in user1 has {...}`.
-    pub fn describe(&self) -> String {
-        let what = match (&self.name, &self.selector) {
-            (Some(n), _) => format!("{} {n}", self.kind),
-            (_, Some(s)) => format!("{} with labels {s}", self.kind),
-            _ => self.kind.clone(),
-        };
-        let ns = self
-            .namespace
-            .as_ref()
-            .map(|n| format!(" in {n}"))
-            .unwrap_or_default();
-        let mut parts = Vec::new();
-        if self.absent {
-            parts.push("is absent".to_string());
-        }
-        if let Some(c) = &self.count {
-            parts.push(Predicate::Count(*c).to_string());
-        }
-        if let Some(f) = &self.fields {
-            parts.push(format!(
-                "has {}",
-                serde_json::to_string(f).unwrap_or_default()
-            ));
-        }
-        if let Some(c) = &self.condition {
-            parts.push(format!("is {c}"));
-        }
-        if let Some(j) = &self.json {
-            parts.push(j.describe());
-        }
-        if parts.is_empty() {
-            parts.push("exists".into());
-        }
-        format!("{what}{ns} {}", parts.join(", "))
-    }
-}
-
-impl CommandCheck {
-    /// `` `SCRIPT` exits 0, stdout contains "x" ``.
-    pub fn describe(&self) -> String {
-        let mut parts = vec![format!("exits {}", self.exit)];
-        if !self.stdout.is_empty() {
-            parts.push(format!("stdout {}", join_preds(&self.stdout)));
-        }
-        if !self.stderr.is_empty() {
-            parts.push(format!("stderr {}", join_preds(&self.stderr)));
-        }
-        if let Some(j) = &self.json {
-            parts.push(j.describe());
-        }
-        format!("`{}` {}", self.script.trim(), parts.join(", "))
-    }
-}
-
-impl Assertion {
-    /// A one-line description, as in reports: `$.oops.cause.code equals ECONNRESET`.
-    pub fn describe(&self) -> String {
-        match self {
-            Assertion::Exit(e) => format!("exit status is {e}"),
-            Assertion::Text { stream, preds } => {
-                let stream = match stream {
-                    TextStream::Stdout => "stdout",
-                    TextStream::Stderr => "stderr",
-                };
-                format!("{stream} {}", join_preds(preds))
-            }
-            Assertion::Json(j) => j.describe(),
-            Assertion::Http(h) => h.describe(),
-            Assertion::Kube(k) => k.describe(),
-            Assertion::Command(c) => c.describe(),
-        }
-    }
 }
 
 #[cfg(test)]
