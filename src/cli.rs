@@ -62,8 +62,7 @@ pub enum Command {
         mut_arg("strict_output", |a| a.hide(true)),
         mut_arg("strict_checks", |a| a.hide(true)),
         mut_arg("dry_run", |a| a.hide(true)),
-        mut_arg("timeout", |a| a.hide(true)),
-        mut_arg("shell_blocks", |a| a.hide(true))
+        mut_arg("timeout", |a| a.hide(true))
     )]
     Check(RunArgs),
     /// A live board of every user's progress from their state checks; runs no step.
@@ -98,6 +97,9 @@ pub struct WorkshopArgs {
     /// Set a variable (repeatable).
     #[arg(long = "var", value_name = "K=V")]
     pub vars: Vec<String>,
+    /// Read `sh`/`bash`/`shell` fences as steps even without an `exec` attribute.
+    #[arg(long)]
+    pub shell_blocks: bool,
 }
 
 /// Arguments of `run` and `check`.

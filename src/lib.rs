@@ -10,6 +10,7 @@ pub mod diag;
 pub mod engine;
 pub mod event;
 pub mod exit_code;
+pub mod json_text;
 pub mod lab;
 pub mod mdbook;
 pub mod plan;

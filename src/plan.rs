@@ -275,6 +275,11 @@ impl StepRef {
     }
 }
 
+/// A `--from`, `--to` or `--only` that names no step of the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no step matches `{0}`; `labctl list` shows step ids")]
+pub struct UnknownStep(pub StepRef);
+
 /// --from/--to/--only.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -288,7 +293,7 @@ pub struct Selection {
 
 impl Selection {
     /// Marks steps selected; an unknown STEP is an error naming it.
-    pub fn apply(&self, labs: &mut [PlannedLab]) -> Result<(), String> {
+    pub fn apply(&self, labs: &mut [PlannedLab]) -> Result<(), UnknownStep> {
         number_steps(labs);
         let mut positions = Vec::new();
         for (li, l) in labs.iter().enumerate() {
@@ -300,12 +305,7 @@ impl Selection {
             positions
                 .iter()
                 .position(|(_, _, pos, path, step)| r.matches(path, step, *pos))
-                .ok_or_else(|| {
-                    format!(
-                        "no step matches `{}`; `labctl list` shows step ids",
-                        describe(r)
-                    )
-                })
+                .ok_or_else(|| UnknownStep(r.clone()))
         };
         let from = self.from.as_ref().map(find).transpose()?.unwrap_or(0);
         let to = self
@@ -334,11 +334,14 @@ pub fn number_steps(labs: &mut [PlannedLab]) {
     }
 }
 
-fn describe(r: &StepRef) -> String {
-    match r {
-        StepRef::Id(s) => s.clone(),
-        StepRef::Index(n) => n.to_string(),
-        StepRef::FileLine(f, l) => format!("{f}:{l}"),
+impl std::fmt::Display for StepRef {
+    /// As the user wrote it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepRef::Id(s) => f.write_str(s),
+            StepRef::Index(n) => write!(f, "{n}"),
+            StepRef::FileLine(file, l) => write!(f, "{file}:{l}"),
+        }
     }
 }
 

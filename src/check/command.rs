@@ -57,7 +57,7 @@ impl Check for CommandChecker<'_> {
                 let doc = parse_json_text(&out.stdout, "the command's stdout")?;
                 verdicts.extend(assert_json(j, &doc)?);
             }
-            let description = crate::lab::check_spec::CheckKind::Command(c.clone()).describe();
+            let description = crate::lab::check_spec::Assertion::Command(c.clone()).describe();
             Ok(outcome(description, verdicts))
         })
     }

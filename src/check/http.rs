@@ -11,7 +11,7 @@ use super::json::{assert_json, parse_json_text};
 use super::predicate::{Verdict, eval_text_all};
 use super::{Check, CheckContext, CheckError, Evaluation, Waiting, error_chain, outcome, retry};
 use crate::lab::Timing;
-use crate::lab::check_spec::{CheckKind, HttpCheck, HttpTls};
+use crate::lab::check_spec::{Assertion, HttpCheck, HttpTls};
 
 /// Longest one request may take, connect to last body byte.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -306,7 +306,7 @@ impl Check for HttpChecker<'_> {
                     });
                 }
             }
-            Ok(outcome(CheckKind::Http(h.clone()).describe(), verdicts))
+            Ok(outcome(Assertion::Http(h.clone()).describe(), verdicts))
         })
     }
 }

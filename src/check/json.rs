@@ -218,12 +218,12 @@ pub fn assert_json(a: &JsonAssert, doc: &Value) -> Result<Vec<Verdict>, CheckErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::check_spec::CheckKind;
+    use crate::lab::check_spec::Assertion;
     use crate::lab::check_spec::parse_check;
     use serde_json::json;
 
     fn check(spec: Value, doc: &Value) -> Result<bool, CheckError> {
-        let (CheckKind::Json(a), _) = parse_check(&spec).unwrap() else {
+        let (Assertion::Json(a), _) = parse_check(&spec).unwrap() else {
             panic!("not a json check")
         };
         Ok(assert_json(&a, doc)?.iter().all(|v| v.ok))

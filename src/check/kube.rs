@@ -28,7 +28,7 @@ use super::retry::{self, Eventually};
 use super::{
     Check, CheckContext, CheckError, CheckOutcome, Evaluation, Waiting, error_chain, outcome,
 };
-use crate::lab::check_spec::{CheckKind, KubeCheck, Predicate};
+use crate::lab::check_spec::{Assertion, KubeCheck, Predicate};
 use crate::lab::model::Timing;
 use connect::{ResolveError, Resolved};
 
@@ -218,7 +218,7 @@ impl KubeChecker<'_> {
     fn describe(&self, t: &Target) -> String {
         let mut k = self.0.clone();
         k.namespace = t.namespace.clone();
-        CheckKind::Kube(k).describe()
+        Assertion::Kube(k).describe()
     }
 
     /// Judges what was found.

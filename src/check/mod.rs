@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::cancel::Cancel;
-use crate::lab::check_spec::CheckKind;
+use crate::lab::check_spec::Assertion;
 use crate::lab::model::Timing;
 
 /// An error with its causes, as one line (a cause already in the text is not repeated).
@@ -214,17 +214,17 @@ pub trait Check: Send + Sync {
 }
 
 /// The check that evaluates `kind`.
-pub fn for_spec(kind: &CheckKind) -> Box<dyn Check + Send + Sync + '_> {
+pub fn for_spec(kind: &Assertion) -> Box<dyn Check + Send + Sync + '_> {
     match kind {
-        CheckKind::Exit(e) => Box::new(exit::ExitCheck(*e)),
-        CheckKind::Text { stream, preds } => Box::new(text::TextCheck {
+        Assertion::Exit(e) => Box::new(exit::ExitCheck(*e)),
+        Assertion::Text { stream, preds } => Box::new(text::TextCheck {
             stream: *stream,
             preds,
         }),
-        CheckKind::Json(j) => Box::new(json::JsonCheck(j)),
-        CheckKind::Http(h) => Box::new(http::HttpChecker(h)),
-        CheckKind::Command(c) => Box::new(command::CommandChecker(c)),
-        CheckKind::Kube(k) => Box::new(kube::KubeChecker(k)),
+        Assertion::Json(j) => Box::new(json::JsonCheck(j)),
+        Assertion::Http(h) => Box::new(http::HttpChecker(h)),
+        Assertion::Command(c) => Box::new(command::CommandChecker(c)),
+        Assertion::Kube(k) => Box::new(kube::KubeChecker(k)),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::json_text::to_text;
 use crate::lab::check_spec::{Pattern, Predicate};
 
 /// Longest value shown in `actual` before it is cut.
@@ -25,11 +26,7 @@ pub struct Verdict {
 
 /// A value shown in a report: strings bare, everything else as JSON, long ones cut.
 pub fn show(v: &Value) -> String {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    cut(&s)
+    cut(&to_text(v))
 }
 
 /// Cuts long text for reports.
@@ -255,24 +252,17 @@ fn with_newline(s: &str) -> String {
     }
 }
 
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// (held, note) for a positive operator on text; `text` is already normalized.
 fn eval_base_text(b: &Base<'_>, text: &str) -> (bool, Option<String>) {
     match b {
         Base::Equals(want) => {
-            let want = normalize_text(&text_of(want));
+            let want = normalize_text(&to_text(want));
             let ok = want == text;
             (ok, (!ok).then(|| unified_diff(&want, text)))
         }
         Base::Contains(s) => (text.contains(s), None),
         Base::Matches(p) => (p.regex.is_match(text), None),
-        Base::OneOf(vs) => (vs.iter().any(|v| normalize_text(&text_of(v)) == text), None),
+        Base::OneOf(vs) => (vs.iter().any(|v| normalize_text(&to_text(v)) == text), None),
         // Output is text, so here a number is read out of it.
         Base::Cmp(c, n) => match text.trim().parse::<f64>() {
             Ok(x) => (c.holds(x, *n), None),

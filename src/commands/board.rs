@@ -22,7 +22,8 @@ use crate::cli::BoardArgs;
 use crate::diag::has_errors;
 use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
-use crate::lab::check_spec::{CheckKind, parse_duration_str};
+use crate::lab::check_spec::{Assertion, parse_duration_str};
+use crate::lab::parse::ParseOptions;
 use crate::plan::{FillMode, fill_workshop, parse_users};
 use crate::report::{ReportError, ReportTarget, check_targets, parse_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -84,7 +85,7 @@ pub fn run(args: &BoardArgs, out: Output) -> Exit {
 fn members(args: &BoardArgs, out: Output) -> Result<(Vec<Member>, String, PathBuf), Exit> {
     let cli_vars = parse_var_args(&args.vars).map_err(bad)?;
     let users = parse_users(&args.users).map_err(|e| bad(format!("--users: {e}")))?;
-    let (loaded, diags) = load_all(&args.paths);
+    let (loaded, diags) = load_all(&args.paths, ParseOptions::default());
     if has_errors(&diags) {
         super::print_errors(diags, out);
         return Err(Exit::BadInput);
@@ -265,7 +266,7 @@ async fn preflight(users: &[Watched], kube: &KubeOptions) -> Result<(), Exit> {
     let uses_kube = users
         .iter()
         .flat_map(|u| u.columns.iter().flatten())
-        .any(|c| matches!(c.kind, CheckKind::Kube(_)));
+        .any(|c| matches!(c.kind, Assertion::Kube(_)));
     if !uses_kube {
         return Ok(());
     }

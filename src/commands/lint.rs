@@ -15,7 +15,7 @@ use crate::diag::{self, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
 use crate::lab::info::{FenceRole, role};
-use crate::lab::parse::LineIndex;
+use crate::lab::parse::{LineIndex, ParseOptions};
 use crate::lab::{Lab, Step, StepKind, Workshop};
 use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
@@ -28,7 +28,10 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
             return Exit::BadInput;
         }
     };
-    let (loaded, mut diags) = load_all(&args.paths);
+    let options = ParseOptions {
+        shell_blocks: args.shell_blocks,
+    };
+    let (loaded, mut diags) = load_all(&args.paths, options);
     let sources = Sources {
         cli: cli_vars,
         env: Sources::env_vars(),

@@ -6,6 +6,7 @@ use super::{Output, parse_var_args, print_diagnostics};
 use crate::cli::{Format, WorkshopArgs};
 use crate::diag::Severity;
 use crate::exit_code::Exit;
+use crate::lab::parse::ParseOptions;
 use crate::lab::workshop;
 use crate::lab::{StepKind, TerminalSel};
 use crate::plan::{FillMode, PlannedLab, fill_lab};
@@ -54,7 +55,10 @@ pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let render = |i: usize| -> Result<(Value, Outline, usize), Vec<crate::diag::Diagnostic>> {
         let (file, title, sources) = &jobs[i];
-        let parsed = workshop::load_page(file, title.clone()).map_err(|d| vec![d])?;
+        let options = ParseOptions {
+            shell_blocks: args.shell_blocks,
+        };
+        let parsed = workshop::load_page(file, title.clone(), options).map_err(|d| vec![d])?;
         let errs: Vec<_> = parsed
             .diagnostics
             .iter()

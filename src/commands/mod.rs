@@ -17,6 +17,7 @@ pub mod users_from;
 use std::path::PathBuf;
 
 use crate::diag::{self, Diagnostic};
+use crate::lab::parse::ParseOptions;
 use crate::lab::workshop::{self, Loaded};
 use crate::vars::Vars;
 
@@ -34,11 +35,11 @@ pub struct Output {
 }
 
 /// Loads every path; all diagnostics together.
-pub fn load_all(paths: &[PathBuf]) -> (Vec<Loaded>, Vec<Diagnostic>) {
+pub fn load_all(paths: &[PathBuf], options: ParseOptions) -> (Vec<Loaded>, Vec<Diagnostic>) {
     let mut loaded = Vec::new();
     let mut diags = Vec::new();
     for p in paths {
-        let mut l = workshop::load(p);
+        let mut l = workshop::load(p, options);
         diags.append(&mut l.diagnostics);
         loaded.push(l);
     }

@@ -13,7 +13,8 @@ use crate::diag::{Diagnostic, Severity, has_errors};
 use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::event::EventKind;
 use crate::exit_code::Exit;
-use crate::lab::check_spec::{CheckKind, parse_duration_str};
+use crate::lab::check_spec::{Assertion, parse_duration_str};
+use crate::lab::parse::ParseOptions;
 use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
 use crate::redact::Redactor;
 use crate::report::check_console::{CheckConsole, CheckConsoleOptions};
@@ -55,7 +56,6 @@ fn foreign_flag(args: &RunArgs, mode: Mode) -> Option<&'static str> {
         (args.strict_checks, "--strict-checks"),
         (args.dry_run, "--dry-run"),
         (args.timeout.is_some(), "--timeout"),
-        (args.shell_blocks, "--shell-blocks"),
     ];
     match mode {
         Mode::CheckOnly => run_only.iter().find(|(set, _)| *set).map(|(_, f)| *f),
@@ -152,7 +152,10 @@ async fn run_steps(
         to: args.to.as_deref().map(StepRef::parse),
         only: args.only.iter().map(|s| StepRef::parse(s)).collect(),
     };
-    let (loaded, diags) = load_all(&args.paths);
+    let options = ParseOptions {
+        shell_blocks: args.shell_blocks,
+    };
+    let (loaded, diags) = load_all(&args.paths, options);
     if has_errors(&diags) {
         print_diagnostics(
             &diags
@@ -317,7 +320,7 @@ async fn run_steps(
                     .filter(|s| s.selected)
                     .flat_map(|s| &s.checks),
             )
-            .any(|c| matches!(c.kind, CheckKind::Kube(_)))
+            .any(|c| matches!(c.kind, Assertion::Kube(_)))
     });
     if uses_kube {
         let mut probe_env = env.clone();

@@ -12,6 +12,7 @@ use crate::diag::has_errors;
 use crate::engine::{EngineConfig, Mode, StepJudge, UserPlan};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::parse_duration_str;
+use crate::lab::parse::ParseOptions;
 use crate::plan::{FillMode, fill_workshop};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::serve::progress::ProgressFile;
@@ -57,7 +58,7 @@ async fn run_async(args: &ServeArgs, out: Output) -> Exit {
         Ok(d) => d,
         Err(e) => return bad(format!("--mesh-delay: {e}")),
     };
-    let (loaded, diags) = load_all(std::slice::from_ref(&args.path));
+    let (loaded, diags) = load_all(std::slice::from_ref(&args.path), ParseOptions::default());
     if has_errors(&diags) {
         super::print_errors(diags, out);
         eprintln!(

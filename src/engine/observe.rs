@@ -16,7 +16,7 @@ use super::runner::ShellRunner;
 use crate::cancel::Cancel;
 use crate::check::kube::{KubeChecker, KubeOptions, Seen, connect};
 use crate::check::{CheckContext, CheckError, CheckOutcome, ScriptRunner, for_spec};
-use crate::lab::check_spec::{CheckKind, CheckSpec, parse_check};
+use crate::lab::check_spec::{Assertion, CheckSpec, parse_check};
 
 /// What one probe looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,7 +123,7 @@ pub async fn observe(
     }
     let polled = probes
         .iter()
-        .filter(|p| !matches!(p.spec.kind, CheckKind::Kube(_)))
+        .filter(|p| !matches!(p.spec.kind, Assertion::Kube(_)))
         .count()
         .max(1);
     let permits = Arc::new(Semaphore::new(cfg.jobs.max(1)));
@@ -132,7 +132,7 @@ pub async fn observe(
     let mut nth_polled = 0;
     for p in probes {
         let (cfg, tx, cancel, permits) = (cfg.clone(), tx.clone(), cancel.clone(), permits.clone());
-        if matches!(p.spec.kind, CheckKind::Kube(_)) {
+        if matches!(p.spec.kind, Assertion::Kube(_)) {
             tasks.push(tokio::spawn(follow(cfg, p, tx, cancel, permits)));
         } else {
             let offset = cfg.interval.mul_f64(nth_polled as f64 / polled as f64);
@@ -151,7 +151,7 @@ async fn environment_namespaces(kube: &KubeOptions, u: &Watched) -> BTreeSet<Str
     let mut out = BTreeSet::new();
     let mut needs_default = false;
     for spec in u.columns.iter().flatten() {
-        if let CheckKind::Kube(k) = &spec.kind {
+        if let Assertion::Kube(k) = &spec.kind {
             match &k.namespace {
                 Some(ns) => {
                     out.insert(ns.clone());
@@ -232,7 +232,7 @@ async fn follow(
     cancel: Cancel,
     permits: Arc<Semaphore>,
 ) {
-    let CheckKind::Kube(k) = &p.spec.kind else {
+    let Assertion::Kube(k) = &p.spec.kind else {
         return;
     };
     let mut permit = tokio::select! {

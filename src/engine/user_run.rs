@@ -20,7 +20,7 @@ use crate::check::{
 use crate::event::{
     CheckResult, CheckStatus, EventKind, LabResult, StepOutcome, StepResult, UserName,
 };
-use crate::lab::check_spec::{CheckKind, CheckSpec};
+use crate::lab::check_spec::{Assertion, CheckSpec};
 use crate::lab::{OutputMode, OutputPolicy, StepKind, TerminalSel, Timing};
 use crate::mdbook::plain_english;
 use crate::plan::{PlannedLab, PlannedStep};
@@ -160,7 +160,7 @@ fn tail(text: &str) -> String {
     s
 }
 
-fn is_output_kind(k: &CheckKind) -> bool {
+fn is_output_kind(k: &Assertion) -> bool {
     !k.is_state()
 }
 
@@ -248,7 +248,7 @@ impl UserRun<'_> {
         if !ps
             .checks
             .iter()
-            .any(|c| matches!(c.kind, CheckKind::Exit(_)))
+            .any(|c| matches!(c.kind, Assertion::Exit(_)))
         {
             let o = ExitCheck(ps.step.exit).judge(out.exit_code);
             results.push(self.check_result(
@@ -711,7 +711,7 @@ impl UserRun<'_> {
         let check = for_spec(&spec.kind);
         let ctx = self.ctx(None);
         let target = match &spec.kind {
-            CheckKind::Http(h) => self.redactor.apply(&h.url),
+            Assertion::Http(h) => self.redactor.apply(&h.url),
             other => self.redactor.apply(&other.describe()),
         };
         let started = Instant::now();

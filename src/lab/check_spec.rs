@@ -1,14 +1,20 @@
 //! Typed checks parsed from `verify` blocks: every mistake (unknown key, a check
 //! that asserts nothing, a bad JSONPath or regex) surfaces here, before anything runs.
 
-use std::fmt;
 use std::time::Duration;
 
 use jsonpath_rust::parser::model::JpQuery;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::model::{ExpectedExit, Timing};
+use crate::json_text::to_text;
+
+use super::model::{CheckKind, ExpectedExit, Timing};
+
+mod compile;
+mod describe;
+
+pub use compile::{compile_jsonpath, compile_regex};
 
 /// One check as written, typed, with where it came from.
 #[derive(Debug, Clone)]
@@ -20,19 +26,19 @@ pub struct CheckSpec {
     /// Retry timing (`within`, `interval`, `hold`).
     pub timing: Timing,
     /// What it asserts.
-    pub kind: CheckKind,
+    pub kind: Assertion,
     /// `hint:`: one line for the student, shown when the check fails.
     pub hint: Option<String>,
 }
 
-/// The kinds of check.
+/// What a check asserts, with everything it needs to judge it.
 #[derive(Debug, Clone)]
-pub enum CheckKind {
+pub enum Assertion {
     /// The step's exit status.
     Exit(ExpectedExit),
     /// The step's stdout or stderr text.
     Text {
-        /// Which stream.
+        /// The stream it reads.
         stream: TextStream,
         /// What must hold.
         preds: Vec<Predicate>,
@@ -47,32 +53,34 @@ pub enum CheckKind {
     Command(CommandCheck),
 }
 
-impl CheckKind {
-    /// Short name of the kind, as in reports.
-    pub fn name(&self) -> &'static str {
+impl Assertion {
+    /// Which kind of check this is.
+    pub fn kind(&self) -> CheckKind {
         match self {
-            CheckKind::Exit(_) => "exit",
-            CheckKind::Text {
+            Assertion::Exit(_) => CheckKind::Exit,
+            Assertion::Text {
                 stream: TextStream::Stdout,
                 ..
-            } => "stdout",
-            CheckKind::Text {
+            } => CheckKind::Stdout,
+            Assertion::Text {
                 stream: TextStream::Stderr,
                 ..
-            } => "stderr",
-            CheckKind::Json(_) => "json",
-            CheckKind::Http(_) => "http",
-            CheckKind::Kube(_) => "kube",
-            CheckKind::Command(_) => "command",
+            } => CheckKind::Stderr,
+            Assertion::Json(_) => CheckKind::Json,
+            Assertion::Http(_) => CheckKind::Http,
+            Assertion::Kube(_) => CheckKind::Kube,
+            Assertion::Command(_) => CheckKind::Command,
         }
+    }
+
+    /// Short name of the kind, as in reports.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// State checks ask the world and can run alone; output checks judge a step's try.
     pub fn is_state(&self) -> bool {
-        matches!(
-            self,
-            CheckKind::Http(_) | CheckKind::Kube(_) | CheckKind::Command(_)
-        )
+        self.kind().is_state()
     }
 }
 
@@ -88,16 +96,16 @@ pub enum TextStream {
 /// A compiled JSONPath with its text.
 #[derive(Debug, Clone)]
 pub struct JsonQuery {
-    /// As written.
+    /// As written, for reports and diagnostics.
     pub text: String,
-    /// Compiled.
+    /// Parsed once and shared (see `compile_jsonpath`).
     pub query: std::sync::Arc<JpQuery>,
 }
 
 /// `json: PATH` plus operators.
 #[derive(Debug, Clone)]
 pub struct JsonAssert {
-    /// The path.
+    /// Where in the JSON to look.
     pub path: JsonQuery,
     /// What must hold of the nodes it selects.
     pub preds: Vec<Predicate>,
@@ -106,7 +114,7 @@ pub struct JsonAssert {
 /// A compiled regex with its text.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    /// As written.
+    /// As written, for reports and diagnostics.
     pub text: String,
     /// Compiled in multi-line mode; shared, since a cloned Regex allocates its own cache pool.
     pub regex: std::sync::Arc<Regex>,
@@ -175,54 +183,6 @@ impl Predicate {
     }
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-impl fmt::Display for Predicate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |ps: &[Predicate]| {
-            ps.iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        };
-        match self {
-            Predicate::Equals(v) => write!(f, "equals {}", show(v)),
-            Predicate::NotEquals(v) => write!(f, "not-equals {}", show(v)),
-            Predicate::Contains(s) => write!(f, "contains {s:?}"),
-            Predicate::NotContains(s) => write!(f, "not-contains {s:?}"),
-            Predicate::Matches(p) => write!(f, "matches /{}/", p.text),
-            Predicate::OneOf(vs) => write!(
-                f,
-                "one-of [{}]",
-                vs.iter().map(show).collect::<Vec<_>>().join(", ")
-            ),
-            Predicate::Gt(n) => write!(f, "> {n}"),
-            Predicate::Gte(n) => write!(f, ">= {n}"),
-            Predicate::Lt(n) => write!(f, "< {n}"),
-            Predicate::Lte(n) => write!(f, "<= {n}"),
-            Predicate::Exists(true) | Predicate::Absent(false) => f.write_str("exists"),
-            Predicate::Exists(false) | Predicate::Absent(true) => f.write_str("is absent"),
-            Predicate::Empty(true) => f.write_str("is empty"),
-            Predicate::Empty(false) => f.write_str("is not empty"),
-            Predicate::Count(c) => match (c.min, c.max) {
-                (Some(a), Some(b)) if a == b => write!(f, "count is {a}"),
-                (Some(a), Some(b)) => write!(f, "count between {a} and {b}"),
-                (Some(a), None) => write!(f, "count at least {a}"),
-                (None, Some(b)) => write!(f, "count at most {b}"),
-                (None, None) => f.write_str("any count"),
-            },
-            Predicate::Each(ps) => write!(f, "each {}", list(ps)),
-            Predicate::Any(ps) => write!(f, "any {}", list(ps)),
-            Predicate::None(ps) => write!(f, "none {}", list(ps)),
-        }
-    }
-}
-
 /// `http: URL` and what its reply must show.
 #[derive(Debug, Clone)]
 pub struct HttpCheck {
@@ -282,7 +242,7 @@ pub struct KubeCheck {
 /// `command: SCRIPT` and what it must show.
 #[derive(Debug, Clone)]
 pub struct CommandCheck {
-    /// The script.
+    /// The shell script, run once per try by the engine's script runner (not in a terminal).
     pub script: String,
     /// Expected exit (default 0).
     pub exit: ExpectedExit,
@@ -365,21 +325,35 @@ fn unknown_key(key: &str, known: &[&str], context: &str) -> SpecError {
     e
 }
 
+/// A duration that cannot be read; the wording names the value and how to write one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// A number below zero, or not finite.
+    #[error("`{0}` is not a duration")]
+    BadNumber(String),
+    /// Neither a number nor text.
+    #[error("`{0}` is not a duration; write e.g. 30s or 2m")]
+    NotText(String),
+    /// Text that is no duration.
+    #[error("`{0}` is not a duration; write e.g. 30s, 2m or 1m30s")]
+    Unreadable(String),
+}
+
 /// Parses a duration such as `30s`, `2m`, `1m30s`, `500ms` or a bare number of seconds.
-pub fn parse_duration(v: &Value) -> Result<Duration, String> {
+pub fn parse_duration(v: &Value) -> Result<Duration, DurationError> {
     match v {
         Value::Number(n) => n
             .as_f64()
             .filter(|f| *f >= 0.0 && f.is_finite())
             .map(Duration::from_secs_f64)
-            .ok_or_else(|| format!("`{n}` is not a duration")),
+            .ok_or_else(|| DurationError::BadNumber(n.to_string())),
         Value::String(s) => parse_duration_str(s),
-        other => Err(format!("`{other}` is not a duration; write e.g. 30s or 2m")),
+        other => Err(DurationError::NotText(other.to_string())),
     }
 }
 
 /// Parses a duration string (`30s`, `2m`, `1m30s`, `500ms`, `10`).
-pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
+pub fn parse_duration_str(s: &str) -> Result<Duration, DurationError> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<f64>()
         && secs >= 0.0
@@ -387,106 +361,7 @@ pub fn parse_duration_str(s: &str) -> Result<Duration, String> {
     {
         return Ok(Duration::from_secs_f64(secs));
     }
-    humantime::parse_duration(t)
-        .map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 2m or 1m30s"))
-}
-
-/// Compiles a regex in multi-line mode; the error names the column of the bad character.
-pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
-    // Workshops repeat the same patterns step after step; a compiled Regex is
-    // cheap to clone (shared), so compile each distinct pattern once.
-    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Regex>>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(regex) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
-        return Ok(Pattern {
-            text: text.to_string(),
-            regex,
-        });
-    }
-    match regex::RegexBuilder::new(text).multi_line(true).build() {
-        Ok(regex) => {
-            let regex = std::sync::Arc::new(regex);
-            if let Ok(mut c) = cache.lock() {
-                c.insert(text.to_string(), regex.clone());
-            }
-            Ok(Pattern {
-                text: text.to_string(),
-                regex,
-            })
-        }
-        Err(err) => {
-            let msg = err.to_string();
-            // regex renders "    PATTERN\n    ^^^\nerror: WHAT"; take the caret column and the last line.
-            let lines: Vec<&str> = msg.lines().collect();
-            let caret = lines
-                .iter()
-                .find(|l| {
-                    l.trim_start().starts_with('^')
-                        && l.trim().chars().all(|c| c == '^' || c == '-')
-                })
-                .map(|l| l.find('^').unwrap_or(4).saturating_sub(4))
-                .unwrap_or(0);
-            let what = lines
-                .iter()
-                .rev()
-                .find(|l| l.starts_with("error:"))
-                .map(|l| l.trim_start_matches("error:").trim());
-            let mut e = SpecError::new(
-                "bad-regex",
-                format!("invalid regex: {}", what.unwrap_or(&msg)),
-            )
-            .near(text);
-            e.near_offset = caret;
-            Err(e.help(
-                "regexes use Rust regex syntax (like RE2); escape special characters with \\",
-            ))
-        }
-    }
-}
-
-/// Compiles a JSONPath (RFC 9535); the error names the column of the bad character.
-pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
-    // As with regexes: the same paths recur across steps; parse each once.
-    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<JpQuery>>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(query) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
-        return Ok(JsonQuery {
-            text: text.to_string(),
-            query,
-        });
-    }
-    match jsonpath_rust::parser::parse_json_path(text) {
-        Ok(query) => {
-            let query = std::sync::Arc::new(query);
-            if let Ok(mut c) = cache.lock() {
-                c.insert(text.to_string(), query.clone());
-            }
-            Ok(JsonQuery {
-                text: text.to_string(),
-                query,
-            })
-        }
-        Err(err) => {
-            let mut offset = 0;
-            let mut what = err.to_string();
-            if let jsonpath_rust::parser::errors::JsonPathError::PestError(pe) = &err {
-                offset = match pe.location {
-                    pest::error::InputLocation::Pos(p) => p,
-                    pest::error::InputLocation::Span((a, _)) => a,
-                };
-                what = format!("unexpected text at column {}", offset + 1);
-            }
-            let mut e =
-                SpecError::new("bad-jsonpath", format!("invalid JSONPath `{text}`: {what}"))
-                    .near(text);
-            e.near_offset = offset;
-            Err(e.help(
-                "JSONPath starts with `$`, e.g. `$.oops.cause.code` or `$[*].link` (RFC 9535)",
-            ))
-        }
-    }
+    humantime::parse_duration(t).map_err(|_| DurationError::Unreadable(s.to_string()))
 }
 
 fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
@@ -497,13 +372,6 @@ fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
         )
         .near(key)
     })
-}
-
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
@@ -581,8 +449,8 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
     Ok(Some(match key {
         "equals" => Predicate::Equals(v.clone()),
         "not-equals" => Predicate::NotEquals(v.clone()),
-        "contains" => Predicate::Contains(text_of(v)),
-        "not-contains" => Predicate::NotContains(text_of(v)),
+        "contains" => Predicate::Contains(to_text(v)),
+        "not-contains" => Predicate::NotContains(to_text(v)),
         "matches" => Predicate::Matches(compile_regex(as_str(v, key)?)?),
         "one-of" => {
             Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {
@@ -639,10 +507,23 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
 }
 
 fn expected_exit(v: &Value) -> Result<ExpectedExit, SpecError> {
-    parse_exit(v).map_err(|m| SpecError::new("verify-schema", m).near("exit"))
+    parse_exit(v).map_err(|e| SpecError::new("verify-schema", e.to_string()).near("exit"))
 }
 
-/// Parses `exit`: a number, `any` or `nonzero`.
+/// An `exit` value that is no exit status; the wording says what to write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExitError {
+    /// A number outside 0..=255.
+    #[error("`exit: {0}` is not an exit status; statuses run from 0 to 255")]
+    OutOfRange(String),
+    /// Text that is neither a number nor `any`/`nonzero`.
+    #[error("`exit: {0}` is not an exit status; write a number from 0 to 255, any or nonzero")]
+    Unreadable(String),
+    /// Neither a number nor text.
+    #[error("`exit: {0}` is not an exit status; write a number, any or nonzero")]
+    NotText(String),
+}
+
 /// A process exit status: 0 to 255 (a shell reports 256 as 0, -1 as 255).
 fn exit_code(c: i64) -> Option<ExpectedExit> {
     (0..=255)
@@ -650,38 +531,33 @@ fn exit_code(c: i64) -> Option<ExpectedExit> {
         .then_some(ExpectedExit::Code(c as i32))
 }
 
-pub fn parse_exit(v: &Value) -> Result<ExpectedExit, String> {
+/// Parses `exit`: a number, `any` or `nonzero`.
+pub fn parse_exit(v: &Value) -> Result<ExpectedExit, ExitError> {
     match v {
-        Value::Number(n) => n.as_i64().and_then(exit_code).ok_or_else(|| {
-            format!("`exit: {n}` is not an exit status; statuses run from 0 to 255")
-        }),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(exit_code)
+            .ok_or_else(|| ExitError::OutOfRange(n.to_string())),
         Value::String(s) if s == "any" => Ok(ExpectedExit::Any),
         Value::String(s) if s == "nonzero" => Ok(ExpectedExit::Nonzero),
-        Value::String(s) => s.parse::<i64>().ok().and_then(exit_code).ok_or_else(|| {
-            format!(
-                "`exit: {s}` is not an exit status; write a number from 0 to 255, any or nonzero"
-            )
-        }),
-        other => Err(format!(
-            "`exit: {other}` is not an exit status; write a number, any or nonzero"
-        )),
+        Value::String(s) => s
+            .parse::<i64>()
+            .ok()
+            .and_then(exit_code)
+            .ok_or_else(|| ExitError::Unreadable(s.clone())),
+        other => Err(ExitError::NotText(other.to_string())),
     }
 }
 
 /// Splits the JSON part (`json` + operators) out of a check map.
-fn json_assert(
-    m: &Map<String, Value>,
-    used: &mut Vec<&'static str>,
-) -> Result<Option<JsonAssert>, SpecError> {
+fn json_assert(m: &Map<String, Value>) -> Result<Option<JsonAssert>, SpecError> {
     let Some(path) = m.get("json") else {
         return Ok(None);
     };
-    used.push("json");
     let path = compile_jsonpath(as_str(path, "json")?)?;
     let mut preds = Vec::new();
     for op in VALUE_OPS.iter().chain(LIST_OPS) {
         if let Some(v) = m.get(*op) {
-            used.push(op);
             preds.extend(predicate(op, v)?);
         }
     }
@@ -699,7 +575,10 @@ fn json_assert(
 fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
     let d = |k: &str| -> Result<Option<Duration>, SpecError> {
         m.get(k)
-            .map(|v| parse_duration(v).map_err(|e| SpecError::new("verify-schema", e).near(k)))
+            .map(|v| {
+                parse_duration(v)
+                    .map_err(|e| SpecError::new("verify-schema", e.to_string()).near(k))
+            })
             .transpose()
     };
     Ok(Timing {
@@ -717,40 +596,18 @@ pub fn hint_of(v: &Value) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-/// Parses one check (a YAML map already turned into JSON).
-pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
-    let m = v.as_object().ok_or_else(|| {
-        SpecError::new(
-            "verify-schema",
-            format!("a check must be a map such as `- exit: 0`, found `{v}`"),
-        )
-    })?;
-    // State checks lead: `command:` may carry `exit`/`stdout`, `http:` and `kube:` carry `json`.
-    let kinds = [
-        "http", "kube", "command", "exit", "stdout", "stderr", "json",
-    ];
-    let head = kinds.iter().find(|k| m.contains_key(**k));
-    let Some(head) = head else {
-        let first = m.keys().next().cloned().unwrap_or_default();
-        return Err(
-            unknown_key(&first, &kinds, "a check").help(match nearest(&first, kinds) {
-                Some(k) => format!(
-                    "did you mean `{k}`? a check starts with one of: {}",
-                    kinds.join(", ")
-                ),
-                None => format!("a check starts with one of: {}", kinds.join(", ")),
-            }),
-        );
-    };
-    let own: &[&str] = match *head {
-        "exit" => &["exit"],
-        "stdout" => &["stdout"],
-        "stderr" => &["stderr"],
-        "json" => &["json"],
-        "http" => &[
+/// The keys a check of each kind takes besides timing (and, when it takes `json`, the
+/// operators): the one table both parsing and "unknown key" diagnostics read.
+fn own_keys(kind: CheckKind) -> &'static [&'static str] {
+    match kind {
+        CheckKind::Exit => &["exit"],
+        CheckKind::Stdout => &["stdout"],
+        CheckKind::Stderr => &["stderr"],
+        CheckKind::Json => &["json"],
+        CheckKind::Http => &[
             "http", "method", "status", "headers", "body", "json", "ca", "cert", "key",
         ],
-        "kube" => &[
+        CheckKind::Kube => &[
             "kube",
             "name",
             "namespace",
@@ -761,26 +618,77 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             "condition",
             "json",
         ],
-        _ => &["command", "exit", "stdout", "stderr", "json"],
+        CheckKind::Command => &["command", "exit", "stdout", "stderr", "json"],
+    }
+}
+
+/// Parses one check (a YAML map already turned into JSON).
+pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
+    let m = v.as_object().ok_or_else(|| {
+        SpecError::new(
+            "verify-schema",
+            format!("a check must be a map such as `- exit: 0`, found `{v}`"),
+        )
+    })?;
+    let kind = leading_kind(m)?;
+    check_keys(m, kind)?;
+    let timing = timing(m)?;
+    if let Some(h) = m.get("hint") {
+        as_str(h, "hint")?;
+    }
+    let assertion = match kind {
+        CheckKind::Exit => Assertion::Exit(expected_exit(&m["exit"])?),
+        CheckKind::Stdout => Assertion::Text {
+            stream: TextStream::Stdout,
+            preds: text_preds(&m["stdout"], "stdout")?,
+        },
+        CheckKind::Stderr => Assertion::Text {
+            stream: TextStream::Stderr,
+            preds: text_preds(&m["stderr"], "stderr")?,
+        },
+        CheckKind::Json => Assertion::Json(json_assert(m)?.expect("json key present")),
+        CheckKind::Http => Assertion::Http(http_check(m)?),
+        CheckKind::Kube => Assertion::Kube(kube_check(m)?),
+        CheckKind::Command => Assertion::Command(command_check(m)?),
     };
+    Ok((assertion, timing))
+}
+
+/// The kind a check map names (the first of `CheckKind::BY_PRECEDENCE` among its keys).
+fn leading_kind(m: &Map<String, Value>) -> Result<CheckKind, SpecError> {
+    if let Some(kind) = CheckKind::BY_PRECEDENCE
+        .into_iter()
+        .find(|k| m.contains_key(k.as_str()))
+    {
+        return Ok(kind);
+    }
+    let kinds = CheckKind::BY_PRECEDENCE.map(CheckKind::as_str);
+    let first = m.keys().next().cloned().unwrap_or_default();
+    Err(
+        unknown_key(&first, &kinds, "a check").help(match nearest(&first, kinds) {
+            Some(k) => format!(
+                "did you mean `{k}`? a check starts with one of: {}",
+                kinds.join(", ")
+            ),
+            None => format!("a check starts with one of: {}", kinds.join(", ")),
+        }),
+    )
+}
+
+/// Refuses a key the kind does not take, and an operator with no `json:` path to apply to.
+fn check_keys(m: &Map<String, Value>, kind: CheckKind) -> Result<(), SpecError> {
+    let own = own_keys(kind);
     let takes_ops = own.contains(&"json");
-    let allowed: Vec<&str> = own
-        .iter()
-        .chain(TIMING_KEYS)
-        .chain(if takes_ops {
-            VALUE_OPS.iter().chain(LIST_OPS)
-        } else {
-            [].iter().chain(&[])
-        })
-        .copied()
-        .collect();
+    let mut allowed: Vec<&str> = own.iter().chain(TIMING_KEYS).copied().collect();
+    if takes_ops {
+        allowed.extend(VALUE_OPS.iter().chain(LIST_OPS));
+    }
     for key in m.keys() {
-        if !allowed.contains(&key.as_str()) {
-            return Err(unknown_key(key, &allowed, &format!("a `{head}` check")));
+        let key = key.as_str();
+        if !allowed.contains(&key) {
+            return Err(unknown_key(key, &allowed, &format!("a `{kind}` check")));
         }
-        let kube_own = *head == "kube" && matches!(key.as_str(), "absent" | "count");
-        let is_op =
-            !own.contains(&key.as_str()) && !TIMING_KEYS.contains(&key.as_str()) && !kube_own;
+        let is_op = !own.contains(&key) && !TIMING_KEYS.contains(&key);
         if takes_ops && is_op && !m.contains_key("json") {
             return Err(SpecError::new(
                 "verify-schema",
@@ -789,312 +697,155 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             .near(key));
         }
     }
-    let timing = timing(m)?;
-    if let Some(h) = m.get("hint") {
-        as_str(h, "hint")?;
+    Ok(())
+}
+
+/// An optional string key.
+fn optional_str(m: &Map<String, Value>, key: &str) -> Result<Option<String>, SpecError> {
+    m.get(key)
+        .map(|v| as_str(v, key).map(str::to_string))
+        .transpose()
+}
+
+/// Optional text predicates under `key` (none when absent).
+fn optional_text_preds(m: &Map<String, Value>, key: &str) -> Result<Vec<Predicate>, SpecError> {
+    Ok(m.get(key)
+        .map(|v| text_preds(v, key))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+fn http_check(m: &Map<String, Value>) -> Result<HttpCheck, SpecError> {
+    let url = as_str(&m["http"], "http")?.to_string();
+    let status = m.get("status").map(http_status).transpose()?;
+    let mut headers = Vec::new();
+    if let Some(h) = m.get("headers") {
+        let hm = h.as_object().ok_or_else(|| {
+            SpecError::new("verify-schema", "`headers` needs a map of name: value").near("headers")
+        })?;
+        for (name, hv) in hm {
+            headers.push((name.to_ascii_lowercase(), text_preds(hv, name)?));
+        }
     }
-    let mut used: Vec<&'static str> = TIMING_KEYS.to_vec();
-    let kind = match *head {
-        "exit" => {
-            used.push("exit");
-            CheckKind::Exit(expected_exit(&m["exit"])?)
-        }
-        "stdout" | "stderr" => {
-            let stream = if *head == "stdout" {
-                TextStream::Stdout
-            } else {
-                TextStream::Stderr
-            };
-            used.push(if *head == "stdout" {
-                "stdout"
-            } else {
-                "stderr"
-            });
-            CheckKind::Text {
-                stream,
-                preds: text_preds(&m[*head], head)?,
-            }
-        }
-        "json" => CheckKind::Json(json_assert(m, &mut used)?.expect("json key present")),
-        "http" => {
-            used.extend([
-                "http", "method", "status", "headers", "body", "ca", "cert", "key",
-            ]);
-            let url = as_str(&m["http"], "http")?.to_string();
-            let status = m
-                .get("status")
-                .map(|s| {
-                    s.as_u64()
-                        .filter(|n| (100..600).contains(n))
-                        .map(|n| n as u16)
-                        .ok_or_else(|| {
-                            SpecError::new(
-                                "verify-schema",
-                                format!("`status: {s}` is not an HTTP status"),
-                            )
-                            .near("status")
-                        })
-                })
-                .transpose()?;
-            let mut headers = Vec::new();
-            if let Some(h) = m.get("headers") {
-                let hm = h.as_object().ok_or_else(|| {
-                    SpecError::new("verify-schema", "`headers` needs a map of name: value")
-                        .near("headers")
-                })?;
-                for (name, hv) in hm {
-                    headers.push((name.to_ascii_lowercase(), text_preds(hv, name)?));
-                }
-            }
-            let body = m
-                .get("body")
-                .map(|b| text_preds(b, "body"))
-                .transpose()?
-                .unwrap_or_default();
-            let json = json_assert(m, &mut used)?;
-            if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
-                return Err(SpecError::new(
-                    "check-asserts-nothing",
-                    format!("`http: {url}` asserts nothing"),
-                )
-                .near("http")
-                .help(
-                    "add `status: 200`, `body: {contains: ...}` or `json: $... ` with an operator",
-                ));
-            }
-            let method = m
-                .get("method")
-                .map(|v| as_str(v, "method").map(str::to_ascii_uppercase))
-                .transpose()?
-                .unwrap_or_else(|| "GET".into());
-            let file = |k: &str| {
-                m.get(k)
-                    .map(|v| as_str(v, k).map(str::to_string))
-                    .transpose()
-            };
-            let tls = HttpTls {
-                ca: file("ca")?,
-                cert: file("cert")?,
-                key: file("key")?,
-            };
-            if tls.cert.is_some() != tls.key.is_some() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    "`cert:` and `key:` go together (a client certificate and its key)",
-                )
-                .near(if tls.cert.is_some() { "cert" } else { "key" }));
-            }
-            CheckKind::Http(HttpCheck {
-                url,
-                method,
-                status,
-                headers,
-                body,
-                json,
-                tls,
-            })
-        }
-        "kube" => {
-            used.extend([
-                "kube",
-                "name",
-                "namespace",
-                "selector",
-                "count",
-                "fields",
-                "absent",
-                "condition",
-            ]);
-            let gvk = as_str(&m["kube"], "kube")?;
-            let (api_version, kind) = gvk.rsplit_once('/').filter(|(a, k)| !a.is_empty() && !k.is_empty()).ok_or_else(|| {
-                SpecError::new("verify-schema", format!("`kube: {gvk}` must be apiVersion/Kind"))
-                    .near(gvk)
-                    .help("e.g. `kube: v1/ConfigMap` or `kube: networking.istio.io/v1alpha3/ServiceEntry`")
-            })?;
-            let s = |k: &str| {
-                m.get(k)
-                    .map(|v| as_str(v, k).map(str::to_string))
-                    .transpose()
-            };
-            let absent = m
-                .get("absent")
-                .map(|v| boolean(v, "absent"))
-                .transpose()?
-                .unwrap_or(false);
-            let name = s("name")?;
-            let selector = s("selector")?;
-            if name.is_some() && selector.is_some() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    "a kube check takes `name` or `selector`, not both",
-                )
-                .near("selector"));
-            }
-            let count = m.get("count").map(count_spec).transpose()?;
-            if count.is_some() && name.is_some() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    "`count` goes with `selector`, not `name`",
-                )
-                .near("count"));
-            }
-            let mut json_used = Vec::new();
-            let json = json_assert(m, &mut json_used)?;
-            used.extend(json_used.into_iter().filter(|k| *k != "count"));
-            if name.is_none() && selector.is_none() {
-                return Err(SpecError::new(
-                    "verify-schema",
-                    format!("`kube: {gvk}` needs `name` or `selector`"),
-                )
-                .near("kube"));
-            }
-            CheckKind::Kube(KubeCheck {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-                name,
-                namespace: s("namespace")?,
-                selector,
-                count,
-                fields: m.get("fields").cloned(),
-                json,
-                absent,
-                condition: s("condition")?,
-            })
-        }
-        "command" => {
-            used.extend(["command", "exit", "stdout", "stderr"]);
-            let script = as_str(&m["command"], "command")?.to_string();
-            let exit = m
-                .get("exit")
-                .map(expected_exit)
-                .transpose()?
-                .unwrap_or(ExpectedExit::Code(0));
-            let stdout = m
-                .get("stdout")
-                .map(|v| text_preds(v, "stdout"))
-                .transpose()?
-                .unwrap_or_default();
-            let stderr = m
-                .get("stderr")
-                .map(|v| text_preds(v, "stderr"))
-                .transpose()?
-                .unwrap_or_default();
-            let json = json_assert(m, &mut used)?;
-            CheckKind::Command(CommandCheck {
-                script,
-                exit,
-                stdout,
-                stderr,
-                json,
-            })
-        }
-        _ => unreachable!("head is one of the kinds"),
+    let body = optional_text_preds(m, "body")?;
+    let json = json_assert(m)?;
+    if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
+        return Err(SpecError::new(
+            "check-asserts-nothing",
+            format!("`http: {url}` asserts nothing"),
+        )
+        .near("http")
+        .help("add `status: 200`, `body: {contains: ...}` or `json: $... ` with an operator"));
+    }
+    let method = optional_str(m, "method")?
+        .map(|s| s.to_ascii_uppercase())
+        .unwrap_or_else(|| "GET".into());
+    let tls = HttpTls {
+        ca: optional_str(m, "ca")?,
+        cert: optional_str(m, "cert")?,
+        key: optional_str(m, "key")?,
     };
-    for key in m.keys() {
-        if !used.contains(&key.as_str()) {
-            return Err(unknown_key(key, &used, &format!("a `{head}` check")));
-        }
+    if tls.cert.is_some() != tls.key.is_some() {
+        return Err(SpecError::new(
+            "verify-schema",
+            "`cert:` and `key:` go together (a client certificate and its key)",
+        )
+        .near(if tls.cert.is_some() { "cert" } else { "key" }));
     }
-    Ok((kind, timing))
+    Ok(HttpCheck {
+        url,
+        method,
+        status,
+        headers,
+        body,
+        json,
+        tls,
+    })
 }
 
-fn join_preds(ps: &[Predicate]) -> String {
-    ps.iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(" and ")
+fn http_status(s: &Value) -> Result<u16, SpecError> {
+    s.as_u64()
+        .filter(|n| (100..600).contains(n))
+        .map(|n| n as u16)
+        .ok_or_else(|| {
+            SpecError::new(
+                "verify-schema",
+                format!("`status: {s}` is not an HTTP status"),
+            )
+            .near("status")
+        })
 }
 
-impl JsonAssert {
-    /// `$.path equals X`.
-    pub fn describe(&self) -> String {
-        format!("{} {}", self.path.text, join_preds(&self.preds))
+fn kube_check(m: &Map<String, Value>) -> Result<KubeCheck, SpecError> {
+    let gvk = as_str(&m["kube"], "kube")?;
+    let (api_version, kind) = gvk
+        .rsplit_once('/')
+        .filter(|(a, k)| !a.is_empty() && !k.is_empty())
+        .ok_or_else(|| {
+            SpecError::new(
+                "verify-schema",
+                format!("`kube: {gvk}` must be apiVersion/Kind"),
+            )
+            .near(gvk)
+            .help("e.g. `kube: v1/ConfigMap` or `kube: networking.istio.io/v1alpha3/ServiceEntry`")
+        })?;
+    let absent = m
+        .get("absent")
+        .map(|v| boolean(v, "absent"))
+        .transpose()?
+        .unwrap_or(false);
+    let name = optional_str(m, "name")?;
+    let selector = optional_str(m, "selector")?;
+    if name.is_some() && selector.is_some() {
+        return Err(SpecError::new(
+            "verify-schema",
+            "a kube check takes `name` or `selector`, not both",
+        )
+        .near("selector"));
     }
+    let count = m.get("count").map(count_spec).transpose()?;
+    if count.is_some() && name.is_some() {
+        return Err(
+            SpecError::new("verify-schema", "`count` goes with `selector`, not `name`")
+                .near("count"),
+        );
+    }
+    let json = json_assert(m)?;
+    if name.is_none() && selector.is_none() {
+        return Err(SpecError::new(
+            "verify-schema",
+            format!("`kube: {gvk}` needs `name` or `selector`"),
+        )
+        .near("kube"));
+    }
+    Ok(KubeCheck {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        name,
+        namespace: optional_str(m, "namespace")?,
+        selector,
+        count,
+        fields: m.get("fields").cloned(),
+        json,
+        absent,
+        condition: optional_str(m, "condition")?,
+    })
 }
 
-impl CheckKind {
-    /// A one-line description, as in reports: `$.oops.cause.code equals ECONNRESET`.
-    pub fn describe(&self) -> String {
-        match self {
-            CheckKind::Exit(e) => format!("exit status is {e}"),
-            CheckKind::Text { stream, preds } => {
-                format!(
-                    "{} {}",
-                    if *stream == TextStream::Stdout {
-                        "stdout"
-                    } else {
-                        "stderr"
-                    },
-                    join_preds(preds)
-                )
-            }
-            CheckKind::Json(j) => j.describe(),
-            CheckKind::Http(h) => {
-                let mut parts = Vec::new();
-                if let Some(s) = h.status {
-                    parts.push(format!("status {s}"));
-                }
-                for (name, ps) in &h.headers {
-                    parts.push(format!("header {name} {}", join_preds(ps)));
-                }
-                if !h.body.is_empty() {
-                    parts.push(format!("body {}", join_preds(&h.body)));
-                }
-                if let Some(j) = &h.json {
-                    parts.push(j.describe());
-                }
-                format!("{} {}: {}", h.method, h.url, parts.join(", "))
-            }
-            CheckKind::Kube(k) => {
-                let what = match (&k.name, &k.selector) {
-                    (Some(n), _) => format!("{} {n}", k.kind),
-                    (_, Some(s)) => format!("{} with labels {s}", k.kind),
-                    _ => k.kind.clone(),
-                };
-                let ns = k
-                    .namespace
-                    .as_ref()
-                    .map(|n| format!(" in {n}"))
-                    .unwrap_or_default();
-                let mut parts = Vec::new();
-                if k.absent {
-                    parts.push("is absent".to_string());
-                }
-                if let Some(c) = &k.count {
-                    parts.push(Predicate::Count(*c).to_string());
-                }
-                if let Some(f) = &k.fields {
-                    parts.push(format!(
-                        "has {}",
-                        serde_json::to_string(f).unwrap_or_default()
-                    ));
-                }
-                if let Some(c) = &k.condition {
-                    parts.push(format!("is {c}"));
-                }
-                if let Some(j) = &k.json {
-                    parts.push(j.describe());
-                }
-                if parts.is_empty() {
-                    parts.push("exists".into());
-                }
-                format!("{what}{ns} {}", parts.join(", "))
-            }
-            CheckKind::Command(c) => {
-                let mut parts = vec![format!("exits {}", c.exit)];
-                if !c.stdout.is_empty() {
-                    parts.push(format!("stdout {}", join_preds(&c.stdout)));
-                }
-                if !c.stderr.is_empty() {
-                    parts.push(format!("stderr {}", join_preds(&c.stderr)));
-                }
-                if let Some(j) = &c.json {
-                    parts.push(j.describe());
-                }
-                format!("`{}` {}", c.script.trim(), parts.join(", "))
-            }
-        }
-    }
+fn command_check(m: &Map<String, Value>) -> Result<CommandCheck, SpecError> {
+    let script = as_str(&m["command"], "command")?.to_string();
+    let exit = m
+        .get("exit")
+        .map(expected_exit)
+        .transpose()?
+        .unwrap_or(ExpectedExit::Code(0));
+    Ok(CommandCheck {
+        script,
+        exit,
+        stdout: optional_text_preds(m, "stdout")?,
+        stderr: optional_text_preds(m, "stderr")?,
+        json: json_assert(m)?,
+    })
 }
 
 #[cfg(test)]
@@ -1106,7 +857,7 @@ mod tests {
     fn json_check_with_value_operator() {
         let (kind, _) =
             parse_check(&json!({"json": "$.oops.cause.code", "equals": "ECONNRESET"})).unwrap();
-        let CheckKind::Json(j) = kind else { panic!() };
+        let Assertion::Json(j) = kind else { panic!() };
         assert_eq!(j.path.text, "$.oops.cause.code");
         assert!(matches!(j.preds[0], Predicate::Equals(_)));
     }
@@ -1143,13 +894,13 @@ mod tests {
             &json!({"command": "oc get se -o name", "exit": 0, "stdout": {"contains": "egress"}}),
         )
         .unwrap();
-        assert!(matches!(kind, CheckKind::Command(_)));
+        assert!(matches!(kind, Assertion::Command(_)));
     }
 
     #[test]
     fn kube_check_parses() {
         let (kind, t) = parse_check(&json!({"kube": "networking.istio.io/v1alpha3/ServiceEntry", "name": "x", "namespace": "user1", "fields": {"spec": {}}, "within": "30s"})).unwrap();
-        let CheckKind::Kube(k) = kind else { panic!() };
+        let Assertion::Kube(k) = kind else { panic!() };
         assert_eq!(k.api_version, "networking.istio.io/v1alpha3");
         assert_eq!(t.within, Some(Duration::from_secs(30)));
     }

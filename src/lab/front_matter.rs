@@ -1,10 +1,13 @@
 //! Front matter: YAML between `---` lines or TOML between `+++` lines at the top;
 //! labctl reads `title` and its own keys under `labctl:`.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::check_spec::{nearest, parse_duration};
 use super::model::{LabSettings, OutputPolicy};
+use crate::json_text::to_text;
 
 /// The front matter block found at the top of a page.
 pub struct FrontMatter<'a> {
@@ -64,123 +67,151 @@ pub fn split(src: &str) -> Option<FrontMatter<'_>> {
     None
 }
 
+impl FrontMatterError {
+    fn new(offset: usize, message: impl Into<String>, help: impl Into<String>) -> Self {
+        FrontMatterError {
+            offset,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// labctl's own keys under `labctl:`.
+const LABCTL_KEYS: &[&str] = &["vars", "timeout", "output", "setup", "cleanup"];
+
 /// Parses the block into a title and labctl settings.
 pub fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
-    let err = |offset: usize, message: String, help: &str| FrontMatterError {
-        offset,
-        message,
-        help: help.to_string(),
+    let value = fm.value()?;
+    let title = value
+        .get("title")
+        .and_then(|t| t.as_str())
+        .map(str::to_string);
+    let settings = match value.get("labctl") {
+        Some(l) => fm.labctl_settings(l)?,
+        None => LabSettings::default(),
     };
-    let value: Value = if fm.toml {
-        let t: toml::Value = toml::from_str(fm.text).map_err(|e| {
-            let off = e.span().map(|s| s.start).unwrap_or(0);
-            err(
-                fm.text_offset + off,
-                format!("front matter is not valid TOML: {}", e.message()),
-                "fix the TOML between the +++ lines",
-            )
-        })?;
-        serde_json::to_value(t).unwrap_or(Value::Null)
-    } else if fm.text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_saphyr::from_str(fm.text).map_err(|e| {
+    Ok(Parsed { title, settings })
+}
+
+impl FrontMatter<'_> {
+    /// The block as JSON: TOML or YAML, an empty block being null.
+    fn value(&self) -> Result<Value, FrontMatterError> {
+        if self.toml {
+            let t: toml::Value = toml::from_str(self.text).map_err(|e| {
+                let off = e.span().map(|s| s.start).unwrap_or(0);
+                FrontMatterError::new(
+                    self.text_offset + off,
+                    format!("front matter is not valid TOML: {}", e.message()),
+                    "fix the TOML between the +++ lines",
+                )
+            })?;
+            return Ok(serde_json::to_value(t).unwrap_or(Value::Null));
+        }
+        if self.text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_saphyr::from_str(self.text).map_err(|e| {
             let line = e.location().map(|l| l.line() as usize).unwrap_or(1);
-            let off = fm
+            let off = self
                 .text
                 .split_inclusive('\n')
                 .take(line.saturating_sub(1))
                 .map(str::len)
                 .sum::<usize>();
-            err(
-                fm.text_offset + off,
+            FrontMatterError::new(
+                self.text_offset + off,
                 format!(
                     "front matter is not valid YAML: {}",
                     e.to_string().lines().next().unwrap_or("")
                 ),
                 "fix the YAML between the --- lines",
             )
-        })?
-    };
-    let title = value
-        .get("title")
-        .and_then(|t| t.as_str())
-        .map(str::to_string);
-    let mut settings = LabSettings::default();
-    let key_offset = |k: &str| {
-        fm.text
+        })
+    }
+
+    /// Byte offset in the page of the first `KEY:` (or `KEY =`), else of the block.
+    fn key_offset(&self, k: &str) -> usize {
+        self.text
             .find(&format!("{k}:"))
-            .or_else(|| fm.text.find(&format!("{k} =")))
-            .map(|o| fm.text_offset + o)
-            .unwrap_or(fm.text_offset)
-    };
-    if let Some(l) = value.get("labctl") {
+            .or_else(|| self.text.find(&format!("{k} =")))
+            .map(|o| self.text_offset + o)
+            .unwrap_or(self.text_offset)
+    }
+
+    /// The settings under `labctl:`; an unknown key is an error with a "did you mean".
+    fn labctl_settings(&self, l: &Value) -> Result<LabSettings, FrontMatterError> {
         let m = l.as_object().ok_or_else(|| {
-            err(
-                key_offset("labctl"),
-                "`labctl:` must be a map".into(),
+            FrontMatterError::new(
+                self.key_offset("labctl"),
+                "`labctl:` must be a map",
                 "e.g. labctl: { vars: { username: user1 } }",
             )
         })?;
-        const KEYS: &[&str] = &["vars", "timeout", "output", "setup", "cleanup"];
+        let mut settings = LabSettings::default();
         for (k, v) in m {
             match k.as_str() {
-                "vars" => {
-                    let vars = v.as_object().ok_or_else(|| {
-                        err(
-                            key_offset("vars"),
-                            "`labctl.vars` must be a map of name: value".into(),
-                            "e.g. vars: { username: user1 }",
-                        )
-                    })?;
-                    for (name, val) in vars {
-                        let text = match val {
-                            Value::String(s) => s.clone(),
-                            Value::Null => String::new(),
-                            other => other.to_string(),
-                        };
-                        settings.vars.insert(name.clone(), text);
-                    }
-                }
+                "vars" => settings.vars = self.vars(v)?,
                 "timeout" => {
                     settings.timeout = Some(parse_duration(v).map_err(|e| {
-                        err(
-                            key_offset("timeout"),
+                        FrontMatterError::new(
+                            self.key_offset("timeout"),
                             format!("`labctl.timeout`: {e}"),
                             "e.g. timeout: 2m",
                         )
                     })?)
                 }
-                "output" => {
-                    settings.output = match v.as_str() {
-                        Some("similar") => OutputPolicy::Similar,
-                        Some("strict") => OutputPolicy::Strict,
-                        Some("ignore") => OutputPolicy::Ignore,
-                        _ => {
-                            return Err(err(
-                                key_offset("output"),
-                                format!("`labctl.output: {v}` is not a policy"),
-                                "write similar, strict or ignore",
-                            ));
-                        }
-                    }
-                }
+                "output" => settings.output = self.output_policy(v)?,
                 "setup" => settings.setup = v.as_str().map(str::to_string),
                 "cleanup" => settings.cleanup = v.as_str().map(str::to_string),
                 other => {
-                    let help = nearest(other, KEYS.iter().copied())
+                    let help = nearest(other, LABCTL_KEYS.iter().copied())
                         .map(|n| format!("did you mean `{n}`?"))
-                        .unwrap_or_else(|| format!("known keys: {}", KEYS.join(", ")));
-                    return Err(err(
-                        key_offset(other),
+                        .unwrap_or_else(|| format!("known keys: {}", LABCTL_KEYS.join(", ")));
+                    return Err(FrontMatterError::new(
+                        self.key_offset(other),
                         format!("unknown key `{other}` under `labctl:`"),
-                        &help,
+                        help,
                     ));
                 }
             }
         }
+        Ok(settings)
     }
-    Ok(Parsed { title, settings })
+
+    /// `labctl.vars`: name → text (null is empty, other values as JSON).
+    fn vars(&self, v: &Value) -> Result<BTreeMap<String, String>, FrontMatterError> {
+        let vars = v.as_object().ok_or_else(|| {
+            FrontMatterError::new(
+                self.key_offset("vars"),
+                "`labctl.vars` must be a map of name: value",
+                "e.g. vars: { username: user1 }",
+            )
+        })?;
+        Ok(vars
+            .iter()
+            .map(|(name, val)| {
+                let text = match val {
+                    Value::Null => String::new(),
+                    other => to_text(other),
+                };
+                (name.clone(), text)
+            })
+            .collect())
+    }
+
+    fn output_policy(&self, v: &Value) -> Result<OutputPolicy, FrontMatterError> {
+        match v.as_str() {
+            Some("similar") => Ok(OutputPolicy::Similar),
+            Some("strict") => Ok(OutputPolicy::Strict),
+            Some("ignore") => Ok(OutputPolicy::Ignore),
+            _ => Err(FrontMatterError::new(
+                self.key_offset("output"),
+                format!("`labctl.output: {v}` is not a policy"),
+                "write similar, strict or ignore",
+            )),
+        }
+    }
 }
 
 /// Hugo's `weight` from a page's front matter, for ordering Educates content.

@@ -137,7 +137,7 @@ pub const RUNME_KEYS: &[&str] = &[
 /// One attribute with where its key sits in the info string.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {
-    /// The key.
+    /// The key as written (Runme's camelCase kept).
     pub key: String,
     /// The value (strings stay strings; JSON keeps its types).
     pub value: Value,
@@ -152,9 +152,49 @@ pub struct InfoString {
     pub word: String,
     /// Attributes in order.
     pub attributes: Vec<Attribute>,
+    /// How the attributes were written.
+    pub syntax: AttributeSyntax,
+}
+
+/// How a fence's attributes are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeSyntax {
+    /// `{key=value flag}`, or no attributes at all.
+    KeyValue,
+    /// `{"key": "value"}`: how Runme saves a cell, so a shell fence written so is a cell to run.
+    Json,
 }
 
 impl InfoString {
+    /// The word alone, with no attributes.
+    pub fn bare(word: String) -> Self {
+        InfoString {
+            word,
+            attributes: Vec::new(),
+            syntax: AttributeSyntax::KeyValue,
+        }
+    }
+
+    /// What a `sh`/`bash`/`shell` fence is: a step when its `exec` attribute says so, when it
+    /// is a Runme cell (JSON attributes) or under `--shell-blocks`; `exec=false` keeps it prose.
+    pub fn shell_role(&self, shell_blocks: bool) -> FenceRole {
+        let exec = self
+            .attributes
+            .iter()
+            .find(|a| a.key == "exec")
+            .map(|a| truthy(&a.value) != Some(false));
+        let runme_cell = self.syntax == AttributeSyntax::Json && !self.attributes.is_empty();
+        if exec.unwrap_or(shell_blocks || runme_cell) {
+            FenceRole::Step {
+                kind: StepKind::Execute,
+                terminal: TerminalSel::One(1),
+                body: BodyFormat::Script,
+            }
+        } else {
+            FenceRole::Prose
+        }
+    }
+
     /// Attributes as a map.
     pub fn map(&self) -> BTreeMap<String, Value> {
         self.attributes
@@ -184,17 +224,11 @@ pub fn parse_info(info: &str) -> Result<InfoString, InfoError> {
     let rest_t = rest.trim();
     let base = word_end + lead;
     if rest_t.is_empty() {
-        return Ok(InfoString {
-            word,
-            attributes: Vec::new(),
-        });
+        return Ok(InfoString::bare(word));
     }
     if !rest_t.starts_with('{') {
         // Other tools put free text after the word (```console $ or a title); keep it as prose.
-        return Ok(InfoString {
-            word,
-            attributes: Vec::new(),
-        });
+        return Ok(InfoString::bare(word));
     }
     if !rest_t.ends_with('}') {
         return Err(InfoError {
@@ -205,10 +239,17 @@ pub fn parse_info(info: &str) -> Result<InfoString, InfoError> {
     let inner = &rest_t[1..rest_t.len() - 1];
     let inner_base = base + 1;
     if inner.trim_start().starts_with('"') {
-        return parse_json_attributes(rest_t, base)
-            .map(|attributes| InfoString { word, attributes });
+        return parse_json_attributes(rest_t, base).map(|attributes| InfoString {
+            word,
+            attributes,
+            syntax: AttributeSyntax::Json,
+        });
     }
-    parse_kv_attributes(inner, inner_base).map(|attributes| InfoString { word, attributes })
+    parse_kv_attributes(inner, inner_base).map(|attributes| InfoString {
+        word,
+        attributes,
+        syntax: AttributeSyntax::KeyValue,
+    })
 }
 
 fn parse_json_attributes(text: &str, base: usize) -> Result<Vec<Attribute>, InfoError> {

@@ -113,6 +113,64 @@ pub enum StepKind {
     Manual,
 }
 
+/// What a check looks at: the word a `verify` item starts with, and the `kind` reports show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// `exit:` the step's exit status.
+    Exit,
+    /// `stdout:` the step's standard output.
+    Stdout,
+    /// `stderr:` the step's standard error.
+    Stderr,
+    /// `json:` a JSONPath over the step's stdout.
+    Json,
+    /// `http:` a request labctl makes.
+    Http,
+    /// `kube:` a Kubernetes object.
+    Kube,
+    /// `command:` a read-only shell command.
+    Command,
+}
+
+impl CheckKind {
+    /// Every kind, in the order a check's leading key is looked for: state checks first,
+    /// since `command:` may carry `exit`/`stdout`, and `http:`/`kube:` carry `json`.
+    pub const BY_PRECEDENCE: [CheckKind; 7] = [
+        CheckKind::Http,
+        CheckKind::Kube,
+        CheckKind::Command,
+        CheckKind::Exit,
+        CheckKind::Stdout,
+        CheckKind::Stderr,
+        CheckKind::Json,
+    ];
+
+    /// The name as written in a `verify` block and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Exit => "exit",
+            CheckKind::Stdout => "stdout",
+            CheckKind::Stderr => "stderr",
+            CheckKind::Json => "json",
+            CheckKind::Http => "http",
+            CheckKind::Kube => "kube",
+            CheckKind::Command => "command",
+        }
+    }
+
+    /// State checks ask the world and can run alone; output checks judge a step's try.
+    pub fn is_state(self) -> bool {
+        matches!(self, CheckKind::Http | CheckKind::Kube | CheckKind::Command)
+    }
+}
+
+impl std::fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which terminal a step runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalSel {
@@ -258,7 +316,7 @@ pub struct ExpectedOutput {
     pub span: Span,
     /// Strict or similar.
     pub mode: OutputMode,
-    /// Stream compared.
+    /// Which stream the fence documents (`stream=`, default stdout).
     pub stream: OutputStream,
     /// Fence body, variables not yet filled.
     pub text: String,

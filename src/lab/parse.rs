@@ -4,16 +4,27 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
-use std::time::Duration;
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
 
 use super::check_spec::{self, CheckSpec, SpecError};
 use super::front_matter;
-use super::info::{self, BodyFormat, FenceRole, InfoString};
+use super::info::{self, FenceRole, InfoString};
 use super::model::*;
 use crate::diag::{Diagnostic, Severity};
+
+mod educates;
+mod step;
+
+use step::{FenceContext, StepShape, StepsSoFar};
+
+/// How pages are read beyond their own text: the flags `run`, `check`, `list` and `lint` share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// `--shell-blocks`: `sh`/`bash`/`shell` fences are steps even without `exec`.
+    pub shell_blocks: bool,
+}
 
 /// Maps byte offsets to 1-based lines and columns.
 pub struct LineIndex<'a> {
@@ -104,7 +115,7 @@ fn looks_endless(body: &str) -> bool {
 }
 
 /// Parses one page. `path` is only used in diagnostics and the model.
-pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
+pub fn parse_lab(path: &Path, bytes: &[u8], options: ParseOptions) -> ParsedLab {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -156,6 +167,7 @@ pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
         idx: LineIndex::new(&src),
         diags: Vec::new(),
         stem: &stem,
+        options,
     };
     let lab = p.run();
     diags.extend(p.diags);
@@ -184,6 +196,7 @@ struct PageParser<'a> {
     idx: LineIndex<'a>,
     diags: Vec<Diagnostic>,
     stem: &'a str,
+    options: ParseOptions,
 }
 
 impl<'a> PageParser<'a> {
@@ -319,169 +332,221 @@ impl<'a> PageParser<'a> {
         }
     }
 
+    /// Turns the page's fences, in order, into steps, checks and expected output.
     fn build_steps(&mut self, lab: &mut Lab, fences: Vec<Fence>, body_start: usize) {
-        let mut prose_from = body_start;
-        let mut run_index = 0usize;
-        let mut manual_index = 0usize;
-        let mut seen_names: BTreeMap<String, usize> = BTreeMap::new();
-        // Index into lab.steps of the step that verify/output fences attach to.
-        let mut anchor: Option<usize> = None;
-        let mut steps: Vec<Step> = Vec::new();
-        for f in fences {
-            let info_start = f.range.start
-                + f.indent
-                + self.src[f.range.start + f.indent..]
-                    .chars()
-                    .take_while(|c| *c == '`' || *c == '~')
-                    .count();
-            let info_lead = self.src[info_start..].len()
-                - self.src[info_start..].trim_start_matches([' ', '\t']).len();
-            let info_base = info_start + info_lead;
-            let parsed = match info::parse_info(f.info.trim()) {
-                Ok(p) => p,
-                Err(e) => {
-                    let word = f.info.split_whitespace().next().unwrap_or("").to_string();
-                    if !matches!(
-                        info::role(&word),
-                        FenceRole::Prose | FenceRole::Output { .. }
-                    ) {
-                        self.diag(Severity::Error, "bad-attributes", info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
-                    }
-                    InfoString {
-                        word,
-                        attributes: Vec::new(),
-                    }
-                }
+        let mut acc = StepsSoFar {
+            steps: Vec::new(),
+            anchor: None,
+            prose_from: body_start,
+            run_count: 0,
+            manual_count: 0,
+            seen_names: BTreeMap::new(),
+        };
+        for fence in &fences {
+            let info_base = self.info_base(fence);
+            let info = self.info_string(fence, info_base);
+            let role = match info::role(&info.word) {
+                FenceRole::MaybeShell => info.shell_role(self.options.shell_blocks),
+                role => role,
             };
-            let mut role = info::role(&parsed.word);
-            if role == FenceRole::MaybeShell {
-                let exec = parsed
-                    .attributes
-                    .iter()
-                    .any(|a| a.key == "exec" && info::truthy(&a.value) != Some(false));
-                role = if exec {
-                    FenceRole::Step {
-                        kind: StepKind::Execute,
-                        terminal: TerminalSel::One(1),
-                        body: BodyFormat::Script,
-                    }
-                } else {
-                    FenceRole::Prose
-                };
-            }
-            let body = f.body.replace("\r\n", "\n");
-            if !f.closed && matches!(role, FenceRole::Prose | FenceRole::Output { .. }) {
-                self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
-                    format!("the `{}` fence is never closed", if parsed.word.is_empty() { "```" } else { &parsed.word }),
-                    Some("close it with a ``` line; everything after it, steps included, is inside it otherwise".into()));
+            if self.refused(fence, &info, &role, info_base) {
                 continue;
             }
-            if role == FenceRole::Prose && parsed.word.starts_with("execute-") {
-                self.diag(
-                    Severity::Error,
-                    "bad-terminal",
-                    info_base..info_base + parsed.word.len(),
-                    format!("`{}` names no terminal", parsed.word),
-                    Some(format!(
-                        "write execute-N with N from 1 to {}, or execute-all",
-                        info::MAX_TERMINAL
-                    )),
-                );
-                continue;
-            }
+            let cx = FenceContext {
+                fence,
+                info: &info,
+                info_base,
+            };
+            let body = fence.body.replace("\r\n", "\n");
             match role {
                 FenceRole::Prose => {}
                 FenceRole::Verify => {
-                    let checks = self.parse_verify(&f, &body);
-                    match anchor {
-                        Some(i) => steps[i].checks.extend(checks),
+                    let checks = self.parse_verify(fence, &body);
+                    match acc.anchor {
+                        Some(i) => acc.steps[i].checks.extend(checks),
                         None => lab.preconditions.extend(checks),
                     }
                 }
-                FenceRole::Output { strict } => {
-                    let Some(i) = anchor else { continue };
-                    if steps[i].expected.is_some() {
-                        continue;
-                    }
-                    let known: &[&str] = if strict { info::OUTPUT_KEYS } else { &[] };
-                    self.check_keys(&parsed, known, info_base, strict);
-                    let stream = match parsed
-                        .attributes
-                        .iter()
-                        .find(|a| a.key == "stream")
-                        .map(|a| a.value.clone())
-                    {
-                        None => OutputStream::Stdout,
-                        Some(Value::String(s)) if s == "stdout" => OutputStream::Stdout,
-                        Some(Value::String(s)) if s == "stderr" => OutputStream::Stderr,
-                        Some(Value::String(s)) if s == "both" => OutputStream::Both,
-                        Some(v) => {
-                            self.diag(
-                                Severity::Error,
-                                "bad-attribute-value",
-                                f.range.clone(),
-                                format!("`stream={v}` is not a stream"),
-                                Some("write stream=stdout, stream=stderr or stream=both".into()),
-                            );
-                            OutputStream::Stdout
-                        }
-                    };
-                    steps[i].expected = Some(ExpectedOutput {
-                        span: self.idx.span(f.range.start..f.range.start + 3),
-                        mode: if strict {
-                            OutputMode::Strict
-                        } else {
-                            OutputMode::Similar
-                        },
-                        stream,
-                        text: body,
-                        body_span: f.body_range.clone(),
-                    });
-                }
+                FenceRole::Output { strict } => self.attach_output(&cx, strict, body, &mut acc),
                 FenceRole::Step {
                     kind,
                     terminal,
                     body: format,
                 } => {
-                    if !f.closed {
-                        self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
-                            format!("the `{}` fence is never closed", parsed.word),
-                            Some("close it with a ``` line; CommonMark would otherwise run the rest of the page as shell".into()));
-                        continue;
-                    }
-                    let prose = self.src[prose_from.min(f.range.start)..f.range.start]
-                        .trim()
-                        .to_string();
-                    prose_from = f.range.end;
-                    if let Some(step) = self.build_step(
-                        &parsed,
-                        &f,
-                        body,
+                    let shape = StepShape {
                         kind,
                         terminal,
                         format,
-                        info_base,
-                        prose,
-                        &mut run_index,
-                        &mut manual_index,
-                    ) {
-                        if let Some(name) = &step.name
-                            && let Some(first) = seen_names.insert(name.clone(), step.span.line)
-                        {
-                            self.diag(Severity::Error, "duplicate-step", f.range.start..f.range.start + 3,
-                                    format!("step name `{name}` is used twice in this lab (first on line {first})"),
-                                    Some("give each step a unique name".into()));
-                        }
-                        if step.kind != StepKind::Manual {
-                            anchor = Some(steps.len());
-                        }
-                        steps.push(step);
-                    }
+                    };
+                    self.add_step(&cx, shape, body, &mut acc);
                 }
                 FenceRole::MaybeShell => unreachable!("resolved above"),
             }
         }
-        lab.steps = steps.into_iter().map(std::sync::Arc::new).collect();
+        lab.steps = acc.steps.into_iter().map(std::sync::Arc::new).collect();
+    }
+
+    /// Byte offset in the page where the fence's info string starts (after the marker and blanks).
+    fn info_base(&self, f: &Fence) -> usize {
+        let info_start = f.range.start
+            + f.indent
+            + self.src[f.range.start + f.indent..]
+                .chars()
+                .take_while(|c| *c == '`' || *c == '~')
+                .count();
+        let info_lead = self.src[info_start..].len()
+            - self.src[info_start..].trim_start_matches([' ', '\t']).len();
+        info_start + info_lead
+    }
+
+    /// The fence's info string; malformed attributes are an error on fences that could run.
+    fn info_string(&mut self, f: &Fence, info_base: usize) -> InfoString {
+        match info::parse_info(f.info.trim()) {
+            Ok(p) => p,
+            Err(e) => {
+                let word = f.info.split_whitespace().next().unwrap_or("").to_string();
+                if !matches!(
+                    info::role(&word),
+                    FenceRole::Prose | FenceRole::Output { .. }
+                ) {
+                    self.diag(Severity::Error, "bad-attributes", info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
+                }
+                InfoString::bare(word)
+            }
+        }
+    }
+
+    /// Reports a fence that cannot be read (left open, or `execute-N` with no such terminal);
+    /// true when it is to be passed over.
+    fn refused(
+        &mut self,
+        f: &Fence,
+        info: &InfoString,
+        role: &FenceRole,
+        info_base: usize,
+    ) -> bool {
+        let opening = f.range.start..f.range.start + 3;
+        if !f.closed {
+            let help = match role {
+                FenceRole::Prose | FenceRole::Output { .. } => {
+                    "close it with a ``` line; everything after it, steps included, is inside it otherwise"
+                }
+                FenceRole::Step { .. } => {
+                    "close it with a ``` line; CommonMark would otherwise run the rest of the page as shell"
+                }
+                // A verify fence reports its own unclosed end (parse_verify).
+                FenceRole::Verify | FenceRole::MaybeShell => return false,
+            };
+            let word = if info.word.is_empty() {
+                "```"
+            } else {
+                &info.word
+            };
+            self.diag(
+                Severity::Error,
+                "unclosed-fence",
+                opening,
+                format!("the `{word}` fence is never closed"),
+                Some(help.into()),
+            );
+            return true;
+        }
+        if *role == FenceRole::Prose && info.word.starts_with("execute-") {
+            self.diag(
+                Severity::Error,
+                "bad-terminal",
+                info_base..info_base + info.word.len(),
+                format!("`{}` names no terminal", info.word),
+                Some(format!(
+                    "write execute-N with N from 1 to {}, or execute-all",
+                    info::MAX_TERMINAL
+                )),
+            );
+            return true;
+        }
+        false
+    }
+
+    /// An output fence: the expected output of the step above (the first one only).
+    fn attach_output(
+        &mut self,
+        cx: &FenceContext<'_>,
+        strict: bool,
+        text: String,
+        acc: &mut StepsSoFar,
+    ) {
+        let Some(i) = acc.anchor else { return };
+        if acc.steps[i].expected.is_some() {
+            return;
+        }
+        let known: &[&str] = if strict { info::OUTPUT_KEYS } else { &[] };
+        self.check_keys(cx.info, known, cx.info_base, strict);
+        let stream = match cx
+            .info
+            .attributes
+            .iter()
+            .find(|a| a.key == "stream")
+            .map(|a| &a.value)
+        {
+            None => OutputStream::Stdout,
+            Some(Value::String(s)) if s == "stdout" => OutputStream::Stdout,
+            Some(Value::String(s)) if s == "stderr" => OutputStream::Stderr,
+            Some(Value::String(s)) if s == "both" => OutputStream::Both,
+            Some(v) => {
+                self.diag(
+                    Severity::Error,
+                    "bad-attribute-value",
+                    cx.fence.range.clone(),
+                    format!("`stream={v}` is not a stream"),
+                    Some("write stream=stdout, stream=stderr or stream=both".into()),
+                );
+                OutputStream::Stdout
+            }
+        };
+        acc.steps[i].expected = Some(ExpectedOutput {
+            span: self.idx.span(cx.opening()),
+            mode: if strict {
+                OutputMode::Strict
+            } else {
+                OutputMode::Similar
+            },
+            stream,
+            text,
+            body_span: cx.fence.body_range.clone(),
+        });
+    }
+
+    /// A step fence: the step, with the prose before it; its name must be new in the lab.
+    fn add_step(
+        &mut self,
+        cx: &FenceContext<'_>,
+        shape: StepShape,
+        body: String,
+        acc: &mut StepsSoFar,
+    ) {
+        let f = cx.fence;
+        let prose = self.src[acc.prose_from.min(f.range.start)..f.range.start]
+            .trim()
+            .to_string();
+        acc.prose_from = f.range.end;
+        let Some(step) = self.build_step(cx, shape, body, prose, acc) else {
+            return;
+        };
+        if let Some(name) = &step.name
+            && let Some(first) = acc.seen_names.insert(name.clone(), step.span.line)
+        {
+            self.diag(
+                Severity::Error,
+                "duplicate-step",
+                cx.opening(),
+                format!("step name `{name}` is used twice in this lab (first on line {first})"),
+                Some("give each step a unique name".into()),
+            );
+        }
+        if step.kind != StepKind::Manual {
+            acc.anchor = Some(acc.steps.len());
+        }
+        acc.steps.push(step);
     }
 
     fn check_keys(&mut self, parsed: &InfoString, known: &[&str], info_base: usize, report: bool) {
@@ -518,378 +583,14 @@ impl<'a> PageParser<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn build_step(
-        &mut self,
-        parsed: &InfoString,
-        f: &Fence,
-        body: String,
-        kind: StepKind,
-        mut terminal: TerminalSel,
-        format: BodyFormat,
-        info_base: usize,
-        prose: String,
-        run_index: &mut usize,
-        manual_index: &mut usize,
-    ) -> Option<Step> {
-        let runme = matches!(parsed.word.as_str(), "sh" | "bash" | "shell");
-        let known: Vec<&str> = if runme {
-            info::STEP_KEYS
-                .iter()
-                .chain(info::RUNME_KEYS)
-                .copied()
-                .collect()
-        } else {
-            info::STEP_KEYS.to_vec()
-        };
-        self.check_keys(
-            parsed,
-            &known,
-            info_base,
-            kind != StepKind::Manual || !parsed.attributes.is_empty(),
-        );
-        let attrs = parsed.map();
-        let fence_start = f.range.start..f.range.start + 3;
-        let attr_range = |key: &str| {
-            parsed
-                .attributes
-                .iter()
-                .find(|a| a.key == key)
-                .map(|a| info_base + a.offset..info_base + a.offset + key.len())
-                .unwrap_or(fence_start.clone())
-        };
-        let duration = |this: &mut Self, key: &str| -> Option<Duration> {
-            let v = attrs.get(key)?;
-            match check_spec::parse_duration(v) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    this.diag(
-                        Severity::Error,
-                        "bad-attribute-value",
-                        attr_range(key),
-                        format!("`{key}`: {e}"),
-                        Some("durations look like 30s, 2m or 1m30s".into()),
-                    );
-                    None
-                }
-            }
-        };
-        let timeout = duration(self, "timeout");
-        let timing = Timing {
-            within: duration(self, "within"),
-            interval: duration(self, "interval"),
-            hold: None,
-        };
-        let exit = match attrs.get("exit") {
-            None => ExpectedExit::Code(0),
-            Some(v) => match check_spec::parse_exit(v) {
-                Ok(e) => e,
-                Err(e) => {
-                    self.diag(
-                        Severity::Error,
-                        "bad-attribute-value",
-                        attr_range("exit"),
-                        e,
-                        None,
-                    );
-                    ExpectedExit::Code(0)
-                }
-            },
-        };
-        let skip = attrs.get("skip").and_then(|v| match v {
-            Value::Bool(true) => Some("skipped by the author".to_string()),
-            Value::String(s) if s == "false" => None,
-            Value::String(s) if s == "true" => Some("skipped by the author".to_string()),
-            Value::String(s) => Some(s.clone()),
-            _ => None,
-        });
-        if let Some(t) = attrs.get("terminal") {
-            match t
-                .as_u64()
-                .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
-            {
-                Some(n) if (1..=u64::from(info::MAX_TERMINAL)).contains(&n) => {
-                    terminal = TerminalSel::One(n as u32)
-                }
-                _ if t.as_str() == Some("all") => terminal = TerminalSel::All,
-                _ => self.diag(
-                    Severity::Error,
-                    "bad-attribute-value",
-                    attr_range("terminal"),
-                    format!("`terminal={t}` is not a terminal number"),
-                    Some(format!(
-                        "write terminal=2 (1 to {}) or terminal=all",
-                        info::MAX_TERMINAL
-                    )),
-                ),
-            }
-        }
-        let name = match attrs
-            .get("name")
-            .or(if runme { attrs.get("id") } else { None })
-        {
-            Some(Value::String(s)) if s.chars().any(info::is_invisible) => {
-                self.diag(
-                    Severity::Error,
-                    "invisible-name",
-                    attr_range("name"),
-                    format!("step name {s:?} holds an invisible or bidi-control character"),
-                    Some("retype the name: what the page shows is not what it says".into()),
-                );
-                None
-            }
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(v) => {
-                self.diag(
-                    Severity::Error,
-                    "bad-attribute-value",
-                    attr_range("name"),
-                    format!("`name={v}` must be a non-empty string"),
-                    None,
-                );
-                None
-            }
-            None => None,
-        };
-        let mut script = body;
-        let mut examiner = None;
-        match format {
-            BodyFormat::Script | BodyFormat::Manual => {}
-            BodyFormat::EducatesCommand | BodyFormat::EducatesInterrupt => {
-                match self.educates_body(f, &script, format) {
-                    Some((command, session)) => {
-                        script = command;
-                        if let (Some(n), TerminalSel::One(_)) = (session, terminal) {
-                            terminal = TerminalSel::One(n);
-                        }
-                    }
-                    None => return None,
-                }
-            }
-            BodyFormat::Examiner => {
-                examiner = Some(self.examiner_body(f, &script)?);
-                script = String::new();
-            }
-        }
-        let mut kind = kind;
-        if kind == StepKind::Execute && script.trim() == "<ctrl+c>" {
-            kind = StepKind::Interrupt;
-            script.clear();
-        }
-        let (background, background_auto) =
-            match attrs.get("background").map(|v| (v, info::truthy(v))) {
-                Some((_, Some(b))) => (b, false),
-                Some((v, None)) => {
-                    self.diag(
-                        Severity::Error,
-                        "bad-attribute-value",
-                        attr_range("background"),
-                        format!("`background={v}` must be true or false"),
-                        None,
-                    );
-                    (false, false)
-                }
-                None => {
-                    let auto = kind == StepKind::Execute && looks_endless(&script);
-                    (auto, auto)
-                }
-            };
-        let id = if kind == StepKind::Manual {
-            *manual_index += 1;
-            name.clone()
-                .unwrap_or_else(|| format!("{}:manual-{}", self.stem, manual_index))
-        } else {
-            *run_index += 1;
-            name.clone()
-                .unwrap_or_else(|| format!("{}:{}", self.stem, run_index))
-        };
-        Some(Step {
-            id,
-            name,
-            index: 0,
-            span: self
-                .idx
-                .span(f.range.start + f.indent..f.range.start + f.indent + 3),
-            info: parsed.word.clone(),
-            kind,
-            terminal,
-            body: script,
-            body_span: f.body_range.clone(),
-            background,
-            background_auto,
-            timeout,
-            timing,
-            exit,
-            skip,
-            checks: Vec::new(),
-            expected: None,
-            examiner,
-            prose,
-            attributes: attrs,
-        })
-    }
-
-    fn yaml_body(
-        &mut self,
-        f: &Fence,
-        body: &str,
-        what: &str,
-    ) -> Option<serde_json::Map<String, Value>> {
-        if body.trim().is_empty() {
-            return Some(serde_json::Map::new());
-        }
-        match serde_saphyr::from_str::<Value>(body) {
-            Ok(Value::Object(m)) => Some(m),
-            Ok(Value::Null) => Some(serde_json::Map::new()),
-            Ok(other) => {
-                self.diag(
-                    Severity::Error,
-                    "bad-yaml",
-                    f.body_range.start..f.body_range.start + 1,
-                    format!("the {what} body must be a YAML map, found `{other}`"),
-                    None,
-                );
-                None
-            }
-            Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map(|l| (l.line() as usize, l.column() as usize))
-                    .unwrap_or((1, 1));
-                let at = self
-                    .idx
-                    .line_start(self.idx.line_col(f.body_range.start).0 + line - 1)
-                    + col.saturating_sub(1);
-                self.diag(
-                    Severity::Error,
-                    "bad-yaml",
-                    at..at + 1,
-                    format!(
-                        "the {what} body is not valid YAML: {}",
-                        first_line(&e.to_string())
-                    ),
-                    None,
-                );
-                None
-            }
-        }
-    }
-
-    fn educates_body(
-        &mut self,
-        f: &Fence,
-        body: &str,
-        format: BodyFormat,
-    ) -> Option<(String, Option<u32>)> {
-        let m = self.yaml_body(f, body, "Educates terminal")?;
-        let session = m
-            .get("session")
-            .and_then(|s| {
-                s.as_u64()
-                    .or_else(|| s.as_str().and_then(|t| t.parse().ok()))
-            })
-            .map(|n| n as u32);
-        let known: &[&str] = if format == BodyFormat::EducatesCommand {
-            &[
-                "command",
-                "session",
-                "clear",
-                "prefix",
-                "description",
-                "autorestart",
-                "cascade",
-                "hidden",
-            ]
-        } else {
-            &["session", "prefix", "description", "cascade", "hidden"]
-        };
-        for k in m.keys() {
-            if !known.contains(&k.as_str()) {
-                self.diag(
-                    Severity::Warning,
-                    "unknown-attribute",
-                    f.body_range.start..f.body_range.start + 1,
-                    format!("unknown key `{k}` in an Educates terminal block"),
-                    check_spec::nearest(k, known.iter().copied())
-                        .map(|n| format!("did you mean `{n}`?")),
-                );
-            }
-        }
-        if format == BodyFormat::EducatesCommand {
-            match m.get("command") {
-                Some(Value::String(c)) => Some((c.clone(), session)),
-                _ => {
-                    self.diag(
-                        Severity::Error,
-                        "bad-yaml",
-                        f.range.start..f.range.start + 3,
-                        "a terminal:execute block needs `command:`",
-                        Some("write `command: echo hello`".into()),
-                    );
-                    None
-                }
-            }
-        } else {
-            Some((String::new(), session))
-        }
-    }
-
-    fn examiner_body(&mut self, f: &Fence, body: &str) -> Option<ExaminerTest> {
-        // YAML's .INF is a float JSON cannot hold; Educates uses it for "retry forever".
-        static INF: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-        let inf = INF.get_or_init(|| {
-            regex::Regex::new(r"(?mi)^(\s*retries:\s*)[+]?\.inf\s*$").expect("static regex")
-        });
-        let body = inf.replace_all(body, "${1}-1");
-        let m = self.yaml_body(f, &body, "examiner test")?;
-        let Some(Value::String(name)) = m.get("name") else {
-            self.diag(
-                Severity::Error,
-                "bad-yaml",
-                f.range.start..f.range.start + 3,
-                "an examiner:execute-test block needs `name:`",
-                Some("name the script under workshop/examiner/tests/".into()),
-            );
-            return None;
-        };
-        let secs = |k: &str, d: f64| {
-            m.get(k)
-                .and_then(|v| {
-                    v.as_f64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                })
-                .unwrap_or(d)
-        };
-        let retries = match m.get("retries") {
-            None => Some(0),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case(".inf") => None,
-            Some(v) => match v.as_f64() {
-                Some(n) if n < 0.0 || n.is_infinite() => None,
-                Some(n) => Some(n as u32),
-                // serde-saphyr turns .INF into a float that JSON cannot hold: it arrives as null.
-                None => None,
-            },
-        };
-        let args = match m.get("args") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
-                .collect(),
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-            _ => Vec::new(),
-        };
-        Some(ExaminerTest {
-            name: name.clone(),
-            title: m.get("title").and_then(|t| t.as_str()).map(str::to_string),
-            args,
-            timeout: Duration::from_secs_f64(secs("timeout", 15.0).max(0.0)),
-            retries,
-            delay: Duration::from_secs_f64(secs("delay", 1.0).max(0.0)),
-        })
+    /// Where in the page a YAML error in the fence's body points.
+    fn yaml_error_at(&self, f: &Fence, e: &serde_saphyr::Error) -> usize {
+        let (line, col) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((1, 1));
+        let body_line = self.idx.line_col(f.body_range.start).0;
+        self.idx.line_start(body_line + line - 1) + col.saturating_sub(1)
     }
 
     fn parse_verify(&mut self, f: &Fence, body: &str) -> Vec<CheckSpec> {
@@ -928,11 +629,7 @@ impl<'a> PageParser<'a> {
                 return Vec::new();
             }
             Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map(|l| (l.line() as usize, l.column() as usize))
-                    .unwrap_or((1, 1));
-                let at = self.idx.line_start(body_line + line - 1) + col.saturating_sub(1);
+                let at = self.yaml_error_at(f, &e);
                 self.diag(Severity::Error, "verify-yaml", at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
                 return Vec::new();
             }
@@ -1007,7 +704,7 @@ mod tests {
     use super::*;
 
     fn parse(src: &str) -> ParsedLab {
-        parse_lab(Path::new("lab.md"), src.as_bytes())
+        parse_lab(Path::new("lab.md"), src.as_bytes(), ParseOptions::default())
     }
 
     #[test]
@@ -1089,7 +786,11 @@ mod tests {
 
     #[test]
     fn non_utf8() {
-        let p = parse_lab(Path::new("x.md"), b"# ok\nbad \xff here\n");
+        let p = parse_lab(
+            Path::new("x.md"),
+            b"# ok\nbad \xff here\n",
+            ParseOptions::default(),
+        );
         assert_eq!(p.diagnostics[0].code, "non-utf8");
         assert_eq!(p.diagnostics[0].line, 2);
     }

@@ -10,12 +10,12 @@ use serde_json::Value;
 
 use super::front_matter;
 use super::model::Workshop;
-use super::parse::parse_lab;
+use super::parse::{ParseOptions, parse_lab};
 use crate::diag::{Diagnostic, Severity};
 
 /// A loaded workshop and what was found wrong with its pages.
 pub struct Loaded {
-    /// The workshop.
+    /// The labs that could be read, in run order (a page with errors is still here).
     pub workshop: Workshop,
     /// Diagnostics from every page.
     pub diagnostics: Vec<Diagnostic>,
@@ -127,6 +127,7 @@ fn book_toml_errors(dir: &Path) -> Vec<Diagnostic> {
 pub fn load_page(
     file: &Path,
     title: Option<String>,
+    options: ParseOptions,
 ) -> Result<super::parse::ParsedLab, Diagnostic> {
     let bytes = std::fs::read(file).map_err(|e| {
         Diagnostic::file(
@@ -139,7 +140,7 @@ pub fn load_page(
             "the workshop's table of contents names this page; create it or remove the entry",
         )
     })?;
-    let mut parsed = parse_lab(file, &bytes);
+    let mut parsed = parse_lab(file, &bytes, options);
     if let Some(t) = title {
         parsed.lab.title = t;
     }
@@ -147,11 +148,11 @@ pub fn load_page(
 }
 
 /// Loads a lab file or a workshop folder.
-pub fn load(path: &Path) -> Loaded {
+pub fn load(path: &Path, options: ParseOptions) -> Loaded {
     let (files, book_vars, mut diagnostics) = pages(path);
     let mut labs = Vec::new();
     for (file, title) in files {
-        match load_page(&file, title) {
+        match load_page(&file, title, options) {
             Ok(parsed) => {
                 diagnostics.extend(parsed.diagnostics);
                 labs.push(parsed.lab);

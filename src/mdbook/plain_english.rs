@@ -6,22 +6,23 @@
 
 use serde_json::Value;
 
-use crate::lab::check_spec::{CheckKind, CheckSpec, CountSpec, JsonAssert, Predicate, TextStream};
+use crate::json_text::to_text;
+use crate::lab::check_spec::{Assertion, CheckSpec, CountSpec, JsonAssert, Predicate, TextStream};
 use crate::lab::{ExpectedExit, Timing};
 
 /// One check as a sentence, e.g. "The reply's `$.oops.cause.code` is ECONNRESET".
 pub fn sentence(check: &CheckSpec) -> String {
     let mut s = match &check.kind {
-        CheckKind::Exit(e) => exit_sentence(*e, "The command"),
-        CheckKind::Text { stream, preds } => {
+        Assertion::Exit(e) => exit_sentence(*e, "The command"),
+        Assertion::Text { stream, preds } => {
             let what = match stream {
                 TextStream::Stdout => "The output",
                 TextStream::Stderr => "The error output",
             };
             format!("{what} {}", preds_phrase(preds))
         }
-        CheckKind::Json(j) => json_clauses(j, "the reply").join(", and "),
-        CheckKind::Http(h) => {
+        Assertion::Json(j) => json_clauses(j, "the reply").join(", and "),
+        Assertion::Http(h) => {
             let target = if h.method.eq_ignore_ascii_case("GET") {
                 h.url.clone()
             } else {
@@ -47,7 +48,7 @@ pub fn sentence(check: &CheckSpec) -> String {
             }
             s
         }
-        CheckKind::Kube(k) => {
+        Assertion::Kube(k) => {
             let what = match (&k.name, &k.selector) {
                 (Some(n), _) => format!("{} {n}", k.kind),
                 (None, Some(sel)) => format!("{} labelled {sel}", plural(&k.kind)),
@@ -80,7 +81,7 @@ pub fn sentence(check: &CheckSpec) -> String {
                 format!("The {what}{ns} {}", parts.join(" and "))
             }
         }
-        CheckKind::Command(c) => {
+        Assertion::Command(c) => {
             let mut parts = vec![match c.exit {
                 ExpectedExit::Code(0) => "succeeds".to_string(),
                 ExpectedExit::Code(n) => format!("exits with status {n}"),
@@ -134,14 +135,6 @@ fn timing_phrase(t: &Timing) -> String {
     s
 }
 
-/// A value as a student reads it: strings bare, everything else as JSON.
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn plural(kind: &str) -> String {
     if kind.ends_with('s') {
         format!("{kind}es")
@@ -166,14 +159,14 @@ fn count_phrase(c: CountSpec) -> String {
 fn pred_phrase(p: &Predicate) -> String {
     let list = |ps: &[Predicate]| preds_phrase(ps);
     match p {
-        Predicate::Equals(v) => format!("is {}", show(v)),
-        Predicate::NotEquals(v) => format!("is not {}", show(v)),
+        Predicate::Equals(v) => format!("is {}", to_text(v)),
+        Predicate::NotEquals(v) => format!("is not {}", to_text(v)),
         Predicate::Contains(s) => format!("contains “{s}”"),
         Predicate::NotContains(s) => format!("does not contain “{s}”"),
         Predicate::Matches(pat) => format!("matches `{}`", pat.text),
         Predicate::OneOf(vs) => format!(
             "is one of {}",
-            vs.iter().map(show).collect::<Vec<_>>().join(", ")
+            vs.iter().map(to_text).collect::<Vec<_>>().join(", ")
         ),
         Predicate::Gt(n) => format!("is more than {n}"),
         Predicate::Gte(n) => format!("is at least {n}"),
@@ -262,12 +255,12 @@ fn field_phrases(v: &Value, key: &str) -> Vec<String> {
         Value::Object(m) => m.iter().flat_map(|(k, v)| field_phrases(v, k)).collect(),
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             let singular = key.strip_suffix('s').unwrap_or(key);
-            let values: Vec<String> = items.iter().map(show).collect();
+            let values: Vec<String> = items.iter().map(to_text).collect();
             vec![format!("lists {singular} {}", values.join(", "))]
         }
         Value::Array(items) => items.iter().flat_map(|i| field_phrases(i, key)).collect(),
-        other if key.is_empty() => vec![format!("is {}", show(other))],
-        other => vec![format!("has {key} {}", show(other))],
+        other if key.is_empty() => vec![format!("is {}", to_text(other))],
+        other => vec![format!("has {key} {}", to_text(other))],
     }
 }
 

@@ -14,7 +14,7 @@ use super::plain_english;
 use crate::diag::{Diagnostic, Severity};
 use crate::lab::check_spec::CheckSpec;
 use crate::lab::front_matter;
-use crate::lab::parse::{LineIndex, parse_lab};
+use crate::lab::parse::{LineIndex, ParseOptions, parse_lab};
 use crate::lab::{ExpectedOutput, Lab, OutputMode, Step, StepKind, TerminalSel};
 use crate::vars::{self, Sources, Vars};
 
@@ -25,7 +25,7 @@ pub fn render_chapter(
     path: &Path,
     sources: &Sources,
 ) -> Result<String, Vec<Diagnostic>> {
-    let parsed = parse_lab(path, content.as_bytes());
+    let parsed = parse_lab(path, content.as_bytes(), ParseOptions::default());
     let errors: Vec<Diagnostic> = parsed
         .diagnostics
         .into_iter()
@@ -237,10 +237,7 @@ impl Page<'_> {
         };
         let get = |k: &str| {
             yaml.get(k)
-                .map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
+                .map(crate::json_text::to_text)
                 .map(|s| self.fill(&s))
         };
         let file = get("file").unwrap_or_else(|| "the file".into());

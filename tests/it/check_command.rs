@@ -14,7 +14,7 @@ use labctl::check::{
     Check, CheckContext, CheckError, CheckOutcome, ScriptRequest, ScriptRunner, TryOutput, for_spec,
 };
 use labctl::lab::check_spec::{
-    CheckKind, CommandCheck, JsonAssert, Predicate, compile_jsonpath, parse_check,
+    Assertion, CommandCheck, JsonAssert, Predicate, compile_jsonpath, parse_check,
 };
 use labctl::lab::model::{ExaminerTest, ExpectedExit};
 use serde_json::{Value, json};
@@ -104,8 +104,8 @@ fn command(
     stdout: Vec<Predicate>,
     stderr: Vec<Predicate>,
     json: Option<(&str, Predicate)>,
-) -> CheckKind {
-    CheckKind::Command(CommandCheck {
+) -> Assertion {
+    Assertion::Command(CommandCheck {
         script: script.into(),
         exit,
         stdout,
@@ -117,7 +117,7 @@ fn command(
     })
 }
 
-async fn eval_kind(kind: CheckKind) -> Result<CheckOutcome, CheckError> {
+async fn eval_kind(kind: Assertion) -> Result<CheckOutcome, CheckError> {
     let runner = BashRunner {
         dir: std::env::temp_dir(),
     };

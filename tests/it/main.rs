@@ -37,6 +37,7 @@ mod sandbox_shell;
 mod screen;
 mod secrets;
 mod serve;
+mod shell_fences;
 mod shell_oneshot;
 mod shell_terminals;
 mod signals;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use labctl::lab::parse::parse_lab;
+use labctl::lab::parse::{ParseOptions, parse_lab};
 use labctl::plan::{FillMode, fill_lab};
 use proptest::prelude::*;
 
@@ -48,7 +48,7 @@ fn cases() -> u32 {
 }
 
 fn check(page: &[u8]) {
-    let parsed = parse_lab(Path::new("fuzz.md"), page);
+    let parsed = parse_lab(Path::new("fuzz.md"), page, ParseOptions::default());
     let vars = parsed.lab.settings.vars.clone();
     let _ = fill_lab(
         &std::sync::Arc::new(parsed.lab.clone()),
