@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::marks::{Mark, MarkScanner, Piece};
 use crate::shell::clean_terminal_text;
-use crate::shell::process_group::signal_session;
+use crate::shell::process_group::{live_members, signal_session};
 
 /// Screen size a terminal starts with (the page resizes it).
 pub const DEFAULT_SIZE: (u16, u16) = (30, 100);
@@ -260,6 +260,17 @@ impl Terminal {
             signal_session(self.pid, None, Signal::SIGHUP);
             signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
             signal_session(self.pid, None, Signal::SIGKILL);
+            self.wait_gone();
+        }
+    }
+
+    /// A killed process lives on until the kernel has torn it down; waiting for that
+    /// (bounded: a process stuck in the kernel must not hold the exit) is what lets
+    /// `labctl serve` say nothing is left running when it exits.
+    fn wait_gone(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !live_members(self.pid, None).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
 }
