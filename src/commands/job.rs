@@ -31,7 +31,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cli::JobArgs;
 use crate::exit_code::Exit;
-use crate::plan::parse_users;
 use crate::workshop_files::{self, EntryKind, Selection};
 
 /// Where the workshop's ConfigMap is mounted (read-only).
@@ -48,9 +47,6 @@ const CONFIGMAP_LIMIT: usize = 1024 * 1024;
 /// Why manifests could not be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// `--users` is wrong.
-    #[error("--users: {0}")]
-    Users(String),
     /// PATH cannot be read.
     #[error("{path}: {source}")]
     Read {
@@ -251,7 +247,7 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
     if args.jobs == 0 {
         return Err(JobError::Parallelism);
     }
-    let users = parse_users(&args.users).map_err(JobError::Users)?;
+    let users = &args.users.0;
     let users_txt: String = users
         .iter()
         .map(|u| {

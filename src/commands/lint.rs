@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::json;
 
-use super::{Output, load_all, parse_var_args};
+use super::{Output, cli_sources, load_all};
 use crate::check::examiner::{self, ScriptPathError};
 use crate::cli::{Format, WorkshopArgs};
 use crate::diag::{self, Diagnostic, Severity};
@@ -21,19 +21,8 @@ use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
 /// Runs `labctl lint`.
 pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
-    let cli_vars = match parse_var_args(&args.vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
-    };
     let (loaded, mut diags) = load_all(&args.paths);
-    let sources = Sources {
-        cli: cli_vars,
-        env: Sources::env_vars(),
-        ..Sources::default()
-    };
+    let sources = cli_sources(&args.vars);
     for l in &loaded {
         for lab in &l.workshop.labs {
             lint_lab(&l.workshop, lab, &sources, &mut diags);

@@ -2,29 +2,17 @@
 
 use serde_json::{Value, json};
 
-use super::{Output, parse_var_args, print_diagnostics};
+use super::{Output, cli_sources, print_diagnostics};
 use crate::cli::{Format, WorkshopArgs};
 use crate::diag::Severity;
 use crate::exit_code::Exit;
 use crate::lab::workshop;
 use crate::lab::{StepKind, TerminalSel};
 use crate::plan::{FillMode, PlannedLab, fill_lab};
-use crate::vars::Sources;
 
 /// Runs `labctl list`.
 pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
-    let cli_vars = match parse_var_args(&args.vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
-    };
-    let sources = Sources {
-        cli: cli_vars,
-        env: Sources::env_vars(),
-        ..Sources::default()
-    };
+    let sources = cli_sources(&args.vars);
     // list never fails on an undefined variable: it shows it unfilled.
     let mode = FillMode {
         allow_unsafe: true,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{SandboxAction, SandboxArgs};
 use crate::exit_code::Exit;
-use crate::lab::check_spec::parse_duration_str;
 use crate::lab::workshop::book_source_around;
 use crate::sandbox::{Sandbox, SandboxConfig, interrupted, run_child_in, shell_quote};
 
@@ -29,16 +28,9 @@ struct State {
 
 /// Runs `labctl sandbox`; with `-- CMD` the exit status is CMD's.
 pub fn run(args: &SandboxArgs) -> std::process::ExitCode {
-    let mesh_delay = match parse_duration_str(&args.mesh_delay) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: --mesh-delay: {e}");
-            return Exit::BadInput.into();
-        }
-    };
     let cfg = SandboxConfig {
         users: args.users.max(1),
-        mesh_delay,
+        mesh_delay: args.mesh_delay,
         refuse: Vec::new(),
         ..Default::default()
     };
@@ -214,7 +206,12 @@ fn start(args: &SandboxArgs, workshop: Option<&Path>) -> std::process::ExitCode 
     let mut child = std::process::Command::new(exe);
     child
         .args(["sandbox", "--users", &args.users.to_string()])
-        .args(["--mesh-delay", &args.mesh_delay, "serve", "--state"])
+        .args([
+            "--mesh-delay",
+            &humantime::format_duration(args.mesh_delay).to_string(),
+            "serve",
+            "--state",
+        ])
         .arg(&path)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
