@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use console::Style;
 
+mod code;
+
+pub use code::Code;
+
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,7 +36,7 @@ pub struct Diagnostic {
     /// How bad.
     pub severity: Severity,
     /// Stable code, e.g. `unknown-attribute`.
-    pub code: &'static str,
+    pub code: Code,
     /// What is wrong.
     pub message: String,
     /// What to do.
@@ -48,7 +52,7 @@ impl Diagnostic {
     pub fn file(
         path: &Path,
         severity: Severity,
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
     ) -> Diagnostic {
         Diagnostic {
@@ -171,7 +175,7 @@ mod tests {
         let d = Diagnostic::file(
             Path::new("lab.md"),
             Severity::Error,
-            "unknown-attribute",
+            Code::UnknownAttribute,
             "unknown attribute `timout`",
         )
         .at(src, 2, 13, 6)

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Output, cli_sources, load_all};
 use crate::check::examiner::{self, ScriptPathError};
 use crate::cli::{Format, WorkshopArgs};
-use crate::diag::{self, Diagnostic, Severity};
+use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
 use crate::lab::info::{FenceRole, role};
@@ -104,7 +104,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             .unwrap_or((line, 1, len))
     };
     let mut push = |sev: Severity,
-                    code: &'static str,
+                    code: Code,
                     (line, col, len): (usize, usize, usize),
                     msg: String,
                     help: Option<String>| {
@@ -168,7 +168,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
                 // `labctl run` refuses it without a value, so lint does too.
                 push(
                     Severity::Error,
-                    "undefined-variable",
+                    Code::UndefinedVariable,
                     at(line, &needle, needle.len()),
                     format!(
                         "undefined variable `{shown}` (a platform supplies it; labctl needs a value)"
@@ -181,7 +181,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             } else if u.form == Form::Template {
                 push(
                     Severity::Error,
-                    "undefined-variable",
+                    Code::UndefinedVariable,
                     at(line, &needle, needle.len()),
                     format!("undefined variable `{shown}`"),
                     Some(format!(
@@ -200,7 +200,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
                 {
                     push(
                         Severity::Warning,
-                        "undefined-variable",
+                        Code::UndefinedVariable,
                         at(line, &needle, needle.len()),
                         format!("`{shown}` is not a variable and stays as written"),
                         Some(format!("did you mean `%{n}%`?")),
@@ -223,7 +223,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
         if !p.exists() {
             push(
                 Severity::Warning,
-                "missing-image",
+                Code::MissingImage,
                 (span.line, span.col, span.len.min(80)),
                 format!("image `{url}` does not exist (looked for {})", p.display()),
                 Some("add the image or fix the path; paths are relative to the page".into()),
@@ -235,7 +235,7 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             for (i, l) in s.body.lines().enumerate() {
                 if let Some(m) = hardcoded_user().find(l) {
                     let line = s.span.line + 1 + i;
-                    push(Severity::Warning, "hardcoded-user", at(line, m.as_str(), m.len()), format!("`{}` is hard-coded where the lab uses a username variable", m.as_str()), Some("write %username% (or {{ session_namespace }}) so every student gets their own".into()));
+                    push(Severity::Warning, Code::HardcodedUser, at(line, m.as_str(), m.len()), format!("`{}` is hard-coded where the lab uses a username variable", m.as_str()), Some("write %username% (or {{ session_namespace }}) so every student gets their own".into()));
                 }
             }
         }
@@ -282,7 +282,7 @@ fn lint_fence_names(
         let line = lab.source[..range.start].matches('\n').count() + 1;
         push(
             Severity::Warning,
-            "unknown-fence",
+            Code::UnknownFence,
             at(line, word, word.len()),
             format!("```{word} is not a fence labctl knows, so this block is prose"),
             Some(format!("did you mean `{known}`?")),
@@ -303,8 +303,7 @@ fn transposed(word: &str, known: &str) -> bool {
         && a[diff[1]] == b[diff[0]]
 }
 
-type Push<'a> =
-    dyn FnMut(Severity, &'static str, (usize, usize, usize), String, Option<String>) + 'a;
+type Push<'a> = dyn FnMut(Severity, Code, (usize, usize, usize), String, Option<String>) + 'a;
 
 fn lint_step(
     s: &Step,
@@ -317,7 +316,7 @@ fn lint_step(
     if s.kind == StepKind::Execute && s.checks.is_empty() && s.expected.is_none() && !s.background {
         push(
             Severity::Info,
-            "unchecked-step",
+            Code::UncheckedStep,
             fence,
             format!(
                 "step `{}` has no check and no expected output: only its exit status is verified",
@@ -329,7 +328,7 @@ fn lint_step(
     if s.background_auto {
         push(
             Severity::Info,
-            "auto-background",
+            Code::AutoBackground,
             fence,
             format!(
                 "step `{}` never ends on its own: it runs in the background and is stopped with Ctrl-C",
@@ -343,12 +342,12 @@ fn lint_step(
         if let Err(err) = examiner::script_in(&root, &e.name) {
             let (code, help) = match &err {
                 ScriptPathError::Escapes { .. } => (
-                    "examiner-outside",
+                    Code::ExaminerOutside,
                     "name a script inside workshop/examiner/tests/; labctl never runs one outside it"
                         .to_string(),
                 ),
                 ScriptPathError::Missing { .. } => (
-                    "examiner-missing",
+                    Code::ExaminerMissing,
                     format!("add an executable script at workshop/examiner/tests/{}", e.name),
                 ),
             };
@@ -376,7 +375,7 @@ fn lint_step(
             let p = wd.join(f);
             if !p.exists() {
                 let line = s.span.line + 1 + i;
-                push(Severity::Warning, "missing-file", at(line, f, f.len()), format!("`{f}` does not exist relative to the working directory {}", wd.display()), Some("commands run in the workshop folder unless --workdir says otherwise; add the file or fix the path".into()));
+                push(Severity::Warning, Code::MissingFile, at(line, f, f.len()), format!("`{f}` does not exist relative to the working directory {}", wd.display()), Some("commands run in the workshop folder unless --workdir says otherwise; add the file or fix the path".into()));
             }
         }
     }

@@ -9,6 +9,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::model::{ExpectedExit, Timing};
+use crate::diag::Code;
 
 /// One check as written, typed, with where it came from.
 #[derive(Debug, Clone)]
@@ -298,7 +299,7 @@ pub struct CommandCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     /// Stable code for lint.
-    pub code: &'static str,
+    pub code: Code,
     /// What is wrong.
     pub message: String,
     /// Text in the block to put the caret under.
@@ -310,7 +311,7 @@ pub struct SpecError {
 }
 
 impl SpecError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: Code, message: impl Into<String>) -> Self {
         SpecError {
             code,
             message: message.into(),
@@ -356,8 +357,11 @@ pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 }
 
 fn unknown_key(key: &str, known: &[&str], context: &str) -> SpecError {
-    let mut e =
-        SpecError::new("verify-schema", format!("unknown key `{key}` in {context}")).near(key);
+    let mut e = SpecError::new(
+        Code::VerifySchema,
+        format!("unknown key `{key}` in {context}"),
+    )
+    .near(key);
     e.help = Some(match nearest(key, known.iter().copied()) {
         Some(k) => format!("did you mean `{k}`?"),
         None => format!("known keys: {}", known.join(", ")),
@@ -433,7 +437,7 @@ pub fn compile_regex(text: &str) -> Result<Pattern, SpecError> {
                 .find(|l| l.starts_with("error:"))
                 .map(|l| l.trim_start_matches("error:").trim());
             let mut e = SpecError::new(
-                "bad-regex",
+                Code::BadRegex,
                 format!("invalid regex: {}", what.unwrap_or(&msg)),
             )
             .near(text);
@@ -478,9 +482,11 @@ pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
                 };
                 what = format!("unexpected text at column {}", offset + 1);
             }
-            let mut e =
-                SpecError::new("bad-jsonpath", format!("invalid JSONPath `{text}`: {what}"))
-                    .near(text);
+            let mut e = SpecError::new(
+                Code::BadJsonpath,
+                format!("invalid JSONPath `{text}`: {what}"),
+            )
+            .near(text);
             e.near_offset = offset;
             Err(e.help(
                 "JSONPath starts with `$`, e.g. `$.oops.cause.code` or `$[*].link` (RFC 9535)",
@@ -492,7 +498,7 @@ pub fn compile_jsonpath(text: &str) -> Result<JsonQuery, SpecError> {
 fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
     v.as_str().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`{key}` needs a string, found `{v}`"),
         )
         .near(key)
@@ -511,7 +517,7 @@ fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         .ok_or_else(|| {
             SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`{key}` needs a number, found `{v}`"),
             )
             .near(key)
@@ -521,7 +527,7 @@ fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
 fn boolean(v: &Value, key: &str) -> Result<bool, SpecError> {
     v.as_bool().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`{key}` needs true or false, found `{v}`"),
         )
         .near(key)
@@ -532,7 +538,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
     let int = |v: &Value, k: &str| {
         v.as_u64().ok_or_else(|| {
             SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`{k}` needs a whole number, found `{v}`"),
             )
             .near("count")
@@ -560,7 +566,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
             }
             if c.min.is_none() && c.max.is_none() {
                 return Err(SpecError::new(
-                    "check-asserts-nothing",
+                    Code::CheckAssertsNothing,
                     "`count` needs a number or {min, max}",
                 )
                 .near("count"));
@@ -568,7 +574,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
             Ok(c)
         }
         other => Err(SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`count` needs a number or {{min, max}}, found `{other}`"),
         )
         .near("count")),
@@ -584,11 +590,9 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
         "contains" => Predicate::Contains(text_of(v)),
         "not-contains" => Predicate::NotContains(text_of(v)),
         "matches" => Predicate::Matches(compile_regex(as_str(v, key)?)?),
-        "one-of" => {
-            Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {
-                SpecError::new("verify-schema", "`one-of` needs a list").near(key)
-            })?)
-        }
+        "one-of" => Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {
+            SpecError::new(Code::VerifySchema, "`one-of` needs a list").near(key)
+        })?),
         "gt" => Predicate::Gt(number(v, key)?),
         "gte" => Predicate::Gte(number(v, key)?),
         "lt" => Predicate::Lt(number(v, key)?),
@@ -608,7 +612,7 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
 fn operator_map(v: &Value, key: &str, example: &str) -> Result<Vec<Predicate>, SpecError> {
     let m = v.as_object().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`{key}` needs operators, e.g. {key}: {{ {example} }}"),
         )
         .near(key)
@@ -622,7 +626,7 @@ fn operator_map(v: &Value, key: &str, example: &str) -> Result<Vec<Predicate>, S
     }
     if ps.is_empty() {
         return Err(SpecError::new(
-            "check-asserts-nothing",
+            Code::CheckAssertsNothing,
             format!("`{key}` lists no operator"),
         )
         .near(key));
@@ -639,7 +643,7 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
 }
 
 fn expected_exit(v: &Value) -> Result<ExpectedExit, SpecError> {
-    parse_exit(v).map_err(|m| SpecError::new("verify-schema", m).near("exit"))
+    parse_exit(v).map_err(|m| SpecError::new(Code::VerifySchema, m).near("exit"))
 }
 
 /// Parses `exit`: a number, `any` or `nonzero`.
@@ -687,7 +691,7 @@ fn json_assert(
     }
     if preds.is_empty() {
         return Err(SpecError::new(
-            "check-asserts-nothing",
+            Code::CheckAssertsNothing,
             format!("`json: {}` asserts nothing", path.text),
         )
         .near("json")
@@ -699,7 +703,7 @@ fn json_assert(
 fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
     let d = |k: &str| -> Result<Option<Duration>, SpecError> {
         m.get(k)
-            .map(|v| parse_duration(v).map_err(|e| SpecError::new("verify-schema", e).near(k)))
+            .map(|v| parse_duration(v).map_err(|e| SpecError::new(Code::VerifySchema, e).near(k)))
             .transpose()
     };
     Ok(Timing {
@@ -721,7 +725,7 @@ pub fn hint_of(v: &Value) -> Option<String> {
 pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
     let m = v.as_object().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("a check must be a map such as `- exit: 0`, found `{v}`"),
         )
     })?;
@@ -783,7 +787,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             !own.contains(&key.as_str()) && !TIMING_KEYS.contains(&key.as_str()) && !kube_own;
         if takes_ops && is_op && !m.contains_key("json") {
             return Err(SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`{key}` needs a `json:` path to apply to"),
             )
             .near(key));
@@ -829,7 +833,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
                         .map(|n| n as u16)
                         .ok_or_else(|| {
                             SpecError::new(
-                                "verify-schema",
+                                Code::VerifySchema,
                                 format!("`status: {s}` is not an HTTP status"),
                             )
                             .near("status")
@@ -839,7 +843,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             let mut headers = Vec::new();
             if let Some(h) = m.get("headers") {
                 let hm = h.as_object().ok_or_else(|| {
-                    SpecError::new("verify-schema", "`headers` needs a map of name: value")
+                    SpecError::new(Code::VerifySchema, "`headers` needs a map of name: value")
                         .near("headers")
                 })?;
                 for (name, hv) in hm {
@@ -854,7 +858,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             let json = json_assert(m, &mut used)?;
             if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
                 return Err(SpecError::new(
-                    "check-asserts-nothing",
+                    Code::CheckAssertsNothing,
                     format!("`http: {url}` asserts nothing"),
                 )
                 .near("http")
@@ -879,7 +883,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             };
             if tls.cert.is_some() != tls.key.is_some() {
                 return Err(SpecError::new(
-                    "verify-schema",
+                    Code::VerifySchema,
                     "`cert:` and `key:` go together (a client certificate and its key)",
                 )
                 .near(if tls.cert.is_some() { "cert" } else { "key" }));
@@ -907,7 +911,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             ]);
             let gvk = as_str(&m["kube"], "kube")?;
             let (api_version, kind) = gvk.rsplit_once('/').filter(|(a, k)| !a.is_empty() && !k.is_empty()).ok_or_else(|| {
-                SpecError::new("verify-schema", format!("`kube: {gvk}` must be apiVersion/Kind"))
+                SpecError::new(Code::VerifySchema, format!("`kube: {gvk}` must be apiVersion/Kind"))
                     .near(gvk)
                     .help("e.g. `kube: v1/ConfigMap` or `kube: networking.istio.io/v1alpha3/ServiceEntry`")
             })?;
@@ -925,7 +929,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             let selector = s("selector")?;
             if name.is_some() && selector.is_some() {
                 return Err(SpecError::new(
-                    "verify-schema",
+                    Code::VerifySchema,
                     "a kube check takes `name` or `selector`, not both",
                 )
                 .near("selector"));
@@ -933,7 +937,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             let count = m.get("count").map(count_spec).transpose()?;
             if count.is_some() && name.is_some() {
                 return Err(SpecError::new(
-                    "verify-schema",
+                    Code::VerifySchema,
                     "`count` goes with `selector`, not `name`",
                 )
                 .near("count"));
@@ -943,7 +947,7 @@ pub fn parse_check(v: &Value) -> Result<(CheckKind, Timing), SpecError> {
             used.extend(json_used.into_iter().filter(|k| *k != "count"));
             if name.is_none() && selector.is_none() {
                 return Err(SpecError::new(
-                    "verify-schema",
+                    Code::VerifySchema,
                     format!("`kube: {gvk}` needs `name` or `selector`"),
                 )
                 .near("kube"));

@@ -13,7 +13,7 @@ use super::check_spec::{self, CheckSpec, SpecError};
 use super::front_matter;
 use super::info::{self, BodyFormat, FenceRole, InfoString};
 use super::model::*;
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 
 /// Maps byte offsets to 1-based lines and columns.
 pub struct LineIndex<'a> {
@@ -120,7 +120,7 @@ pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
                 Diagnostic::file(
                     path,
                     Severity::Error,
-                    "non-utf8",
+                    Code::NonUtf8,
                     format!(
                         "the file is not UTF-8 text (invalid byte at offset {})",
                         e.valid_up_to()
@@ -140,7 +140,7 @@ pub fn parse_lab(path: &Path, bytes: &[u8]) -> ParsedLab {
             Diagnostic::file(
                 path,
                 Severity::Error,
-                "cr-line-endings",
+                Code::CrLineEndings,
                 "the file ends its lines with CR only (classic Mac OS), which bash and labctl's line numbers do not read",
             )
             .with_help("save the page with LF (or CRLF) line endings, e.g. `tr '\\r' '\\n'`"),
@@ -190,7 +190,7 @@ impl<'a> PageParser<'a> {
     fn diag(
         &mut self,
         sev: Severity,
-        code: &'static str,
+        code: Code,
         range: Range<usize>,
         msg: impl Into<String>,
         help: Option<String>,
@@ -223,7 +223,7 @@ impl<'a> PageParser<'a> {
                 }
                 Err(e) => self.diag(
                     Severity::Error,
-                    "front-matter",
+                    Code::FrontMatter,
                     e.offset..e.offset + 1,
                     e.message,
                     Some(e.help),
@@ -345,7 +345,7 @@ impl<'a> PageParser<'a> {
                         info::role(&word),
                         FenceRole::Prose | FenceRole::Output { .. }
                     ) {
-                        self.diag(Severity::Error, "bad-attributes", info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
+                        self.diag(Severity::Error, Code::BadAttributes, info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
                     }
                     InfoString {
                         word,
@@ -371,7 +371,7 @@ impl<'a> PageParser<'a> {
             }
             let body = f.body.replace("\r\n", "\n");
             if !f.closed && matches!(role, FenceRole::Prose | FenceRole::Output { .. }) {
-                self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
+                self.diag(Severity::Error, Code::UnclosedFence, f.range.start..f.range.start + 3,
                     format!("the `{}` fence is never closed", if parsed.word.is_empty() { "```" } else { &parsed.word }),
                     Some("close it with a ``` line; everything after it, steps included, is inside it otherwise".into()));
                 continue;
@@ -379,7 +379,7 @@ impl<'a> PageParser<'a> {
             if role == FenceRole::Prose && parsed.word.starts_with("execute-") {
                 self.diag(
                     Severity::Error,
-                    "bad-terminal",
+                    Code::BadTerminal,
                     info_base..info_base + parsed.word.len(),
                     format!("`{}` names no terminal", parsed.word),
                     Some(format!(
@@ -418,7 +418,7 @@ impl<'a> PageParser<'a> {
                         Some(v) => {
                             self.diag(
                                 Severity::Error,
-                                "bad-attribute-value",
+                                Code::BadAttributeValue,
                                 f.range.clone(),
                                 format!("`stream={v}` is not a stream"),
                                 Some("write stream=stdout, stream=stderr or stream=both".into()),
@@ -444,7 +444,7 @@ impl<'a> PageParser<'a> {
                     body: format,
                 } => {
                     if !f.closed {
-                        self.diag(Severity::Error, "unclosed-fence", f.range.start..f.range.start + 3,
+                        self.diag(Severity::Error, Code::UnclosedFence, f.range.start..f.range.start + 3,
                             format!("the `{}` fence is never closed", parsed.word),
                             Some("close it with a ``` line; CommonMark would otherwise run the rest of the page as shell".into()));
                         continue;
@@ -468,7 +468,7 @@ impl<'a> PageParser<'a> {
                         if let Some(name) = &step.name
                             && let Some(first) = seen_names.insert(name.clone(), step.span.line)
                         {
-                            self.diag(Severity::Error, "duplicate-step", f.range.start..f.range.start + 3,
+                            self.diag(Severity::Error, Code::DuplicateStep, f.range.start..f.range.start + 3,
                                     format!("step name `{name}` is used twice in this lab (first on line {first})"),
                                     Some("give each step a unique name".into()));
                         }
@@ -493,7 +493,7 @@ impl<'a> PageParser<'a> {
                 let start = info_base + a.offset;
                 self.diag(
                     Severity::Error,
-                    "duplicate-attribute",
+                    Code::DuplicateAttribute,
                     start..start + a.key.len(),
                     format!("attribute `{}` is given twice", a.key),
                     Some("keep one; which one wins is not obvious to a reader".into()),
@@ -509,7 +509,7 @@ impl<'a> PageParser<'a> {
                 let start = info_base + a.offset;
                 self.diag(
                     Severity::Error,
-                    "unknown-attribute",
+                    Code::UnknownAttribute,
                     start..start + a.key.len(),
                     format!("unknown attribute `{}`", a.key),
                     Some(help),
@@ -565,7 +565,7 @@ impl<'a> PageParser<'a> {
                 Err(e) => {
                     this.diag(
                         Severity::Error,
-                        "bad-attribute-value",
+                        Code::BadAttributeValue,
                         attr_range(key),
                         format!("`{key}`: {e}"),
                         Some("durations look like 30s, 2m or 1m30s".into()),
@@ -587,7 +587,7 @@ impl<'a> PageParser<'a> {
                 Err(e) => {
                     self.diag(
                         Severity::Error,
-                        "bad-attribute-value",
+                        Code::BadAttributeValue,
                         attr_range("exit"),
                         e,
                         None,
@@ -614,7 +614,7 @@ impl<'a> PageParser<'a> {
                 _ if t.as_str() == Some("all") => terminal = TerminalSel::All,
                 _ => self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     attr_range("terminal"),
                     format!("`terminal={t}` is not a terminal number"),
                     Some(format!(
@@ -631,7 +631,7 @@ impl<'a> PageParser<'a> {
             Some(Value::String(s)) if s.chars().any(info::is_invisible) => {
                 self.diag(
                     Severity::Error,
-                    "invisible-name",
+                    Code::InvisibleName,
                     attr_range("name"),
                     format!("step name {s:?} holds an invisible or bidi-control character"),
                     Some("retype the name: what the page shows is not what it says".into()),
@@ -642,7 +642,7 @@ impl<'a> PageParser<'a> {
             Some(v) => {
                 self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     attr_range("name"),
                     format!("`name={v}` must be a non-empty string"),
                     None,
@@ -682,7 +682,7 @@ impl<'a> PageParser<'a> {
                 Some((v, None)) => {
                     self.diag(
                         Severity::Error,
-                        "bad-attribute-value",
+                        Code::BadAttributeValue,
                         attr_range("background"),
                         format!("`background={v}` must be true or false"),
                         None,
@@ -744,7 +744,7 @@ impl<'a> PageParser<'a> {
             Ok(other) => {
                 self.diag(
                     Severity::Error,
-                    "bad-yaml",
+                    Code::BadYaml,
                     f.body_range.start..f.body_range.start + 1,
                     format!("the {what} body must be a YAML map, found `{other}`"),
                     None,
@@ -762,7 +762,7 @@ impl<'a> PageParser<'a> {
                     + col.saturating_sub(1);
                 self.diag(
                     Severity::Error,
-                    "bad-yaml",
+                    Code::BadYaml,
                     at..at + 1,
                     format!(
                         "the {what} body is not valid YAML: {}",
@@ -807,7 +807,7 @@ impl<'a> PageParser<'a> {
             if !known.contains(&k.as_str()) {
                 self.diag(
                     Severity::Warning,
-                    "unknown-attribute",
+                    Code::UnknownAttribute,
                     f.body_range.start..f.body_range.start + 1,
                     format!("unknown key `{k}` in an Educates terminal block"),
                     check_spec::nearest(k, known.iter().copied())
@@ -821,7 +821,7 @@ impl<'a> PageParser<'a> {
                 _ => {
                     self.diag(
                         Severity::Error,
-                        "bad-yaml",
+                        Code::BadYaml,
                         f.range.start..f.range.start + 3,
                         "a terminal:execute block needs `command:`",
                         Some("write `command: echo hello`".into()),
@@ -845,7 +845,7 @@ impl<'a> PageParser<'a> {
         let Some(Value::String(name)) = m.get("name") else {
             self.diag(
                 Severity::Error,
-                "bad-yaml",
+                Code::BadYaml,
                 f.range.start..f.range.start + 3,
                 "an examiner:execute-test block needs `name:`",
                 Some("name the script under workshop/examiner/tests/".into()),
@@ -897,7 +897,7 @@ impl<'a> PageParser<'a> {
         if !f.closed {
             self.diag(
                 Severity::Error,
-                "unclosed-fence",
+                Code::UnclosedFence,
                 f.range.start..f.range.start + 3,
                 "the `verify` fence is never closed",
                 Some("close it with a ``` line".into()),
@@ -909,7 +909,7 @@ impl<'a> PageParser<'a> {
             Ok(Value::Null) => {
                 self.diag(
                     Severity::Error,
-                    "check-asserts-nothing",
+                    Code::CheckAssertsNothing,
                     f.range.start..f.range.start + 3,
                     "this `verify` block is empty",
                     Some("list checks, e.g. `- exit: 0`".into()),
@@ -920,7 +920,7 @@ impl<'a> PageParser<'a> {
             Ok(other) => {
                 self.diag(
                     Severity::Error,
-                    "verify-schema",
+                    Code::VerifySchema,
                     f.body_range.start..f.body_range.start + 1,
                     format!("a verify block holds a YAML list of checks, found `{other}`"),
                     Some("write each check as a list item: `- stdout: { contains: text }`".into()),
@@ -933,7 +933,7 @@ impl<'a> PageParser<'a> {
                     .map(|l| (l.line() as usize, l.column() as usize))
                     .unwrap_or((1, 1));
                 let at = self.idx.line_start(body_line + line - 1) + col.saturating_sub(1);
-                self.diag(Severity::Error, "verify-yaml", at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
+                self.diag(Severity::Error, Code::VerifyYaml, at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
                 return Vec::new();
             }
         };
@@ -1059,7 +1059,10 @@ mod tests {
     fn unknown_attribute_names_column() {
         let p = parse("```execute {timout=3s}\nls\n```\n");
         let d = &p.diagnostics[0];
-        assert_eq!((d.code, d.line, d.column), ("unknown-attribute", 1, 13));
+        assert_eq!(
+            (d.code.as_str(), d.line, d.column),
+            ("unknown-attribute", 1, 13)
+        );
         assert_eq!(d.help.as_deref(), Some("did you mean `timeout`?"));
     }
 
