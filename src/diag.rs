@@ -24,7 +24,6 @@ pub enum Severity {
 /// One finding about the input.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Diagnostic {
-    /// The file.
     pub path: PathBuf,
     /// 1-based line (0 when the whole file is meant).
     pub line: usize,
@@ -33,7 +32,6 @@ pub struct Diagnostic {
     /// Width of the caret.
     #[serde(skip)]
     pub len: usize,
-    /// How bad.
     pub severity: Severity,
     /// Stable code, e.g. `unknown-attribute`.
     pub code: Code,

@@ -53,7 +53,6 @@ pub enum JobError {
     Read {
         /// The file or folder.
         path: PathBuf,
-        /// Cause.
         source: std::io::Error,
     },
     /// A file name cannot become a ConfigMap key.
@@ -66,14 +65,7 @@ pub enum JobError {
     },
     /// Two files flatten to one key.
     #[error("{a} and {b} both become the ConfigMap key `{key}`")]
-    KeyClash {
-        /// One file.
-        a: PathBuf,
-        /// The other.
-        b: PathBuf,
-        /// The key.
-        key: String,
-    },
+    KeyClash { a: PathBuf, b: PathBuf, key: String },
     /// `--volume-source` is not a volume source.
     #[error("--volume-source: {0}")]
     VolumeSource(String),

@@ -28,9 +28,9 @@ pub struct Output {
     pub color: bool,
     /// Live progress on stderr (a terminal that can redraw).
     pub live: bool,
-    /// Print less.
+    /// `--quiet`: only failures and the summary.
     pub quiet: bool,
-    /// Print more.
+    /// `--verbose`: every check, retries, where things were looked for.
     pub verbose: bool,
 }
 

@@ -25,35 +25,26 @@ pub enum MergeInputError {
     /// Unreadable file.
     #[error("{path}: cannot read: {source}")]
     Read {
-        /// The file.
         path: PathBuf,
-        /// Cause.
         source: std::io::Error,
     },
     /// No line starting with `{` in it.
     #[error("{path}: no JSON report in it (no line starts with `{{`)")]
-    NoJson {
-        /// The file.
-        path: PathBuf,
-    },
+    NoJson { path: PathBuf },
     /// Not JSON from the first `{` line on.
     #[error("{path}:{line}: not valid JSON: {source}")]
     Json {
-        /// The file.
         path: PathBuf,
         /// 1-based line where the document starts.
         line: usize,
-        /// Cause.
         source: serde_json::Error,
     },
     /// JSON, but not a labctl report.
     #[error("{path}:{line}: {source}")]
     Report {
-        /// The file.
         path: PathBuf,
         /// 1-based line where the document starts.
         line: usize,
-        /// Cause.
         source: FromJsonError,
     },
 }

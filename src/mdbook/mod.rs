@@ -34,7 +34,6 @@ pub enum BookError {
     Pages {
         /// Every error, in chapter order.
         diagnostics: Vec<Diagnostic>,
-        /// How many.
         count: usize,
     },
     /// Writing the book back failed.
