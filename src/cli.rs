@@ -1,8 +1,16 @@
 //! Command-line definitions (clap derive). Wiring only: no behaviour lives here.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod values;
+
+use crate::lab::check_spec::parse_duration_str as duration;
+use crate::report::{ReportTarget, parse_target};
+use values::{UserList, VarArg, listen_addr, nonzero_duration, users};
 
 /// Runs and verifies hands-on workshop labs written in markdown.
 #[derive(Debug, Parser)]
@@ -95,8 +103,8 @@ pub struct WorkshopArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Set a variable (repeatable).
-    #[arg(long = "var", value_name = "K=V")]
-    pub vars: Vec<String>,
+    #[arg(long = "var", value_name = "K=V", value_parser = VarArg::parse)]
+    pub vars: Vec<VarArg>,
     /// Read `sh`/`bash`/`shell` fences as steps even without an `exec` attribute.
     #[arg(long)]
     pub shell_blocks: bool,
@@ -109,11 +117,11 @@ pub struct RunArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Set a variable (repeatable).
-    #[arg(long = "var", value_name = "K=V")]
-    pub vars: Vec<String>,
+    #[arg(long = "var", value_name = "K=V", value_parser = VarArg::parse)]
+    pub vars: Vec<VarArg>,
     /// Run for these users: user1..user40, 1..40, alice,bob or @FILE.
-    #[arg(long, value_name = "SPEC", conflicts_with = "users_from")]
-    pub users: Option<String>,
+    #[arg(long, value_name = "SPEC", conflicts_with = "users_from", value_parser = users)]
+    pub users: Option<UserList>,
     /// Run for the users of an earlier run's JSON report (with their variables).
     #[arg(long, value_name = "REPORT.json")]
     pub users_from: Option<PathBuf>,
@@ -142,8 +150,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Default step timeout (e.g. 30s, 2m).
-    #[arg(long, value_name = "DUR")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = duration)]
+    pub timeout: Option<Duration>,
     /// Working directory of the terminals (default: the workshop folder).
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<PathBuf>,
@@ -152,14 +160,14 @@ pub struct RunArgs {
     pub shell: PathBuf,
     /// Write a report: junit=FILE, json=FILE, html=FILE, tap=FILE, or github
     /// (annotations and job summary; on by itself under GITHUB_ACTIONS=true). Repeatable.
-    #[arg(long = "report", value_name = "FORMAT=FILE")]
-    pub reports: Vec<String>,
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_target)]
+    pub reports: Vec<ReportTarget>,
     /// Start the embedded sandbox cluster and mesh for this run.
     #[arg(long)]
     pub sandbox: bool,
     /// Sandbox: delay before mesh changes take effect.
-    #[arg(long, value_name = "DUR", default_value = "2s")]
-    pub mesh_delay: String,
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = duration)]
+    pub mesh_delay: Duration,
     /// Rewrite expected-output fences with what the commands printed.
     #[arg(long)]
     pub update_output: bool,
@@ -196,20 +204,20 @@ pub struct BoardArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Watch these users: user1..user40, 1..40, alice,bob or @FILE.
-    #[arg(long, value_name = "SPEC")]
-    pub users: String,
+    #[arg(long, value_name = "SPEC", value_parser = users)]
+    pub users: UserList,
     /// Checks running at once (a kube watch counts until its first answer).
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
     pub jobs: usize,
     /// Time between two polls of an http or command check (kube checks are watched).
-    #[arg(long, value_name = "DUR", default_value = "10s")]
-    pub interval: String,
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = nonzero_duration)]
+    pub interval: Duration,
     /// A user with no progress for this long is stuck.
-    #[arg(long, value_name = "DUR", default_value = "10m")]
-    pub stuck: String,
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = nonzero_duration)]
+    pub stuck: Duration,
     /// Write the board at exit: junit=FILE, json=FILE or html=FILE (repeatable).
-    #[arg(long = "report", value_name = "FORMAT=FILE")]
-    pub reports: Vec<String>,
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_target)]
+    pub reports: Vec<ReportTarget>,
     /// Write a JSON snapshot into DIR after every change (and on `s` or SIGUSR1).
     #[arg(long, value_name = "DIR")]
     pub snapshot_dir: Option<PathBuf>,
@@ -217,11 +225,11 @@ pub struct BoardArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// Sandbox: delay before mesh changes take effect.
-    #[arg(long, value_name = "DUR", default_value = "2s")]
-    pub mesh_delay: String,
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = duration)]
+    pub mesh_delay: Duration,
     /// Set a variable (repeatable).
-    #[arg(long = "var", value_name = "K=V")]
-    pub vars: Vec<String>,
+    #[arg(long = "var", value_name = "K=V", value_parser = VarArg::parse)]
+    pub vars: Vec<VarArg>,
     /// Accept variable values outside the safe character set.
     #[arg(long)]
     pub allow_unsafe_vars: bool,
@@ -254,8 +262,8 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 50)]
     pub users: u32,
     /// Delay before mesh changes take effect.
-    #[arg(long, value_name = "DUR", default_value = "2s")]
-    pub mesh_delay: String,
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = duration)]
+    pub mesh_delay: Duration,
     /// Start the sandbox in the background and print its environment as `export` lines
     /// (the same as `labctl sandbox start`).
     #[arg(long)]
@@ -306,8 +314,8 @@ pub struct JobArgs {
     /// The workshop folder (or one lab file).
     pub path: PathBuf,
     /// Users, one pod each: user1..user40, 1..40, alice,bob or @FILE.
-    #[arg(long, value_name = "SPEC")]
-    pub users: String,
+    #[arg(long, value_name = "SPEC", value_parser = users)]
+    pub users: UserList,
     /// Container image with labctl and the labs' tools (see Containerfile).
     #[arg(long, value_name = "IMAGE")]
     pub image: String,
@@ -347,8 +355,8 @@ pub struct ReportMergeArgs {
     pub files: Vec<PathBuf>,
     /// Write the merged report: junit=FILE, json=FILE, html=FILE, tap=FILE or
     /// github (repeatable; none prints the merged JSON).
-    #[arg(long = "report", value_name = "FORMAT=FILE")]
-    pub reports: Vec<String>,
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_target)]
+    pub reports: Vec<ReportTarget>,
 }
 
 /// Arguments of `mdbook`.
@@ -367,11 +375,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// Set a variable (repeatable).
-    #[arg(long = "var", value_name = "K=V")]
-    pub vars: Vec<String>,
+    #[arg(long = "var", value_name = "K=V", value_parser = VarArg::parse)]
+    pub vars: Vec<VarArg>,
     /// Address to listen on (port 0: a free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
-    pub listen: String,
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", value_parser = listen_addr)]
+    pub listen: SocketAddr,
     /// Open the page in the browser.
     #[arg(long)]
     pub open: bool,
@@ -382,11 +390,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", default_value = "bash")]
     pub shell: PathBuf,
     /// Sandbox: delay before mesh changes take effect.
-    #[arg(long, value_name = "DUR", default_value = "2s")]
-    pub mesh_delay: String,
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = duration)]
+    pub mesh_delay: Duration,
     /// How long Run waits for a command to finish.
-    #[arg(long, value_name = "DUR", default_value = "10m")]
-    pub timeout: String,
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = duration)]
+    pub timeout: Duration,
     /// Kubeconfig for kube checks.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,

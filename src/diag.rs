@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use console::Style;
 
+mod code;
+
+pub use code::Code;
+
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,7 +24,6 @@ pub enum Severity {
 /// One finding about the input.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Diagnostic {
-    /// The file.
     pub path: PathBuf,
     /// 1-based line (0 when the whole file is meant).
     pub line: usize,
@@ -29,10 +32,9 @@ pub struct Diagnostic {
     /// Width of the caret.
     #[serde(skip)]
     pub len: usize,
-    /// How bad.
     pub severity: Severity,
     /// Stable code, e.g. `unknown-attribute`.
-    pub code: &'static str,
+    pub code: Code,
     /// What is wrong.
     pub message: String,
     /// What to do.
@@ -48,7 +50,7 @@ impl Diagnostic {
     pub fn file(
         path: &Path,
         severity: Severity,
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
     ) -> Diagnostic {
         Diagnostic {
@@ -171,7 +173,7 @@ mod tests {
         let d = Diagnostic::file(
             Path::new("lab.md"),
             Severity::Error,
-            "unknown-attribute",
+            Code::UnknownAttribute,
             "unknown attribute `timout`",
         )
         .at(src, 2, 13, 6)

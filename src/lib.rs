@@ -84,7 +84,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Sandbox(_) => unreachable!("handled above"),
         Command::Job(a) => commands::job::run(a),
         Command::Report(cli::ReportCommand::Merge(a)) => commands::report_merge::run(a),
-        Command::Mdbook(a) => mdbook::run(&a.args),
+        Command::Mdbook(a) => mdbook::run(&a.args, out.color),
         Command::Serve(a) => commands::serve::run(a, out),
     };
     exit.into()

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::lab::check_spec::{CheckSpec, hint_of, parse_check};
 use crate::lab::{Lab, Step, Workshop};
 use crate::vars::{self, Form, Sources, VarProblem, Vars};
@@ -105,9 +105,9 @@ impl Filler<'_> {
                     &self.lab.path,
                     Severity::Error,
                     if msg.starts_with("undefined") {
-                        "undefined-variable"
+                        Code::UndefinedVariable
                     } else {
-                        "unsafe-variable"
+                        Code::UnsafeVariable
                     },
                     msg,
                 )

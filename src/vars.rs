@@ -68,7 +68,6 @@ pub enum Form {
 /// One place a variable is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Use {
-    /// The name.
     pub name: String,
     /// How it is written.
     pub form: Form,

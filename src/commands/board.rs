@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::{Output, load_all, parse_var_args, print_diagnostics};
+use super::{Output, load_all, print_diagnostics};
 use crate::board::model::{Board, Change, Column};
 use crate::board::report::{self, Member, Started};
 use crate::board::terminal::{Key, Screen, Terminal, render};
@@ -19,13 +19,14 @@ use crate::board::{column_id, columns, lines};
 use crate::cancel;
 use crate::check::kube::KubeOptions;
 use crate::cli::BoardArgs;
+use crate::cli::values::VarArg;
 use crate::diag::has_errors;
 use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
 use crate::exit_code::Exit;
-use crate::lab::check_spec::{Assertion, parse_duration_str};
+use crate::lab::check_spec::Assertion;
 use crate::lab::parse::ParseOptions;
-use crate::plan::{FillMode, fill_workshop, parse_users};
-use crate::report::{ReportError, ReportTarget, check_targets, parse_targets};
+use crate::plan::{FillMode, fill_workshop};
+use crate::report::{ReportError, ReportTarget, check_targets};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::serve::server::Server;
 use crate::vars::Sources;
@@ -44,15 +45,7 @@ struct Settings {
 }
 
 fn settings(args: &BoardArgs) -> Result<Settings, Exit> {
-    let dur = |flag: &str, v: &str| {
-        parse_duration_str(v)
-            .map_err(|e| bad(format!("{flag}: {e}")))
-            .and_then(|d| match d.is_zero() {
-                true => Err(bad(format!("{flag} must be longer than 0s"))),
-                false => Ok(d),
-            })
-    };
-    let targets = parse_targets(&args.reports).map_err(bad)?;
+    let targets = args.reports.clone();
     // Targets are judged by run's rules (folder exists, a regular file or
     // none, never an input page) before anything is watched.
     check_targets(&targets, &args.paths).map_err(bad)?;
@@ -64,10 +57,9 @@ fn settings(args: &BoardArgs) -> Result<Settings, Exit> {
     }
     Ok(Settings {
         targets,
-        interval: dur("--interval", &args.interval)?,
-        stuck: dur("--stuck", &args.stuck)?,
-        mesh_delay: parse_duration_str(&args.mesh_delay)
-            .map_err(|e| bad(format!("--mesh-delay: {e}")))?,
+        interval: args.interval,
+        stuck: args.stuck,
+        mesh_delay: args.mesh_delay,
     })
 }
 
@@ -83,8 +75,8 @@ pub fn run(args: &BoardArgs, out: Output) -> Exit {
 
 /// Every user's labs, filled; an undefined variable is bad input.
 fn members(args: &BoardArgs, out: Output) -> Result<(Vec<Member>, String, PathBuf), Exit> {
-    let cli_vars = parse_var_args(&args.vars).map_err(bad)?;
-    let users = parse_users(&args.users).map_err(|e| bad(format!("--users: {e}")))?;
+    let cli_vars = VarArg::collect(&args.vars);
+    let users = &args.users.0;
     let (loaded, diags) = load_all(&args.paths, ParseOptions::default());
     if has_errors(&diags) {
         super::print_errors(diags, out);
@@ -104,7 +96,7 @@ fn members(args: &BoardArgs, out: Output) -> Result<(Vec<Member>, String, PathBu
     };
     let env_vars = Sources::env_vars();
     let mut members = Vec::new();
-    for u in &users {
+    for u in users {
         let sources = Sources {
             user: u.variables(),
             cli: cli_vars.clone(),

@@ -31,7 +31,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cli::JobArgs;
 use crate::exit_code::Exit;
-use crate::plan::parse_users;
+use crate::plan::User;
 use crate::workshop_files::{self, EntryKind, Selection};
 
 /// Where the workshop's ConfigMap is mounted (read-only).
@@ -48,15 +48,11 @@ const CONFIGMAP_LIMIT: usize = 1024 * 1024;
 /// Why manifests could not be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    /// `--users` is wrong.
-    #[error("--users: {0}")]
-    Users(String),
     /// PATH cannot be read.
     #[error("{path}: {source}")]
     Read {
         /// The file or folder.
         path: PathBuf,
-        /// Cause.
         source: std::io::Error,
     },
     /// A file name cannot become a ConfigMap key.
@@ -69,14 +65,7 @@ pub enum JobError {
     },
     /// Two files flatten to one key.
     #[error("{a} and {b} both become the ConfigMap key `{key}`")]
-    KeyClash {
-        /// One file.
-        a: PathBuf,
-        /// The other.
-        b: PathBuf,
-        /// The key.
-        key: String,
-    },
+    KeyClash { a: PathBuf, b: PathBuf, key: String },
     /// `--volume-source` is not a volume source.
     #[error("--volume-source: {0}")]
     VolumeSource(String),
@@ -238,12 +227,16 @@ fn meta(name: &str, namespace: &Option<String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
         namespace: namespace.clone(),
-        labels: Some(BTreeMap::from([(
-            "app.kubernetes.io/managed-by".to_string(),
-            "labctl".to_string(),
-        )])),
+        labels: Some(managed_by()),
         ..ObjectMeta::default()
     }
+}
+
+fn managed_by() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "app.kubernetes.io/managed-by".to_string(),
+        "labctl".to_string(),
+    )])
 }
 
 /// The manifests as a YAML multi-document stream.
@@ -251,8 +244,64 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
     if args.jobs == 0 {
         return Err(JobError::Parallelism);
     }
-    let users = parse_users(&args.users).map_err(JobError::Users)?;
-    let users_txt: String = users
+    let users = &args.users.0;
+    let cm_name = format!("{}-workshop", args.name);
+    let secret_name = format!("{}-secrets", args.name);
+    let (run_args, secret_vars) = split_secret_vars(&args.run_args);
+    // Users-file lines may carry passwords: the list lives in the Secret.
+    let mut secret_data = BTreeMap::from([(USERS_KEY.to_string(), users_file(users))]);
+    let mut env = vec![EnvVar {
+        name: "NO_COLOR".into(),
+        value: Some("1".into()),
+        ..EnvVar::default()
+    }];
+    for (name, value) in &secret_vars {
+        let key = format!("{VAR_KEY_PREFIX}{name}");
+        env.push(secret_env(&secret_name, name, &key));
+        secret_data.insert(key, value.clone());
+    }
+    let mounted = mounted_workshop(args, &cm_name)?;
+    let config_map = config_map(&cm_name, &args.namespace, mounted.files);
+    let secret = Secret {
+        metadata: meta(&secret_name, &args.namespace),
+        string_data: Some(secret_data),
+        type_: Some("Opaque".into()),
+        ..Secret::default()
+    };
+    let account = ServiceAccount {
+        metadata: meta("labctl", &args.namespace),
+        ..ServiceAccount::default()
+    };
+    let container = Container {
+        name: "labctl".into(),
+        image: Some(args.image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            script(&mounted.run_path, &run_args),
+        ]),
+        env: Some(env),
+        volume_mounts: Some(vec![
+            read_only_mount("workshop", WORKSHOP_MOUNT),
+            read_only_mount("users", USERS_MOUNT),
+        ]),
+        ..Container::default()
+    };
+    let volumes = vec![mounted.volume, users_volume(&secret_name)];
+    let job = job(args, users.len() as i32, container, volumes);
+    let docs = [
+        to_yaml(&config_map)?,
+        to_yaml(&secret)?,
+        to_yaml(&account)?,
+        to_yaml(&job)?,
+    ];
+    Ok(docs.join("---\n"))
+}
+
+/// One users-file line per user: `name k=v ...`.
+fn users_file(users: &[User]) -> String {
+    users
         .iter()
         .map(|u| {
             let mut line = u.name.clone();
@@ -264,133 +313,174 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
             }
             line + "\n"
         })
-        .collect();
-    let cm_name = format!("{}-workshop", args.name);
-    let secret_name = format!("{}-secrets", args.name);
-    let (run_args, secret_vars) = split_secret_vars(&args.run_args);
-    // Users-file lines may carry passwords: the list lives in the Secret.
-    let mut secret_data = BTreeMap::from([(USERS_KEY.to_string(), users_txt)]);
-    let mut env = vec![EnvVar {
-        name: "NO_COLOR".into(),
-        value: Some("1".into()),
-        ..EnvVar::default()
-    }];
-    for (name, value) in &secret_vars {
-        let key = format!("{VAR_KEY_PREFIX}{name}");
-        env.push(EnvVar {
-            name: format!("LABCTL_VAR_{name}"),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: secret_name.clone(),
-                    key: key.clone(),
-                    ..SecretKeySelector::default()
-                }),
-                ..EnvVarSource::default()
+        .collect()
+}
+
+/// `LABCTL_VAR_NAME` read from the Secret's `key`.
+fn secret_env(secret_name: &str, name: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: format!("LABCTL_VAR_{name}"),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret_name.to_string(),
+                key: key.to_string(),
+                ..SecretKeySelector::default()
             }),
-            ..EnvVar::default()
-        });
-        secret_data.insert(key, value.clone());
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
     }
+}
+
+/// The workshop as the pods see it.
+struct Mounted {
+    /// The `workshop` volume.
+    volume: Volume,
+    /// What each pod passes to `labctl run`.
+    run_path: String,
+    /// The files the generated ConfigMap carries (none with
+    /// `--volume-source` or `--configmap`).
+    files: Files,
+}
+
+/// The `workshop` volume: `--volume-source`, `--configmap`, or a ConfigMap of PATH's files.
+fn mounted_workshop(args: &JobArgs, cm_name: &str) -> Result<Mounted, JobError> {
+    // A copy of the mount is what runs: the mount itself is read-only.
+    let copied = "/tmp/workshop".to_string();
+    if let Some(json) = &args.volume_source {
+        return Ok(Mounted {
+            volume: volume_from_json(json)?,
+            run_path: copied,
+            files: Vec::new(),
+        });
+    }
+    if let Some(existing) = &args.configmap {
+        return Ok(Mounted {
+            volume: config_map_volume(existing, None),
+            run_path: copied,
+            files: Vec::new(),
+        });
+    }
+    let files = workshop_files(&args.path)?;
+    let total: usize = files.iter().map(|(_, _, b)| b.len()).sum();
+    if total > CONFIGMAP_LIMIT * 9 / 10 {
+        eprintln!(
+            "warning: the workshop's files take {total} bytes; a ConfigMap holds at most 1 MiB (use --volume-source)"
+        );
+    }
+    let items = key_paths(&files);
+    // A single lab file is run by name; a folder as the workshop.
+    let run_path = if args.path.is_file() {
+        format!("/tmp/workshop/{}", items[0].path)
+    } else {
+        copied
+    };
+    Ok(Mounted {
+        volume: config_map_volume(cm_name, Some(items)),
+        run_path,
+        files,
+    })
+}
+
+/// `--volume-source JSON` as the `workshop` volume.
+fn volume_from_json(json: &str) -> Result<Volume, JobError> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| JobError::VolumeSource(e.to_string()))?;
+    let Some(obj) = v.as_object_mut() else {
+        return Err(JobError::VolumeSource(
+            "must be a JSON object such as {\"persistentVolumeClaim\": {\"claimName\": \"labs\"}}"
+                .into(),
+        ));
+    };
+    obj.insert("name".into(), "workshop".into());
+    serde_json::from_value(v).map_err(|e| JobError::VolumeSource(e.to_string()))
+}
+
+fn config_map_volume(name: &str, items: Option<Vec<KeyToPath>>) -> Volume {
+    Volume {
+        name: "workshop".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: name.to_string(),
+            items,
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+/// Where each ConfigMap key lands under the mount.
+fn key_paths(files: &Files) -> Vec<KeyToPath> {
+    files
+        .iter()
+        .map(|(key, rel, _)| KeyToPath {
+            key: key.clone(),
+            path: rel.to_string_lossy().into_owned(),
+            ..KeyToPath::default()
+        })
+        .collect()
+}
+
+/// The ConfigMap of the workshop's files: text as data, the rest as binary
+/// data, and the key-to-path map in an annotation.
+fn config_map(name: &str, namespace: &Option<String>, files: Files) -> ConfigMap {
+    let paths: BTreeMap<String, String> = key_paths(&files)
+        .into_iter()
+        .map(|i| (i.key, i.path))
+        .collect();
     let mut data = BTreeMap::new();
     let mut binary = BTreeMap::new();
-    let mut items = Vec::new();
-    let (workshop_volume, run_path) = if let Some(json) = &args.volume_source {
-        let mut v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| JobError::VolumeSource(e.to_string()))?;
-        let Some(obj) = v.as_object_mut() else {
-            return Err(JobError::VolumeSource(
-                "must be a JSON object such as {\"persistentVolumeClaim\": {\"claimName\": \"labs\"}}".into(),
-            ));
-        };
-        obj.insert("name".into(), "workshop".into());
-        let vol: Volume =
-            serde_json::from_value(v).map_err(|e| JobError::VolumeSource(e.to_string()))?;
-        (vol, WORKSHOP_MOUNT.to_string())
-    } else if let Some(existing) = &args.configmap {
-        let vol = Volume {
-            name: "workshop".into(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: existing.clone(),
-                ..ConfigMapVolumeSource::default()
-            }),
-            ..Volume::default()
-        };
-        (vol, WORKSHOP_MOUNT.to_string())
-    } else {
-        let files = workshop_files(&args.path)?;
-        let total: usize = files.iter().map(|(_, _, b)| b.len()).sum();
-        if total > CONFIGMAP_LIMIT * 9 / 10 {
-            eprintln!(
-                "warning: the workshop's files take {total} bytes; a ConfigMap holds at most 1 MiB (use --volume-source)"
-            );
-        }
-        for (key, rel, bytes) in &files {
-            match String::from_utf8(bytes.clone()) {
-                Ok(text) => {
-                    data.insert(key.clone(), text);
-                }
-                Err(_) => {
-                    binary.insert(key.clone(), ByteString(bytes.clone()));
-                }
+    for (key, _, bytes) in files {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                data.insert(key, text);
             }
-            items.push(KeyToPath {
-                key: key.clone(),
-                path: rel.to_string_lossy().into_owned(),
-                ..KeyToPath::default()
-            });
+            Err(e) => {
+                binary.insert(key, ByteString(e.into_bytes()));
+            }
         }
-        let vol = Volume {
-            name: "workshop".into(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: cm_name.clone(),
-                items: Some(items.clone()),
-                ..ConfigMapVolumeSource::default()
-            }),
-            ..Volume::default()
-        };
-        // A single lab file is run by name; a folder as the workshop.
-        let run_path = if args.path.is_file() {
-            format!("/tmp/workshop/{}", items[0].path)
-        } else {
-            "/tmp/workshop".to_string()
-        };
-        (vol, run_path)
-    };
-    let run_path = if run_path == WORKSHOP_MOUNT {
-        "/tmp/workshop".to_string()
-    } else {
-        run_path
-    };
-
-    let mut cm_meta = meta(&cm_name, &args.namespace);
-    cm_meta.annotations = Some(BTreeMap::from([(
+    }
+    let mut metadata = meta(name, namespace);
+    metadata.annotations = Some(BTreeMap::from([(
         "labctl.dev/files".to_string(),
-        serde_json::to_string(
-            &items
-                .iter()
-                .map(|i| (i.key.clone(), i.path.clone()))
-                .collect::<BTreeMap<_, _>>(),
-        )
-        .unwrap_or_default(),
+        serde_json::to_string(&paths).unwrap_or_default(),
     )]));
-    let config_map = ConfigMap {
-        metadata: cm_meta,
+    ConfigMap {
+        metadata,
         data: Some(data),
         binary_data: (!binary.is_empty()).then_some(binary),
         ..ConfigMap::default()
-    };
-    let secret = Secret {
-        metadata: meta(&secret_name, &args.namespace),
-        string_data: Some(secret_data),
-        type_: Some("Opaque".into()),
-        ..Secret::default()
-    };
-    let account = ServiceAccount {
-        metadata: meta("labctl", &args.namespace),
-        ..ServiceAccount::default()
-    };
-    let count = users.len() as i32;
-    let job = Job {
+    }
+}
+
+fn read_only_mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }
+}
+
+/// The users list, from the Secret, as `users.txt`.
+fn users_volume(secret_name: &str) -> Volume {
+    Volume {
+        name: "users".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret_name.to_string()),
+            items: Some(vec![KeyToPath {
+                key: USERS_KEY.into(),
+                path: "users.txt".into(),
+                ..KeyToPath::default()
+            }]),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+/// The Indexed Job: one completion per user, `-j` at once, no retries.
+fn job(args: &JobArgs, count: i32, container: Container, volumes: Vec<Volume>) -> Job {
+    Job {
         metadata: meta(&args.name, &args.namespace),
         spec: Some(JobSpec {
             completion_mode: Some("Indexed".into()),
@@ -399,67 +489,21 @@ pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
             backoff_limit: Some(0),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(BTreeMap::from([(
-                        "app.kubernetes.io/managed-by".to_string(),
-                        "labctl".to_string(),
-                    )])),
+                    labels: Some(managed_by()),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
                     restart_policy: Some("Never".into()),
                     service_account_name: Some("labctl".into()),
-                    containers: vec![Container {
-                        name: "labctl".into(),
-                        image: Some(args.image.clone()),
-                        image_pull_policy: Some("IfNotPresent".into()),
-                        command: Some(vec!["sh".into(), "-c".into(), script(&run_path, &run_args)]),
-                        env: Some(env),
-                        volume_mounts: Some(vec![
-                            VolumeMount {
-                                name: "workshop".into(),
-                                mount_path: WORKSHOP_MOUNT.into(),
-                                read_only: Some(true),
-                                ..VolumeMount::default()
-                            },
-                            VolumeMount {
-                                name: "users".into(),
-                                mount_path: USERS_MOUNT.into(),
-                                read_only: Some(true),
-                                ..VolumeMount::default()
-                            },
-                        ]),
-                        ..Container::default()
-                    }],
-                    volumes: Some(vec![
-                        workshop_volume,
-                        Volume {
-                            name: "users".into(),
-                            secret: Some(SecretVolumeSource {
-                                secret_name: Some(secret_name.clone()),
-                                items: Some(vec![KeyToPath {
-                                    key: USERS_KEY.into(),
-                                    path: "users.txt".into(),
-                                    ..KeyToPath::default()
-                                }]),
-                                ..SecretVolumeSource::default()
-                            }),
-                            ..Volume::default()
-                        },
-                    ]),
+                    containers: vec![container],
+                    volumes: Some(volumes),
                     ..PodSpec::default()
                 }),
             },
             ..JobSpec::default()
         }),
         ..Job::default()
-    };
-    let docs = [
-        to_yaml(&config_map)?,
-        to_yaml(&secret)?,
-        to_yaml(&account)?,
-        to_yaml(&job)?,
-    ];
-    Ok(docs.join("---\n"))
+    }
 }
 
 fn to_yaml<T: serde::Serialize>(v: &T) -> Result<String, JobError> {

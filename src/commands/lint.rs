@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::json;
 
-use super::{Output, load_all, parse_var_args};
+use super::{Output, cli_sources, load_all};
 use crate::check::examiner::{self, ScriptPathError};
 use crate::cli::{Format, WorkshopArgs};
-use crate::diag::{self, Diagnostic, Severity};
+use crate::diag::{self, Code, Diagnostic, Severity};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::nearest;
 use crate::lab::info::{FenceRole, role};
@@ -21,22 +21,11 @@ use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
 /// Runs `labctl lint`.
 pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
-    let cli_vars = match parse_var_args(&args.vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
-    };
     let options = ParseOptions {
         shell_blocks: args.shell_blocks,
     };
     let (loaded, mut diags) = load_all(&args.paths, options);
-    let sources = Sources {
-        cli: cli_vars,
-        env: Sources::env_vars(),
-        ..Sources::default()
-    };
+    let sources = cli_sources(&args.vars);
     for l in &loaded {
         for lab in &l.workshop.labs {
             lint_lab(&l.workshop, lab, &sources, &mut diags);
@@ -101,37 +90,59 @@ fn hardcoded_user() -> &'static Regex {
 }
 
 fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnostic>) {
-    let defined = sources.resolve(&lab.settings.vars);
-    let book: BTreeSet<&String> = w.book_vars.keys().collect();
-    let src = &lab.source;
-    // The caret goes under the text itself: a check's value may sit some lines
-    // below the `- kind:` line it starts on. Lines come from one index, so
-    // lint stays linear in the number of diagnostics.
-    let idx = LineIndex::new(src);
-    let at = |line: usize, needle: &str, len: usize| -> (usize, usize, usize) {
+    let mut found = Findings {
+        lab,
+        idx: LineIndex::new(&lab.source),
+        diags,
+    };
+    let uses_username = lint_variables(w, lab, sources, &mut found);
+    lint_fence_names(lab, &mut found);
+    let wd = w.default_workdir();
+    for s in &lab.steps {
+        lint_step(s, lab, &wd, &mut found);
+    }
+    lint_images(lab, &mut found);
+    if uses_username {
+        lint_hardcoded_users(lab, &mut found);
+    }
+}
+
+/// Where a position is: (line, column, caret width).
+type Place = (usize, usize, usize);
+
+/// The diagnostics of one page, with the line index that places them.
+struct Findings<'a> {
+    lab: &'a Lab,
+    // Lines come from one index, so lint stays linear in the number of diagnostics.
+    idx: LineIndex<'a>,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Findings<'_> {
+    /// The first `needle` at or below `line`: the caret goes under the text
+    /// itself, as a check's value may sit some lines below the `- kind:` line
+    /// it starts on.
+    fn at(&self, line: usize, needle: &str, len: usize) -> Place {
         (line.max(1)..line.max(1) + 50)
             .find_map(|ln| {
-                let l = idx.line_text(ln)?;
+                let l = self.idx.line_text(ln)?;
                 l.find(needle)
                     .map(|c| (ln, l[..c].chars().count() + 1, len))
             })
             .unwrap_or((line, 1, len))
-    };
-    let mut push = |sev: Severity,
-                    code: &'static str,
-                    (line, col, len): (usize, usize, usize),
-                    msg: String,
-                    help: Option<String>| {
-        let d = Diagnostic::file(&lab.path, sev, code, msg).at_line(
-            idx.line_text(line),
-            line,
-            col,
-            len,
-        );
-        diags.push(Diagnostic { help, ..d });
-    };
-    let mut uses_username = false;
-    // Every text that variables may appear in, with the line where it starts.
+    }
+
+    fn push(&mut self, sev: Severity, code: Code, place: Place, msg: String, help: String) {
+        let (line, col, len) = place;
+        let d = Diagnostic::file(&self.lab.path, sev, code, msg)
+            .at_line(self.idx.line_text(line), line, col, len)
+            .with_help(help);
+        self.diags.push(d);
+    }
+}
+
+/// Every text that variables may appear in, with the line where it starts.
+fn variable_texts(lab: &Lab) -> Vec<(usize, String)> {
     let mut texts: Vec<(usize, String)> = Vec::new();
     for s in &lab.steps {
         texts.push((s.span.line + 1, s.body.clone()));
@@ -146,8 +157,16 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
         texts.push((c.line, serde_json::to_string(&c.raw).unwrap_or_default()));
     }
     texts.sort_by_key(|(line, _)| *line);
+    texts
+}
+
+/// Undefined variables, once per variable per page (the first use says it
+/// all); says whether the page uses a username variable.
+fn lint_variables(w: &Workshop, lab: &Lab, sources: &Sources, found: &mut Findings<'_>) -> bool {
+    let defined = sources.resolve(&lab.settings.vars);
+    let mut uses_username = false;
     let mut reported = BTreeSet::new();
-    for (first_line, text) in &texts {
+    for (first_line, text) in &variable_texts(lab) {
         for u in vars::uses(text) {
             let line = first_line
                 + if text.starts_with('{') {
@@ -161,96 +180,102 @@ fn lint_lab(w: &Workshop, lab: &Lab, sources: &Sources, diags: &mut Vec<Diagnost
             ) {
                 uses_username = true;
             }
-            // Once per variable per lab: the first use says it all.
             if defined.contains_key(&u.name)
-                || book.contains(&u.name)
+                || w.book_vars.contains_key(&u.name)
                 || !reported.insert(u.name.clone())
             {
                 continue;
             }
-            let shown = if u.form == Form::Percent {
-                format!("%{}%", u.name)
-            } else {
-                format!("{{{{ {} }}}}", u.name)
-            };
-            let needle = if u.form == Form::Percent {
-                shown.clone()
-            } else {
-                u.name.clone()
-            };
-            if PLATFORM_VARS.contains(&u.name.as_str()) {
-                // `labctl run` refuses it without a value, so lint does too.
-                push(
-                    Severity::Error,
-                    "undefined-variable",
-                    at(line, &needle, needle.len()),
-                    format!(
-                        "undefined variable `{shown}` (a platform supplies it; labctl needs a value)"
-                    ),
-                    Some(format!(
-                        "pass --var {0}=VALUE or --users, set LABCTL_VAR_{0}, or give it a value in book.toml [preprocessor.labctl.vars]",
-                        u.name
-                    )),
-                );
-            } else if u.form == Form::Template {
-                push(
-                    Severity::Error,
-                    "undefined-variable",
-                    at(line, &needle, needle.len()),
-                    format!("undefined variable `{shown}`"),
-                    Some(format!(
-                        "define it: --var {0}=VALUE, LABCTL_VAR_{0}, or `labctl: vars:` in the front matter",
-                        u.name
-                    )),
-                );
-            } else if u.name.len() > 3 {
-                let known = defined
-                    .keys()
-                    .map(String::as_str)
-                    .chain(PLATFORM_VARS.iter().copied())
-                    .collect::<Vec<_>>();
-                if let Some(n) =
-                    nearest(&u.name, known).filter(|n| strsim::jaro_winkler(n, &u.name) > 0.88)
-                {
-                    push(
-                        Severity::Warning,
-                        "undefined-variable",
-                        at(line, &needle, needle.len()),
-                        format!("`{shown}` is not a variable and stays as written"),
-                        Some(format!("did you mean `%{n}%`?")),
-                    );
-                }
-            }
+            undefined_variable(&u, line, &defined, found);
         }
     }
-    lint_fence_names(lab, &mut push, &at);
-    let wd = w.default_workdir();
-    let lab_dir = lab.path.parent().map(Path::to_path_buf).unwrap_or_default();
-    for s in &lab.steps {
-        lint_step(s, lab, &wd, &mut push, &at);
+    uses_username
+}
+
+fn undefined_variable(u: &vars::Use, line: usize, defined: &vars::Vars, found: &mut Findings<'_>) {
+    let (shown, needle) = match u.form {
+        Form::Percent => (format!("%{}%", u.name), format!("%{}%", u.name)),
+        _ => (format!("{{{{ {} }}}}", u.name), u.name.clone()),
+    };
+    let place = found.at(line, &needle, needle.len());
+    if PLATFORM_VARS.contains(&u.name.as_str()) {
+        // `labctl run` refuses it without a value, so lint does too.
+        found.push(
+            Severity::Error,
+            Code::UndefinedVariable,
+            place,
+            format!("undefined variable `{shown}` (a platform supplies it; labctl needs a value)"),
+            format!(
+                "pass --var {0}=VALUE or --users, set LABCTL_VAR_{0}, or give it a value in book.toml [preprocessor.labctl.vars]",
+                u.name
+            ),
+        );
+    } else if u.form == Form::Template {
+        found.push(
+            Severity::Error,
+            Code::UndefinedVariable,
+            place,
+            format!("undefined variable `{shown}`"),
+            format!(
+                "define it: --var {0}=VALUE, LABCTL_VAR_{0}, or `labctl: vars:` in the front matter",
+                u.name
+            ),
+        );
+    } else if u.name.len() > 3 {
+        let known = defined
+            .keys()
+            .map(String::as_str)
+            .chain(PLATFORM_VARS.iter().copied());
+        if let Some(n) = nearest(&u.name, known).filter(|n| strsim::jaro_winkler(n, &u.name) > 0.88)
+        {
+            found.push(
+                Severity::Warning,
+                Code::UndefinedVariable,
+                place,
+                format!("`{shown}` is not a variable and stays as written"),
+                format!("did you mean `%{n}%`?"),
+            );
+        }
     }
+}
+
+/// Images the page shows that do not exist (paths are relative to the page).
+fn lint_images(lab: &Lab, found: &mut Findings<'_>) {
+    let lab_dir = lab.path.parent().map(Path::to_path_buf).unwrap_or_default();
     for (url, span) in &lab.images {
         if url.contains("://") || url.starts_with("data:") || url.starts_with('/') {
             continue;
         }
         let p = lab_dir.join(url.split(['#', '?']).next().unwrap_or(url));
         if !p.exists() {
-            push(
+            found.push(
                 Severity::Warning,
-                "missing-image",
+                Code::MissingImage,
                 (span.line, span.col, span.len.min(80)),
                 format!("image `{url}` does not exist (looked for {})", p.display()),
-                Some("add the image or fix the path; paths are relative to the page".into()),
+                "add the image or fix the path; paths are relative to the page".into(),
             );
         }
     }
-    if uses_username {
-        for s in &lab.steps {
-            for (i, l) in s.body.lines().enumerate() {
-                if let Some(m) = hardcoded_user().find(l) {
-                    let line = s.span.line + 1 + i;
-                    push(Severity::Warning, "hardcoded-user", at(line, m.as_str(), m.len()), format!("`{}` is hard-coded where the lab uses a username variable", m.as_str()), Some("write %username% (or {{ session_namespace }}) so every student gets their own".into()));
-                }
+}
+
+/// A literal `userN` on a page that otherwise gives each student their own name.
+fn lint_hardcoded_users(lab: &Lab, found: &mut Findings<'_>) {
+    for s in &lab.steps {
+        for (i, l) in s.body.lines().enumerate() {
+            if let Some(m) = hardcoded_user().find(l) {
+                let line = s.span.line + 1 + i;
+                found.push(
+                    Severity::Warning,
+                    Code::HardcodedUser,
+                    found.at(line, m.as_str(), m.len()),
+                    format!(
+                        "`{}` is hard-coded where the lab uses a username variable",
+                        m.as_str()
+                    ),
+                    "write %username% (or {{ session_namespace }}) so every student gets their own"
+                        .into(),
+                );
             }
         }
     }
@@ -270,11 +295,7 @@ const FENCE_WORDS: &[&str] = &[
     "output",
 ];
 
-fn lint_fence_names(
-    lab: &Lab,
-    push: &mut Push<'_>,
-    at: &dyn Fn(usize, &str, usize) -> (usize, usize, usize),
-) {
+fn lint_fence_names(lab: &Lab, found: &mut Findings<'_>) {
     use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
     for (ev, range) in Parser::new(&lab.source).into_offset_iter() {
         let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = ev else {
@@ -294,12 +315,12 @@ fn lint_fence_names(
             continue;
         };
         let line = lab.source[..range.start].matches('\n').count() + 1;
-        push(
+        found.push(
             Severity::Warning,
-            "unknown-fence",
-            at(line, word, word.len()),
+            Code::UnknownFence,
+            found.at(line, word, word.len()),
             format!("```{word} is not a fence labctl knows, so this block is prose"),
-            Some(format!("did you mean `{known}`?")),
+            format!("did you mean `{known}`?"),
         );
     }
 }
@@ -317,39 +338,30 @@ fn transposed(word: &str, known: &str) -> bool {
         && a[diff[1]] == b[diff[0]]
 }
 
-type Push<'a> =
-    dyn FnMut(Severity, &'static str, (usize, usize, usize), String, Option<String>) + 'a;
-
-fn lint_step(
-    s: &Step,
-    lab: &Lab,
-    wd: &Path,
-    push: &mut Push<'_>,
-    at: &dyn Fn(usize, &str, usize) -> (usize, usize, usize),
-) {
+fn lint_step(s: &Step, lab: &Lab, wd: &Path, found: &mut Findings<'_>) {
     let fence = (s.span.line, s.span.col, 3);
     if s.kind == StepKind::Execute && s.checks.is_empty() && s.expected.is_none() && !s.background {
-        push(
+        found.push(
             Severity::Info,
-            "unchecked-step",
+            Code::UncheckedStep,
             fence,
             format!(
                 "step `{}` has no check and no expected output: only its exit status is verified",
                 s.id
             ),
-            Some("add a ```verify block or the expected output after it".into()),
+            "add a ```verify block or the expected output after it".into(),
         );
     }
     if s.background_auto {
-        push(
+        found.push(
             Severity::Info,
-            "auto-background",
+            Code::AutoBackground,
             fence,
             format!(
                 "step `{}` never ends on its own: it runs in the background and is stopped with Ctrl-C",
                 s.id
             ),
-            Some("write background=false in its attributes if it does end".into()),
+            "write background=false in its attributes if it does end".into(),
         );
     }
     if let Some(e) = &s.examiner {
@@ -357,21 +369,21 @@ fn lint_step(
         if let Err(err) = examiner::script_in(&root, &e.name) {
             let (code, help) = match &err {
                 ScriptPathError::Escapes { .. } => (
-                    "examiner-outside",
+                    Code::ExaminerOutside,
                     "name a script inside workshop/examiner/tests/; labctl never runs one outside it"
                         .to_string(),
                 ),
                 ScriptPathError::Missing { .. } => (
-                    "examiner-missing",
+                    Code::ExaminerMissing,
                     format!("add an executable script at workshop/examiner/tests/{}", e.name),
                 ),
             };
-            push(
+            found.push(
                 Severity::Error,
                 code,
-                at(s.span.line + 1, &e.name, e.name.len()),
+                found.at(s.span.line + 1, &e.name, e.name.len()),
                 err.to_string(),
-                Some(help),
+                help,
             );
         }
     }
@@ -390,7 +402,7 @@ fn lint_step(
             let p = wd.join(f);
             if !p.exists() {
                 let line = s.span.line + 1 + i;
-                push(Severity::Warning, "missing-file", at(line, f, f.len()), format!("`{f}` does not exist relative to the working directory {}", wd.display()), Some("commands run in the workshop folder unless --workdir says otherwise; add the file or fix the path".into()));
+                found.push(Severity::Warning, Code::MissingFile, found.at(line, f, f.len()), format!("`{f}` does not exist relative to the working directory {}", wd.display()), "commands run in the workshop folder unless --workdir says otherwise; add the file or fix the path".into());
             }
         }
     }

@@ -16,10 +16,11 @@ pub mod users_from;
 
 use std::path::PathBuf;
 
+use crate::cli::values::VarArg;
 use crate::diag::{self, Diagnostic};
 use crate::lab::parse::ParseOptions;
 use crate::lab::workshop::{self, Loaded};
-use crate::vars::Vars;
+use crate::vars::Sources;
 
 /// Output settings decided at the edge.
 #[derive(Debug, Clone, Copy)]
@@ -28,9 +29,9 @@ pub struct Output {
     pub color: bool,
     /// Live progress on stderr (a terminal that can redraw).
     pub live: bool,
-    /// Print less.
+    /// `--quiet`: only failures and the summary.
     pub quiet: bool,
-    /// Print more.
+    /// `--verbose`: every check, retries, where things were looked for.
     pub verbose: bool,
 }
 
@@ -46,16 +47,13 @@ pub fn load_all(paths: &[PathBuf], options: ParseOptions) -> (Vec<Loaded>, Vec<D
     (loaded, diags)
 }
 
-/// Parses `--var K=V` arguments.
-pub fn parse_var_args(args: &[String]) -> Result<Vars, String> {
-    args.iter()
-        .map(|a| {
-            a.split_once('=')
-                .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| format!("--var `{a}` must be NAME=VALUE"))
-        })
-        .collect()
+/// Where variables come from for one student: `--var`, then `LABCTL_VAR_*`.
+pub fn cli_sources(vars: &[VarArg]) -> Sources {
+    Sources {
+        cli: VarArg::collect(vars),
+        env: Sources::env_vars(),
+        ..Sources::default()
+    }
 }
 
 /// Starts the sandbox for `run`, `serve` and `board`; a sandbox that cannot
@@ -67,6 +65,25 @@ pub async fn start_sandbox(
         eprintln!("error: the sandbox could not start: {e}");
         crate::exit_code::Exit::Environment
     })
+}
+
+/// `--sandbox` of `run` and `serve`: a sandbox for one student, its
+/// namespaces named after `names` (none: user1); `None` when not asked for.
+pub async fn sandbox_if_asked(
+    asked: bool,
+    mesh_delay: std::time::Duration,
+    names: Vec<String>,
+) -> Result<Option<crate::sandbox::Sandbox>, crate::exit_code::Exit> {
+    if !asked {
+        return Ok(None);
+    }
+    let cfg = crate::sandbox::SandboxConfig {
+        users: 1,
+        mesh_delay,
+        names,
+        ..crate::sandbox::SandboxConfig::default()
+    };
+    start_sandbox(cfg).await.map(Some)
 }
 
 /// Prints the errors among `diags` and says whether there were any.

@@ -15,8 +15,8 @@ use crate::cli::ReportMergeArgs;
 use crate::exit_code::Exit;
 use crate::report::collect::{Collected, FromJsonError};
 use crate::report::{
-    ReportError, ReportFormat, check_targets, github, html, json, junit, parse_targets, tap,
-    with_github_default, write_atomic,
+    ReportError, ReportFormat, check_targets, github, html, json, junit, tap, with_github_default,
+    write_atomic,
 };
 
 /// Why an input file could not be merged.
@@ -25,35 +25,26 @@ pub enum MergeInputError {
     /// Unreadable file.
     #[error("{path}: cannot read: {source}")]
     Read {
-        /// The file.
         path: PathBuf,
-        /// Cause.
         source: std::io::Error,
     },
     /// No line starting with `{` in it.
     #[error("{path}: no JSON report in it (no line starts with `{{`)")]
-    NoJson {
-        /// The file.
-        path: PathBuf,
-    },
+    NoJson { path: PathBuf },
     /// Not JSON from the first `{` line on.
     #[error("{path}:{line}: not valid JSON: {source}")]
     Json {
-        /// The file.
         path: PathBuf,
         /// 1-based line where the document starts.
         line: usize,
-        /// Cause.
         source: serde_json::Error,
     },
     /// JSON, but not a labctl report.
     #[error("{path}:{line}: {source}")]
     Report {
-        /// The file.
         path: PathBuf,
         /// 1-based line where the document starts.
         line: usize,
-        /// Cause.
         source: FromJsonError,
     },
 }
@@ -99,13 +90,9 @@ pub fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError
 pub fn run(args: &ReportMergeArgs) -> Exit {
     // Under GitHub Actions the annotations join files asked for; with none,
     // stdout is the merged JSON and stays clean.
-    let targets = match parse_targets(&args.reports) {
-        Ok(t) if t.is_empty() => t,
-        Ok(t) => with_github_default(t),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
+    let targets = match args.reports.clone() {
+        t if t.is_empty() => t,
+        t => with_github_default(t),
     };
     if let Err(e) = check_targets(&targets, &args.files) {
         eprintln!("error: {e}");

@@ -5,17 +5,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Output, load_all, parse_var_args, print_diagnostics};
+use super::{Output, load_all, print_diagnostics};
 use crate::cancel;
 use crate::check::kube::KubeOptions;
 use crate::cli::RunArgs;
+use crate::cli::values::{UserList, VarArg};
 use crate::diag::{Diagnostic, Severity, has_errors};
 use crate::engine::{self, EngineConfig, EventSink, Mode, UserPlan};
 use crate::event::EventKind;
 use crate::exit_code::Exit;
-use crate::lab::check_spec::{Assertion, parse_duration_str};
+use crate::lab::check_spec::Assertion;
 use crate::lab::parse::ParseOptions;
-use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop, parse_users};
+use crate::plan::{FillMode, Selection, StepRef, User, fill_workshop};
 use crate::redact::Redactor;
 use crate::report::check_console::{CheckConsole, CheckConsoleOptions};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
@@ -25,7 +26,7 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::mesh_fetch::{GraphApi, GraphTarget};
 use crate::report::tap::TapReporter;
-use crate::report::{ReportFormat, Reporter, check_targets, parse_targets, with_github_default};
+use crate::report::{ReportFormat, Reporter, check_targets, with_github_default};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::shell::affinity::Colocation;
 use crate::shell::{escapees, preflight};
@@ -109,30 +110,15 @@ async fn run_steps(
             "`--interactive` is one student at a time: drop `--users` (or drop `--interactive`)",
         );
     }
-    let cli_vars = match parse_var_args(&args.vars) {
-        Ok(v) => v,
-        Err(e) => return bad(e),
-    };
-    let targets = match parse_targets(&args.reports) {
-        Ok(t) => with_github_default(t),
-        Err(e) => return bad(e),
-    };
-    let default_timeout = match args.timeout.as_deref().map(parse_duration_str).transpose() {
-        Ok(t) => t.unwrap_or(Duration::from_secs(120)),
-        Err(e) => return bad(format!("--timeout: {e}")),
-    };
+    let cli_vars = VarArg::collect(&args.vars);
+    let targets = with_github_default(args.reports.clone());
+    let default_timeout = args.timeout.unwrap_or(Duration::from_secs(120));
     if default_timeout.is_zero() {
         return bad("--timeout 0s would stop every step at once; give a duration such as 30s");
     }
-    let mesh_delay = match parse_duration_str(&args.mesh_delay) {
-        Ok(d) => d,
-        Err(e) => return bad(format!("--mesh-delay: {e}")),
-    };
+    let mesh_delay = args.mesh_delay;
     let users: Vec<Option<User>> = match (&args.users, &args.users_from) {
-        (Some(spec), _) => match parse_users(spec) {
-            Ok(u) => u.into_iter().map(Some).collect(),
-            Err(e) => return bad(format!("--users: {e}")),
-        },
+        (Some(UserList(u)), _) => u.iter().cloned().map(Some).collect(),
         (None, Some(report)) => match super::users_from::users(report, args.failed) {
             Ok(u) if u.is_empty() => {
                 eprintln!(

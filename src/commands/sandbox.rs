@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{SandboxAction, SandboxArgs};
 use crate::exit_code::Exit;
-use crate::lab::check_spec::parse_duration_str;
 use crate::lab::workshop::book_source_around;
 use crate::sandbox::{Sandbox, SandboxConfig, interrupted, run_child_in, shell_quote};
 
@@ -29,16 +28,9 @@ struct State {
 
 /// Runs `labctl sandbox`; with `-- CMD` the exit status is CMD's.
 pub fn run(args: &SandboxArgs) -> std::process::ExitCode {
-    let mesh_delay = match parse_duration_str(&args.mesh_delay) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: --mesh-delay: {e}");
-            return Exit::BadInput.into();
-        }
-    };
     let cfg = SandboxConfig {
         users: args.users.max(1),
-        mesh_delay,
+        mesh_delay: args.mesh_delay,
         refuse: Vec::new(),
         ..Default::default()
     };
@@ -192,68 +184,12 @@ fn start(args: &SandboxArgs, workshop: Option<&Path>) -> std::process::ExitCode 
         print!("{}", exports(&state));
         return Exit::Success.into();
     }
-    let _ = std::fs::remove_file(&path);
-    if let Some(parent) = path.parent() {
-        use std::os::unix::fs::DirBuilderExt as _;
-        if let Err(e) = std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-        {
-            eprintln!("error: cannot create {}: {e}", parent.display());
-            return Exit::Environment.into();
-        }
-    }
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
+    let state = match spawn_background(args, &path).and_then(|child| wait_for_state(child, &path)) {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot find labctl's own program: {e}");
+            eprintln!("error: {e}");
             return Exit::Environment.into();
         }
-    };
-    let mut child = std::process::Command::new(exe);
-    child
-        .args(["sandbox", "--users", &args.users.to_string()])
-        .args(["--mesh-delay", &args.mesh_delay, "serve", "--state"])
-        .arg(&path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    {
-        use std::os::unix::process::CommandExt as _;
-        // Its own session: the terminal's Ctrl-C and hang-up are not for it.
-        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            child.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(|_| ())
-                    .map_err(std::io::Error::from)
-            });
-        }
-    }
-    let mut spawned = match child.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: cannot start the background sandbox: {e}");
-            return Exit::Environment.into();
-        }
-    };
-    let started = Instant::now();
-    let state = loop {
-        if let Some(s) = read_state(&path) {
-            break s;
-        }
-        if let Ok(Some(status)) = spawned.try_wait() {
-            eprintln!("error: the background sandbox ended at once ({status})");
-            return Exit::Environment.into();
-        }
-        if started.elapsed() > START_LIMIT {
-            let _ = spawned.kill();
-            let _ = spawned.wait();
-            eprintln!("error: the background sandbox did not start within {START_LIMIT:?}");
-            return Exit::Environment.into();
-        }
-        std::thread::sleep(Duration::from_millis(20));
     };
     print!("{}", exports(&state));
     eprint!(
@@ -270,6 +206,88 @@ fn start(args: &SandboxArgs, workshop: Option<&Path>) -> std::process::ExitCode 
         state.pid
     );
     Exit::Success.into()
+}
+
+/// Why `start` could not leave a sandbox running.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("cannot create {}: {source}", dir.display())]
+    StateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot find labctl's own program: {0}")]
+    OwnProgram(std::io::Error),
+    #[error("cannot start the background sandbox: {0}")]
+    Spawn(std::io::Error),
+    #[error("the background sandbox ended at once ({0})")]
+    EndedAtOnce(std::process::ExitStatus),
+    #[error("the background sandbox did not start within {START_LIMIT:?}")]
+    TooSlow,
+}
+
+/// `labctl sandbox serve --state PATH` in a session of its own, writing its
+/// state file once it serves.
+fn spawn_background(args: &SandboxArgs, path: &Path) -> Result<std::process::Child, StartError> {
+    let _ = std::fs::remove_file(path);
+    if let Some(parent) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|source| StartError::StateDir {
+                dir: parent.to_path_buf(),
+                source,
+            })?;
+    }
+    let exe = std::env::current_exe().map_err(StartError::OwnProgram)?;
+    let mut child = std::process::Command::new(exe);
+    child
+        .args(["sandbox", "--users", &args.users.to_string()])
+        .args([
+            "--mesh-delay",
+            &humantime::format_duration(args.mesh_delay).to_string(),
+            "serve",
+            "--state",
+        ])
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    {
+        use std::os::unix::process::CommandExt as _;
+        // Its own session: the terminal's Ctrl-C and hang-up are not for it.
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            child.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(|_| ())
+                    .map_err(std::io::Error::from)
+            });
+        }
+    }
+    child.spawn().map_err(StartError::Spawn)
+}
+
+/// The state file the background sandbox writes once it serves; a sandbox
+/// too slow to start is ended.
+fn wait_for_state(mut spawned: std::process::Child, path: &Path) -> Result<State, StartError> {
+    let started = Instant::now();
+    loop {
+        if let Some(s) = read_state(path) {
+            return Ok(s);
+        }
+        if let Ok(Some(status)) = spawned.try_wait() {
+            return Err(StartError::EndedAtOnce(status));
+        }
+        if started.elapsed() > START_LIMIT {
+            let _ = spawned.kill();
+            let _ = spawned.wait();
+            return Err(StartError::TooSlow);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 async fn serve(cfg: SandboxConfig, path: PathBuf) -> Result<i32, String> {

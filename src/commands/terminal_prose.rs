@@ -9,6 +9,8 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 use crate::lab::info::{FenceRole, role};
 
 /// Renders `markdown` (variables already filled) for a terminal.
+// Long: one match over every markdown event, each arm a few lines, around
+// the state the events share (open styles, lists, the heading being drawn).
 pub fn render(markdown: &str, color: bool) -> String {
     let st = |s: Style| s.force_styling(color);
     let bold = st(Style::new().bold());

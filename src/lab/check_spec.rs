@@ -1,6 +1,7 @@
 //! Typed checks parsed from `verify` blocks: every mistake (unknown key, a check
 //! that asserts nothing, a bad JSONPath or regex) surfaces here, before anything runs.
 
+use crate::diag::Code;
 use std::time::Duration;
 
 use jsonpath_rust::parser::model::JpQuery;
@@ -258,7 +259,7 @@ pub struct CommandCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     /// Stable code for lint.
-    pub code: &'static str,
+    pub code: Code,
     /// What is wrong.
     pub message: String,
     /// Text in the block to put the caret under.
@@ -270,7 +271,7 @@ pub struct SpecError {
 }
 
 impl SpecError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: Code, message: impl Into<String>) -> Self {
         SpecError {
             code,
             message: message.into(),
@@ -316,8 +317,11 @@ pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 }
 
 fn unknown_key(key: &str, known: &[&str], context: &str) -> SpecError {
-    let mut e =
-        SpecError::new("verify-schema", format!("unknown key `{key}` in {context}")).near(key);
+    let mut e = SpecError::new(
+        Code::VerifySchema,
+        format!("unknown key `{key}` in {context}"),
+    )
+    .near(key);
     e.help = Some(match nearest(key, known.iter().copied()) {
         Some(k) => format!("did you mean `{k}`?"),
         None => format!("known keys: {}", known.join(", ")),
@@ -367,7 +371,7 @@ pub fn parse_duration_str(s: &str) -> Result<Duration, DurationError> {
 fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, SpecError> {
     v.as_str().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`{key}` needs a string, found `{v}`"),
         )
         .near(key)
@@ -379,7 +383,7 @@ fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         .ok_or_else(|| {
             SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`{key}` needs a number, found `{v}`"),
             )
             .near(key)
@@ -389,7 +393,7 @@ fn number(v: &Value, key: &str) -> Result<f64, SpecError> {
 fn boolean(v: &Value, key: &str) -> Result<bool, SpecError> {
     v.as_bool().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`{key}` needs true or false, found `{v}`"),
         )
         .near(key)
@@ -400,7 +404,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
     let int = |v: &Value, k: &str| {
         v.as_u64().ok_or_else(|| {
             SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`{k}` needs a whole number, found `{v}`"),
             )
             .near("count")
@@ -428,7 +432,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
             }
             if c.min.is_none() && c.max.is_none() {
                 return Err(SpecError::new(
-                    "check-asserts-nothing",
+                    Code::CheckAssertsNothing,
                     "`count` needs a number or {min, max}",
                 )
                 .near("count"));
@@ -436,7 +440,7 @@ fn count_spec(v: &Value) -> Result<CountSpec, SpecError> {
             Ok(c)
         }
         other => Err(SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`count` needs a number or {{min, max}}, found `{other}`"),
         )
         .near("count")),
@@ -452,11 +456,9 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
         "contains" => Predicate::Contains(to_text(v)),
         "not-contains" => Predicate::NotContains(to_text(v)),
         "matches" => Predicate::Matches(compile_regex(as_str(v, key)?)?),
-        "one-of" => {
-            Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {
-                SpecError::new("verify-schema", "`one-of` needs a list").near(key)
-            })?)
-        }
+        "one-of" => Predicate::OneOf(v.as_array().cloned().ok_or_else(|| {
+            SpecError::new(Code::VerifySchema, "`one-of` needs a list").near(key)
+        })?),
         "gt" => Predicate::Gt(number(v, key)?),
         "gte" => Predicate::Gte(number(v, key)?),
         "lt" => Predicate::Lt(number(v, key)?),
@@ -476,7 +478,7 @@ fn predicate(key: &str, v: &Value) -> Result<Option<Predicate>, SpecError> {
 fn operator_map(v: &Value, key: &str, example: &str) -> Result<Vec<Predicate>, SpecError> {
     let m = v.as_object().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`{key}` needs operators, e.g. {key}: {{ {example} }}"),
         )
         .near(key)
@@ -490,7 +492,7 @@ fn operator_map(v: &Value, key: &str, example: &str) -> Result<Vec<Predicate>, S
     }
     if ps.is_empty() {
         return Err(SpecError::new(
-            "check-asserts-nothing",
+            Code::CheckAssertsNothing,
             format!("`{key}` lists no operator"),
         )
         .near(key));
@@ -507,7 +509,7 @@ fn text_preds(v: &Value, key: &str) -> Result<Vec<Predicate>, SpecError> {
 }
 
 fn expected_exit(v: &Value) -> Result<ExpectedExit, SpecError> {
-    parse_exit(v).map_err(|e| SpecError::new("verify-schema", e.to_string()).near("exit"))
+    parse_exit(v).map_err(|e| SpecError::new(Code::VerifySchema, e.to_string()).near("exit"))
 }
 
 /// An `exit` value that is no exit status; the wording says what to write.
@@ -563,7 +565,7 @@ fn json_assert(m: &Map<String, Value>) -> Result<Option<JsonAssert>, SpecError> 
     }
     if preds.is_empty() {
         return Err(SpecError::new(
-            "check-asserts-nothing",
+            Code::CheckAssertsNothing,
             format!("`json: {}` asserts nothing", path.text),
         )
         .near("json")
@@ -577,7 +579,7 @@ fn timing(m: &Map<String, Value>) -> Result<Timing, SpecError> {
         m.get(k)
             .map(|v| {
                 parse_duration(v)
-                    .map_err(|e| SpecError::new("verify-schema", e.to_string()).near(k))
+                    .map_err(|e| SpecError::new(Code::VerifySchema, e.to_string()).near(k))
             })
             .transpose()
     };
@@ -626,7 +628,7 @@ fn own_keys(kind: CheckKind) -> &'static [&'static str] {
 pub fn parse_check(v: &Value) -> Result<(Assertion, Timing), SpecError> {
     let m = v.as_object().ok_or_else(|| {
         SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("a check must be a map such as `- exit: 0`, found `{v}`"),
         )
     })?;
@@ -691,7 +693,7 @@ fn check_keys(m: &Map<String, Value>, kind: CheckKind) -> Result<(), SpecError> 
         let is_op = !own.contains(&key) && !TIMING_KEYS.contains(&key);
         if takes_ops && is_op && !m.contains_key("json") {
             return Err(SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`{key}` needs a `json:` path to apply to"),
             )
             .near(key));
@@ -721,7 +723,8 @@ fn http_check(m: &Map<String, Value>) -> Result<HttpCheck, SpecError> {
     let mut headers = Vec::new();
     if let Some(h) = m.get("headers") {
         let hm = h.as_object().ok_or_else(|| {
-            SpecError::new("verify-schema", "`headers` needs a map of name: value").near("headers")
+            SpecError::new(Code::VerifySchema, "`headers` needs a map of name: value")
+                .near("headers")
         })?;
         for (name, hv) in hm {
             headers.push((name.to_ascii_lowercase(), text_preds(hv, name)?));
@@ -731,7 +734,7 @@ fn http_check(m: &Map<String, Value>) -> Result<HttpCheck, SpecError> {
     let json = json_assert(m)?;
     if status.is_none() && headers.is_empty() && body.is_empty() && json.is_none() {
         return Err(SpecError::new(
-            "check-asserts-nothing",
+            Code::CheckAssertsNothing,
             format!("`http: {url}` asserts nothing"),
         )
         .near("http")
@@ -747,7 +750,7 @@ fn http_check(m: &Map<String, Value>) -> Result<HttpCheck, SpecError> {
     };
     if tls.cert.is_some() != tls.key.is_some() {
         return Err(SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             "`cert:` and `key:` go together (a client certificate and its key)",
         )
         .near(if tls.cert.is_some() { "cert" } else { "key" }));
@@ -769,7 +772,7 @@ fn http_status(s: &Value) -> Result<u16, SpecError> {
         .map(|n| n as u16)
         .ok_or_else(|| {
             SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`status: {s}` is not an HTTP status"),
             )
             .near("status")
@@ -783,7 +786,7 @@ fn kube_check(m: &Map<String, Value>) -> Result<KubeCheck, SpecError> {
         .filter(|(a, k)| !a.is_empty() && !k.is_empty())
         .ok_or_else(|| {
             SpecError::new(
-                "verify-schema",
+                Code::VerifySchema,
                 format!("`kube: {gvk}` must be apiVersion/Kind"),
             )
             .near(gvk)
@@ -798,22 +801,23 @@ fn kube_check(m: &Map<String, Value>) -> Result<KubeCheck, SpecError> {
     let selector = optional_str(m, "selector")?;
     if name.is_some() && selector.is_some() {
         return Err(SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             "a kube check takes `name` or `selector`, not both",
         )
         .near("selector"));
     }
     let count = m.get("count").map(count_spec).transpose()?;
     if count.is_some() && name.is_some() {
-        return Err(
-            SpecError::new("verify-schema", "`count` goes with `selector`, not `name`")
-                .near("count"),
-        );
+        return Err(SpecError::new(
+            Code::VerifySchema,
+            "`count` goes with `selector`, not `name`",
+        )
+        .near("count"));
     }
     let json = json_assert(m)?;
     if name.is_none() && selector.is_none() {
         return Err(SpecError::new(
-            "verify-schema",
+            Code::VerifySchema,
             format!("`kube: {gvk}` needs `name` or `selector`"),
         )
         .near("kube"));
@@ -865,7 +869,7 @@ mod tests {
     #[test]
     fn json_without_operator_asserts_nothing() {
         let e = parse_check(&json!({"json": "$.a"})).unwrap_err();
-        assert_eq!(e.code, "check-asserts-nothing");
+        assert_eq!(e.code, Code::CheckAssertsNothing);
     }
 
     #[test]
@@ -877,14 +881,14 @@ mod tests {
     #[test]
     fn bad_jsonpath_points_at_column() {
         let e = parse_check(&json!({"json": "$.a[?", "exists": true})).unwrap_err();
-        assert_eq!(e.code, "bad-jsonpath");
+        assert_eq!(e.code, Code::BadJsonpath);
         assert!(e.near_offset >= 3, "{e:?}");
     }
 
     #[test]
     fn bad_regex_points_at_column() {
         let e = parse_check(&json!({"stdout": {"matches": "ab(c"}})).unwrap_err();
-        assert_eq!(e.code, "bad-regex");
+        assert_eq!(e.code, Code::BadRegex);
         assert_eq!(e.near_offset, 2);
     }
 

@@ -12,7 +12,7 @@ use super::check_spec::{self, CheckSpec, SpecError};
 use super::front_matter;
 use super::info::{self, FenceRole, InfoString};
 use super::model::*;
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 
 mod educates;
 mod step;
@@ -131,7 +131,7 @@ pub fn parse_lab(path: &Path, bytes: &[u8], options: ParseOptions) -> ParsedLab 
                 Diagnostic::file(
                     path,
                     Severity::Error,
-                    "non-utf8",
+                    Code::NonUtf8,
                     format!(
                         "the file is not UTF-8 text (invalid byte at offset {})",
                         e.valid_up_to()
@@ -151,7 +151,7 @@ pub fn parse_lab(path: &Path, bytes: &[u8], options: ParseOptions) -> ParsedLab 
             Diagnostic::file(
                 path,
                 Severity::Error,
-                "cr-line-endings",
+                Code::CrLineEndings,
                 "the file ends its lines with CR only (classic Mac OS), which bash and labctl's line numbers do not read",
             )
             .with_help("save the page with LF (or CRLF) line endings, e.g. `tr '\\r' '\\n'`"),
@@ -203,7 +203,7 @@ impl<'a> PageParser<'a> {
     fn diag(
         &mut self,
         sev: Severity,
-        code: &'static str,
+        code: Code,
         range: Range<usize>,
         msg: impl Into<String>,
         help: Option<String>,
@@ -236,7 +236,7 @@ impl<'a> PageParser<'a> {
                 }
                 Err(e) => self.diag(
                     Severity::Error,
-                    "front-matter",
+                    Code::FrontMatter,
                     e.offset..e.offset + 1,
                     e.message,
                     Some(e.help),
@@ -409,7 +409,7 @@ impl<'a> PageParser<'a> {
                     info::role(&word),
                     FenceRole::Prose | FenceRole::Output { .. }
                 ) {
-                    self.diag(Severity::Error, "bad-attributes", info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
+                    self.diag(Severity::Error, Code::BadAttributes, info_base + e.offset..info_base + e.offset + 1, e.message, Some("write attributes as {key=value key2=\"quoted value\"} or as JSON {\"key\": \"value\"}".into()));
                 }
                 InfoString::bare(word)
             }
@@ -444,7 +444,7 @@ impl<'a> PageParser<'a> {
             };
             self.diag(
                 Severity::Error,
-                "unclosed-fence",
+                Code::UnclosedFence,
                 opening,
                 format!("the `{word}` fence is never closed"),
                 Some(help.into()),
@@ -454,7 +454,7 @@ impl<'a> PageParser<'a> {
         if *role == FenceRole::Prose && info.word.starts_with("execute-") {
             self.diag(
                 Severity::Error,
-                "bad-terminal",
+                Code::BadTerminal,
                 info_base..info_base + info.word.len(),
                 format!("`{}` names no terminal", info.word),
                 Some(format!(
@@ -495,7 +495,7 @@ impl<'a> PageParser<'a> {
             Some(v) => {
                 self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     cx.fence.range.clone(),
                     format!("`stream={v}` is not a stream"),
                     Some("write stream=stdout, stream=stderr or stream=both".into()),
@@ -537,7 +537,7 @@ impl<'a> PageParser<'a> {
         {
             self.diag(
                 Severity::Error,
-                "duplicate-step",
+                Code::DuplicateStep,
                 cx.opening(),
                 format!("step name `{name}` is used twice in this lab (first on line {first})"),
                 Some("give each step a unique name".into()),
@@ -558,7 +558,7 @@ impl<'a> PageParser<'a> {
                 let start = info_base + a.offset;
                 self.diag(
                     Severity::Error,
-                    "duplicate-attribute",
+                    Code::DuplicateAttribute,
                     start..start + a.key.len(),
                     format!("attribute `{}` is given twice", a.key),
                     Some("keep one; which one wins is not obvious to a reader".into()),
@@ -574,7 +574,7 @@ impl<'a> PageParser<'a> {
                 let start = info_base + a.offset;
                 self.diag(
                     Severity::Error,
-                    "unknown-attribute",
+                    Code::UnknownAttribute,
                     start..start + a.key.len(),
                     format!("unknown attribute `{}`", a.key),
                     Some(help),
@@ -598,7 +598,7 @@ impl<'a> PageParser<'a> {
         if !f.closed {
             self.diag(
                 Severity::Error,
-                "unclosed-fence",
+                Code::UnclosedFence,
                 f.range.start..f.range.start + 3,
                 "the `verify` fence is never closed",
                 Some("close it with a ``` line".into()),
@@ -610,7 +610,7 @@ impl<'a> PageParser<'a> {
             Ok(Value::Null) => {
                 self.diag(
                     Severity::Error,
-                    "check-asserts-nothing",
+                    Code::CheckAssertsNothing,
                     f.range.start..f.range.start + 3,
                     "this `verify` block is empty",
                     Some("list checks, e.g. `- exit: 0`".into()),
@@ -621,7 +621,7 @@ impl<'a> PageParser<'a> {
             Ok(other) => {
                 self.diag(
                     Severity::Error,
-                    "verify-schema",
+                    Code::VerifySchema,
                     f.body_range.start..f.body_range.start + 1,
                     format!("a verify block holds a YAML list of checks, found `{other}`"),
                     Some("write each check as a list item: `- stdout: { contains: text }`".into()),
@@ -630,7 +630,7 @@ impl<'a> PageParser<'a> {
             }
             Err(e) => {
                 let at = self.yaml_error_at(f, &e);
-                self.diag(Severity::Error, "verify-yaml", at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
+                self.diag(Severity::Error, Code::VerifyYaml, at..at + 1, format!("the verify block is not valid YAML: {}", first_line(&e.to_string())), Some("check indentation and quote values that contain `: ` or start with `%`, `{` or `*`".into()));
                 return Vec::new();
             }
         };
@@ -742,13 +742,13 @@ mod tests {
         assert_eq!(s[1].terminal, TerminalSel::One(2));
         assert_eq!(s[1].checks.len(), 1);
         let p = parse("# T\n\n> ```execute\n> ls\n");
-        assert_eq!(p.diagnostics[0].code, "unclosed-fence");
+        assert_eq!(p.diagnostics[0].code, Code::UnclosedFence);
     }
 
     #[test]
     fn unclosed_fence_is_an_error() {
         let p = parse("# T\n```execute\nls\n");
-        assert_eq!(p.diagnostics[0].code, "unclosed-fence");
+        assert_eq!(p.diagnostics[0].code, Code::UnclosedFence);
         assert_eq!(p.diagnostics[0].line, 2);
     }
 
@@ -756,7 +756,7 @@ mod tests {
     fn unknown_attribute_names_column() {
         let p = parse("```execute {timout=3s}\nls\n```\n");
         let d = &p.diagnostics[0];
-        assert_eq!((d.code, d.line, d.column), ("unknown-attribute", 1, 13));
+        assert_eq!((d.code, d.line, d.column), (Code::UnknownAttribute, 1, 13));
         assert_eq!(d.help.as_deref(), Some("did you mean `timeout`?"));
     }
 
@@ -779,7 +779,7 @@ mod tests {
     fn bad_jsonpath_caret_in_file() {
         let p = parse("```execute\nls\n```\n```verify\n- json: $.a[?\n  exists: true\n```\n");
         let d = &p.diagnostics[0];
-        assert_eq!(d.code, "bad-jsonpath");
+        assert_eq!(d.code, Code::BadJsonpath);
         assert_eq!(d.line, 5);
         assert!(d.column > 9, "{d:?}");
     }
@@ -791,7 +791,7 @@ mod tests {
             b"# ok\nbad \xff here\n",
             ParseOptions::default(),
         );
-        assert_eq!(p.diagnostics[0].code, "non-utf8");
+        assert_eq!(p.diagnostics[0].code, Code::NonUtf8);
         assert_eq!(p.diagnostics[0].line, 2);
     }
 

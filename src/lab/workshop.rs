@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::front_matter;
 use super::model::Workshop;
 use super::parse::{ParseOptions, parse_lab};
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Code, Diagnostic, Severity};
 
 /// A loaded workshop and what was found wrong with its pages.
 pub struct Loaded {
@@ -35,7 +35,7 @@ pub fn pages(
             let d = Diagnostic::file(
                 path,
                 Severity::Error,
-                "unreadable-path",
+                Code::UnreadablePath,
                 format!("cannot read {}: {e}", path.display()),
             )
             .with_help("give a lab file (.md) or a workshop folder");
@@ -55,7 +55,7 @@ pub fn pages(
             let d = Diagnostic::file(
                 path,
                 Severity::Error,
-                "no-labs",
+                Code::NoLabs,
                 format!("no labs found: {} {what}", path.display()),
             )
             .with_help("give a lab file (.md) or a workshop folder");
@@ -75,7 +75,7 @@ pub fn pages(
                     Diagnostic::file(
                         path,
                         Severity::Error,
-                        "no-labs",
+                        Code::NoLabs,
                         format!("no labs found in {}", path.display()),
                     )
                     .with_help("a workshop folder holds lab pages (.md), a SUMMARY.md or a workshop/ folder"),
@@ -112,7 +112,7 @@ fn book_toml_errors(dir: &Path) -> Vec<Diagnostic> {
                 Diagnostic::file(
                     &file,
                     Severity::Error,
-                    "bad-book-toml",
+                    Code::BadBookToml,
                     format!("{} is not valid TOML: {}", file.display(), e.message()),
                 )
                 .at(&text, line, col, 1)
@@ -133,7 +133,7 @@ pub fn load_page(
         Diagnostic::file(
             file,
             Severity::Error,
-            "unreadable-path",
+            Code::UnreadablePath,
             format!("cannot read {}: {e}", file.display()),
         )
         .with_help(
@@ -275,7 +275,7 @@ fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
         Diagnostic::file(
             path,
             Severity::Error,
-            "unreadable-path",
+            Code::UnreadablePath,
             format!("cannot read {}: {e}", path.display()),
         )
     })?;
@@ -284,7 +284,7 @@ fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
         Diagnostic::file(
             path,
             Severity::Error,
-            "bad-yaml",
+            Code::BadYaml,
             format!(
                 "{} is not valid YAML: {}",
                 path.display(),
@@ -305,7 +305,7 @@ fn summary_order(summary: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Diagn
         Diagnostic::file(
             summary,
             Severity::Error,
-            "unreadable-path",
+            Code::UnreadablePath,
             format!("cannot read {}: {e}", summary.display()),
         )
     })?;
@@ -353,7 +353,7 @@ fn homeroom_order(
             Diagnostic::file(
                 workshop_yaml,
                 Severity::Error,
-                "bad-workshop",
+                Code::BadWorkshop,
                 format!("{} has no `modules.activate` list", workshop_yaml.display()),
             )
             .with_help("list the pages in order under modules: activate:")

@@ -6,7 +6,7 @@ pub mod plain_english;
 pub mod render;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use mdbook_preprocessor::PreprocessorContext;
@@ -34,7 +34,6 @@ pub enum BookError {
     Pages {
         /// Every error, in chapter order.
         diagnostics: Vec<Diagnostic>,
-        /// How many.
         count: usize,
     },
     /// Writing the book back failed.
@@ -42,8 +41,9 @@ pub enum BookError {
     Output(String),
 }
 
-/// Runs the preprocessor with the words after `labctl mdbook`.
-pub fn run(args: &[String]) -> Exit {
+/// Runs the preprocessor with the words after `labctl mdbook`; `color` is
+/// decided at the edge, as for every command.
+pub fn run(args: &[String], color: bool) -> Exit {
     match args {
         [] => {}
         [cmd, renderer] if cmd == "supports" => {
@@ -64,8 +64,6 @@ pub fn run(args: &[String]) -> Exit {
     match preprocess_stdio() {
         Ok(()) => Exit::Success,
         Err(BookError::Pages { diagnostics, count }) => {
-            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal();
             eprint!("{}", diag::render(&diagnostics, color));
             eprintln!(
                 "error: {}",

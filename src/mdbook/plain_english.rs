@@ -7,7 +7,10 @@
 use serde_json::Value;
 
 use crate::json_text::to_text;
-use crate::lab::check_spec::{Assertion, CheckSpec, CountSpec, JsonAssert, Predicate, TextStream};
+use crate::lab::check_spec::{
+    Assertion, CheckSpec, CommandCheck, CountSpec, HttpCheck, JsonAssert, KubeCheck, Predicate,
+    TextStream,
+};
 use crate::lab::{ExpectedExit, Timing};
 
 /// One check as a sentence, e.g. "The reply's `$.oops.cause.code` is ECONNRESET".
@@ -22,86 +25,95 @@ pub fn sentence(check: &CheckSpec) -> String {
             format!("{what} {}", preds_phrase(preds))
         }
         Assertion::Json(j) => json_clauses(j, "the reply").join(", and "),
-        Assertion::Http(h) => {
-            let target = if h.method.eq_ignore_ascii_case("GET") {
-                h.url.clone()
-            } else {
-                format!("{} {}", h.method, h.url)
-            };
-            let mut s = match h.status {
-                Some(code) => format!("{target} answers {code}"),
-                None => format!("{target} answers"),
-            };
-            let mut with = Vec::new();
-            for (name, ps) in &h.headers {
-                with.push(format!("a {name} header that {}", preds_phrase(ps)));
-            }
-            if !h.body.is_empty() {
-                with.push(format!("a body that {}", preds_phrase(&h.body)));
-            }
-            if let Some(j) = &h.json {
-                with.extend(with_clauses(j));
-            }
-            if !with.is_empty() {
-                s.push_str(" with ");
-                s.push_str(&with.join(" and "));
-            }
-            s
-        }
-        Assertion::Kube(k) => {
-            let what = match (&k.name, &k.selector) {
-                (Some(n), _) => format!("{} {n}", k.kind),
-                (None, Some(sel)) => format!("{} labelled {sel}", plural(&k.kind)),
-                (None, None) => plural(&k.kind),
-            };
-            let ns = k
-                .namespace
-                .as_ref()
-                .map(|n| format!(" in namespace {n}"))
-                .unwrap_or_default();
-            if k.absent {
-                format!("There is no {what}{ns}")
-            } else {
-                let mut parts = Vec::new();
-                if let Some(c) = k.count {
-                    parts.push(format!("number {}", count_phrase(c)));
-                }
-                if let Some(f) = &k.fields {
-                    parts.extend(field_phrases(f, ""));
-                }
-                if let Some(c) = &k.condition {
-                    parts.push(format!("is {c}"));
-                }
-                if let Some(j) = &k.json {
-                    parts.extend(with_clauses(j).into_iter().map(|c| format!("has {c}")));
-                }
-                if parts.is_empty() {
-                    parts.push("exists".into());
-                }
-                format!("The {what}{ns} {}", parts.join(" and "))
-            }
-        }
-        Assertion::Command(c) => {
-            let mut parts = vec![match c.exit {
-                ExpectedExit::Code(0) => "succeeds".to_string(),
-                ExpectedExit::Code(n) => format!("exits with status {n}"),
-                ExpectedExit::Any => "runs".to_string(),
-                ExpectedExit::Nonzero => "fails".to_string(),
-            }];
-            if !c.stdout.is_empty() {
-                parts.push(format!("its output {}", preds_phrase(&c.stdout)));
-            }
-            if !c.stderr.is_empty() {
-                parts.push(format!("its error output {}", preds_phrase(&c.stderr)));
-            }
-            if let Some(j) = &c.json {
-                parts.extend(json_clauses(j, "its output"));
-            }
-            format!("The command `{}` {}", c.script.trim(), parts.join(" and "))
-        }
+        Assertion::Http(h) => http_sentence(h),
+        Assertion::Kube(k) => kube_sentence(k),
+        Assertion::Command(c) => command_sentence(c),
     };
     s.push_str(&timing_phrase(&check.timing));
     s
+}
+
+/// "URL answers 200 with a body that contains ok".
+fn http_sentence(h: &HttpCheck) -> String {
+    let target = if h.method.eq_ignore_ascii_case("GET") {
+        h.url.clone()
+    } else {
+        format!("{} {}", h.method, h.url)
+    };
+    let mut s = match h.status {
+        Some(code) => format!("{target} answers {code}"),
+        None => format!("{target} answers"),
+    };
+    let mut with = Vec::new();
+    for (name, ps) in &h.headers {
+        with.push(format!("a {name} header that {}", preds_phrase(ps)));
+    }
+    if !h.body.is_empty() {
+        with.push(format!("a body that {}", preds_phrase(&h.body)));
+    }
+    if let Some(j) = &h.json {
+        with.extend(with_clauses(j));
+    }
+    if !with.is_empty() {
+        s.push_str(" with ");
+        s.push_str(&with.join(" and "));
+    }
+    s
+}
+
+/// "The Deployment web in namespace user1 is Available", or "There is no ...".
+fn kube_sentence(k: &KubeCheck) -> String {
+    let what = match (&k.name, &k.selector) {
+        (Some(n), _) => format!("{} {n}", k.kind),
+        (None, Some(sel)) => format!("{} labelled {sel}", plural(&k.kind)),
+        (None, None) => plural(&k.kind),
+    };
+    let ns = k
+        .namespace
+        .as_ref()
+        .map(|n| format!(" in namespace {n}"))
+        .unwrap_or_default();
+    if k.absent {
+        format!("There is no {what}{ns}")
+    } else {
+        let mut parts = Vec::new();
+        if let Some(c) = k.count {
+            parts.push(format!("number {}", count_phrase(c)));
+        }
+        if let Some(f) = &k.fields {
+            parts.extend(field_phrases(f, ""));
+        }
+        if let Some(c) = &k.condition {
+            parts.push(format!("is {c}"));
+        }
+        if let Some(j) = &k.json {
+            parts.extend(with_clauses(j).into_iter().map(|c| format!("has {c}")));
+        }
+        if parts.is_empty() {
+            parts.push("exists".into());
+        }
+        format!("The {what}{ns} {}", parts.join(" and "))
+    }
+}
+
+/// "The command `curl ...` succeeds and its output contains ok".
+fn command_sentence(c: &CommandCheck) -> String {
+    let mut parts = vec![match c.exit {
+        ExpectedExit::Code(0) => "succeeds".to_string(),
+        ExpectedExit::Code(n) => format!("exits with status {n}"),
+        ExpectedExit::Any => "runs".to_string(),
+        ExpectedExit::Nonzero => "fails".to_string(),
+    }];
+    if !c.stdout.is_empty() {
+        parts.push(format!("its output {}", preds_phrase(&c.stdout)));
+    }
+    if !c.stderr.is_empty() {
+        parts.push(format!("its error output {}", preds_phrase(&c.stderr)));
+    }
+    if let Some(j) = &c.json {
+        parts.extend(json_clauses(j, "its output"));
+    }
+    format!("The command `{}` {}", c.script.trim(), parts.join(" and "))
 }
 
 /// The implicit exit check of a step, as a sentence.

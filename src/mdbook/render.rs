@@ -230,6 +230,30 @@ impl Page<'_> {
 
     /// Manual steps look the way their platform shows them: a copy box, an editor action...
     fn manual(&self, step: &Step) -> String {
+        let (label, code) = match self.manual_action(step) {
+            Manual::Boxed { label, code } => (label, code),
+            Manual::Section(title) => {
+                return format!("<div class=\"labctl-section\">{}</div>\n\n", escape(&title));
+            }
+            Manual::Hidden => return String::new(),
+        };
+        let mut out = format!(
+            "<div class=\"labctl-step labctl-manual\" data-step=\"{}\">\n<div class=\"labctl-label\">{}</div>\n",
+            escape(&step.id),
+            escape(&label)
+        );
+        if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
+            out.push('\n');
+            out.push_str(&code_block("text", &code));
+            out.push('\n');
+        }
+        out.push_str("</div>\n\n");
+        out
+    }
+
+    /// What a manual step's platform action shows. Long: one match over every
+    /// Homeroom and Educates action, each arm a line or two.
+    fn manual_action(&self, step: &Step) -> Manual {
         let yaml: serde_json::Map<String, Value> = match serde_saphyr::from_str::<Value>(&step.body)
         {
             Ok(Value::Object(m)) => m,
@@ -315,24 +339,12 @@ impl Page<'_> {
                 None,
             ),
             "section:begin" => {
-                let title = get("title").or_else(|| get("name")).unwrap_or_default();
-                return format!("<div class=\"labctl-section\">{}</div>\n\n", escape(&title));
+                return Manual::Section(get("title").or_else(|| get("name")).unwrap_or_default());
             }
-            "section:end" => return String::new(),
+            "section:end" => return Manual::Hidden,
             other => (other.to_string(), Some(self.fill(&step.body))),
         };
-        let mut out = format!(
-            "<div class=\"labctl-step labctl-manual\" data-step=\"{}\">\n<div class=\"labctl-label\">{}</div>\n",
-            escape(&step.id),
-            escape(&label)
-        );
-        if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
-            out.push('\n');
-            out.push_str(&code_block("text", &code));
-            out.push('\n');
-        }
-        out.push_str("</div>\n\n");
-        out
+        Manual::Boxed { label, code }
     }
 
     fn output(&self, _step: &Step, out: &ExpectedOutput, word: &str) -> String {
@@ -465,6 +477,16 @@ fn code_spans(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// What a manual step shows.
+enum Manual {
+    /// A labelled box, with text to copy or type when there is any.
+    Boxed { label: String, code: Option<String> },
+    /// A section's title (`section:begin`).
+    Section(String),
+    /// Nothing (`section:end`).
+    Hidden,
 }
 
 #[cfg(test)]

@@ -447,13 +447,10 @@ pub async fn interrupted() -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// `labctl sandbox [--users N] [--mesh-delay D] [--print-env | -- CMD...]`: returns the process
-/// exit code (CMD's, or 0 after Ctrl-C when serving in the foreground).
-pub async fn run_command(
-    cfg: SandboxConfig,
-    print_env: bool,
-    cmd: Vec<String>,
-) -> Result<i32, SandboxError> {
+/// Runs CMD inside a sandbox, or with none prints the environment and serves
+/// in the foreground: returns the process exit code (CMD's, or 0 after
+/// Ctrl-C). `--print-env` is `labctl sandbox start` (commands/sandbox.rs).
+pub async fn run_command(cfg: SandboxConfig, cmd: Vec<String>) -> Result<i32, SandboxError> {
     let sandbox = Sandbox::start(cfg).await?;
     let result = if let Some((program, args)) = cmd.split_first() {
         // What CMD leaves running (`bash -c 'sleep 46 &'`) becomes ours when CMD
@@ -464,8 +461,6 @@ pub async fn run_command(
         crate::shell::escapees::end(None, grace, &crate::cancel::Cancel::never()).await;
         code
     } else {
-        // --print-env and the bare command both print the environment and serve.
-        let _ = print_env;
         let mut out = String::new();
         for (k, v) in sandbox.env() {
             out.push_str(&format!("export {k}={}\n", shell_quote(&v)));

@@ -17,6 +17,7 @@ mod check_retry;
 mod egress;
 mod examiner;
 mod fanout;
+mod flag_values;
 mod flood;
 mod http_body;
 mod interactive;

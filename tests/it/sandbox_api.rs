@@ -240,7 +240,7 @@ async fn run_command_returns_the_exit_code_and_cleans_up() {
         refuse: Vec::new(),
         ..Default::default()
     };
-    let code = run_command(cfg, false, vec!["bash".into(), "-c".into(), script])
+    let code = run_command(cfg, vec!["bash".into(), "-c".into(), script])
         .await
         .unwrap();
     assert_eq!(code, 7);
@@ -257,12 +257,7 @@ async fn run_command_returns_the_exit_code_and_cleans_up() {
         !std::path::Path::new(&kubeconfig).exists(),
         "the private dir is removed"
     );
-    let err = run_command(
-        SandboxConfig::default(),
-        false,
-        vec!["/nonexistent/prog".into()],
-    )
-    .await;
+    let err = run_command(SandboxConfig::default(), vec!["/nonexistent/prog".into()]).await;
     assert!(err.is_err());
 }
 

@@ -160,3 +160,33 @@ fn sandbox_start_status_and_stop_find_the_background_sandbox() {
         .run()
         .code(1);
 }
+
+/// `--print-env` is `start` (README, cli.md): the sandbox is left running in
+/// the background and its environment printed as `export` lines.
+#[test]
+fn sandbox_print_env_leaves_it_running_as_start_does() {
+    let runtime = tempfile::tempdir().unwrap();
+    let rt = runtime.path().display().to_string();
+    let printed = Labctl::new(&["sandbox", "--print-env"])
+        .env("XDG_RUNTIME_DIR", &rt)
+        .run();
+    printed.code(0);
+    assert!(
+        printed.stdout.contains("export KUBECONFIG='"),
+        "{}",
+        printed.stdout
+    );
+    let running = Labctl::new(&["sandbox", "status"])
+        .env("XDG_RUNTIME_DIR", &rt)
+        .run();
+    running.code(0);
+    assert!(
+        running.stdout.starts_with("running (pid "),
+        "{}",
+        running.stdout
+    );
+    Labctl::new(&["sandbox", "stop"])
+        .env("XDG_RUNTIME_DIR", &rt)
+        .run()
+        .code(0);
+}

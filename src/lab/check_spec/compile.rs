@@ -1,6 +1,7 @@
 //! Regexes and JSONPaths compiled once per distinct text (workshops repeat the same
 //! patterns step after step), with errors that point at the bad character.
 
+use crate::diag::Code;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -64,7 +65,7 @@ fn regex_error(text: &str, err: &regex::Error) -> SpecError {
         .find(|l| l.starts_with("error:"))
         .map(|l| l.trim_start_matches("error:").trim());
     let mut e = SpecError::new(
-        "bad-regex",
+        Code::BadRegex,
         format!("invalid regex: {}", what.unwrap_or(&msg)),
     )
     .near(text);
@@ -94,8 +95,11 @@ fn jsonpath_error(text: &str, err: &jsonpath_rust::parser::errors::JsonPathError
         };
         what = format!("unexpected text at column {}", offset + 1);
     }
-    let mut e =
-        SpecError::new("bad-jsonpath", format!("invalid JSONPath `{text}`: {what}")).near(text);
+    let mut e = SpecError::new(
+        Code::BadJsonpath,
+        format!("invalid JSONPath `{text}`: {what}"),
+    )
+    .near(text);
     e.near_offset = offset;
     e.help("JSONPath starts with `$`, e.g. `$.oops.cause.code` or `$[*].link` (RFC 9535)")
 }

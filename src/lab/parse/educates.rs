@@ -1,6 +1,7 @@
 //! Educates step bodies: `terminal:execute`/`terminal:interrupt` YAML (`command`,
 //! `session`) and `examiner:execute-test` YAML (`name`, `args`, `retries`...).
 
+use crate::diag::Code;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -27,7 +28,7 @@ impl PageParser<'_> {
             Ok(other) => {
                 self.diag(
                     Severity::Error,
-                    "bad-yaml",
+                    Code::BadYaml,
                     f.body_range.start..f.body_range.start + 1,
                     format!("the {what} body must be a YAML map, found `{other}`"),
                     None,
@@ -38,7 +39,7 @@ impl PageParser<'_> {
                 let at = self.yaml_error_at(f, &e);
                 self.diag(
                     Severity::Error,
-                    "bad-yaml",
+                    Code::BadYaml,
                     at..at + 1,
                     format!(
                         "the {what} body is not valid YAML: {}",
@@ -83,7 +84,7 @@ impl PageParser<'_> {
             if !known.contains(&k.as_str()) {
                 self.diag(
                     Severity::Warning,
-                    "unknown-attribute",
+                    Code::UnknownAttribute,
                     f.body_range.start..f.body_range.start + 1,
                     format!("unknown key `{k}` in an Educates terminal block"),
                     check_spec::nearest(k, known.iter().copied())
@@ -97,7 +98,7 @@ impl PageParser<'_> {
                 _ => {
                     self.diag(
                         Severity::Error,
-                        "bad-yaml",
+                        Code::BadYaml,
                         f.range.start..f.range.start + 3,
                         "a terminal:execute block needs `command:`",
                         Some("write `command: echo hello`".into()),
@@ -121,7 +122,7 @@ impl PageParser<'_> {
         let Some(Value::String(name)) = m.get("name") else {
             self.diag(
                 Severity::Error,
-                "bad-yaml",
+                Code::BadYaml,
                 f.range.start..f.range.start + 3,
                 "an examiner:execute-test block needs `name:`",
                 Some("name the script under workshop/examiner/tests/".into()),

@@ -1,6 +1,7 @@
 //! One step fence → a `Step`: its attributes (name, timing, exit, skip, terminal,
 //! background), its body in the dialect it is written in, and its id.
 
+use crate::diag::Code;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
@@ -150,7 +151,7 @@ impl PageParser<'_> {
             Err(e) => {
                 self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     cx.attribute_range(key),
                     format!("`{key}`: {e}"),
                     Some("durations look like 30s, 2m or 1m30s".into()),
@@ -167,7 +168,7 @@ impl PageParser<'_> {
         check_spec::parse_exit(v).unwrap_or_else(|e| {
             self.diag(
                 Severity::Error,
-                "bad-attribute-value",
+                Code::BadAttributeValue,
                 cx.attribute_range("exit"),
                 e.to_string(),
                 None,
@@ -192,7 +193,7 @@ impl PageParser<'_> {
             _ => {
                 self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     cx.attribute_range("terminal"),
                     format!("`terminal={t}` is not a terminal number"),
                     Some(format!(
@@ -216,7 +217,7 @@ impl PageParser<'_> {
             Value::String(s) if s.chars().any(info::is_invisible) => {
                 self.diag(
                     Severity::Error,
-                    "invisible-name",
+                    Code::InvisibleName,
                     cx.attribute_range("name"),
                     format!("step name {s:?} holds an invisible or bidi-control character"),
                     Some("retype the name: what the page shows is not what it says".into()),
@@ -227,7 +228,7 @@ impl PageParser<'_> {
             v => {
                 self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     cx.attribute_range("name"),
                     format!("`name={v}` must be a non-empty string"),
                     None,
@@ -249,7 +250,7 @@ impl PageParser<'_> {
             Some((v, None)) => {
                 self.diag(
                     Severity::Error,
-                    "bad-attribute-value",
+                    Code::BadAttributeValue,
                     cx.attribute_range("background"),
                     format!("`background={v}` must be true or false"),
                     None,
