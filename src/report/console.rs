@@ -115,7 +115,7 @@ impl ConsoleReporter {
                 .labs
                 .iter()
                 .flat_map(|l| l.steps.iter())
-                .filter(|s| failure::is_failure(s.outcome))
+                .filter(|s| s.outcome.is_failure())
                 .map(|s| s.id.clone() + " " + &failure::problem(s))
                 .collect();
             if !why.is_empty() {
@@ -232,7 +232,7 @@ impl ConsoleReporter {
     /// Warnings after the failure: a drift diff of a failed step is cut short.
     fn warnings(&mut self, s: &StepResult, pre: &str) {
         let warn = self.style(Style::new().yellow());
-        let failed = failure::is_failure(s.outcome);
+        let failed = s.outcome.is_failure();
         for w in &s.warnings {
             for (i, l) in failure::warning_lines(w, failed).into_iter().enumerate() {
                 self.line(if i == 0 {
@@ -314,7 +314,7 @@ impl ConsoleReporter {
         let mut failed_by_step: BTreeMap<(usize, String, String), Group> = BTreeMap::new();
         for u in &users {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {
-                if failure::is_failure(s.outcome) {
+                if s.outcome.is_failure() {
                     let what = match s.number {
                         Some(n) => format!("step {n} ({})", s.id),
                         None => s.id.clone(),
@@ -475,7 +475,7 @@ impl Reporter for ConsoleReporter {
                 if self.fan_out {
                     match result.outcome {
                         StepOutcome::Passed => self.steps_passed += 1,
-                        o if failure::is_failure(o) => self.steps_failed += 1,
+                        o if o.is_failure() => self.steps_failed += 1,
                         _ => {}
                     }
                     if let Some(o) = &self.overall {
