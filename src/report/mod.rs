@@ -10,6 +10,7 @@ pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod live_line;
 pub mod mesh_fetch;
 pub mod mesh_graph;
 pub mod tap;
