@@ -202,6 +202,12 @@ pub enum CheckError {
     Cancelled,
 }
 
+impl From<ScriptError> for CheckError {
+    fn from(e: ScriptError) -> CheckError {
+        CheckError::Script(e.to_string())
+    }
+}
+
 /// A boxed evaluation future.
 pub type Evaluation<'a> =
     Pin<Box<dyn Future<Output = Result<CheckOutcome, CheckError>> + Send + 'a>>;
