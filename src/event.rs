@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::lab::TerminalSel;
-use crate::lab::check_spec::{CheckKind, TextStream};
+use crate::lab::{CheckKind, TerminalSel};
 
 /// One thing that happened, with when.
 #[derive(Debug, Clone)]
@@ -211,22 +210,16 @@ impl CheckResultKind {
     }
 }
 
-impl From<&CheckKind> for CheckResultKind {
-    fn from(k: &CheckKind) -> CheckResultKind {
+impl From<CheckKind> for CheckResultKind {
+    fn from(k: CheckKind) -> CheckResultKind {
         match k {
-            CheckKind::Exit(_) => CheckResultKind::Exit,
-            CheckKind::Text {
-                stream: TextStream::Stdout,
-                ..
-            } => CheckResultKind::Stdout,
-            CheckKind::Text {
-                stream: TextStream::Stderr,
-                ..
-            } => CheckResultKind::Stderr,
-            CheckKind::Json(_) => CheckResultKind::Json,
-            CheckKind::Http(_) => CheckResultKind::Http,
-            CheckKind::Kube(_) => CheckResultKind::Kube,
-            CheckKind::Command(_) => CheckResultKind::Command,
+            CheckKind::Exit => CheckResultKind::Exit,
+            CheckKind::Stdout => CheckResultKind::Stdout,
+            CheckKind::Stderr => CheckResultKind::Stderr,
+            CheckKind::Json => CheckResultKind::Json,
+            CheckKind::Http => CheckResultKind::Http,
+            CheckKind::Kube => CheckResultKind::Kube,
+            CheckKind::Command => CheckResultKind::Command,
         }
     }
 }

@@ -76,7 +76,7 @@ fn check_results(
                 (None, _) => (CheckStatus::Skipped, Some("not checked yet".into())),
             };
             CheckResult {
-                kind: (&spec.kind).into(),
+                kind: spec.kind.kind().into(),
                 description: spec.kind.describe(),
                 outcome,
                 message,

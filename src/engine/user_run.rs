@@ -269,7 +269,7 @@ impl UserRun<'_> {
         tries: u32,
     ) -> CheckResult {
         let mut r = self.check_result(
-            (&spec.kind).into(),
+            spec.kind.kind().into(),
             spec.line,
             spec.kind.describe(),
             plain_english::sentence(spec),
@@ -584,7 +584,7 @@ impl UserRun<'_> {
         for c in &lab.preconditions {
             checks.push(if is_output_kind(&c.kind) {
                 self.check_result(
-                    (&c.kind).into(),
+                    c.kind.kind().into(),
                     c.line,
                     c.kind.describe(),
                     plain_english::sentence(c),
@@ -789,7 +789,7 @@ impl UserRun<'_> {
                 self.eval_waiting(ps, c).await
             } else {
                 CheckResult {
-                    kind: (&c.kind).into(),
+                    kind: c.kind.kind().into(),
                     description: self.redactor.apply(&c.kind.describe()),
                     outcome: CheckStatus::Skipped,
                     message: Some("output checks need the step to run".into()),
