@@ -12,7 +12,7 @@ use kube::core::GroupVersionKind;
 use kube::{Client, Config};
 use labctl::cancel::Cancel;
 use labctl::check::kube::KubeOptions;
-use labctl::check::{CheckContext, ScriptRequest, ScriptRunner, TryOutput, for_spec};
+use labctl::check::{CheckContext, ScriptError, ScriptRequest, ScriptRunner, TryOutput, for_spec};
 use labctl::lab::check_spec::parse_check;
 use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
@@ -26,8 +26,8 @@ impl ScriptRunner for NoRunner {
     fn run<'a>(
         &'a self,
         _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("no scripts".to_string()) })
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
+        Box::pin(async { Err(ScriptError::Start("no scripts".into())) })
     }
 }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::lab::{CheckKind, TerminalSel};
+
 /// One thing that happened, with when.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -120,6 +122,138 @@ pub enum StepOutcome {
     Interrupted,
 }
 
+impl StepOutcome {
+    /// Failed, timed out, in error, or interrupted while it ran: a step that
+    /// did not do its work (a skipped step is not a failure).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            StepOutcome::Failed
+                | StepOutcome::TimedOut
+                | StepOutcome::Error
+                | StepOutcome::Interrupted
+        )
+    }
+}
+
+/// How a lab ended for a user; summed up, how a user's run or the whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabOutcome {
+    /// No step failed.
+    Passed,
+    /// A step failed, timed out or could not be run.
+    Failed,
+    /// The run was stopped by a signal.
+    Interrupted,
+}
+
+impl LabOutcome {
+    /// The word reports use (`passed`, `failed`, `interrupted`), as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            LabOutcome::Passed => "passed",
+            LabOutcome::Failed => "failed",
+            LabOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl std::fmt::Display for LabOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a check result judged: a check kind of the page, or one the engine
+/// adds (the expected-output fence, a vacuous state check, an examiner test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckResultKind {
+    /// The step's exit status.
+    Exit,
+    /// The step's stdout text.
+    Stdout,
+    /// The step's stderr text.
+    Stderr,
+    /// A JSONPath over stdout.
+    Json,
+    /// An HTTP request.
+    Http,
+    /// A Kubernetes resource.
+    Kube,
+    /// A read-only shell command.
+    Command,
+    /// The expected-output fence.
+    Output,
+    /// A state check that held before its step ran (`--strict-checks`).
+    Vacuous,
+    /// An Educates examiner test.
+    Examiner,
+}
+
+impl CheckResultKind {
+    /// The word reports use, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckResultKind::Exit => "exit",
+            CheckResultKind::Stdout => "stdout",
+            CheckResultKind::Stderr => "stderr",
+            CheckResultKind::Json => "json",
+            CheckResultKind::Http => "http",
+            CheckResultKind::Kube => "kube",
+            CheckResultKind::Command => "command",
+            CheckResultKind::Output => "output",
+            CheckResultKind::Vacuous => "vacuous",
+            CheckResultKind::Examiner => "examiner",
+        }
+    }
+}
+
+impl From<CheckKind> for CheckResultKind {
+    fn from(k: CheckKind) -> CheckResultKind {
+        match k {
+            CheckKind::Exit => CheckResultKind::Exit,
+            CheckKind::Stdout => CheckResultKind::Stdout,
+            CheckKind::Stderr => CheckResultKind::Stderr,
+            CheckKind::Json => CheckResultKind::Json,
+            CheckKind::Http => CheckResultKind::Http,
+            CheckKind::Kube => CheckResultKind::Kube,
+            CheckKind::Command => CheckResultKind::Command,
+        }
+    }
+}
+
+/// The reports' form of a terminal selection: its number, `"all"`, or null.
+impl serde::Serialize for TerminalSel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TerminalSel::One(n) => s.serialize_u32(*n),
+            TerminalSel::All => s.serialize_str("all"),
+            TerminalSel::None => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TerminalSel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TerminalSel, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            One(u32),
+            Word(String),
+        }
+        match Option::<Written>::deserialize(d)? {
+            None => Ok(TerminalSel::None),
+            Some(Written::One(n)) => Ok(TerminalSel::One(n)),
+            Some(Written::Word(w)) if w == "all" => Ok(TerminalSel::All),
+            Some(Written::Word(w)) => Err(serde::de::Error::custom(format!(
+                "terminal `{w}`: expected a number, \"all\" or null"
+            ))),
+        }
+    }
+}
+
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,8 +272,8 @@ pub enum CheckStatus {
 /// reports back; fields the JSON report leaves out come back as defaults.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckResult {
-    /// Kind name (exit, stdout, json, http, kube, command, output).
-    pub kind: String,
+    /// What it judged.
+    pub kind: CheckResultKind,
     /// What it asserts.
     pub description: String,
     /// How it ended.
@@ -174,8 +308,8 @@ pub struct StepResult {
     pub number: Option<usize>,
     /// Line of the fence.
     pub line: usize,
-    /// Terminal: number, "all" or null.
-    pub terminal: serde_json::Value,
+    /// The terminal it ran in.
+    pub terminal: TerminalSel,
     /// The command as run (variables filled, secrets redacted).
     pub command: String,
     /// How it ended.
@@ -210,7 +344,7 @@ impl StepResult {
         id: String,
         path: PathBuf,
         line: usize,
-        terminal: serde_json::Value,
+        terminal: TerminalSel,
         command: String,
     ) -> StepResult {
         StepResult {
@@ -249,8 +383,8 @@ pub struct LabResult {
     pub stem: String,
     /// Title.
     pub title: String,
-    /// passed, failed, interrupted.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: LabOutcome,
     /// Steps in order (preconditions appear as a step with id `<stem>:preconditions`).
     pub steps: Vec<Arc<StepResult>>,
 }
@@ -275,11 +409,11 @@ impl Stats {
     pub fn add(&mut self, r: &StepResult) {
         match r.outcome {
             StepOutcome::Passed => self.passed += 1,
+            StepOutcome::Skipped => self.skipped += 1,
             StepOutcome::Failed
             | StepOutcome::TimedOut
             | StepOutcome::Error
             | StepOutcome::Interrupted => self.failed += 1,
-            StepOutcome::Skipped => self.skipped += 1,
         }
         self.warnings += r.warnings.len();
     }

@@ -58,12 +58,20 @@ impl StopSignal {
     }
 }
 
+/// `LABCTL_GRACE` is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{GRACE_VAR}: {reason}")]
+pub struct GraceError {
+    /// What the duration parser said of the value.
+    reason: String,
+}
+
 /// The grace period from `LABCTL_GRACE` (a duration such as `500ms` or `5s`).
-pub fn grace_from_env() -> Result<Duration, String> {
+pub fn grace_from_env() -> Result<Duration, GraceError> {
     match std::env::var(GRACE_VAR) {
-        Ok(v) => {
-            crate::lab::check_spec::parse_duration_str(&v).map_err(|e| format!("{GRACE_VAR}: {e}"))
-        }
+        Ok(v) => crate::lab::check_spec::parse_duration_str(&v).map_err(|e| GraceError {
+            reason: e.to_string(),
+        }),
         Err(_) => Ok(DEFAULT_GRACE),
     }
 }

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::model::{Board, Cell, Mark};
 use super::{Place, columns};
 use crate::event::{
-    CheckResult, CheckStatus, Event, EventKind, LabResult, Stats, StepOutcome, StepResult,
+    CheckResult, CheckStatus, Event, EventKind, LabOutcome, LabResult, Stats, StepOutcome,
+    StepResult,
 };
 use crate::lab::model::TerminalSel;
 use crate::plan::PlannedLab;
@@ -42,14 +43,6 @@ pub struct Started {
     pub at: SystemTime,
     /// Monotonic.
     pub instant: std::time::Instant,
-}
-
-fn terminal_json(t: TerminalSel) -> Value {
-    match t {
-        TerminalSel::One(n) => json!(n),
-        TerminalSel::All => json!("all"),
-        TerminalSel::None => Value::Null,
-    }
 }
 
 fn check_results(
@@ -83,7 +76,7 @@ fn check_results(
                 (None, _) => (CheckStatus::Skipped, Some("not checked yet".into())),
             };
             CheckResult {
-                kind: spec.kind.name().to_string(),
+                kind: spec.kind.kind().into(),
                 description: spec.kind.describe(),
                 outcome,
                 message,
@@ -143,7 +136,7 @@ fn lab_results(board: &Board, user: usize, m: &Member) -> Vec<Arc<LabResult>> {
                 format!("{}:preconditions", l.lab.stem),
                 l.lab.path.clone(),
                 c.line,
-                Value::Null,
+                TerminalSel::None,
                 String::new(),
             );
             entries.push((Place::Preconditions(li), r));
@@ -153,7 +146,7 @@ fn lab_results(board: &Board, user: usize, m: &Member) -> Vec<Arc<LabResult>> {
                 s.step.id.clone(),
                 l.lab.path.clone(),
                 s.step.span.line,
-                terminal_json(s.step.terminal),
+                s.step.terminal,
                 s.command.clone(),
             );
             r.name = s.step.name.clone();
@@ -180,18 +173,17 @@ fn lab_results(board: &Board, user: usize, m: &Member) -> Vec<Arc<LabResult>> {
             };
             steps.push(Arc::new(result));
         }
-        let failed = steps.iter().any(|s| {
-            matches!(
-                s.outcome,
-                StepOutcome::Failed | StepOutcome::Error | StepOutcome::TimedOut
-            )
-        });
+        let failed = steps.iter().any(|s| s.outcome.is_failure());
         out.push(Arc::new(LabResult {
             path: l.lab.path.clone(),
             title: l.lab.title.clone(),
             file: crate::lab::source_root::relative_file(&l.lab.path),
             stem: l.lab.stem.clone(),
-            outcome: if failed { "failed" } else { "passed" }.into(),
+            outcome: if failed {
+                LabOutcome::Failed
+            } else {
+                LabOutcome::Passed
+            },
             steps,
         }));
     }

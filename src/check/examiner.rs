@@ -135,7 +135,7 @@ impl Check for ExaminerCheck<'_> {
             };
             // The runner stops the script itself on cancel (its group and what
             // left it, after the grace period): dropping it here would leave them.
-            let out = ctx.runner.run(req).await.map_err(CheckError::Script)?;
+            let out = ctx.runner.run(req).await?;
             if ctx.cancel.is_cancelled() {
                 return Err(CheckError::Cancelled);
             }

@@ -81,11 +81,22 @@ impl CheckContext<'_> {
 /// Runs scripts for `command:` checks and examiner tests; the engine supplies one built
 /// on the shell module (own process group, timeout, bounded capture).
 pub trait ScriptRunner: Send + Sync {
-    /// Runs one script; `Err` when it could not be started.
+    /// Runs one script; `Err` when it could not be started or ran out of time.
     fn run<'a>(
         &'a self,
         req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>>;
+}
+
+/// Why a script gave no output to judge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    /// It could not be started (the runner's own words).
+    #[error("{0}")]
+    Start(String),
+    /// It ran past its timeout and was killed.
+    #[error("timed out after {}", humantime::format_duration(*.0))]
+    TimedOut(Duration),
 }
 
 /// A script to run: `script` through `bash -c`, else `argv` executed directly.
@@ -189,6 +200,12 @@ pub enum CheckError {
     /// The run was cancelled.
     #[error("cancelled")]
     Cancelled,
+}
+
+impl From<ScriptError> for CheckError {
+    fn from(e: ScriptError) -> CheckError {
+        CheckError::Script(e.to_string())
+    }
 }
 
 /// A boxed evaluation future.

@@ -169,15 +169,6 @@ fn number_steps(lab: &mut Value, before: usize) {
     }
 }
 
-/// `terminal` as cli.md shows it: a number, "all", or null.
-pub fn terminal_json(t: TerminalSel) -> Value {
-    match t {
-        TerminalSel::One(n) => json!(n),
-        TerminalSel::All => json!("all"),
-        TerminalSel::None => Value::Null,
-    }
-}
-
 fn kind_name(k: StepKind) -> &'static str {
     match k {
         StepKind::Execute => "execute",
@@ -212,7 +203,7 @@ pub fn lab_json(l: &PlannedLab) -> Value {
                 "name": s.name,
                 "line": s.span.line,
                 "kind": kind_name(s.kind),
-                "terminal": terminal_json(s.terminal),
+                "terminal": s.terminal,
                 "command": command,
                 "background": s.background,
                 "checks": checks(&p.checks),

@@ -134,7 +134,7 @@ pub fn run(args: &ReportMergeArgs) -> Exit {
         st.skipped,
         merged.outcome()
     );
-    if merged.outcome() == "passed" {
+    if merged.outcome() == crate::event::LabOutcome::Passed {
         Exit::Success
     } else {
         Exit::Failed

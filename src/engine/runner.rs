@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use crate::cancel::Cancel;
-use crate::check::{ScriptRequest, ScriptRunner, TryOutput};
+use crate::check::{ScriptError, ScriptRequest, ScriptRunner, TryOutput};
 use crate::shell::{OneShot, StepOutput, run_once};
 
 /// Runs check scripts in the step environment.
@@ -36,7 +36,7 @@ impl ScriptRunner for ShellRunner {
     fn run<'a>(
         &'a self,
         req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
         Box::pin(async move {
             let shot = OneShot {
                 script: req.script,
@@ -49,12 +49,9 @@ impl ScriptRunner for ShellRunner {
             };
             let out = run_once(shot, &self.cancel)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ScriptError::Start(e.to_string()))?;
             if out.timed_out {
-                return Err(format!(
-                    "timed out after {}",
-                    humantime::format_duration(req.timeout)
-                ));
+                return Err(ScriptError::TimedOut(req.timeout));
             }
             Ok(try_output(&out))
         })

@@ -18,14 +18,15 @@ use crate::check::{
     Check, CheckContext, CheckError, CheckOutcome, TryOutput, exit::ExitCheck, for_spec,
 };
 use crate::event::{
-    CheckResult, CheckStatus, EventKind, LabResult, StepOutcome, StepResult, UserName,
+    CheckResult, CheckResultKind, CheckStatus, EventKind, LabOutcome, LabResult, StepOutcome,
+    StepResult, UserName,
 };
 use crate::lab::check_spec::{Assertion, CheckSpec};
-use crate::lab::{OutputMode, OutputPolicy, StepKind, TerminalSel, Timing};
+use crate::lab::{ExpectedOutput, OutputMode, OutputPolicy, StepKind, TerminalSel, Timing};
 use crate::mdbook::plain_english;
 use crate::plan::{PlannedLab, PlannedStep};
 use crate::redact::Redactor;
-use crate::shell::{ShellConfig, StepOutput, Terminals};
+use crate::shell::{ShellConfig, ShellError, StepOutput, Terminals};
 
 use super::EventSink;
 
@@ -45,16 +46,51 @@ struct UserRun<'a> {
     prompter: &'a Mutex<Option<Box<dyn Prompter>>>,
     position: std::sync::atomic::AtomicUsize,
     total: usize,
+    /// The student quit at the prompt: the rest of the run is skipped.
     quit: std::sync::atomic::AtomicBool,
+}
+
+/// What judging one try found.
+#[derive(Default)]
+struct Judged {
+    checks: Vec<CheckResult>,
+    warnings: Vec<String>,
+    /// The expected-output fence drifted: what `--update-output` would write.
+    update: Option<OutputUpdate>,
 }
 
 /// What one try of a step produced.
 struct TryRecord {
     output: StepOutput,
-    checks: Vec<CheckResult>,
-    warnings: Vec<String>,
-    update: Option<OutputUpdate>,
+    judged: Judged,
     passed: bool,
+}
+
+impl TryRecord {
+    /// The first check that did not hold, with why: what a retry announces.
+    fn first_failure(&self) -> Option<String> {
+        let c = self
+            .judged
+            .checks
+            .iter()
+            .find(|c| c.outcome != CheckStatus::Passed)?;
+        Some(format!(
+            "{}: {}",
+            c.description,
+            c.message.clone().unwrap_or_default()
+        ))
+    }
+}
+
+/// Why a step's command gave no try to judge.
+#[derive(Debug, thiserror::Error)]
+enum TryError {
+    /// The terminal could not run it.
+    #[error(transparent)]
+    Shell(#[from] ShellError),
+    /// The run was cancelled before the first try began.
+    #[error("interrupted before its command ran")]
+    NotRun,
 }
 
 pub(super) async fn run_user(
@@ -178,7 +214,7 @@ impl UserRun<'_> {
 
     fn check_result(
         &self,
-        kind: &str,
+        kind: CheckResultKind,
         line: usize,
         description: String,
         plain: String,
@@ -199,7 +235,7 @@ impl UserRun<'_> {
             Err(e) => (CheckStatus::Error, Some(e.to_string())),
         };
         CheckResult {
-            kind: kind.to_string(),
+            kind,
             description: self.redactor.apply(&description),
             outcome,
             message: message.map(|m| self.redactor.apply(&m)),
@@ -221,8 +257,19 @@ impl UserRun<'_> {
         } else {
             (check.evaluate(&ctx).await, 1)
         };
+        self.spec_result(spec, res, tries)
+    }
+
+    /// The result of a check of the page, worded as the page's check, with its
+    /// hint when it did not hold.
+    fn spec_result(
+        &self,
+        spec: &CheckSpec,
+        res: Result<CheckOutcome, CheckError>,
+        tries: u32,
+    ) -> CheckResult {
         let mut r = self.check_result(
-            spec.kind.name(),
+            spec.kind.kind().into(),
             spec.line,
             spec.kind.describe(),
             plain_english::sentence(spec),
@@ -236,23 +283,16 @@ impl UserRun<'_> {
     }
 
     /// Judges one try: exit, output checks, expected output, state checks.
-    async fn judge(
-        &self,
-        lab: &PlannedLab,
-        ps: &PlannedStep,
-        out: &TryOutput,
-    ) -> (Vec<CheckResult>, Vec<String>, Option<OutputUpdate>) {
-        let mut results = Vec::new();
-        let mut warnings = Vec::new();
-        let mut update = None;
+    async fn judge(&self, lab: &PlannedLab, ps: &PlannedStep, out: &TryOutput) -> Judged {
+        let mut judged = Judged::default();
         if !ps
             .checks
             .iter()
             .any(|c| matches!(c.kind, Assertion::Exit(_)))
         {
             let o = ExitCheck(ps.step.exit).judge(out.exit_code);
-            results.push(self.check_result(
-                "exit",
+            judged.checks.push(self.check_result(
+                CheckResultKind::Exit,
                 0,
                 o.description.clone(),
                 plain_english::exit(ps.step.exit),
@@ -261,77 +301,71 @@ impl UserRun<'_> {
             ));
         }
         for c in &ps.checks {
-            results.push(self.eval(c, Some(out), true).await);
+            judged.checks.push(self.eval(c, Some(out), true).await);
         }
         if let (Some(e), Some(text)) = (&ps.step.expected, &ps.expected_text) {
-            let policy = lab.lab.settings.output;
-            let strict_fence = e.mode == OutputMode::Strict;
-            if strict_fence || policy != OutputPolicy::Ignore {
-                let actual = stream_text(out, e.stream);
-                if let Verdict::Drift { diff, reason } = compare(text, &actual, e.mode) {
-                    update = Some(OutputUpdate {
-                        path: lab.lab.path.clone(),
-                        source: lab.lab.source.clone(),
-                        body_span: e.body_span.clone(),
-                        expected: e.text.clone(),
-                        actual: actual.clone(),
-                        strict: strict_fence,
-                    });
-                    let hard =
-                        strict_fence || self.cfg.strict_output || policy == OutputPolicy::Strict;
-                    let msg = format!(
-                        "output differs from the {} output at line {}: {reason}\n{diff}",
-                        if strict_fence {
-                            "expected"
-                        } else {
-                            "documented"
-                        },
-                        e.span.line
-                    );
-                    if hard {
-                        results.push(CheckResult {
-                            kind: "output".into(),
-                            description: format!(
-                                "output matches the expected output (line {})",
-                                e.span.line
-                            ),
-                            outcome: CheckStatus::Failed,
-                            message: Some(self.redactor.apply(&msg)),
-                            plain: format!(
-                                "The output matches the expected output at line {}",
-                                e.span.line
-                            ),
-                            line: e.span.line,
-                            tries: 1,
-                            hint: None,
-                        });
-                    } else {
-                        warnings.push(self.redactor.apply(&format!("drift: {msg}")));
-                    }
-                } else {
-                    results.push(CheckResult {
-                        kind: "output".into(),
-                        description: format!(
-                            "output is {} the {} output (line {})",
-                            if strict_fence { "as" } else { "similar to" },
-                            if strict_fence {
-                                "expected"
-                            } else {
-                                "documented"
-                            },
-                            e.span.line
-                        ),
-                        outcome: CheckStatus::Passed,
-                        message: None,
-                        plain: String::new(),
-                        line: e.span.line,
-                        tries: 1,
-                        hint: None,
-                    });
-                }
-            }
+            self.expected_output(lab, e, text, out, &mut judged);
         }
-        (results, warnings, update)
+        judged
+    }
+
+    /// Compares the output with the expected-output fence (`text` is its body
+    /// with variables filled): a check when it matches or the drift is hard
+    /// (a strict fence, `--strict-output`, `output: strict`), else a warning.
+    fn expected_output(
+        &self,
+        lab: &PlannedLab,
+        e: &ExpectedOutput,
+        text: &str,
+        out: &TryOutput,
+        judged: &mut Judged,
+    ) {
+        let policy = lab.lab.settings.output;
+        let strict_fence = e.mode == OutputMode::Strict;
+        if !strict_fence && policy == OutputPolicy::Ignore {
+            return;
+        }
+        let line = e.span.line;
+        let which = if strict_fence {
+            "expected"
+        } else {
+            "documented"
+        };
+        let actual = stream_text(out, e.stream);
+        let Verdict::Drift { diff, reason } = compare(text, &actual, e.mode) else {
+            let how = if strict_fence { "as" } else { "similar to" };
+            judged.checks.push(output_result(
+                CheckStatus::Passed,
+                format!("output is {how} the {which} output (line {line})"),
+                None,
+                String::new(),
+                line,
+            ));
+            return;
+        };
+        let msg =
+            format!("output differs from the {which} output at line {line}: {reason}\n{diff}");
+        judged.update = Some(OutputUpdate {
+            path: lab.lab.path.clone(),
+            source: lab.lab.source.clone(),
+            body_span: e.body_span.clone(),
+            expected: e.text.clone(),
+            actual,
+            strict: strict_fence,
+        });
+        if strict_fence || self.cfg.strict_output || policy == OutputPolicy::Strict {
+            judged.checks.push(output_result(
+                CheckStatus::Failed,
+                format!("output matches the expected output (line {line})"),
+                Some(self.redactor.apply(&msg)),
+                format!("The output matches the expected output at line {line}"),
+                line,
+            ));
+        } else {
+            judged
+                .warnings
+                .push(self.redactor.apply(&format!("drift: {msg}")));
+        }
     }
 
     /// State checks evaluated once before the step: passing there proves nothing.
@@ -347,7 +381,7 @@ impl UserRun<'_> {
                 );
                 if self.cfg.strict_checks {
                     failures.push(CheckResult {
-                        kind: "vacuous".into(),
+                        kind: CheckResultKind::Vacuous,
                         description: r.description.clone(),
                         outcome: CheckStatus::Failed,
                         message: Some(msg),
@@ -377,7 +411,7 @@ impl UserRun<'_> {
             s.id.clone(),
             lab.lab.path.clone(),
             s.span.line,
-            crate::commands::list::terminal_json(s.terminal),
+            s.terminal,
             self.redactor.apply(&command),
         );
         r.name = s.name.clone();
@@ -401,14 +435,52 @@ impl UserRun<'_> {
             p.lab_started(lab);
         }
         let mut steps: Vec<Arc<StepResult>> = Vec::new();
-        let mut updates = Vec::new();
-        let mut blocked: Option<String> = None;
+        let blocked = self.before_steps(lab, &mut steps).await;
+        let updates = self.selected_steps(lab, blocked, &mut steps).await;
+        if self.cfg.mode == Mode::Run
+            && !self.cancel.is_cancelled()
+            && let Some(cleanup) = &lab.cleanup
+        {
+            let r = self.script_step(lab, "cleanup", cleanup).await;
+            self.finish(&mut steps, r);
+        }
+        if !self.quitted()
+            && !self.cancel.is_cancelled()
+            && let Some(p) = self.prompter.lock().await.as_mut()
+        {
+            p.lab_finished(lab);
+        }
+        let outcome = if self.cancel.is_cancelled() {
+            LabOutcome::Interrupted
+        } else if steps.iter().any(|s| s.outcome.is_failure()) {
+            LabOutcome::Failed
+        } else {
+            LabOutcome::Passed
+        };
+        let result = LabResult {
+            path: lab.lab.path.clone(),
+            file: crate::lab::source_root::relative_file(&lab.lab.path),
+            stem: lab.lab.stem.clone(),
+            title: lab.lab.title.clone(),
+            outcome,
+            steps,
+        };
+        (result, updates)
+    }
+
+    /// The lab's preconditions, then its setup: why its steps cannot run, when one failed.
+    async fn before_steps(
+        &self,
+        lab: &PlannedLab,
+        steps: &mut Vec<Arc<StepResult>>,
+    ) -> Option<String> {
+        let mut blocked = None;
         if !lab.preconditions.is_empty() && !self.cancel.is_cancelled() {
             let r = self.preconditions(lab).await;
             if r.outcome != StepOutcome::Passed {
                 blocked = Some("a precondition of the lab failed".into());
             }
-            self.finish(&mut steps, r);
+            self.finish(steps, r);
         }
         if blocked.is_none()
             && self.cfg.mode == Mode::Run
@@ -418,12 +490,24 @@ impl UserRun<'_> {
             if r.outcome != StepOutcome::Passed {
                 blocked = Some("the lab's setup failed".into());
             }
-            self.finish(&mut steps, r);
+            self.finish(steps, r);
         }
+        blocked
+    }
+
+    /// The lab's selected steps in order; once one fails (or `blocked` says why
+    /// none can run) the rest are skipped with the reason.
+    async fn selected_steps(
+        &self,
+        lab: &PlannedLab,
+        mut blocked: Option<String>,
+        steps: &mut Vec<Arc<StepResult>>,
+    ) -> Vec<OutputUpdate> {
+        let mut updates = Vec::new();
         for ps in lab.steps.iter().filter(|s| s.selected) {
             let reason = if self.cancel.is_cancelled() {
                 Some("interrupted".to_string())
-            } else if self.quit.load(std::sync::atomic::Ordering::SeqCst) {
+            } else if self.quitted() {
                 Some("quit at the prompt".to_string())
             } else {
                 blocked.clone()
@@ -436,11 +520,8 @@ impl UserRun<'_> {
                     r
                 }
             };
-            let failed = matches!(
-                result.outcome,
-                StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
-            );
-            self.finish(&mut steps, result);
+            let failed = result.outcome.is_failure();
+            self.finish(steps, result);
             // `check` judges every selected step: a student wants to know all that is not done;
             // at the prompt, the student has already chosen to go on.
             let goes_on = self.cfg.keep_going
@@ -451,42 +532,12 @@ impl UserRun<'_> {
                     Some("an earlier step of the lab failed (--keep-going runs the rest)".into());
             }
         }
-        if self.cfg.mode == Mode::Run
-            && !self.cancel.is_cancelled()
-            && let Some(cleanup) = &lab.cleanup
-        {
-            let r = self.script_step(lab, "cleanup", cleanup).await;
-            self.finish(&mut steps, r);
-        }
-        if !self.quit.load(std::sync::atomic::Ordering::SeqCst)
-            && !self.cancel.is_cancelled()
-            && let Some(p) = self.prompter.lock().await.as_mut()
-        {
-            p.lab_finished(lab);
-        }
-        let outcome = if self.cancel.is_cancelled() {
-            "interrupted"
-        } else if steps.iter().any(|s| {
-            matches!(
-                s.outcome,
-                StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
-            )
-        }) {
-            "failed"
-        } else {
-            "passed"
-        };
-        (
-            LabResult {
-                path: lab.lab.path.clone(),
-                file: crate::lab::source_root::relative_file(&lab.lab.path),
-                stem: lab.lab.stem.clone(),
-                title: lab.lab.title.clone(),
-                outcome: outcome.into(),
-                steps,
-            },
-            updates,
-        )
+        updates
+    }
+
+    /// The student quit at the prompt.
+    fn quitted(&self) -> bool {
+        self.quit.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn finish(&self, steps: &mut Vec<Arc<StepResult>>, mut r: StepResult) {
@@ -533,7 +584,7 @@ impl UserRun<'_> {
         for c in &lab.preconditions {
             checks.push(if is_output_kind(&c.kind) {
                 self.check_result(
-                    c.kind.name(),
+                    c.kind.kind().into(),
                     c.line,
                     c.kind.describe(),
                     plain_english::sentence(c),
@@ -550,7 +601,7 @@ impl UserRun<'_> {
             id,
             lab.lab.path.clone(),
             line,
-            serde_json::Value::Null,
+            TerminalSel::None,
             String::new(),
         );
         r.outcome = if ok {
@@ -579,7 +630,7 @@ impl UserRun<'_> {
             id,
             lab.lab.path.clone(),
             1,
-            serde_json::json!(1),
+            TerminalSel::One(1),
             self.redactor.apply(script),
         );
         r.outcome = StepOutcome::Passed;
@@ -642,11 +693,7 @@ impl UserRun<'_> {
         drop(guard);
         loop {
             let (r, u) = self.run_step(lab, ps).await;
-            if !matches!(
-                r.outcome,
-                StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error
-            ) || self.cancel.is_cancelled()
-            {
+            if !r.outcome.is_failure() || self.cancel.is_cancelled() {
                 return (r, u);
             }
             let choice = self
@@ -733,18 +780,7 @@ impl UserRun<'_> {
             check.evaluate(&ctx)
         })
         .await;
-        let mut r = self.check_result(
-            spec.kind.name(),
-            spec.line,
-            spec.kind.describe(),
-            plain_english::sentence(spec),
-            ev.result,
-            ev.tries,
-        );
-        if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
-            r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
-        }
-        r
+        self.spec_result(spec, ev.result, ev.tries)
     }
 
     async fn check_only(&self, ps: &PlannedStep, r: &mut StepResult) {
@@ -753,7 +789,7 @@ impl UserRun<'_> {
                 self.eval_waiting(ps, c).await
             } else {
                 CheckResult {
-                    kind: c.kind.name().into(),
+                    kind: c.kind.kind().into(),
                     description: self.redactor.apply(&c.kind.describe()),
                     outcome: CheckStatus::Skipped,
                     message: Some("output checks need the step to run".into()),
@@ -812,7 +848,7 @@ impl UserRun<'_> {
             .unwrap_or_else(|| format!("examiner test {} passes", test.name));
         let plain = format!("The examiner test {} passes", test.name);
         r.checks.push(self.check_result(
-            "examiner",
+            CheckResultKind::Examiner,
             ps.step.span.line,
             desc,
             plain,
@@ -869,15 +905,15 @@ impl UserRun<'_> {
                 Ok(x) => x,
                 Err(e) => {
                     r.outcome = StepOutcome::Error;
-                    r.reason = Some(e);
+                    r.reason = Some(e.to_string());
                     return None;
                 }
             };
             r.tries = r.tries.max(tries);
             self.fill_output(r, &rec.output);
-            r.checks.extend(rec.checks);
-            r.warnings.extend(rec.warnings);
-            update = update.or(rec.update);
+            r.checks.extend(rec.judged.checks);
+            r.warnings.extend(rec.judged.warnings);
+            update = update.or(rec.judged.update);
             all_passed &= rec.passed;
             if rec.output.timed_out {
                 r.outcome = StepOutcome::TimedOut;
@@ -909,58 +945,24 @@ impl UserRun<'_> {
         ps: &PlannedStep,
         term: u32,
         timeout: Duration,
-    ) -> Result<(TryRecord, u32), String> {
-        // An output check's own `within` can only be met by running the step again.
-        let within = ps
-            .checks
-            .iter()
-            .filter(|c| is_output_kind(&c.kind))
-            .filter_map(|c| c.timing.within)
-            .chain(ps.step.timing.within)
-            .max();
-        let timing = Timing {
-            within,
-            interval: ps.step.timing.interval,
-            hold: None,
-        };
-        let last: std::sync::Mutex<Option<Result<TryRecord, String>>> = std::sync::Mutex::new(None);
-        let deadline = Instant::now() + within.unwrap_or_default();
+    ) -> Result<(TryRecord, u32), TryError> {
+        let timing = retry_timing(ps);
+        let last: std::sync::Mutex<Option<Result<TryRecord, TryError>>> =
+            std::sync::Mutex::new(None);
+        let deadline = Instant::now() + timing.within.unwrap_or_default();
         let tries = std::sync::atomic::AtomicU32::new(0);
         let ev = eventually(&timing, self.cancel, || async {
             let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            let out = self
-                .terminals
-                .lock()
-                .await
-                .run(term, &ps.command, timeout, self.cancel)
-                .await;
-            let out = match out {
-                Ok(o) => o,
+            let rec = match self.one_try(lab, ps, term, timeout).await {
+                Ok(rec) => rec,
                 Err(e) => {
-                    *last.lock().expect("not poisoned") = Some(Err(e.to_string()));
-                    return Err(CheckError::Script(e.to_string()));
+                    let err = CheckError::Script(e.to_string());
+                    *last.lock().expect("not poisoned") = Some(Err(TryError::Shell(e)));
+                    return Err(err);
                 }
             };
-            let to = try_output(&out);
-            let (checks, warnings, update) = if out.timed_out || out.cancelled {
-                (Vec::new(), Vec::new(), None)
-            } else {
-                self.judge(lab, ps, &to).await
-            };
-            let passed = !out.timed_out
-                && !out.cancelled
-                && checks.iter().all(|c| c.outcome == CheckStatus::Passed);
-            let first_failure = checks
-                .iter()
-                .find(|c| c.outcome != CheckStatus::Passed)
-                .map(|c| {
-                    format!(
-                        "{}: {}",
-                        c.description,
-                        c.message.clone().unwrap_or_default()
-                    )
-                });
-            if !passed && within.is_some() && Instant::now() < deadline {
+            let (passed, first_failure) = (rec.passed, rec.first_failure());
+            if !passed && timing.within.is_some() && Instant::now() < deadline {
                 self.sink.emit(EventKind::TryFailedWillRetry {
                     user: self.user.clone(),
                     id: ps.step.id.clone(),
@@ -968,13 +970,7 @@ impl UserRun<'_> {
                     message: first_failure.clone().unwrap_or_else(|| "timed out".into()),
                 });
             }
-            *last.lock().expect("not poisoned") = Some(Ok(TryRecord {
-                output: out,
-                checks,
-                warnings,
-                update,
-                passed,
-            }));
+            *last.lock().expect("not poisoned") = Some(Ok(rec));
             Ok(CheckOutcome {
                 passed,
                 description: ps.step.id.clone(),
@@ -987,8 +983,77 @@ impl UserRun<'_> {
         let rec = last
             .into_inner()
             .expect("not poisoned")
-            .unwrap_or_else(|| Err("interrupted before its command ran".into()))?;
+            .unwrap_or(Err(TryError::NotRun))?;
         Ok((rec, ev.tries))
+    }
+
+    /// One try: the command in terminal `term`, judged unless it timed out or was cut short.
+    async fn one_try(
+        &self,
+        lab: &PlannedLab,
+        ps: &PlannedStep,
+        term: u32,
+        timeout: Duration,
+    ) -> Result<TryRecord, ShellError> {
+        let output = self
+            .terminals
+            .lock()
+            .await
+            .run(term, &ps.command, timeout, self.cancel)
+            .await?;
+        let cut = output.timed_out || output.cancelled;
+        let judged = match cut {
+            true => Judged::default(),
+            false => self.judge(lab, ps, &try_output(&output)).await,
+        };
+        let passed = !cut
+            && judged
+                .checks
+                .iter()
+                .all(|c| c.outcome == CheckStatus::Passed);
+        Ok(TryRecord {
+            output,
+            judged,
+            passed,
+        })
+    }
+}
+
+/// A step's retry timing: the longest `within` of the step and its output
+/// checks (an output check's own `within` can only be met by running the step
+/// again), at the step's interval.
+fn retry_timing(ps: &PlannedStep) -> Timing {
+    let within = ps
+        .checks
+        .iter()
+        .filter(|c| is_output_kind(&c.kind))
+        .filter_map(|c| c.timing.within)
+        .chain(ps.step.timing.within)
+        .max();
+    Timing {
+        within,
+        interval: ps.step.timing.interval,
+        hold: None,
+    }
+}
+
+/// The result of the expected-output fence.
+fn output_result(
+    outcome: CheckStatus,
+    description: String,
+    message: Option<String>,
+    plain: String,
+    line: usize,
+) -> CheckResult {
+    CheckResult {
+        kind: CheckResultKind::Output,
+        description,
+        outcome,
+        message,
+        plain,
+        hint: None,
+        line,
+        tries: 1,
     }
 }
 
@@ -1074,8 +1139,8 @@ impl StepJudge {
         out: &TryOutput,
         cancel: &Cancel,
     ) -> (Vec<CheckResult>, Vec<String>) {
-        let (checks, warnings, _) = self.run(cancel).judge(lab, ps, out).await;
-        (checks, warnings)
+        let judged = self.run(cancel).judge(lab, ps, out).await;
+        (judged.checks, judged.warnings)
     }
 
     /// Evaluates one state check now, waiting as its `within`/`hold` says.

@@ -10,6 +10,7 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::failure::duration;
+use super::live_line::{Suspend, write_line};
 use super::{ReportError, Reporter};
 use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult, UserName};
 
@@ -76,14 +77,8 @@ impl CheckConsole {
     }
 
     fn line(&mut self, text: String) {
-        let mut text = text;
-        text.push('\n');
-        let out = &mut self.out;
-        match &self.waiting {
-            Some(pb) => pb.suspend(|| out.write_all(text.as_bytes())),
-            None => out.write_all(text.as_bytes()),
-        }
-        .ok();
+        let live = self.waiting.as_ref().map(|pb| pb as &dyn Suspend);
+        write_line(&mut *self.out, text, live);
     }
 
     fn prefix(user: &UserName) -> String {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::event::{Event, EventKind, LabResult, Stats, StepResult, UserName};
+use crate::event::{Event, EventKind, LabOutcome, LabResult, Stats, StepResult, UserName};
 
 /// One user's part.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ impl UserRecord {
 
     /// Any step failed, timed out or errored, or a lab was interrupted.
     pub fn failed(&self) -> bool {
-        self.labs.iter().any(|l| l.outcome != "passed")
+        self.labs.iter().any(|l| l.outcome != LabOutcome::Passed)
     }
 }
 
@@ -128,14 +128,14 @@ impl Collected {
         }
     }
 
-    /// passed, failed or interrupted.
-    pub fn outcome(&self) -> &'static str {
+    /// How the whole run ended.
+    pub fn outcome(&self) -> LabOutcome {
         if self.stats.interrupted {
-            "interrupted"
+            LabOutcome::Interrupted
         } else if self.stats.failed > 0 {
-            "failed"
+            LabOutcome::Failed
         } else {
-            "passed"
+            LabOutcome::Passed
         }
     }
 }
@@ -157,7 +157,7 @@ pub enum FromJsonError {
 /// The JSON report's top level, as written by `report::json::document`.
 #[derive(serde::Deserialize)]
 struct Document {
-    outcome: String,
+    outcome: LabOutcome,
     started_at: String,
     duration_ms: u64,
     runs: Vec<RunDocument>,
@@ -237,7 +237,7 @@ impl Collected {
                 stats,
             });
         }
-        run.stats.interrupted = d.outcome == "interrupted";
+        run.stats.interrupted = d.outcome == LabOutcome::Interrupted;
         Ok(run)
     }
 
@@ -366,7 +366,7 @@ mod tests {
                   "outcome": "failed", "message": "got 1"}], "warnings": [], "stderr": "boom"}]}]}]
         });
         let run = Collected::from_json(&doc).unwrap();
-        assert_eq!(run.outcome(), "failed");
+        assert_eq!(run.outcome(), LabOutcome::Failed);
         assert_eq!(run.stats.failed, 1);
         let step = &run.users[0].labs[0].steps[0];
         assert_eq!(step.path, std::path::Path::new("labs/a.md"));
@@ -397,14 +397,24 @@ mod tests {
                     file: "a.md".into(),
                     stem: "a".into(),
                     title: "A".into(),
-                    outcome: if failed { "failed" } else { "passed" }.into(),
+                    outcome: if failed {
+                        LabOutcome::Failed
+                    } else {
+                        LabOutcome::Passed
+                    },
                     steps: vec![Arc::new(StepResult {
                         outcome: if failed {
                             crate::event::StepOutcome::Failed
                         } else {
                             crate::event::StepOutcome::Passed
                         },
-                        ..StepResult::new("a:1".into(), "a.md".into(), 1, 1.into(), "true".into())
+                        ..StepResult::new(
+                            "a:1".into(),
+                            "a.md".into(),
+                            1,
+                            crate::lab::TerminalSel::One(1),
+                            "true".into(),
+                        )
                     })],
                 })],
                 ..UserRecord::new(Some(user.into()))
@@ -418,7 +428,7 @@ mod tests {
         ]);
         assert_eq!(m.started_at, std::time::UNIX_EPOCH + Duration::from_secs(2));
         assert_eq!(m.duration, Duration::from_secs(4));
-        assert_eq!(m.outcome(), "failed");
+        assert_eq!(m.outcome(), LabOutcome::Failed);
         assert_eq!(m.stats.passed, 1);
         assert!(replaced.is_empty());
         let users: Vec<_> = m.users.iter().map(|u| u.user.clone().unwrap()).collect();
@@ -432,7 +442,7 @@ mod tests {
         ]);
         assert_eq!(replaced, [Some("user9".to_string())]);
         assert_eq!(m.users.len(), 2);
-        assert_eq!(m.outcome(), "passed");
+        assert_eq!(m.outcome(), LabOutcome::Passed);
         assert_eq!((m.stats.passed, m.stats.failed), (2, 0));
     }
 }

@@ -8,15 +8,17 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::collect::Collected;
+use super::collect::{Collected, UserRecord};
 use super::failure;
+use super::live_line::{Suspend, write_line};
 use super::{ReportError, Reporter};
-use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult, UserName};
+use crate::event::{CheckStatus, Event, EventKind, Stats, StepOutcome, StepResult, UserName};
 
 /// Console settings decided at the edge.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +83,7 @@ impl ConsoleReporter {
     }
 
     /// Fan-out: one line for a user that finished.
-    fn user_line(&mut self, user: &UserName, stats: &crate::event::Stats) {
+    fn user_line(&mut self, user: &UserName, stats: &Stats) {
         let failed = stats.failed > 0;
         if self.opts.quiet && !failed {
             return;
@@ -107,7 +109,8 @@ impl ConsoleReporter {
             stats.passed,
             stats.failed,
             stats.skipped,
-            self.style(Style::new().dim()).apply_to(fmt_ms(ms)),
+            self.style(Style::new().dim())
+                .apply_to(failure::duration(ms)),
             w = self.name_width,
         );
         if let Some(u) = rec {
@@ -115,7 +118,7 @@ impl ConsoleReporter {
                 .labs
                 .iter()
                 .flat_map(|l| l.steps.iter())
-                .filter(|s| failure::is_failure(s.outcome))
+                .filter(|s| s.outcome.is_failure())
                 .map(|s| s.id.clone() + " " + &failure::problem(s))
                 .collect();
             if !why.is_empty() {
@@ -130,19 +133,8 @@ impl ConsoleReporter {
     }
 
     fn line(&mut self, text: String) {
-        // One write per line: stderr is unbuffered, and `writeln!` would
-        // make the newline a second system call. Written under `suspend`, not
-        // through `MultiProgress::println`, which drops lines when indicatif
-        // decides the target cannot draw: a result line is never lost.
-        let mut text = text;
-        text.push('\n');
-        let out = &mut self.out;
-        if self.opts.live {
-            self.multi.suspend(|| out.write_all(text.as_bytes()))
-        } else {
-            out.write_all(text.as_bytes())
-        }
-        .ok();
+        let live = self.opts.live.then_some(&self.multi as &dyn Suspend);
+        write_line(&mut *self.out, text, live);
     }
 
     fn prefix(&self, user: &UserName) -> String {
@@ -161,13 +153,7 @@ impl ConsoleReporter {
             StepOutcome::TimedOut => ("⏱", Style::new().red().bold()),
             StepOutcome::Skipped => ("⊘", Style::new().dim()),
         };
-        let failed = matches!(
-            s.outcome,
-            StepOutcome::Failed
-                | StepOutcome::Error
-                | StepOutcome::TimedOut
-                | StepOutcome::Interrupted
-        );
+        let failed = s.outcome.is_failure();
         if self.opts.quiet && !failed {
             return;
         }
@@ -194,7 +180,7 @@ impl ConsoleReporter {
                 };
                 text.push_str(&format!(
                     " {}",
-                    dim.apply_to(format!("{}{tries}", fmt_ms(s.duration_ms)))
+                    dim.apply_to(format!("{}{tries}", failure::duration(s.duration_ms)))
                 ));
             }
         }
@@ -232,7 +218,7 @@ impl ConsoleReporter {
     /// Warnings after the failure: a drift diff of a failed step is cut short.
     fn warnings(&mut self, s: &StepResult, pre: &str) {
         let warn = self.style(Style::new().yellow());
-        let failed = failure::is_failure(s.outcome);
+        let failed = s.outcome.is_failure();
         for w in &s.warnings {
             for (i, l) in failure::warning_lines(w, failed).into_iter().enumerate() {
                 self.line(if i == 0 {
@@ -244,6 +230,7 @@ impl ConsoleReporter {
         }
     }
 
+    /// Fan-out, at the end: the users x steps grid, then each failure once.
     fn matrix(&mut self) {
         let users: Vec<_> = self.run.users.clone();
         let Some(first) = users.first() else { return };
@@ -257,6 +244,12 @@ impl ConsoleReporter {
         if columns.is_empty() {
             return;
         }
+        self.grid(&users, &columns);
+        self.shared_failures(&users);
+    }
+
+    /// A row per user, a cell per step, and the legend of the step numbers.
+    fn grid(&mut self, users: &[UserRecord], columns: &[(Option<usize>, String)]) {
         let width = users
             .iter()
             .map(|u| u.user.as_deref().unwrap_or("-").len())
@@ -264,35 +257,20 @@ impl ConsoleReporter {
             .unwrap_or(4)
             .max(4);
         self.line(String::new());
-        self.line(format!(
-            "{:width$}  {}",
-            "",
-            columns
-                .iter()
-                .map(|(n, _)| match n {
-                    Some(n) => format!("{:<2}", n % 100),
-                    None => "· ".into(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
-        for u in &users {
+        let numbers: Vec<String> = columns
+            .iter()
+            .map(|(n, _)| match n {
+                Some(n) => format!("{:<2}", n % 100),
+                None => "· ".into(),
+            })
+            .collect();
+        self.line(format!("{:width$}  {}", "", numbers.join(" ")));
+        for u in users {
             let cells: Vec<String> = u
                 .labs
                 .iter()
                 .flat_map(|l| l.steps.iter())
-                .map(|s| match s.outcome {
-                    StepOutcome::Passed => {
-                        self.style(Style::new().green()).apply_to("✓ ").to_string()
-                    }
-                    StepOutcome::Skipped => {
-                        self.style(Style::new().dim()).apply_to("⊘ ").to_string()
-                    }
-                    _ => self
-                        .style(Style::new().red().bold())
-                        .apply_to("✗ ")
-                        .to_string(),
-                })
+                .map(|s| self.cell(s.outcome))
                 .collect();
             self.line(format!(
                 "{:width$}  {}",
@@ -308,13 +286,27 @@ impl ConsoleReporter {
             })
             .collect();
         self.line(format!("{:width$}  steps: {}", "", legend.join(", ")));
+    }
+
+    fn cell(&self, o: StepOutcome) -> String {
+        let (mark, style) = match o {
+            StepOutcome::Passed => ("✓ ", Style::new().green()),
+            StepOutcome::Skipped => ("⊘ ", Style::new().dim()),
+            _ => ("✗ ", Style::new().red().bold()),
+        };
+        self.style(style).apply_to(mark).to_string()
+    }
+
+    /// Each failure once per step and problem, with the users it hit, explained
+    /// as the first of them saw it.
+    fn shared_failures(&mut self, users: &[UserRecord]) {
         // (position, id, problem) -> (users, the first user's result), so a
         // failure 20 users share is explained once.
         type Group = (Vec<String>, std::sync::Arc<StepResult>);
         let mut failed_by_step: BTreeMap<(usize, String, String), Group> = BTreeMap::new();
-        for u in &users {
+        for u in users {
             for (i, s) in u.labs.iter().flat_map(|l| l.steps.iter()).enumerate() {
-                if failure::is_failure(s.outcome) {
+                if s.outcome.is_failure() {
                     let what = match s.number {
                         Some(n) => format!("step {n} ({})", s.id),
                         None => s.id.clone(),
@@ -347,144 +339,28 @@ impl ConsoleReporter {
     }
 }
 
-fn fmt_ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    }
-}
-
 impl Reporter for ConsoleReporter {
     fn event(&mut self, event: &Event) -> Result<(), ReportError> {
         self.run.apply(event);
         match &event.kind {
-            EventKind::RunStarted { users, .. } => {
-                self.fan_out = users.len() > 1 || users.iter().any(|u| u.is_some());
-                self.name_width = users
-                    .iter()
-                    .map(|u| u.as_deref().unwrap_or("-").chars().count())
-                    .max()
-                    .unwrap_or(4)
-                    .max(4);
-                if self.fan_out && self.opts.live {
-                    let pb = self.multi.add(ProgressBar::new(users.len() as u64));
-                    pb.set_style(
-                        ProgressStyle::with_template(
-                            "{bar:30.green/red} {pos}/{len} users done  {msg}  {elapsed}",
-                        )
-                        .expect("static template")
-                        .progress_chars("█▉ "),
-                    );
-                    pb.set_message(self.overall_message());
-                    pb.enable_steady_tick(Duration::from_millis(200));
-                    self.overall = Some(pb);
-                }
-            }
-            EventKind::UserStarted { user, .. } => {
-                if let Some(overall) = &self.overall {
-                    let pb = self
-                        .multi
-                        .insert_before(overall, ProgressBar::new_spinner());
-                    pb.set_style(
-                        ProgressStyle::with_template("{spinner} {prefix} {msg} {elapsed}")
-                            .expect("static template"),
-                    );
-                    pb.set_prefix(format!(
-                        "{:w$}",
-                        user.as_deref().unwrap_or("-"),
-                        w = self.name_width
-                    ));
-                    pb.set_message("starting");
-                    pb.enable_steady_tick(Duration::from_millis(100));
-                    self.user_bars.insert(user.clone(), pb);
-                }
-            }
-            EventKind::UserFinished { user, stats } => {
-                if let Some(pb) = self.user_bars.remove(user) {
-                    pb.finish_and_clear();
-                    self.multi.remove(&pb);
-                }
-                if self.fan_out {
-                    self.user_line(user, stats);
-                }
-                if let Some(o) = &self.overall {
-                    o.inc(1);
-                }
-            }
-            EventKind::LabStarted { user, path, title } => {
-                if !self.opts.quiet && !self.fan_out {
-                    let bold = self.style(Style::new().bold());
-                    let dim = self.style(Style::new().dim());
-                    let t = format!(
-                        "{}{} {}",
-                        self.prefix(user),
-                        bold.apply_to(title),
-                        dim.apply_to(format!("({})", path.display()))
-                    );
-                    self.line(t);
-                }
-            }
+            EventKind::RunStarted { users, .. } => self.run_started(users),
+            EventKind::UserStarted { user, .. } => self.user_started(user),
+            EventKind::UserFinished { user, stats } => self.user_finished(user, stats),
+            EventKind::LabStarted { user, path, title } => self.lab_started(user, path, title),
             EventKind::StepStarted {
                 user,
                 id,
                 position,
                 total,
                 command,
-            } => {
-                if let Some(pb) = self.user_bars.get(user) {
-                    pb.set_message(format!("[{position}/{total}] {id}"));
-                } else if self.opts.live && !self.fan_out {
-                    let pb = self.multi.add(ProgressBar::new_spinner());
-                    pb.set_style(
-                        ProgressStyle::with_template("{spinner} {prefix}{msg} {elapsed}")
-                            .expect("static template"),
-                    );
-                    pb.set_prefix(self.prefix(user));
-                    let first = command.lines().next().unwrap_or("");
-                    pb.set_message(format!("[{position}/{total}] {id}: {first}"));
-                    pb.enable_steady_tick(Duration::from_millis(100));
-                    self.bars.insert((user.clone(), id.clone()), pb);
-                }
-            }
+            } => self.step_started(user, id, format!("[{position}/{total}] {id}"), command),
             EventKind::TryFailedWillRetry {
                 user,
                 id,
                 tries,
                 message,
-            } => {
-                if let Some(pb) = self.bars.get(&(user.clone(), id.clone())) {
-                    pb.set_message(format!("{id}: try {tries} failed, retrying"));
-                } else if let Some(pb) = self.user_bars.get(user) {
-                    let msg = pb.message();
-                    let base = msg.split(" (try").next().unwrap_or("").to_string();
-                    pb.set_message(format!("{base} (try {})", tries + 1));
-                } else if self.opts.verbose && !self.fan_out {
-                    let m = message.lines().next().unwrap_or("").to_string();
-                    self.line(format!(
-                        "{}  … {id}: try {tries} failed ({m}); retrying",
-                        self.prefix(user)
-                    ));
-                }
-            }
-            EventKind::StepFinished { user, result } => {
-                if let Some(pb) = self.bars.remove(&(user.clone(), result.id.clone())) {
-                    pb.finish_and_clear();
-                    self.multi.remove(&pb);
-                }
-                if self.fan_out {
-                    match result.outcome {
-                        StepOutcome::Passed => self.steps_passed += 1,
-                        o if failure::is_failure(o) => self.steps_failed += 1,
-                        _ => {}
-                    }
-                    if let Some(o) = &self.overall {
-                        o.set_message(self.overall_message());
-                    }
-                } else {
-                    self.step_line(user, result);
-                }
-            }
+            } => self.try_failed(user, id, *tries, message),
+            EventKind::StepFinished { user, result } => self.step_finished(user, result),
             EventKind::LabFinished { .. } => {}
             EventKind::RunCancelling { reason } => {
                 let t = format!(
@@ -494,44 +370,177 @@ impl Reporter for ConsoleReporter {
                 );
                 self.line(t);
             }
-            EventKind::RunFinished { stats } => {
-                for (_, pb) in std::mem::take(&mut self.bars) {
-                    pb.finish_and_clear();
-                }
-                for (_, pb) in std::mem::take(&mut self.user_bars) {
-                    pb.finish_and_clear();
-                }
-                if let Some(o) = self.overall.take() {
-                    o.finish_and_clear();
-                    self.multi.remove(&o);
-                }
-                if self.fan_out {
-                    self.matrix();
-                }
-                let mut summary = format!(
-                    "{} passed, {} failed, {} skipped",
-                    stats.passed, stats.failed, stats.skipped
-                );
-                if stats.warnings > 0 {
-                    summary.push_str(&format!(
-                        "; {} warning{}",
-                        stats.warnings,
-                        if stats.warnings == 1 { "" } else { "s" }
-                    ));
-                }
-                summary.push_str(&format!("; {}", fmt_ms(event.elapsed.as_millis() as u64)));
-                if stats.interrupted {
-                    summary.push_str("; interrupted");
-                }
-                let style = if stats.failed > 0 || stats.interrupted {
-                    Style::new().red().bold()
-                } else {
-                    Style::new().green().bold()
-                };
-                let t = self.style(style).apply_to(summary).to_string();
-                self.line(t);
-            }
+            EventKind::RunFinished { stats } => self.run_finished(stats, event.elapsed),
         }
         Ok(())
+    }
+}
+
+/// One method per event kind, in the order a run sends them.
+impl ConsoleReporter {
+    fn run_started(&mut self, users: &[UserName]) {
+        self.fan_out = users.len() > 1 || users.iter().any(|u| u.is_some());
+        self.name_width = users
+            .iter()
+            .map(|u| u.as_deref().unwrap_or("-").chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        if self.fan_out && self.opts.live {
+            let pb = self.multi.add(ProgressBar::new(users.len() as u64));
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30.green/red} {pos}/{len} users done  {msg}  {elapsed}",
+                )
+                .expect("static template")
+                .progress_chars("█▉ "),
+            );
+            pb.set_message(self.overall_message());
+            pb.enable_steady_tick(Duration::from_millis(200));
+            self.overall = Some(pb);
+        }
+    }
+
+    fn user_started(&mut self, user: &UserName) {
+        let Some(overall) = &self.overall else {
+            return;
+        };
+        let pb = self
+            .multi
+            .insert_before(overall, ProgressBar::new_spinner());
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {msg} {elapsed}")
+                .expect("static template"),
+        );
+        pb.set_prefix(format!(
+            "{:w$}",
+            user.as_deref().unwrap_or("-"),
+            w = self.name_width
+        ));
+        pb.set_message("starting");
+        pb.enable_steady_tick(Duration::from_millis(100));
+        self.user_bars.insert(user.clone(), pb);
+    }
+
+    fn user_finished(&mut self, user: &UserName, stats: &Stats) {
+        if let Some(pb) = self.user_bars.remove(user) {
+            pb.finish_and_clear();
+            self.multi.remove(&pb);
+        }
+        if self.fan_out {
+            self.user_line(user, stats);
+        }
+        if let Some(o) = &self.overall {
+            o.inc(1);
+        }
+    }
+
+    fn lab_started(&mut self, user: &UserName, path: &Path, title: &str) {
+        if self.opts.quiet || self.fan_out {
+            return;
+        }
+        let bold = self.style(Style::new().bold());
+        let dim = self.style(Style::new().dim());
+        let t = format!(
+            "{}{} {}",
+            self.prefix(user),
+            bold.apply_to(title),
+            dim.apply_to(format!("({})", path.display()))
+        );
+        self.line(t);
+    }
+
+    /// `at` is the step's place, `[i/n] id`.
+    fn step_started(&mut self, user: &UserName, id: &str, at: String, command: &str) {
+        if let Some(pb) = self.user_bars.get(user) {
+            pb.set_message(at);
+        } else if self.opts.live && !self.fan_out {
+            let pb = self.multi.add(ProgressBar::new_spinner());
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}{msg} {elapsed}")
+                    .expect("static template"),
+            );
+            pb.set_prefix(self.prefix(user));
+            let first = command.lines().next().unwrap_or("");
+            pb.set_message(format!("{at}: {first}"));
+            pb.enable_steady_tick(Duration::from_millis(100));
+            self.bars.insert((user.clone(), id.to_string()), pb);
+        }
+    }
+
+    fn try_failed(&mut self, user: &UserName, id: &str, tries: u32, message: &str) {
+        if let Some(pb) = self.bars.get(&(user.clone(), id.to_string())) {
+            pb.set_message(format!("{id}: try {tries} failed, retrying"));
+        } else if let Some(pb) = self.user_bars.get(user) {
+            let msg = pb.message();
+            let base = msg.split(" (try").next().unwrap_or("").to_string();
+            pb.set_message(format!("{base} (try {})", tries + 1));
+        } else if self.opts.verbose && !self.fan_out {
+            let m = message.lines().next().unwrap_or("").to_string();
+            self.line(format!(
+                "{}  … {id}: try {tries} failed ({m}); retrying",
+                self.prefix(user)
+            ));
+        }
+    }
+
+    fn step_finished(&mut self, user: &UserName, result: &StepResult) {
+        if let Some(pb) = self.bars.remove(&(user.clone(), result.id.clone())) {
+            pb.finish_and_clear();
+            self.multi.remove(&pb);
+        }
+        if !self.fan_out {
+            self.step_line(user, result);
+            return;
+        }
+        match result.outcome {
+            StepOutcome::Passed => self.steps_passed += 1,
+            o if o.is_failure() => self.steps_failed += 1,
+            _ => {}
+        }
+        if let Some(o) = &self.overall {
+            o.set_message(self.overall_message());
+        }
+    }
+
+    fn run_finished(&mut self, stats: &Stats, elapsed: Duration) {
+        for (_, pb) in std::mem::take(&mut self.bars) {
+            pb.finish_and_clear();
+        }
+        for (_, pb) in std::mem::take(&mut self.user_bars) {
+            pb.finish_and_clear();
+        }
+        if let Some(o) = self.overall.take() {
+            o.finish_and_clear();
+            self.multi.remove(&o);
+        }
+        if self.fan_out {
+            self.matrix();
+        }
+        let mut summary = format!(
+            "{} passed, {} failed, {} skipped",
+            stats.passed, stats.failed, stats.skipped
+        );
+        if stats.warnings > 0 {
+            summary.push_str(&format!(
+                "; {} warning{}",
+                stats.warnings,
+                if stats.warnings == 1 { "" } else { "s" }
+            ));
+        }
+        summary.push_str(&format!(
+            "; {}",
+            failure::duration(elapsed.as_millis() as u64)
+        ));
+        if stats.interrupted {
+            summary.push_str("; interrupted");
+        }
+        let style = if stats.failed > 0 || stats.interrupted {
+            Style::new().red().bold()
+        } else {
+            Style::new().green().bold()
+        };
+        let t = self.style(style).apply_to(summary).to_string();
+        self.line(t);
     }
 }

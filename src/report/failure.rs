@@ -10,14 +10,6 @@ pub const SHOWN_LINES: usize = 20;
 /// Changed lines of a drift diff shown when the step failed anyway.
 pub const DRIFT_LINES: usize = 20;
 
-/// The outcome counts as a failure (failed, timed out, error).
-pub fn is_failure(o: StepOutcome) -> bool {
-    matches!(
-        o,
-        StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Error | StepOutcome::Interrupted
-    )
-}
-
 fn failed_checks(s: &StepResult) -> impl Iterator<Item = &CheckResult> {
     s.checks
         .iter()
@@ -62,7 +54,7 @@ fn first_problem(s: &StepResult) -> String {
 /// `http`, `kube`, `output`...), `timeout` or `error` without one.
 pub fn kind(s: &StepResult) -> String {
     match failed_checks(s).next() {
-        Some(c) => c.kind.clone(),
+        Some(c) => c.kind.name().into(),
         None if s.outcome == StepOutcome::TimedOut => "timeout".into(),
         None if s.outcome == StepOutcome::Interrupted => "interrupted".into(),
         None => "error".into(),
@@ -239,10 +231,16 @@ mod tests {
 
     #[test]
     fn plain_message_uses_the_books_wording_and_the_actual_value() {
-        let mut s = StepResult::new("a:1".into(), "a.md".into(), 3, 1.into(), "false".into());
+        let mut s = StepResult::new(
+            "a:1".into(),
+            "a.md".into(),
+            3,
+            crate::lab::TerminalSel::One(1),
+            "false".into(),
+        );
         s.outcome = StepOutcome::Failed;
         s.checks.push(CheckResult {
-            kind: "exit".into(),
+            kind: crate::event::CheckResultKind::Exit,
             description: "exit status is 0".into(),
             outcome: CheckStatus::Failed,
             message: Some("expected: 0\n  actual: 1".into()),

@@ -52,7 +52,7 @@ pub fn failure_groups(run: &Collected) -> Vec<FailureGroup> {
     for u in &run.users {
         for lab in &u.labs {
             for s in &lab.steps {
-                if !failure::is_failure(s.outcome) {
+                if !s.outcome.is_failure() {
                     continue;
                 }
                 let position = ids

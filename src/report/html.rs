@@ -374,8 +374,8 @@ fn user_section(h: &mut String, u: &UserRecord, mesh: &MeshGraphs) {
             "<h3>{} <small>{} <span class=\"outcome-{}\">{}</span></small></h3>",
             escape(&lab.title),
             escape(&lab.path.display().to_string()),
-            escape(&lab.outcome),
-            escape(&lab.outcome),
+            lab.outcome,
+            lab.outcome,
         );
         for s in &lab.steps {
             step_detail(h, label, &lab.path, s);
@@ -402,7 +402,7 @@ fn step_detail(h: &mut String, user: &str, lab_path: &std::path::Path, s: &StepR
         "<div class=\"step\" id=\"{}\"><details{}><summary><span class=\"{class}\">{m}</span> {} \
          <small>{}:{} {}, {} {}, {}</small></summary>\n<dl>",
         escape(&anchor(user, &s.id)),
-        if failure::is_failure(s.outcome) {
+        if s.outcome.is_failure() {
             " open=\"open\""
         } else {
             ""
@@ -442,7 +442,7 @@ fn step_body(h: &mut String, s: &StepResult) {
                 h,
                 "<li><span class=\"{cclass}\">{cm}</span> {} <span class=\"kind\">{}</span>",
                 escape(&c.description),
-                escape(&c.kind)
+                c.kind.name()
             );
             if let Some(msg) = &c.message {
                 let _ = write!(h, "<pre>{}</pre>", preformatted(msg));
@@ -456,7 +456,7 @@ fn step_body(h: &mut String, s: &StepResult) {
     }
     if !s.warnings.is_empty() {
         h.push_str("<dt>Warnings</dt><dd><ul>");
-        let failed = failure::is_failure(s.outcome);
+        let failed = s.outcome.is_failure();
         for w in &s.warnings {
             let lines = failure::warning_lines(w, failed);
             let (first, rest) = lines
@@ -531,20 +531,20 @@ mod tests {
     }
 
     fn step(id: &str, outcome: StepOutcome) -> StepResult {
-        let failed = failure::is_failure(outcome);
+        let failed = outcome.is_failure();
         StepResult {
             id: id.into(),
             name: None,
             number: None,
             line: 10,
-            terminal: serde_json::json!(1),
+            terminal: crate::lab::TerminalSel::One(1),
             command: "curl -s 'http://x/?a=1&b=2' | grep \"<ok>\"".into(),
             outcome,
             exit_code: Some(if failed { 1 } else { 0 }),
             tries: 1,
             duration_ms: 12,
             checks: vec![CheckResult {
-                kind: "exit".into(),
+                kind: crate::event::CheckResultKind::Exit,
                 description: "exit status is 0".into(),
                 outcome: if failed {
                     CheckStatus::Failed
@@ -625,7 +625,11 @@ mod tests {
                     file: PathBuf::from("labs/basics.md"),
                     stem: "basics".into(),
                     title: "Basics & <more>".into(),
-                    outcome: if bad { "failed" } else { "passed" }.into(),
+                    outcome: if bad {
+                        crate::event::LabOutcome::Failed
+                    } else {
+                        crate::event::LabOutcome::Passed
+                    },
                     steps,
                 }),
             }));

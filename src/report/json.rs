@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::collect::Collected;
 use super::{ReportError, Reporter, write_atomic};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, LabOutcome};
 
 /// Collects the run and writes JSON at RunFinished.
 pub struct JsonReporter {
@@ -30,14 +30,13 @@ pub fn document(run: &Collected) -> serde_json::Value {
         .users
         .iter()
         .map(|u| {
-            let failed = u.labs.iter().any(|l| l.outcome == "failed");
-            let interrupted = u.labs.iter().any(|l| l.outcome == "interrupted");
-            let outcome = if interrupted {
-                "interrupted"
-            } else if failed {
-                "failed"
+            let ended = |o: LabOutcome| u.labs.iter().any(|l| l.outcome == o);
+            let outcome = if ended(LabOutcome::Interrupted) {
+                LabOutcome::Interrupted
+            } else if ended(LabOutcome::Failed) {
+                LabOutcome::Failed
             } else {
-                "passed"
+                LabOutcome::Passed
             };
             json!({
                 "user": u.user,

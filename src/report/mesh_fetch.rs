@@ -10,6 +10,20 @@ use crate::event::UserName;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// One user's graph could not be fetched.
+#[derive(Debug, thiserror::Error)]
+enum GraphError {
+    /// No answer, or an answer that is not JSON.
+    #[error("{url}: {source}")]
+    Request { url: String, source: reqwest::Error },
+    /// An answer other than 2xx.
+    #[error("{url}: {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+}
+
 /// Whose graph API to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphApi {
@@ -65,18 +79,16 @@ impl GraphApi {
         }
     }
 
-    fn client(&self) -> Result<reqwest::Client, String> {
+    fn client(&self) -> Result<reqwest::Client, reqwest::Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let b = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT);
         let b = match self {
-            GraphApi::Sandbox { proxy, .. } => b
-                .no_proxy()
-                .proxy(reqwest::Proxy::http(proxy).map_err(|e| e.to_string())?),
+            GraphApi::Sandbox { proxy, .. } => b.no_proxy().proxy(reqwest::Proxy::http(proxy)?),
             GraphApi::Kiali { .. } => b,
         };
-        b.build().map_err(|e| e.to_string())
+        b.build()
     }
 
     async fn one(
@@ -84,17 +96,20 @@ impl GraphApi {
         client: &reqwest::Client,
         namespace: &str,
         window: Duration,
-    ) -> Result<MeshGraph, String> {
+    ) -> Result<MeshGraph, GraphError> {
         let url = self.url(namespace, window);
-        let resp = client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
+        let failed = |source| GraphError::Request {
+            url: url.clone(),
+            source,
+        };
+        let resp = client.get(&url).send().await.map_err(failed)?;
         if !resp.status().is_success() {
-            return Err(format!("{url}: {}", resp.status()));
+            return Err(GraphError::Status {
+                status: resp.status(),
+                url,
+            });
         }
-        let v: serde_json::Value = resp.json().await.map_err(|e| format!("{url}: {e}"))?;
+        let v: serde_json::Value = resp.json().await.map_err(failed)?;
         Ok(MeshGraph::from_kiali(&v))
     }
 

@@ -181,6 +181,15 @@ impl MeshGraph {
         MeshGraph { nodes, edges }
     }
 
+    /// Each node's position in `nodes`, by id.
+    fn index(&self) -> HashMap<&str, usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect()
+    }
+
     /// True when there is nothing to draw (no traffic in the window).
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
@@ -190,12 +199,7 @@ impl MeshGraph {
 /// Each node's layer: the longest path from a node nothing calls, so callers
 /// sit left of what they call; a cycle is cut at the node first reached.
 fn layers(g: &MeshGraph) -> Vec<usize> {
-    let index: HashMap<&str, usize> = g
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id.as_str(), i))
-        .collect();
+    let index = g.index();
     let mut layer = vec![0usize; g.nodes.len()];
     // Bellman-Ford style relaxation, bounded by the node count: terminates on cycles too.
     for _ in 0..g.nodes.len() {
@@ -316,12 +320,7 @@ pub fn svg(g: &MeshGraph) -> String {
         return String::new();
     }
     let pos = positions(g);
-    let index: HashMap<&str, usize> = g
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id.as_str(), i))
-        .collect();
+    let index = g.index();
     let width = pos.iter().map(|p| p.0).fold(0.0, f64::max) + MARGIN + 120.0;
     let height = pos.iter().map(|p| p.1).fold(0.0, f64::max) + MARGIN + 20.0;
     let mut s = String::new();
@@ -347,57 +346,71 @@ pub fn svg(g: &MeshGraph) -> String {
         height - 1.0
     );
     for e in &g.edges {
-        let ((x1, y1), (x2, y2)) = (pos[index[e.source.as_str()]], pos[index[e.target.as_str()]]);
-        let c = health_class(e.health);
-        // Forward edges leave the right side; others bow below, clear of the nodes.
-        let (sx, tx, bend) = if x2 > x1 {
-            (x1 + R + 4.0, x2 - R - 6.0, 0.0)
-        } else {
-            (x1, x2, ROW * 0.6)
-        };
-        let (mx, my) = ((sx + tx) / 2.0, (y1 + y2) / 2.0 + bend);
-        // A sloping edge's code sits beside the curve, not on it.
-        let (lx, anchor) = if y1 == y2 {
-            (mx, "middle")
-        } else {
-            (mx + 12.0, "start")
-        };
-        let _ = write!(
-            s,
-            "<g class=\"link {c}\" data-source=\"{}\" data-target=\"{}\">\
-             <path class=\"line\" marker-end=\"url(#arrow-{c})\" \
-             d=\"M{sx},{y1} C{mx},{} {mx},{} {tx},{y2}\" />\
-             <text class=\"code\" x=\"{lx}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text></g>",
-            escape(&e.source),
-            escape(&e.target),
-            y1 + bend,
-            y2 + bend,
-            my - 6.0,
-            escape(&e.label),
+        edge(
+            &mut s,
+            e,
+            pos[index[e.source.as_str()]],
+            pos[index[e.target.as_str()]],
         );
     }
-    for (n, (x, y)) in g.nodes.iter().zip(&pos) {
-        let _ = write!(
-            s,
-            "<g class=\"mesh-node\" data-id=\"{}\">{}<text x=\"{x}\" y=\"{}\" \
-             text-anchor=\"middle\">{}</text>",
-            escape(&n.id),
-            shape(n.kind, *x, *y),
-            y + R + 16.0,
-            escape(&n.label),
-        );
-        if !n.namespace.is_empty() && n.kind != NodeKind::Unknown {
-            let _ = write!(
-                s,
-                "<text class=\"ns\" x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                y + R + 29.0,
-                escape(&n.namespace)
-            );
-        }
-        s.push_str("</g>");
+    for (n, &at) in g.nodes.iter().zip(&pos) {
+        node(&mut s, n, at);
     }
     s.push_str("</svg>");
     s
+}
+
+/// One edge from `(x1, y1)` to `(x2, y2)`, coloured by its health, its code beside it.
+fn edge(s: &mut String, e: &GraphEdge, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) {
+    let c = health_class(e.health);
+    // Forward edges leave the right side; others bow below, clear of the nodes.
+    let (sx, tx, bend) = if x2 > x1 {
+        (x1 + R + 4.0, x2 - R - 6.0, 0.0)
+    } else {
+        (x1, x2, ROW * 0.6)
+    };
+    let (mx, my) = ((sx + tx) / 2.0, (y1 + y2) / 2.0 + bend);
+    // A sloping edge's code sits beside the curve, not on it.
+    let (lx, anchor) = if y1 == y2 {
+        (mx, "middle")
+    } else {
+        (mx + 12.0, "start")
+    };
+    let _ = write!(
+        s,
+        "<g class=\"link {c}\" data-source=\"{}\" data-target=\"{}\">\
+         <path class=\"line\" marker-end=\"url(#arrow-{c})\" \
+         d=\"M{sx},{y1} C{mx},{} {mx},{} {tx},{y2}\" />\
+         <text class=\"code\" x=\"{lx}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text></g>",
+        escape(&e.source),
+        escape(&e.target),
+        y1 + bend,
+        y2 + bend,
+        my - 6.0,
+        escape(&e.label),
+    );
+}
+
+/// One node at `(x, y)`: its shape, its label, and its namespace under it.
+fn node(s: &mut String, n: &GraphNode, (x, y): (f64, f64)) {
+    let _ = write!(
+        s,
+        "<g class=\"mesh-node\" data-id=\"{}\">{}<text x=\"{x}\" y=\"{}\" \
+         text-anchor=\"middle\">{}</text>",
+        escape(&n.id),
+        shape(n.kind, x, y),
+        y + R + 16.0,
+        escape(&n.label),
+    );
+    if !n.namespace.is_empty() && n.kind != NodeKind::Unknown {
+        let _ = write!(
+            s,
+            "<text class=\"ns\" x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            y + R + 29.0,
+            escape(&n.namespace)
+        );
+    }
+    s.push_str("</g>");
 }
 
 /// The report's block for one user: a heading and the SVG, or nothing when

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod live_line;
 pub mod mesh_fetch;
 pub mod mesh_graph;
 pub mod tap;
@@ -110,8 +111,27 @@ pub struct ReportTarget {
     pub path: PathBuf,
 }
 
+/// A `--report` argument that names no target; each says what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// No `=`.
+    #[error("--report `{0}` must be FORMAT=FILE, e.g. junit=report.xml")]
+    NotFormatFile(String),
+    /// `github=FILE`.
+    #[error(
+        "--report `{0}`: github takes no file (annotations go to stdout, the summary to $GITHUB_STEP_SUMMARY); write `--report github`"
+    )]
+    GithubTakesNoFile(String),
+    /// A format labctl does not write.
+    #[error("--report: unknown format `{0}`; use junit, json, html, tap or github")]
+    UnknownFormat(String),
+    /// `FORMAT=` with nothing after it.
+    #[error("--report `{0}` names no file")]
+    NoFile(String),
+}
+
 /// Parses `FORMAT=FILE`, or `github`.
-pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
+pub fn parse_target(s: &str) -> Result<ReportTarget, TargetError> {
     if s == "github" {
         return Ok(ReportTarget {
             format: ReportFormat::Github,
@@ -120,22 +140,14 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
     }
     let (format, path) = s
         .split_once('=')
-        .ok_or_else(|| format!("--report `{s}` must be FORMAT=FILE, e.g. junit=report.xml"))?;
+        .ok_or_else(|| TargetError::NotFormatFile(s.to_string()))?;
     let format = match ReportFormat::parse(format) {
-        Some(ReportFormat::Github) => {
-            return Err(format!(
-                "--report `{s}`: github takes no file (annotations go to stdout, the summary to $GITHUB_STEP_SUMMARY); write `--report github`"
-            ));
-        }
+        Some(ReportFormat::Github) => return Err(TargetError::GithubTakesNoFile(s.to_string())),
         Some(f) => f,
-        None => {
-            return Err(format!(
-                "--report: unknown format `{format}`; use junit, json, html, tap or github"
-            ));
-        }
+        None => return Err(TargetError::UnknownFormat(format.to_string())),
     };
     if path.is_empty() {
-        return Err(format!("--report `{s}` names no file"));
+        return Err(TargetError::NoFile(s.to_string()));
     }
     Ok(ReportTarget {
         format,
@@ -144,7 +156,7 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, String> {
 }
 
 /// Parses every `--report FORMAT=FILE`; the first bad one is the error.
-pub fn parse_targets(args: &[String]) -> Result<Vec<ReportTarget>, String> {
+pub fn parse_targets(args: &[String]) -> Result<Vec<ReportTarget>, TargetError> {
     args.iter().map(|a| parse_target(a)).collect()
 }
 

@@ -534,7 +534,7 @@ fn views(ps: &PlannedStep, results: &[CheckResult]) -> Vec<CheckView> {
             };
             let (expected, actual, detail) = split_message(r.message.as_deref());
             CheckView {
-                kind: r.kind.clone(),
+                kind: r.kind.name().to_string(),
                 sentence,
                 outcome: r.outcome,
                 expected,

@@ -11,7 +11,8 @@ use labctl::cancel::Cancel;
 use labctl::check::examiner::{ExaminerCheck, timing};
 use labctl::check::retry::eventually;
 use labctl::check::{
-    Check, CheckContext, CheckError, CheckOutcome, ScriptRequest, ScriptRunner, TryOutput, for_spec,
+    Check, CheckContext, CheckError, CheckOutcome, ScriptError, ScriptRequest, ScriptRunner,
+    TryOutput, for_spec,
 };
 use labctl::lab::check_spec::{
     Assertion, CommandCheck, JsonAssert, Predicate, compile_jsonpath, parse_check,
@@ -30,7 +31,7 @@ impl ScriptRunner for BashRunner {
     fn run<'a>(
         &'a self,
         req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
         Box::pin(async move {
             let mut cmd = match &req.script {
                 Some(s) => {
@@ -49,7 +50,7 @@ impl ScriptRunner for BashRunner {
                 .kill_on_drop(true);
             match tokio::time::timeout(req.timeout, cmd.output()).await {
                 Err(_) => Ok(TryOutput::default()),
-                Ok(Err(e)) => Err(e.to_string()),
+                Ok(Err(e)) => Err(ScriptError::Start(e.to_string())),
                 Ok(Ok(out)) => Ok(TryOutput {
                     exit_code: out.status.code(),
                     stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -66,8 +67,8 @@ impl ScriptRunner for BrokenRunner {
     fn run<'a>(
         &'a self,
         _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("bash: not found".to_string()) })
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
+        Box::pin(async { Err(ScriptError::Start("bash: not found".into())) })
     }
 }
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use labctl::cancel::Cancel;
 use labctl::check::output::{OutputCheck, Verdict, compare, update_expected};
-use labctl::check::{Check, CheckContext, ScriptRequest, ScriptRunner, TryOutput};
+use labctl::check::{Check, CheckContext, ScriptError, ScriptRequest, ScriptRunner, TryOutput};
 use labctl::lab::model::{ExpectedOutput, OutputMode, OutputStream, Span};
 
 const DOCUMENTED_OOPS: &str = r#"{"oops": {"name": "RequestError", "message": "Error: read ECONNRESET", "cause": {"errno": "ECONNRESET", "code": "ECONNRESET", "syscall": "read"}}}"#;
@@ -88,8 +88,8 @@ impl ScriptRunner for NoRunner {
     fn run<'a>(
         &'a self,
         _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("no scripts".to_string()) })
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
+        Box::pin(async { Err(ScriptError::Start("no scripts".into())) })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use labctl::check::{ScriptRequest, ScriptRunner, TryOutput};
+use labctl::check::{ScriptError, ScriptRequest, ScriptRunner, TryOutput};
 
 /// Refuses every script.
 pub struct NoScripts;
@@ -13,7 +13,7 @@ impl ScriptRunner for NoScripts {
     fn run<'a>(
         &'a self,
         _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, String>> + Send + 'a>> {
-        Box::pin(async { Err("this test runs no scripts".to_string()) })
+    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
+        Box::pin(async { Err(ScriptError::Start("this test runs no scripts".into())) })
     }
 }
