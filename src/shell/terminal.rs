@@ -1167,12 +1167,9 @@ fn signal_of_status(code: i32) -> Option<i32> {
     (129..=128 + 64).contains(&code).then(|| code - 128)
 }
 
-/// Quotes a path for bash.
+/// A path single-quoted for bash.
 fn sh_quote(path: impl AsRef<Path>) -> String {
-    format!(
-        "'{}'",
-        path.as_ref().to_string_lossy().replace('\'', r"'\''")
-    )
+    super::quote::single_quoted(&path.as_ref().to_string_lossy())
 }
 
 #[cfg(test)]
