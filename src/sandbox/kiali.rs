@@ -403,7 +403,7 @@ pub fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::telemetry::Record;
+    use crate::sandbox::telemetry::{Record, blackholed};
 
     fn scraper() -> Workload {
         Workload {
@@ -415,18 +415,7 @@ mod tests {
     }
 
     fn blocked() -> Record {
-        Record {
-            at: SystemTime::now(),
-            source: Source::Workload(scraper()),
-            destination: Destination::BlackHole {
-                namespace: "user1".into(),
-            },
-            host: "www.googleapis.com".into(),
-            protocol: Protocol::Tcp,
-            code: None,
-            flags: "UH",
-            bytes: 0,
-        }
+        blackholed(Source::Workload(scraper()), SystemTime::now())
     }
 
     #[test]
