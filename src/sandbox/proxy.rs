@@ -237,7 +237,7 @@ fn serve_route(
             Ok(q) => axum::Json(kiali::graph(&p.telemetry, &q)).into_response(),
             Err(e) => (
                 StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"error": e})),
+                axum::Json(serde_json::json!({"error": e.to_string()})),
             )
                 .into_response(),
         },
