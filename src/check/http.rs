@@ -308,50 +308,7 @@ impl Check for HttpChecker<'_> {
                 r = fetch => r?,
                 _ = ctx.cancel.cancelled() => return Err(CheckError::Cancelled),
             };
-            let cut_note = body.cut_note();
-            let body = body.text();
-            let mut verdicts = Vec::new();
-            if let Some(want) = h.status {
-                verdicts.push(Verdict {
-                    ok: status.as_u16() == want,
-                    expected: format!("status {want}"),
-                    actual: format!("status {status}"),
-                    note: (status.as_u16() != want && !body.trim().is_empty())
-                        .then(|| format!("body: {}", super::predicate::cut(body.trim()))),
-                });
-            }
-            for (name, preds) in &h.headers {
-                let values: Vec<&str> = headers
-                    .get_all(name.as_str())
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
-                // A missing header is judged as empty text, so `not-contains` holds.
-                let value = values.join(", ");
-                verdicts.extend(eval_text_all(preds, &value).into_iter().map(|mut v| {
-                    v.expected = format!("header {name} {}", v.expected);
-                    if values.is_empty() {
-                        v.actual = format!("no {name} header");
-                    }
-                    v
-                }));
-            }
-            verdicts.extend(eval_text_all(&h.body, &body).into_iter().map(|mut v| {
-                v.expected = format!("body {}", v.expected);
-                v
-            }));
-            if let Some(j) = &h.json {
-                let doc = parse_json_text(&body, "the response body")?;
-                verdicts.extend(assert_json(j, &doc)?);
-            }
-            if let Some(note) = cut_note {
-                for v in verdicts.iter_mut().filter(|v| !v.ok) {
-                    v.note = Some(match v.note.take() {
-                        Some(n) => format!("{n}\n{note}"),
-                        None => note.clone(),
-                    });
-                }
-            }
+            let verdicts = judge(h, &response)?;
             Ok(outcome(Assertion::Http(h.clone()).describe(), verdicts))
         })
     }

@@ -1,7 +1,6 @@
 //! The lab model and the parser (markdown → Lab). Knows nothing of processes.
 
 pub mod check_spec;
-mod compile_cache;
 pub mod front_matter;
 pub mod info;
 pub mod model;
