@@ -124,19 +124,57 @@ fn env_first(ctx: &CheckContext<'_>, names: &[&str]) -> Option<String> {
         .find(|v| !v.trim().is_empty())
 }
 
+/// Why labctl could not set up the client for an `http:` check.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// The platform's certificate verifier or the TLS protocol versions.
+    #[error("{0}")]
+    Tls(String),
+    /// A `ca`, `cert` or `key` file could not be read.
+    #[error("cannot read {path}: {why}")]
+    Read {
+        /// The file as the check names it.
+        path: String,
+        /// The system's reason.
+        why: String,
+    },
+    /// A file was read but is not what it should be (PEM bundle, identity).
+    #[error("{what}: {why}")]
+    BadPem {
+        /// The file(s) as the check names them.
+        what: String,
+        /// The TLS library's reason.
+        why: String,
+    },
+    /// A proxy variable holds no usable URL.
+    #[error("bad {var} `{url}`: {why}")]
+    Proxy {
+        /// `HTTP_PROXY` or `HTTPS_PROXY`.
+        var: &'static str,
+        /// Its value.
+        url: String,
+        /// Why, with its causes.
+        why: String,
+    },
+    /// reqwest refused the configuration.
+    #[error("{0}")]
+    Build(String),
+}
+
 /// The TLS configuration reqwest builds by default (ring, the platform's verifier, h2
 /// and http/1.1), made once per process: building it reads and parses the system's
 /// root certificates, which cost more than the request itself when `labctl board`
 /// polls sixty users' http checks (and `within` retries one every second).
-fn tls_config() -> Result<rustls::ClientConfig, String> {
-    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+fn tls_config() -> Result<rustls::ClientConfig, ClientError> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, ClientError>> = OnceLock::new();
     TLS.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-            .map_err(|e| format!("cannot set up TLS certificate verification: {e}"))?;
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| {
+            ClientError::Tls(format!("cannot set up TLS certificate verification: {e}"))
+        })?;
         let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| ClientError::Tls(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
@@ -146,12 +184,16 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
     .clone()
 }
 
-/// A client whose proxies come from the step environment only.
-pub fn client_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::Client, String> {
-    client_builder_for(env_ctx)?
-        .use_preconfigured_tls(tls_config()?)
-        .build()
-        .map_err(|e| error_chain(&e))
+/// The client for `h`: the step environment's proxies, and the shared TLS
+/// configuration unless the check brings its own CA or client certificate.
+fn client_for(h: &HttpCheck, ctx: &CheckContext<'_>) -> Result<reqwest::Client, ClientError> {
+    let b = client_builder_for(ctx)?;
+    let b = if h.tls.ca.is_none() && h.tls.cert.is_none() && h.tls.key.is_none() {
+        b.use_preconfigured_tls(tls_config()?)
+    } else {
+        with_tls(b, &h.tls, ctx.workdir)?
+    };
+    b.build().map_err(|e| ClientError::Build(error_chain(&e)))
 }
 
 /// Trusts only `ca` and presents `cert`/`key`, as `curl --cacert --cert --key` does; files are
@@ -160,13 +202,21 @@ fn with_tls(
     mut b: reqwest::ClientBuilder,
     tls: &HttpTls,
     workdir: &std::path::Path,
-) -> Result<reqwest::ClientBuilder, String> {
-    let read =
-        |p: &str| std::fs::read(workdir.join(p)).map_err(|e| format!("cannot read {p}: {e}"));
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    let read = |p: &str| {
+        std::fs::read(workdir.join(p)).map_err(|e| ClientError::Read {
+            path: p.to_string(),
+            why: e.to_string(),
+        })
+    };
+    let bad_pem = |what: String, e: reqwest::Error| ClientError::BadPem {
+        what,
+        why: error_chain(&e),
+    };
     if let Some(ca) = &tls.ca {
         let pem = read(ca)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("{ca}: {}", error_chain(&e)))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad_pem(ca.clone(), e))?;
         b = b.tls_certs_only(certs);
     }
     if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
@@ -174,14 +224,14 @@ fn with_tls(
         pem.push(b'\n');
         pem.extend(read(key)?);
         let id = reqwest::Identity::from_pem(&pem)
-            .map_err(|e| format!("{cert} and {key}: {}", error_chain(&e)))?;
+            .map_err(|e| bad_pem(format!("{cert} and {key}"), e))?;
         b = b.identity(id);
     }
     Ok(b)
 }
 
-/// The builder behind [`client_for`], for checks that add TLS files.
-fn client_builder_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::ClientBuilder, String> {
+/// A builder with the step environment's proxies and labctl's timeouts.
+fn client_builder_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::ClientBuilder, ClientError> {
     // The binary installs it too; a library user (tests, `labctl check`) may not have.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Lower case first, as curl does; `no_proxy()` drops the process environment's proxies.
@@ -193,17 +243,19 @@ fn client_builder_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::ClientBuild
     let all = env_first(env_ctx, &["all_proxy", "ALL_PROXY"]);
     let http = env_first(env_ctx, &["http_proxy", "HTTP_PROXY"]).or(all.clone());
     let https = env_first(env_ctx, &["https_proxy", "HTTPS_PROXY"]).or(all);
-    if let Some(p) = http {
-        let proxy = reqwest::Proxy::http(&p)
-            .map_err(|e| format!("bad HTTP_PROXY `{p}`: {}", error_chain(&e)))?
-            .no_proxy(reqwest::NoProxy::from_string(&no_proxy));
-        b = b.proxy(proxy);
-    }
-    if let Some(p) = https {
-        let proxy = reqwest::Proxy::https(&p)
-            .map_err(|e| format!("bad HTTPS_PROXY `{p}`: {}", error_chain(&e)))?
-            .no_proxy(reqwest::NoProxy::from_string(&no_proxy));
-        b = b.proxy(proxy);
+    type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+    let proxies: [(&str, Option<String>, MakeProxy); 2] = [
+        ("HTTP_PROXY", http, |u| reqwest::Proxy::http(u)),
+        ("HTTPS_PROXY", https, |u| reqwest::Proxy::https(u)),
+    ];
+    for (var, url, proxy) in proxies {
+        let Some(url) = url else { continue };
+        let proxy = proxy(url.as_str()).map_err(|e| ClientError::Proxy {
+            var,
+            why: error_chain(&e),
+            url: url.clone(),
+        })?;
+        b = b.proxy(proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy)));
     }
     Ok(b)
 }
@@ -234,17 +286,7 @@ impl Check for HttpChecker<'_> {
                 url: h.url.clone(),
                 error,
             };
-            let client = client_builder_for(ctx)
-                .and_then(|b| {
-                    // The shared configuration knows no check's own CA or client certificate.
-                    if h.tls.ca.is_none() && h.tls.cert.is_none() && h.tls.key.is_none() {
-                        Ok(b.use_preconfigured_tls(tls_config()?))
-                    } else {
-                        with_tls(b, &h.tls, ctx.workdir)
-                    }
-                })
-                .and_then(|b| b.build().map_err(|e| error_chain(&e)))
-                .map_err(fail)?;
+            let client = client_for(h, ctx).map_err(|e| fail(e.to_string()))?;
             let method = reqwest::Method::from_bytes(h.method.as_bytes())
                 .map_err(|e| fail(e.to_string()))?;
             let fetch = async {
@@ -256,57 +298,76 @@ impl Check for HttpChecker<'_> {
                 let status = resp.status();
                 let headers = resp.headers().clone();
                 let body = read_body(resp).await.map_err(|e| fail(error_chain(&e)))?;
-                Ok::<_, CheckError>((status, headers, body))
+                Ok::<_, CheckError>(Response {
+                    status,
+                    headers,
+                    body,
+                })
             };
-            let (status, headers, body) = tokio::select! {
+            let response = tokio::select! {
                 r = fetch => r?,
                 _ = ctx.cancel.cancelled() => return Err(CheckError::Cancelled),
             };
-            let cut_note = body.cut_note();
-            let body = body.text();
-            let mut verdicts = Vec::new();
-            if let Some(want) = h.status {
-                verdicts.push(Verdict {
-                    ok: status.as_u16() == want,
-                    expected: format!("status {want}"),
-                    actual: format!("status {status}"),
-                    note: (status.as_u16() != want && !body.trim().is_empty())
-                        .then(|| format!("body: {}", super::predicate::cut(body.trim()))),
-                });
-            }
-            for (name, preds) in &h.headers {
-                let values: Vec<&str> = headers
-                    .get_all(name.as_str())
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
-                // A missing header is judged as empty text, so `not-contains` holds.
-                let value = values.join(", ");
-                verdicts.extend(eval_text_all(preds, &value).into_iter().map(|mut v| {
-                    v.expected = format!("header {name} {}", v.expected);
-                    if values.is_empty() {
-                        v.actual = format!("no {name} header");
-                    }
-                    v
-                }));
-            }
-            verdicts.extend(eval_text_all(&h.body, &body).into_iter().map(|mut v| {
-                v.expected = format!("body {}", v.expected);
-                v
-            }));
-            if let Some(j) = &h.json {
-                let doc = parse_json_text(&body, "the response body")?;
-                verdicts.extend(assert_json(j, &doc)?);
-            }
-            if let Some(note) = cut_note {
-                for v in verdicts.iter_mut().filter(|v| !v.ok) {
-                    v.note = Some(match v.note.take() {
-                        Some(n) => format!("{n}\n{note}"),
-                        None => note.clone(),
-                    });
-                }
-            }
+            let verdicts = judge(h, &response)?;
             Ok(outcome(Assertion::Http(h.clone()).describe(), verdicts))
         })
     }
+}
+
+/// What came back from the request.
+struct Response {
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Body,
+}
+
+/// The verdicts of `h`'s status, headers, body and json over `r`; a failed
+/// verdict over a cut body says so.
+fn judge(h: &HttpCheck, r: &Response) -> Result<Vec<Verdict>, CheckError> {
+    let body = r.body.text();
+    let mut verdicts = Vec::new();
+    if let Some(want) = h.status {
+        let ok = r.status.as_u16() == want;
+        verdicts.push(Verdict {
+            ok,
+            expected: format!("status {want}"),
+            actual: format!("status {}", r.status),
+            note: (!ok && !body.trim().is_empty())
+                .then(|| format!("body: {}", super::predicate::cut(body.trim()))),
+        });
+    }
+    for (name, preds) in &h.headers {
+        let values: Vec<&str> = r
+            .headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        // A missing header is judged as empty text, so `not-contains` holds.
+        let value = values.join(", ");
+        verdicts.extend(eval_text_all(preds, &value).into_iter().map(|mut v| {
+            v.expected = format!("header {name} {}", v.expected);
+            if values.is_empty() {
+                v.actual = format!("no {name} header");
+            }
+            v
+        }));
+    }
+    verdicts.extend(eval_text_all(&h.body, &body).into_iter().map(|mut v| {
+        v.expected = format!("body {}", v.expected);
+        v
+    }));
+    if let Some(j) = &h.json {
+        let doc = parse_json_text(&body, "the response body")?;
+        verdicts.extend(assert_json(j, &doc)?);
+    }
+    if let Some(note) = r.body.cut_note() {
+        for v in verdicts.iter_mut().filter(|v| !v.ok) {
+            v.note = Some(match v.note.take() {
+                Some(n) => format!("{n}\n{note}"),
+                None => note.clone(),
+            });
+        }
+    }
+    Ok(verdicts)
 }

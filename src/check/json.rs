@@ -118,101 +118,109 @@ pub fn assert_json(a: &JsonAssert, doc: &Value) -> Result<Vec<Verdict>, CheckErr
             error: e.to_string(),
         }
     })?;
-    let nodes: Vec<(String, &Value)> = found.into_iter().map(|r| (r.path, r.val)).collect();
-    let n = nodes.len();
-    let listed = || {
-        if n == 0 {
-            "nothing".to_string()
-        } else {
-            format!(
+    let selected = Selected {
+        path: &a.path.text,
+        nodes: found.into_iter().map(|r| (r.path, r.val)).collect(),
+    };
+    a.preds.iter().map(|p| selected.judge(p)).collect()
+}
+
+/// The nodes a JSONPath selected, each with its normalized path.
+struct Selected<'d> {
+    path: &'d str,
+    nodes: Vec<(String, &'d Value)>,
+}
+
+impl Selected<'_> {
+    /// The nodes as a verdict's `actual`: `nothing`, or their count and values.
+    fn listed(&self) -> String {
+        match self.nodes.len() {
+            0 => "nothing".to_string(),
+            n => format!(
                 "{n} node{}: {}",
                 if n == 1 { "" } else { "s" },
-                list_nodes(&nodes)
-            )
+                list_nodes(&self.nodes)
+            ),
         }
-    };
-    let mut out = Vec::new();
-    for p in &a.preds {
+    }
+
+    fn verdict(&self, ok: bool, expected: String) -> Verdict {
+        Verdict {
+            ok,
+            expected,
+            actual: self.listed(),
+            note: None,
+        }
+    }
+
+    /// Failed because the path selects no node.
+    fn nothing(&self, expected: String) -> Verdict {
+        Verdict {
+            ok: false,
+            expected,
+            actual: "nothing".into(),
+            note: Some(format!("`{}` selects no node", self.path)),
+        }
+    }
+
+    fn judge(&self, p: &Predicate) -> Result<Verdict, CheckError> {
         let expected = p.to_string();
-        let v = match p {
+        let n = self.nodes.len();
+        Ok(match p {
             Predicate::Exists(want) | Predicate::Absent(want) => {
                 let want_present = matches!(p, Predicate::Exists(_)) == *want;
-                Verdict {
-                    ok: (n > 0) == want_present,
-                    expected,
-                    actual: listed(),
-                    note: None,
-                }
+                self.verdict((n > 0) == want_present, expected)
             }
-            Predicate::Count(c) => Verdict {
-                ok: c.min.is_none_or(|m| n as u64 >= m) && c.max.is_none_or(|m| n as u64 <= m),
+            Predicate::Count(c) => self.verdict(
+                c.min.is_none_or(|m| n as u64 >= m) && c.max.is_none_or(|m| n as u64 <= m),
                 expected,
-                actual: listed(),
-                note: None,
-            },
-            Predicate::Each(ps) => {
-                let failed = nodes
-                    .iter()
-                    .find_map(|(path, v)| all_hold(ps, v).err().map(|f| (path, f)));
-                match failed {
-                    // Each over no node would hold vacuously and prove nothing.
-                    None if n == 0 => Verdict {
-                        ok: false,
-                        expected,
-                        actual: "nothing".into(),
-                        note: Some(format!("`{}` selects no node", a.path.text)),
-                    },
-                    None => Verdict {
-                        ok: true,
-                        expected,
-                        actual: listed(),
-                        note: None,
-                    },
-                    Some((path, f)) => Verdict {
-                        ok: false,
-                        expected,
-                        actual: format!("{path} = {}", f.actual),
-                        note: Some(match f.note {
-                            Some(why) => format!("{path} does not hold `{}`: {why}", f.expected),
-                            None => format!("{path} does not hold `{}`", f.expected),
-                        }),
-                    },
-                }
-            }
+            ),
+            Predicate::Each(ps) => self.each(ps, expected),
             Predicate::Any(ps) | Predicate::None(ps) => {
-                let hit = nodes.iter().find(|(_, v)| all_hold(ps, v).is_ok());
+                let hit = self.nodes.iter().find(|(_, v)| all_hold(ps, v).is_ok());
                 let want_hit = matches!(p, Predicate::Any(_));
-                Verdict {
-                    ok: hit.is_some() == want_hit,
-                    expected,
-                    actual: match hit {
-                        Some((path, v)) if !want_hit => format!("{path} = {}", show(v)),
-                        _ => listed(),
-                    },
-                    note: None,
+                let mut v = self.verdict(hit.is_some() == want_hit, expected);
+                if let Some((path, found)) = hit.filter(|_| !want_hit) {
+                    v.actual = format!("{path} = {}", show(found));
                 }
+                v
             }
-            value_op => match nodes.as_slice() {
-                [] => Verdict {
-                    ok: false,
-                    expected,
-                    actual: "nothing".into(),
-                    note: Some(format!("`{}` selects no node", a.path.text)),
-                },
+            value_op => match self.nodes.as_slice() {
+                [] => self.nothing(expected),
                 [(_, v)] => eval_value(value_op, v),
                 _ => {
                     return Err(CheckError::SeveralNodes {
-                        path: a.path.text.clone(),
+                        path: self.path.to_string(),
                         op: expected,
                         count: n,
-                        nodes: list_nodes(&nodes),
+                        nodes: list_nodes(&self.nodes),
                     });
                 }
             },
-        };
-        out.push(v);
+        })
     }
-    Ok(out)
+
+    /// `each`: every node holds `ps`, and there is at least one node.
+    fn each(&self, ps: &[Predicate], expected: String) -> Verdict {
+        let failed = self
+            .nodes
+            .iter()
+            .find_map(|(path, v)| all_hold(ps, v).err().map(|f| (path, f)));
+        match failed {
+            // Each over no node would hold vacuously and prove nothing.
+            None if self.nodes.is_empty() => self.nothing(expected),
+            None => self.verdict(true, expected),
+            Some((path, f)) => Verdict {
+                ok: false,
+                expected,
+                actual: format!("{path} = {}", f.actual),
+                note: Some(match f.note {
+                    Some(why) => format!("{path} does not hold `{}`: {why}", f.expected),
+                    None => format!("{path} does not hold `{}`", f.expected),
+                }),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -288,48 +296,17 @@ mod tests {
     #[test]
     fn each_any_none() {
         let d = oops();
-        assert!(
-            check(
-                json!({"json": "$.results[*].link", "each": {"matches": "^https://"}}),
-                &d
-            )
-            .unwrap()
-        );
-        assert!(
-            !check(
-                json!({"json": "$.results[*].link", "each": {"matches": "a$"}}),
-                &d
-            )
-            .unwrap()
-        );
-        assert!(
-            check(
-                json!({"json": "$.results[*].link", "any": {"matches": "a$"}}),
-                &d
-            )
-            .unwrap()
-        );
-        assert!(
-            !check(
-                json!({"json": "$.results[*].link", "any": {"matches": "z$"}}),
-                &d
-            )
-            .unwrap()
-        );
-        assert!(
-            check(
-                json!({"json": "$.results[*].link", "none": {"matches": "z$"}}),
-                &d
-            )
-            .unwrap()
-        );
-        assert!(
-            !check(
-                json!({"json": "$.results[*].link", "none": {"matches": "a$"}}),
-                &d
-            )
-            .unwrap()
-        );
+        for (quantifier, pattern, holds) in [
+            ("each", "^https://", true),
+            ("each", "a$", false),
+            ("any", "a$", true),
+            ("any", "z$", false),
+            ("none", "z$", true),
+            ("none", "a$", false),
+        ] {
+            let spec = json!({"json": "$.results[*].link", quantifier: {"matches": pattern}});
+            assert_eq!(check(spec, &d).unwrap(), holds, "{quantifier} {pattern}");
+        }
         // Each over nothing proves nothing.
         assert!(!check(json!({"json": "$.nope[*]", "each": {"equals": 1}}), &d).unwrap());
         // Typed per node: "2" is not a number.

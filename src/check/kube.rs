@@ -223,90 +223,92 @@ impl KubeChecker<'_> {
 
     /// Judges what was found.
     fn judge(&self, t: &Target, found: &Found) -> Result<CheckOutcome, CheckError> {
+        let verdicts = match found {
+            Found::One(obj) => self.judge_one(t, obj.as_ref())?,
+            Found::Many(items) => self.judge_many(items)?,
+        };
+        Ok(outcome(self.describe(t), verdicts))
+    }
+
+    /// The verdicts for a named object, `None` when it was not found.
+    fn judge_one(&self, t: &Target, obj: Option<&Value>) -> Result<Vec<Verdict>, CheckError> {
         let k = self.0;
+        let name = k.name.as_deref().unwrap_or_default();
+        let what = format!("{} {name} {}", k.kind, t.scope());
         let mut verdicts = Vec::new();
-        match found {
-            Found::One(obj) => {
-                let name = k.name.as_deref().unwrap_or_default();
-                let what = format!("{} {name} {}", k.kind, t.scope());
-                match obj {
-                    None => verdicts.push(Verdict {
-                        ok: k.absent,
-                        expected: if k.absent { "absent" } else { "exists" }.into(),
-                        actual: "not found".into(),
-                        note: (!k.absent).then(|| format!("no {what}")),
-                    }),
-                    Some(_) if k.absent => verdicts.push(Verdict {
-                        ok: false,
-                        expected: "absent".into(),
-                        actual: "exists".into(),
-                        note: Some(format!("{what} exists")),
-                    }),
-                    Some(o) => {
-                        self.judge_object(o, &mut verdicts)?;
-                        if verdicts.is_empty() {
-                            verdicts.push(Verdict {
-                                ok: true,
-                                expected: "exists".into(),
-                                actual: "exists".into(),
-                                note: None,
-                            });
-                        }
-                    }
-                }
-            }
-            Found::Many(items) => {
-                let n = items.len();
-                let listed = || {
-                    let names: Vec<&str> = items.iter().map(name_of).collect();
-                    if names.is_empty() {
-                        "no objects".to_string()
-                    } else {
-                        format!(
-                            "{n} object{}: {}",
-                            if n == 1 { "" } else { "s" },
-                            cut(&names.join(", "))
-                        )
-                    }
-                };
-                if let Some(c) = &k.count {
+        match obj {
+            None => verdicts.push(Verdict {
+                ok: k.absent,
+                expected: if k.absent { "absent" } else { "exists" }.into(),
+                actual: "not found".into(),
+                note: (!k.absent).then(|| format!("no {what}")),
+            }),
+            Some(_) if k.absent => verdicts.push(Verdict {
+                ok: false,
+                expected: "absent".into(),
+                actual: "exists".into(),
+                note: Some(format!("{what} exists")),
+            }),
+            Some(o) => {
+                self.judge_object(o, &mut verdicts)?;
+                if verdicts.is_empty() {
                     verdicts.push(Verdict {
-                        ok: c.min.is_none_or(|m| n as u64 >= m)
-                            && c.max.is_none_or(|m| n as u64 <= m),
-                        expected: Predicate::Count(*c).to_string(),
-                        actual: listed(),
-                        note: None,
-                    });
-                }
-                if k.absent {
-                    verdicts.push(Verdict {
-                        ok: n == 0,
-                        expected: "absent".into(),
-                        actual: listed(),
-                        note: None,
-                    });
-                } else if k.count.is_none() {
-                    // With no count, a selector that picks nothing proves nothing.
-                    verdicts.push(Verdict {
-                        ok: n > 0,
+                        ok: true,
                         expected: "exists".into(),
-                        actual: listed(),
+                        actual: "exists".into(),
                         note: None,
                     });
-                }
-                // fields, condition and json must hold of every selected object.
-                for o in items {
-                    let mut each = Vec::new();
-                    self.judge_object(o, &mut each)?;
-                    if let Some(mut f) = each.into_iter().find(|v| !v.ok) {
-                        f.actual = format!("{}: {}", name_of(o), f.actual);
-                        verdicts.push(f);
-                        break;
-                    }
                 }
             }
         }
-        Ok(outcome(self.describe(t), verdicts))
+        Ok(verdicts)
+    }
+
+    /// The verdicts for the objects a selector picked: count, absent or exists,
+    /// then the first object failing `fields`, `condition` or `json`.
+    fn judge_many(&self, items: &[Value]) -> Result<Vec<Verdict>, CheckError> {
+        let k = self.0;
+        let n = items.len();
+        let listed = || {
+            let names: Vec<&str> = items.iter().map(name_of).collect();
+            if names.is_empty() {
+                "no objects".to_string()
+            } else {
+                format!(
+                    "{n} object{}: {}",
+                    if n == 1 { "" } else { "s" },
+                    cut(&names.join(", "))
+                )
+            }
+        };
+        let verdict = |ok: bool, expected: String| Verdict {
+            ok,
+            expected,
+            actual: listed(),
+            note: None,
+        };
+        let mut verdicts = Vec::new();
+        if let Some(c) = &k.count {
+            let ok = c.min.is_none_or(|m| n as u64 >= m) && c.max.is_none_or(|m| n as u64 <= m);
+            verdicts.push(verdict(ok, Predicate::Count(*c).to_string()));
+        }
+        if k.absent {
+            verdicts.push(verdict(n == 0, "absent".into()));
+        } else if k.count.is_none() {
+            // With no count, a selector that picks nothing proves nothing.
+            verdicts.push(verdict(n > 0, "exists".into()));
+        }
+        // fields, condition and json must hold of every selected object.
+        for o in items {
+            let mut each = Vec::new();
+            self.judge_object(o, &mut each)?;
+            if let Some(mut f) = each.into_iter().find(|v| !v.ok) {
+                f.actual = format!("{}: {}", name_of(o), f.actual);
+                verdicts.push(f);
+                break;
+            }
+        }
+        Ok(verdicts)
     }
 
     /// The `fields`, `condition` and `json` verdicts for one object.
@@ -501,9 +503,7 @@ impl KubeChecker<'_> {
         }
         let stream = watcher(t.api.clone(), cfg).default_backoff();
         let mut stream = std::pin::pin!(stream);
-        let mut objects: BTreeMap<String, Value> = BTreeMap::new();
-        let mut relist: Option<BTreeMap<String, Value>> = None;
-        let key = |o: &DynamicObject| o.metadata.name.clone().unwrap_or_default();
+        let mut mirror = Mirror::default();
         let until = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -517,70 +517,89 @@ impl KubeChecker<'_> {
                 _ = &mut until => return WatchEnd::Deadline,
                 _ = ctx.cancel.cancelled() => return WatchEnd::Cancelled,
             };
-            let Some(next) = next else {
-                return WatchEnd::Ended;
-            };
-            match next {
-                Err(e) => {
-                    let (verb, err) = match &e {
-                        watcher::Error::InitialListFailed(e) => ("list", Some(e)),
-                        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
-                            ("watch", Some(e))
-                        }
-                        watcher::Error::WatchError(s) if s.code == 403 => {
-                            return WatchEnd::Refused("watch");
-                        }
-                        _ => ("watch", None),
+            let seen = match next {
+                None => return WatchEnd::Ended,
+                Some(Err(e)) => match watch_trouble(t, &e) {
+                    Ok(trouble) => Seen::Trouble(trouble),
+                    Err(refused) => return refused,
+                },
+                Some(Ok(event)) => {
+                    if !mirror.apply(event, &t.resolved) {
+                        continue;
+                    }
+                    let found = if k.name.is_some() {
+                        Found::One(mirror.objects.values().next().cloned())
+                    } else {
+                        Found::Many(mirror.objects.values().cloned().collect())
                     };
-                    if let Some(kube::Error::Api(s)) = err
-                        && s.code == 403
-                    {
-                        return WatchEnd::Refused(verb);
-                    }
-                    let trouble = match err {
-                        Some(e) => t.error(verb, e),
-                        None => CheckError::Kube(format!(
-                            "watch of {} {} failed: {}",
-                            t.resource(),
-                            t.scope(),
-                            error_chain(&e)
-                        )),
-                    };
-                    if on(Seen::Trouble(trouble)).is_break() {
-                        return WatchEnd::Stopped;
-                    }
-                    continue;
+                    Seen::Judged(self.judge(t, &found))
                 }
-                Ok(watcher::Event::Init) => {
-                    relist = Some(BTreeMap::new());
-                    continue;
-                }
-                Ok(watcher::Event::InitApply(o)) => {
-                    if let Some(r) = relist.as_mut() {
-                        r.insert(key(&o), to_json(&o, &t.resolved));
-                    }
-                    continue;
-                }
-                Ok(watcher::Event::InitDone) => {
-                    objects = relist.take().unwrap_or_default();
-                }
-                Ok(watcher::Event::Apply(o)) => {
-                    objects.insert(key(&o), to_json(&o, &t.resolved));
-                }
-                Ok(watcher::Event::Delete(o)) => {
-                    objects.remove(&key(&o));
-                }
-            }
-            let found = if k.name.is_some() {
-                Found::One(objects.values().next().cloned())
-            } else {
-                Found::Many(objects.values().cloned().collect())
             };
-            if on(Seen::Judged(self.judge(t, &found))).is_break() {
+            if on(seen).is_break() {
                 return WatchEnd::Stopped;
             }
         }
     }
+}
+
+/// The watched objects by name, as the watch's events leave them.
+#[derive(Default)]
+struct Mirror {
+    objects: BTreeMap<String, Value>,
+    /// A relist in progress: replaces `objects` when it is done.
+    relist: Option<BTreeMap<String, Value>>,
+}
+
+impl Mirror {
+    /// Applies one event; true when `objects` changed (and should be judged again).
+    fn apply(&mut self, event: watcher::Event<DynamicObject>, r: &Resolved) -> bool {
+        let key = |o: &DynamicObject| o.metadata.name.clone().unwrap_or_default();
+        match event {
+            watcher::Event::Init => {
+                self.relist = Some(BTreeMap::new());
+                return false;
+            }
+            watcher::Event::InitApply(o) => {
+                if let Some(list) = self.relist.as_mut() {
+                    list.insert(key(&o), to_json(&o, r));
+                }
+                return false;
+            }
+            watcher::Event::InitDone => self.objects = self.relist.take().unwrap_or_default(),
+            watcher::Event::Apply(o) => {
+                self.objects.insert(key(&o), to_json(&o, r));
+            }
+            watcher::Event::Delete(o) => {
+                self.objects.remove(&key(&o));
+            }
+        }
+        true
+    }
+}
+
+/// A failed list or watch as trouble to report, or the end of watching when
+/// the API refused it (403).
+fn watch_trouble(t: &Target, e: &watcher::Error) -> Result<CheckError, WatchEnd> {
+    let (verb, err) = match e {
+        watcher::Error::InitialListFailed(e) => ("list", Some(e)),
+        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => ("watch", Some(e)),
+        watcher::Error::WatchError(s) if s.code == 403 => return Err(WatchEnd::Refused("watch")),
+        _ => ("watch", None),
+    };
+    if let Some(kube::Error::Api(s)) = err
+        && s.code == 403
+    {
+        return Err(WatchEnd::Refused(verb));
+    }
+    Ok(match err {
+        Some(e) => t.error(verb, e),
+        None => CheckError::Kube(format!(
+            "watch of {} {} failed: {}",
+            t.resource(),
+            t.scope(),
+            error_chain(e)
+        )),
+    })
 }
 
 /// What following a check saw.

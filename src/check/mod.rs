@@ -191,9 +191,6 @@ pub enum CheckError {
     /// The examiner test script does not exist.
     #[error("examiner test {0} does not exist")]
     ScriptNotFound(PathBuf),
-    /// The kind is not implemented yet.
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// A `kube:` check could not ask the API (no kubeconfig, unknown kind, 403, unreachable).
     #[error("{0}")]
     Kube(String),

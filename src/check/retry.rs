@@ -121,25 +121,27 @@ where
             _ = cancel.killing() => return cancelled(tries),
         };
         if !passed(&r) {
-            let held = humantime::format_duration(round_ms(held_from.elapsed()));
-            let r = match r {
-                Ok(mut o) => {
-                    let then = o
-                        .message
-                        .take()
-                        .map(|m| format!("{}; {m}", o.actual))
-                        .unwrap_or_else(|| o.actual.clone());
-                    o.message = Some(format!("held for {held}, then: {then}"));
-                    o.expected = format!("{} for {}", o.expected, humantime::format_duration(hold));
-                    Ok(o)
-                }
-                // Could not even be evaluated any more: report that, as it was.
-                Err(e) => Err(e),
-            };
-            return done(r, tries);
+            // Could not even be evaluated any more: an error is reported as it was.
+            return done(
+                r.map(|o| stopped_holding(o, held_from.elapsed(), hold)),
+                tries,
+            );
         }
         last = r;
     }
+}
+
+/// A failure after passing for `held` of the `hold` asked for: says so.
+fn stopped_holding(mut o: CheckOutcome, held: Duration, hold: Duration) -> CheckOutcome {
+    let held = humantime::format_duration(round_ms(held));
+    let then = o
+        .message
+        .take()
+        .map(|m| format!("{}; {m}", o.actual))
+        .unwrap_or_else(|| o.actual.clone());
+    o.message = Some(format!("held for {held}, then: {then}"));
+    o.expected = format!("{} for {}", o.expected, humantime::format_duration(hold));
+    o
 }
 
 /// Durations in messages to the millisecond.

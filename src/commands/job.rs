@@ -32,6 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::cli::JobArgs;
 use crate::exit_code::Exit;
 use crate::plan::User;
+use crate::shell::quote::quoted_if_needed;
 use crate::workshop_files::{self, EntryKind, Selection};
 
 /// Where the workshop's ConfigMap is mounted (read-only).
@@ -150,21 +151,12 @@ fn workshop_files(path: &Path) -> Result<Files, JobError> {
     Ok(files)
 }
 
-/// Quotes a word for `sh`.
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// The pod's script: pick this pod's user, run, print the report, keep the status.
 fn script(run_path: &str, extra: &[String]) -> String {
-    let extra: String = extra.iter().map(|a| format!(" {}", sh_quote(a))).collect();
+    let extra: String = extra
+        .iter()
+        .map(|a| format!(" {}", quoted_if_needed(a)))
+        .collect();
     format!(
         r#"set -u
 line=$((JOB_COMPLETION_INDEX + 1))
@@ -563,12 +555,5 @@ mod tests {
                 ("tok".into(), "x2".into())
             ]
         );
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(sh_quote("expected=ok"), "expected=ok");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
-        assert_eq!(sh_quote(""), "''");
     }
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crate::cli::{SandboxAction, SandboxArgs};
 use crate::exit_code::Exit;
 use crate::lab::workshop::book_source_around;
-use crate::sandbox::{Sandbox, SandboxConfig, interrupted, run_child_in, shell_quote};
+use crate::sandbox::{Sandbox, SandboxConfig, interrupted, run_child_in};
+use crate::shell::quote::single_quoted as shell_quote;
 
 /// How long `start` waits for the background sandbox to serve.
 const START_LIMIT: Duration = Duration::from_secs(20);

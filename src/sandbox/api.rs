@@ -203,6 +203,49 @@ async fn resource(
     }
 }
 
+/// A Kubernetes API verb, as RBAC names it (and `--refuse` lists it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Get,
+    List,
+    Watch,
+    Create,
+    Update,
+    Patch,
+    Delete,
+    DeleteCollection,
+}
+
+impl Verb {
+    /// The verb of `method` on `t` (a collection when `t` names no object).
+    fn of(method: &Method, t: &Target, q: &[(String, String)]) -> Result<Verb, ApiError> {
+        Ok(match (method.as_str(), &t.name) {
+            ("GET", None) if flag(q, "watch") => Verb::Watch,
+            ("GET", None) => Verb::List,
+            ("GET", Some(_)) => Verb::Get,
+            ("POST", None) => Verb::Create,
+            ("PUT", Some(_)) => Verb::Update,
+            ("PATCH", Some(_)) => Verb::Patch,
+            ("DELETE", Some(_)) => Verb::Delete,
+            ("DELETE", None) => Verb::DeleteCollection,
+            (m, _) => return Err(ApiError::method_not_allowed(m)),
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::List => "list",
+            Verb::Watch => "watch",
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+            Verb::DeleteCollection => "deletecollection",
+        }
+    }
+}
+
 fn handle(
     s: &ApiState,
     method: &Method,
@@ -225,20 +268,10 @@ fn handle(
         }
         Some(Parsed::Target(t)) => t,
     };
-    let verb = match (method.as_str(), &t.name) {
-        ("GET", None) if flag(q, "watch") => "watch",
-        ("GET", None) => "list",
-        ("GET", Some(_)) => "get",
-        ("POST", None) => "create",
-        ("PUT", Some(_)) => "update",
-        ("PATCH", Some(_)) => "patch",
-        ("DELETE", Some(_)) => "delete",
-        ("DELETE", None) => "deletecollection",
-        (m, _) => return Err(ApiError::method_not_allowed(m)),
-    };
-    if s.refuse.iter().any(|r| r == verb) {
+    let verb = Verb::of(method, &t, q)?;
+    if s.refuse.iter().any(|r| r == verb.as_str()) {
         return Err(ApiError::forbidden(
-            verb,
+            verb.as_str(),
             t.rtype.group,
             t.rtype.plural,
             t.name.as_deref(),
@@ -247,93 +280,101 @@ fn handle(
     }
     let store = &s.store;
     let ns = t.ns.as_deref();
+    let name = t.name.as_deref().unwrap_or_default();
     let json_ok = |code: StatusCode, v: Value| (code, axum::Json(v)).into_response();
-    match verb {
-        "get" => {
-            let obj = store.get(t.rtype, ns, t.name.as_deref().unwrap_or_default())?;
-            if table::wanted(headers) {
-                let rv = obj
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let obj = as_version(obj.clone(), &t);
-                return Ok(table_response(table::table(
-                    t.rtype,
-                    &[obj],
-                    rv,
-                    param(q, "includeObject"),
-                )));
-            }
-            Ok(json_ok(StatusCode::OK, as_version(obj, &t)))
-        }
-        "list" | "deletecollection" => {
-            let labels = LabelSelector::parse(param(q, "labelSelector").unwrap_or_default())?;
-            let fields = FieldSelector::parse(param(q, "fieldSelector").unwrap_or_default())?;
+    let obj = match verb {
+        Verb::Get => return get_one(store, &t, headers, q),
+        Verb::List | Verb::DeleteCollection => {
             if !t.rtype.namespaced && ns.is_some() {
                 return Err(ApiError::no_route(uri.path()));
             }
-            let (items, rv) = store.list(t.rtype, ns, &labels, &fields);
-            let mut items: Vec<Value> = items.into_iter().map(|o| as_version(o, &t)).collect();
-            if verb == "deletecollection" {
-                for o in &items {
-                    let name = o
-                        .pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let o_ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
-                    // Already gone (deleted concurrently) is what the caller wanted.
-                    let _ = store.delete(t.rtype, o_ns, name);
-                }
-                items.clear();
-            } else if table::wanted(headers) {
-                return Ok(table_response(table::table(
-                    t.rtype,
-                    &items,
-                    &rv.to_string(),
-                    param(q, "includeObject"),
-                )));
-            }
-            // Built by hand: json!() would copy every item once more through to_value.
-            let mut list = serde_json::Map::new();
-            list.insert(
-                "kind".into(),
-                Value::String(format!("{}List", t.rtype.kind)),
-            );
-            list.insert(
-                "apiVersion".into(),
-                Value::String(t.rtype.api_version(&t.version)),
-            );
-            list.insert(
-                "metadata".into(),
-                json!({"resourceVersion": rv.to_string()}),
-            );
-            list.insert("items".into(), Value::Array(items));
-            Ok(json_ok(StatusCode::OK, Value::Object(list)))
+            return list_many(store, &t, headers, q, verb == Verb::DeleteCollection);
         }
-        "watch" => watch(s, &t, headers, q),
-        "create" => {
+        Verb::Watch => return watch(s, &t, headers, q),
+        Verb::Create => {
             let obj = store.create(t.rtype, ns, parse_body(body)?)?;
-            Ok(json_ok(StatusCode::CREATED, as_version(obj, &t)))
+            return Ok(json_ok(StatusCode::CREATED, as_version(obj, &t)));
         }
-        "update" => {
-            let obj = store.update(
-                t.rtype,
-                ns,
-                t.name.as_deref().unwrap_or_default(),
-                parse_body(body)?,
-            )?;
-            Ok(json_ok(StatusCode::OK, as_version(obj, &t)))
-        }
-        "patch" => {
-            let obj = patch_object(store, &t, headers, body)?;
-            Ok(json_ok(StatusCode::OK, as_version(obj, &t)))
-        }
-        "delete" => {
-            let obj = store.delete(t.rtype, ns, t.name.as_deref().unwrap_or_default())?;
-            Ok(json_ok(StatusCode::OK, as_version(obj, &t)))
-        }
-        _ => Err(ApiError::method_not_allowed(method.as_str())),
+        Verb::Update => store.update(t.rtype, ns, name, parse_body(body)?)?,
+        Verb::Patch => patch_object(store, &t, headers, body)?,
+        Verb::Delete => store.delete(t.rtype, ns, name)?,
+    };
+    Ok(json_ok(StatusCode::OK, as_version(obj, &t)))
+}
+
+/// One object, as JSON or as kubectl's table.
+fn get_one(
+    store: &Store,
+    t: &Target,
+    headers: &HeaderMap,
+    q: &[(String, String)],
+) -> Result<Response, ApiError> {
+    let name = t.name.as_deref().unwrap_or_default();
+    let obj = store.get(t.rtype, t.ns.as_deref(), name)?;
+    if table::wanted(headers) {
+        let rv = obj
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let obj = as_version(obj.clone(), t);
+        return Ok(table_response(table::table(
+            t.rtype,
+            &[obj],
+            rv,
+            param(q, "includeObject"),
+        )));
     }
+    Ok(axum::Json(as_version(obj, t)).into_response())
+}
+
+/// The selected objects as a List (or kubectl's table); with `delete`, they
+/// are deleted and the List is empty.
+fn list_many(
+    store: &Store,
+    t: &Target,
+    headers: &HeaderMap,
+    q: &[(String, String)],
+    delete: bool,
+) -> Result<Response, ApiError> {
+    let labels = LabelSelector::parse(param(q, "labelSelector").unwrap_or_default())?;
+    let fields = FieldSelector::parse(param(q, "fieldSelector").unwrap_or_default())?;
+    let (items, rv) = store.list(t.rtype, t.ns.as_deref(), &labels, &fields);
+    let mut items: Vec<Value> = items.into_iter().map(|o| as_version(o, t)).collect();
+    if delete {
+        for o in &items {
+            let name = o
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let o_ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
+            // Already gone (deleted concurrently) is what the caller wanted.
+            let _ = store.delete(t.rtype, o_ns, name);
+        }
+        items.clear();
+    } else if table::wanted(headers) {
+        return Ok(table_response(table::table(
+            t.rtype,
+            &items,
+            &rv.to_string(),
+            param(q, "includeObject"),
+        )));
+    }
+    // Built by hand: json!() would copy every item once more through to_value.
+    let mut list = serde_json::Map::new();
+    list.insert(
+        "kind".into(),
+        Value::String(format!("{}List", t.rtype.kind)),
+    );
+    list.insert(
+        "apiVersion".into(),
+        Value::String(t.rtype.api_version(&t.version)),
+    );
+    list.insert(
+        "metadata".into(),
+        json!({"resourceVersion": rv.to_string()}),
+    );
+    list.insert("items".into(), Value::Array(items));
+    Ok(axum::Json(Value::Object(list)).into_response())
 }
 
 fn table_response(t: Value) -> Response {

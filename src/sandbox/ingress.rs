@@ -302,8 +302,27 @@ fn rule_matches(rule: &Value, r: &Request<'_>) -> bool {
     from_ok && to_ok && when_ok
 }
 
+/// Why the gateway's AuthorizationPolicies refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// A DENY policy has a rule that matches.
+    #[error("denied by {namespace}/{policy}")]
+    Denied {
+        /// The policy's namespace (the user's istio namespace).
+        namespace: String,
+        /// Its name.
+        policy: String,
+    },
+    /// There are ALLOW policies and none has a rule that matches.
+    #[error("no ALLOW policy in {namespace} matches")]
+    NotAllowed {
+        /// The user's istio namespace.
+        namespace: String,
+    },
+}
+
 /// Istio's verdict for a request at the gateway: `Err` with the policy that refused it.
-pub fn authorize(store: &Store, user: &str, r: &Request<'_>) -> Result<(), String> {
+pub fn authorize(store: &Store, user: &str, r: &Request<'_>) -> Result<(), Refused> {
     let ns = format!("{user}-istio");
     let policies: Vec<Value> = list(store, "security.istio.io", "AuthorizationPolicy", Some(&ns))
         .into_iter()
@@ -321,11 +340,14 @@ pub fn authorize(store: &Store, user: &str, r: &Request<'_>) -> Result<(), Strin
             .is_some_and(|rs| rs.iter().any(|rule| rule_matches(rule, r)))
     };
     if let Some(p) = policies.iter().find(|p| action(p) == "DENY" && any_rule(p)) {
-        return Err(format!("denied by {ns}/{}", name_of(p)));
+        return Err(Refused::Denied {
+            policy: name_of(p).to_string(),
+            namespace: ns,
+        });
     }
     let allows: Vec<&Value> = policies.iter().filter(|p| action(p) == "ALLOW").collect();
     if !allows.is_empty() && !allows.iter().any(|p| any_rule(p)) {
-        return Err(format!("no ALLOW policy in {ns} matches"));
+        return Err(Refused::NotAllowed { namespace: ns });
     }
     Ok(())
 }

@@ -61,9 +61,20 @@ pub struct GraphQuery {
     pub service_nodes: bool,
 }
 
+/// A graph query parameter Kiali would refuse; the text is Kiali's own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadQuery {
+    /// `graphType` names no graph type.
+    #[error("Invalid graphType [{0}]")]
+    GraphType(String),
+    /// `duration` is not a duration.
+    #[error("Invalid duration [{0}]")]
+    Duration(String),
+}
+
 impl GraphQuery {
     /// Reads the query string; a bad `graphType` or `duration` is an error, as in Kiali.
-    pub fn parse(query: Option<&str>) -> Result<GraphQuery, String> {
+    pub fn parse(query: Option<&str>) -> Result<GraphQuery, BadQuery> {
         let mut q = GraphQuery {
             namespaces: Vec::new(),
             graph_type: GraphType::VersionedApp,
@@ -85,11 +96,11 @@ impl GraphQuery {
                 }
                 "graphType" => {
                     q.graph_type =
-                        GraphType::parse(v).ok_or_else(|| format!("Invalid graphType [{v}]"))?;
+                        GraphType::parse(v).ok_or_else(|| BadQuery::GraphType(v.to_string()))?;
                 }
                 "duration" => {
                     q.window = crate::lab::check_spec::parse_duration_str(v)
-                        .map_err(|_| format!("Invalid duration [{v}]"))?;
+                        .map_err(|_| BadQuery::Duration(v.to_string()))?;
                 }
                 "injectServiceNodes" => q.service_nodes = v != "false",
                 _ => {}
@@ -403,7 +414,7 @@ pub fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::telemetry::Record;
+    use crate::sandbox::telemetry::{Record, blackholed};
 
     fn scraper() -> Workload {
         Workload {
@@ -415,18 +426,7 @@ mod tests {
     }
 
     fn blocked() -> Record {
-        Record {
-            at: SystemTime::now(),
-            source: Source::Workload(scraper()),
-            destination: Destination::BlackHole {
-                namespace: "user1".into(),
-            },
-            host: "www.googleapis.com".into(),
-            protocol: Protocol::Tcp,
-            code: None,
-            flags: "UH",
-            bytes: 0,
-        }
+        blackholed(Source::Workload(scraper()), SystemTime::now())
     }
 
     #[test]

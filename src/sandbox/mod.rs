@@ -424,11 +424,6 @@ impl Drop for Sandbox {
     }
 }
 
-/// Quotes `v` for a POSIX shell.
-pub fn shell_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "'\\''"))
-}
-
 /// Waits for SIGINT or SIGTERM.
 pub async fn interrupted() -> Result<(), SandboxError> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -463,7 +458,10 @@ pub async fn run_command(cfg: SandboxConfig, cmd: Vec<String>) -> Result<i32, Sa
     } else {
         let mut out = String::new();
         for (k, v) in sandbox.env() {
-            out.push_str(&format!("export {k}={}\n", shell_quote(&v)));
+            out.push_str(&format!(
+                "export {k}={}\n",
+                crate::shell::quote::single_quoted(&v)
+            ));
         }
         crate::stdout::print(&out);
         eprintln!(
@@ -534,12 +532,4 @@ pub async fn run_child_in(
     Ok(status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn quoting() {
-        assert_eq!(super::shell_quote("a'b"), "'a'\\''b'");
-    }
 }

@@ -15,7 +15,7 @@ use super::peer_auth;
 use super::scraper;
 use super::select::{FieldSelector, LabelSelector};
 use super::store::Store;
-use super::telemetry::{Destination, Protocol, Record, Source, Telemetry, Workload};
+use super::telemetry::{Destination, Labels, Protocol, Record, Source, Telemetry, Workload};
 use super::types;
 
 /// Shared state of the proxy.
@@ -159,28 +159,32 @@ pub fn scrape(
         };
         p.telemetry.record(Record {
             at: std::time::SystemTime::now(),
-            source: Source::Workload(scraper_workload(ns)),
-            destination,
-            host: scraper::UPSTREAM_HOST.into(),
-            protocol: Protocol::Tcp,
-            code: None,
-            flags,
+            labels: Labels {
+                source: Source::Workload(scraper_workload(ns)),
+                destination,
+                host: scraper::UPSTREAM_HOST.into(),
+                protocol: Protocol::Tcp,
+                code: None,
+                flags,
+            },
             bytes: if flags == "-" { 4096 } else { 0 },
         });
     }
     let response = scraper::handle(path, query, view.as_ref());
     p.telemetry.record(Record {
         at: std::time::SystemTime::now(),
-        source,
-        destination: Destination::Service {
-            namespace: ns.to_string(),
-            name: "context-scraper".into(),
-            workload: Some(scraper_workload(ns)),
+        labels: Labels {
+            source,
+            destination: Destination::Service {
+                namespace: ns.to_string(),
+                name: "context-scraper".into(),
+                workload: Some(scraper_workload(ns)),
+            },
+            host: format!("context-scraper.{ns}.svc.cluster.local"),
+            protocol: Protocol::Http,
+            code: Some(response.status().as_u16()),
+            flags: "-",
         },
-        host: format!("context-scraper.{ns}.svc.cluster.local"),
-        protocol: Protocol::Http,
-        code: Some(response.status().as_u16()),
-        flags: "-",
         bytes: axum::body::HttpBody::size_hint(response.body())
             .exact()
             .unwrap_or(0),
@@ -233,7 +237,7 @@ fn serve_route(
             Ok(q) => axum::Json(kiali::graph(&p.telemetry, &q)).into_response(),
             Err(e) => (
                 StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"error": e})),
+                axum::Json(serde_json::json!({"error": e.to_string()})),
             )
                 .into_response(),
         },

@@ -51,7 +51,6 @@ fn create(
 /// Creates namespaces, the mesh ConfigMap and the context-scraper for each of `users`.
 pub fn seed(store: &Store, users: &[String]) -> Result<(), ApiError> {
     for (i, user) in users.iter().enumerate() {
-        let k = i + 1;
         let istio = format!("{user}-istio");
         for ns in [user, &istio] {
             create(
@@ -62,81 +61,92 @@ pub fn seed(store: &Store, users: &[String]) -> Result<(), ApiError> {
                 json!({"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns, "workshop/user": user}}}),
             )?;
         }
-        create(
-            store,
-            "ConfigMap",
-            "",
-            Some(&istio),
-            json!({
-                "metadata": {"name": MESH_CONFIGMAP, "labels": {"app": "istio", "istio.io/rev": "default", "release": "istio"}},
-                "data": {"mesh": mesh_config(user), "meshNetworks": "networks: {}"}
-            }),
-        )?;
-        create(
-            store,
-            "Route",
-            "route.openshift.io",
-            Some(&istio),
-            json!({
-                "metadata": {"name": "kiali", "labels": {"app": "kiali"}},
-                "spec": {
-                    "host": format!("kiali-{istio}.{APPS_DOMAIN}"),
-                    "to": {"kind": "Service", "name": "kiali", "weight": 100},
-                    "port": {"targetPort": "http"}
-                }
-            }),
-        )?;
-        create(
-            store,
-            "Route",
-            "route.openshift.io",
-            Some(&istio),
-            json!({
-                "metadata": {"name": GATEWAY_NAME, "labels": {"app": GATEWAY_NAME, "istio": "ingressgateway"}},
-                "spec": {
-                    "host": format!("{GATEWAY_NAME}-{istio}.{APPS_DOMAIN}"),
-                    "to": {"kind": "Service", "name": GATEWAY_NAME, "weight": 100},
-                    "port": {"targetPort": "http2"}
-                }
-            }),
-        )?;
-        let labels = json!({"app": "context-scraper", "version": "v1"});
-        create(
-            store,
-            "Service",
-            "",
-            Some(user),
-            json!({
-                "metadata": {"name": "context-scraper", "labels": labels},
-                "spec": {
-                    "type": "ClusterIP",
-                    "clusterIP": format!("172.30.{}.{}", 100 + k / 250, 10 + k % 240),
-                    "selector": {"app": "context-scraper"},
-                    "ports": [{"name": "http", "port": scraper::PORT, "protocol": "TCP", "targetPort": scraper::PORT}]
-                }
-            }),
-        )?;
-        create(
-            store,
-            "Deployment",
-            "apps",
-            Some(user),
-            json!({
-                "metadata": {"name": "context-scraper", "labels": labels},
-                "spec": {
-                    "replicas": 1,
-                    "selector": {"matchLabels": {"app": "context-scraper"}},
-                    "template": {
-                        "metadata": {"labels": labels, "annotations": {"sidecar.istio.io/inject": "true"}},
-                        "spec": {"containers": [{
-                            "name": "context-scraper",
-                            "image": "quay.io/workshop/context-scraper:v1",
-                            "ports": [{"containerPort": scraper::PORT, "name": "http"}]
-                        }]}
-                    }
-                }
-            }),
-        )?;
+        seed_istio(store, user, &istio)?;
+        seed_scraper(store, user, i + 1)?;
     }
+    Ok(())
+}
+
+/// The mesh ConfigMap and the Routes to Kiali and the ingress gateway in `istio`.
+fn seed_istio(store: &Store, user: &str, istio: &str) -> Result<(), ApiError> {
+    create(
+        store,
+        "ConfigMap",
+        "",
+        Some(istio),
+        json!({
+            "metadata": {"name": MESH_CONFIGMAP, "labels": {"app": "istio", "istio.io/rev": "default", "release": "istio"}},
+            "data": {"mesh": mesh_config(user), "meshNetworks": "networks: {}"}
+        }),
+    )?;
+    let kiali = json!({"app": "kiali"});
+    create_route(store, istio, "kiali", kiali, "http")?;
+    let gateway = json!({"app": GATEWAY_NAME, "istio": "ingressgateway"});
+    create_route(store, istio, GATEWAY_NAME, gateway, "http2")
+}
+
+/// An OpenShift Route `name` to the Service of the same name in `ns`.
+fn create_route(
+    store: &Store,
+    ns: &str,
+    name: &str,
+    labels: Value,
+    target_port: &str,
+) -> Result<(), ApiError> {
+    create(
+        store,
+        "Route",
+        "route.openshift.io",
+        Some(ns),
+        json!({
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "host": format!("{name}-{ns}.{APPS_DOMAIN}"),
+                "to": {"kind": "Service", "name": name, "weight": 100},
+                "port": {"targetPort": target_port}
+            }
+        }),
+    )
+}
+
+/// The context-scraper's Service and Deployment in `user`'s namespace, the `k`th.
+fn seed_scraper(store: &Store, user: &str, k: usize) -> Result<(), ApiError> {
+    let labels = json!({"app": "context-scraper", "version": "v1"});
+    create(
+        store,
+        "Service",
+        "",
+        Some(user),
+        json!({
+            "metadata": {"name": "context-scraper", "labels": labels},
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": format!("172.30.{}.{}", 100 + k / 250, 10 + k % 240),
+                "selector": {"app": "context-scraper"},
+                "ports": [{"name": "http", "port": scraper::PORT, "protocol": "TCP", "targetPort": scraper::PORT}]
+            }
+        }),
+    )?;
+    create(
+        store,
+        "Deployment",
+        "apps",
+        Some(user),
+        json!({
+            "metadata": {"name": "context-scraper", "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "context-scraper"}},
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"sidecar.istio.io/inject": "true"}},
+                    "spec": {"containers": [{
+                        "name": "context-scraper",
+                        "image": "quay.io/workshop/context-scraper:v1",
+                        "ports": [{"containerPort": scraper::PORT, "name": "http"}]
+                    }]}
+                }
+            }
+        }),
+    )?;
     Ok(())
 }

@@ -119,6 +119,40 @@ fn ports(obj: &Value) -> String {
     or_none(ps.join(","))
 }
 
+/// A pod's Ready (ready/all containers), Status (phase) and Restarts.
+fn pod_cells(o: &Value) -> Vec<Value> {
+    let total = o
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |c| {
+            c.iter().filter(|c| c["ready"] == json!(true)).count()
+        });
+    let phase = s(o, "/status/phase");
+    vec![
+        json!(format!("{ready}/{total}")),
+        json!(if phase.is_empty() { "Pending" } else { phase }),
+        json!(0),
+    ]
+}
+
+/// A deployment's Ready, Up-to-date and Available replicas.
+fn deployment_cells(o: &Value) -> Vec<Value> {
+    let n = |p: &str| o.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    vec![
+        json!(format!(
+            "{}/{}",
+            n("/status/readyReplicas"),
+            n("/spec/replicas")
+        )),
+        json!(n("/status/updatedReplicas")),
+        json!(n("/status/availableReplicas")),
+    ]
+}
+
 /// Column names (after NAME) and the function giving their cells.
 type Columns = (&'static [&'static str], fn(&Value) -> Vec<Value>);
 
@@ -138,36 +172,8 @@ fn columns(rt: &ResourceType) -> Columns {
                 json!(ports(o)),
             ]
         }),
-        ("", "pods") => (&["Ready", "Status", "Restarts"], |o| {
-            let total = o
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = o
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .map_or(0, |c| {
-                    c.iter().filter(|c| c["ready"] == json!(true)).count()
-                });
-            let phase = s(o, "/status/phase");
-            vec![
-                json!(format!("{ready}/{total}")),
-                json!(if phase.is_empty() { "Pending" } else { phase }),
-                json!(0),
-            ]
-        }),
-        ("apps", "deployments") => (&["Ready", "Up-to-date", "Available"], |o| {
-            let n = |p: &str| o.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-            vec![
-                json!(format!(
-                    "{}/{}",
-                    n("/status/readyReplicas"),
-                    n("/spec/replicas")
-                )),
-                json!(n("/status/updatedReplicas")),
-                json!(n("/status/availableReplicas")),
-            ]
-        }),
+        ("", "pods") => (&["Ready", "Status", "Restarts"], pod_cells),
+        ("apps", "deployments") => (&["Ready", "Up-to-date", "Available"], deployment_cells),
         ("batch", "jobs") => (&["Completions"], |o| {
             let n = |p: &str| o.pointer(p).and_then(Value::as_u64);
             vec![json!(format!(

@@ -97,18 +97,8 @@ impl Protocol {
 pub struct Record {
     /// When it finished.
     pub at: SystemTime,
-    /// Who sent it.
-    pub source: Source,
-    /// Where it went.
-    pub destination: Destination,
-    /// The host the caller asked for (Kiali's `hosts`).
-    pub host: String,
-    /// HTTP or TCP.
-    pub protocol: Protocol,
-    /// The HTTP status; `None` for TCP.
-    pub code: Option<u16>,
-    /// Envoy's response flags: `-` for none, `UH` when the blackhole dropped it.
-    pub flags: &'static str,
+    /// Who, where, how: the metric labels it counts under.
+    pub labels: Labels,
     /// Bytes of the response.
     pub bytes: u64,
 }
@@ -200,14 +190,7 @@ impl Telemetry {
     /// Adds a record, dropping the oldest beyond [`CAPACITY`].
     pub fn record(&self, r: Record) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        let labels = log.intern(Labels {
-            source: r.source,
-            destination: r.destination,
-            host: r.host,
-            protocol: r.protocol,
-            code: r.code,
-            flags: r.flags,
-        });
+        let labels = log.intern(r.labels);
         if log.entries.len() >= CAPACITY {
             log.entries.pop_front();
         }
@@ -250,14 +233,13 @@ impl Telemetry {
     }
 }
 
+/// A call to www.googleapis.com that the mesh's blackhole dropped.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(at: SystemTime) -> Record {
-        Record {
-            at,
-            source: Source::Unknown,
+pub(super) fn blackholed(source: Source, at: SystemTime) -> Record {
+    Record {
+        at,
+        labels: Labels {
+            source,
             destination: Destination::BlackHole {
                 namespace: "user1".into(),
             },
@@ -265,8 +247,17 @@ mod tests {
             protocol: Protocol::Tcp,
             code: None,
             flags: "UH",
-            bytes: 0,
-        }
+        },
+        bytes: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(at: SystemTime) -> Record {
+        blackholed(Source::Unknown, at)
     }
 
     #[test]
@@ -289,7 +280,7 @@ mod tests {
         let t = Telemetry::default();
         for i in 0..2 * CAPACITY + 5 {
             let mut r = rec(SystemTime::now());
-            r.host = format!("h{i}");
+            r.labels.host = format!("h{i}");
             t.record(r);
         }
         let hosts = t.counts_within(Duration::from_secs(60), |cs| {

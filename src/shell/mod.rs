@@ -15,6 +15,7 @@ pub mod escapees;
 mod oneshot;
 pub mod preflight;
 pub(crate) mod process_group;
+pub mod quote;
 mod terminal;
 mod text_clean;
 

@@ -36,18 +36,47 @@ pub struct OneShot {
     pub grace: Duration,
 }
 
-/// One-shot: runs a script with `bash -c` (or argv with no shell when `argv` is given) in its own process group with timeout and capture.
-pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, ShellError> {
-    let started = Instant::now();
-    let (program, args): (String, Vec<String>) = match (&cmd.script, cmd.argv.split_first()) {
+/// The command in its own process group, its output to `stdout` and `stderr`.
+fn command(
+    cmd: &OneShot,
+    program: &str,
+    args: &[String],
+    scope: &str,
+    [stdout, stderr]: [std::os::fd::OwnedFd; 2],
+) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(&cmd.workdir)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .env(escapees::SCOPE_VAR, scope)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0)
+        .kill_on_drop(true);
+    command
+}
+
+/// What to execute: `bash -c SCRIPT labctl ARGV...` for a script, else ARGV itself.
+fn program_and_args(cmd: &OneShot) -> Result<(String, Vec<String>), ShellError> {
+    match (&cmd.script, cmd.argv.split_first()) {
         (Some(script), _) => {
             let mut args = vec!["-c".to_string(), script.clone(), "labctl".to_string()];
             args.extend(cmd.argv.iter().cloned());
-            ("bash".to_string(), args)
+            Ok(("bash".to_string(), args))
         }
-        (None, Some((program, rest))) => (program.clone(), rest.to_vec()),
-        (None, None) => return Err(ShellError::EmptyCommand),
-    };
+        (None, Some((program, rest))) => Ok((program.clone(), rest.to_vec())),
+        (None, None) => Err(ShellError::EmptyCommand),
+    }
+}
+
+// Long for one select loop over the child, both pipes, the deadline, cancel
+// and kill, between its spawn and its clean-up; each arm is short.
+/// One-shot: runs a script with `bash -c` (or argv with no shell when `argv` is given) in its own process group with timeout and capture.
+pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, ShellError> {
+    let started = Instant::now();
+    let (program, args) = program_and_args(&cmd)?;
     if cancel.is_cancelled() {
         return Ok(StepOutput {
             cancelled: true,
@@ -63,17 +92,9 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
     let (out_tx, mut out_rx) = pipe::pipe().map_err(setup)?;
     let (err_tx, mut err_rx) = pipe::pipe().map_err(setup)?;
     let scope = escapees::new_scope();
-    let mut command = Command::new(&program);
-    command
-        .args(&args)
-        .current_dir(&cmd.workdir)
-        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .env(escapees::SCOPE_VAR, &scope)
-        .stdin(Stdio::null())
-        .stdout(out_tx.into_blocking_fd().map_err(setup)?)
-        .stderr(err_tx.into_blocking_fd().map_err(setup)?)
-        .process_group(0)
-        .kill_on_drop(true);
+    let stdout = out_tx.into_blocking_fd().map_err(setup)?;
+    let stderr = err_tx.into_blocking_fd().map_err(setup)?;
+    let mut command = command(&cmd, &program, &args, &scope, [stdout, stderr]);
     super::affinity::widen_on_exec(&mut command);
     let spawned = escapees::spawn_registered(&mut command);
     // Drops our copies of the write ends.

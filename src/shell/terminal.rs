@@ -312,37 +312,8 @@ impl Terminal {
         let (script_r, script_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
             .map_err(|e| setup_pipe(e.into()))?;
         let commands = pipe::Sender::from_owned_fd_unchecked(script_w).map_err(setup_pipe)?;
-        let mut cmd = Command::new(&cfg.shell);
-        if cfg
-            .shell
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("bash"))
-        {
-            cmd.args(["--noprofile", "--norc"]);
-        }
         let scope = escapees::new_scope();
-        cmd.arg(proc_path(&script_r))
-            .current_dir(&cfg.workdir)
-            .envs(cfg.env.iter().map(|(k, v)| (k, v)))
-            .env(escapees::SCOPE_VAR, &scope)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        // SAFETY: the closure runs between fork and exec and only makes
-        // async-signal-safe calls (setsid, signal); setting SIG_DFL installs no handler.
-        unsafe {
-            cmd.pre_exec(|| {
-                // Own session: every process a step starts can be found by sid.
-                nix::unistd::setsid()?;
-                // If labctl itself was started with SIGINT ignored, background
-                // steps would inherit that and ignore our Ctrl-C.
-                for sig in [Signal::SIGINT, Signal::SIGQUIT] {
-                    nix::sys::signal::signal(sig, SigHandler::SigDfl)?;
-                }
-                Ok(())
-            });
-        }
+        let mut cmd = shell_command(cfg, &script_r, &scope);
         widen_on_exec(&mut cmd);
         let (mut child, registered) =
             escapees::spawn_registered(&mut cmd).map_err(|source| ShellError::Spawn {
@@ -379,23 +350,7 @@ impl Terminal {
             _registered: registered,
         };
         // Sent with the first step: writing to a fresh pipe does not block.
-        // Quoted words (`\\builtin`) are not alias-expanded: a student's
-        // `alias echo=...` cannot change the wrapper.
-        // The line per step is `__L NONCE`: the alias ends in `echo "done ID $?"`,
-        // so the nonce becomes echo's last word without passing through a variable.
-        let step = format!(
-            "__labctl_id=$((__labctl_id+1)); \\builtin source {} >{} 2>{}; \\builtin echo \"done $__labctl_id $?\"",
-            term.slots.body_path(),
-            term.slots.out_path(),
-            term.slots.err_path(),
-        );
-        let init = format!(
-            "BASH_ARGV0=bash\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
-             trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n\
-             {STEP_COMMAND}() {{ {step} \"$1\"; }}\nalias {STEP_COMMAND}={}\n",
-            sh_quote(term.dir.path()),
-            sh_quote(&step),
-        );
+        let init = init_script(term.dir.path(), &term.slots);
         term.pending_init = Some(init);
         Ok(term)
     }
@@ -446,6 +401,9 @@ impl Terminal {
         tokio::time::timeout(limit, wait).await.ok().flatten()
     }
 
+    // Long for one select loop over everything a running step can meet (its
+    // status line, both pipes, the detach watch, the deadline, cancel and kill);
+    // each arm is short, and what comes after is in the helpers below.
     async fn run_step(
         &mut self,
         body: &str,
@@ -542,30 +500,59 @@ impl Terminal {
                 last_signal = stop.signal;
             }
         }
-        let out_spare = match (out_eof, drained[0]) {
-            (true, _) => None,
-            (false, true) => files.out.into_reusable(),
-            (false, false) => files.out.drain(&mut out, &mut self.out_buf),
-        };
-        let err_spare = match (err_eof, drained[1]) {
-            (true, _) => None,
-            (false, true) => files.err.into_reusable(),
-            (false, false) => files.err.drain(&mut err, &mut self.err_buf),
-        };
-        if let (Some(o), Some(e)) = (out_spare, err_spare) {
-            self.slots.spare = Some((o, e));
-        }
+        self.keep_spare_pipes(files, [out_eof, err_eof], drained, [&mut out, &mut err]);
         if timed_out || cancelled {
             let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{id}")));
         }
-
         let mut output = StepOutput {
             timed_out,
             cancelled,
             ..StepOutput::default()
         };
+        self.ending_status(ending, last_signal, grace, &mut output)
+            .await;
+        output.stdout = out.finish();
+        output.stderr = err.finish();
+        output.duration = started.elapsed();
+        Ok(output)
+    }
+
+    /// Keeps the step's pipes for the next step when both can be reused: read
+    /// to EOF already (`eof`), emptied after `done` (`drained`), or drained now.
+    fn keep_spare_pipes(
+        &mut self,
+        files: StepPipes,
+        eof: [bool; 2],
+        drained: [bool; 2],
+        [out, err]: [&mut Capture; 2],
+    ) {
+        let out_spare = match (eof[0], drained[0]) {
+            (true, _) => None,
+            (false, true) => files.out.into_reusable(),
+            (false, false) => files.out.drain(out, &mut self.out_buf),
+        };
+        let err_spare = match (eof[1], drained[1]) {
+            (true, _) => None,
+            (false, true) => files.err.into_reusable(),
+            (false, false) => files.err.drain(err, &mut self.err_buf),
+        };
+        if let (Some(o), Some(e)) = (out_spare, err_spare) {
+            self.slots.spare = Some((o, e));
+        }
+    }
+
+    /// The exit status or signal of a step that ended as `ending`; a shell that
+    /// went away is reaped (killed after `grace`) and marked dead.
+    async fn ending_status(
+        &mut self,
+        ending: Ending,
+        last_signal: Option<Signal>,
+        grace: Duration,
+        output: &mut StepOutput,
+    ) {
+        let stopped = output.timed_out || output.cancelled;
         match ending {
-            Ending::Done(_) if timed_out || cancelled => {
+            Ending::Done(_) if stopped => {
                 output.signal = last_signal.map(|s| s as i32);
             }
             Ending::Done(code) => {
@@ -586,15 +573,11 @@ impl Terminal {
                     output.exit_code = status.code();
                     output.signal = status.signal();
                 }
-                if timed_out || cancelled {
+                if stopped {
                     output.exit_code = None;
                 }
             }
         }
-        output.stdout = out.finish();
-        output.stderr = err.finish();
-        output.duration = started.elapsed();
-        Ok(output)
     }
 
     /// After `done`: a process that left the terminal's session (`setsid`, a
@@ -1162,17 +1145,72 @@ impl Nonces {
     }
 }
 
+/// The terminal's shell: its script read from `script` (fd 255), stdin
+/// /dev/null, stdout the status pipe, in a session of its own.
+fn shell_command(cfg: &ShellConfig, script: &OwnedFd, scope: &str) -> Command {
+    let mut cmd = Command::new(&cfg.shell);
+    if cfg
+        .shell
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("bash"))
+    {
+        cmd.args(["--noprofile", "--norc"]);
+    }
+    cmd.arg(proc_path(script))
+        .current_dir(&cfg.workdir)
+        .envs(cfg.env.iter().map(|(k, v)| (k, v)))
+        .env(escapees::SCOPE_VAR, scope)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe calls (setsid, signal); setting SIG_DFL installs no handler.
+    unsafe {
+        cmd.pre_exec(|| {
+            // Own session: every process a step starts can be found by sid.
+            nix::unistd::setsid()?;
+            // If labctl itself was started with SIGINT ignored, background
+            // steps would inherit that and ignore our Ctrl-C.
+            for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                nix::sys::signal::signal(sig, SigHandler::SigDfl)?;
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// The shell's first lines: job control, the abort trap and the `__L` step
+/// alias that sources each body from `slots`.
+fn init_script(dir: &Path, slots: &StepSlots) -> String {
+    // Quoted words (`\\builtin`) are not alias-expanded: a student's
+    // `alias echo=...` cannot change the wrapper.
+    // The line per step is `__L NONCE`: the alias ends in `echo "done ID $?"`,
+    // so the nonce becomes echo's last word without passing through a variable.
+    let step = format!(
+        "__labctl_id=$((__labctl_id+1)); \\builtin source {} >{} 2>{}; \\builtin echo \"done $__labctl_id $?\"",
+        slots.body_path(),
+        slots.out_path(),
+        slots.err_path(),
+    );
+    format!(
+        "BASH_ARGV0=bash\nset -m\nshopt -s expand_aliases\n__labctl_dir={}\n\
+         trap '[[ -e \"$__labctl_dir/abort.$__labctl_id\" ]] && return 124 2>/dev/null' USR1\n\
+         {STEP_COMMAND}() {{ {step} \"$1\"; }}\nalias {STEP_COMMAND}={}\n",
+        sh_quote(dir),
+        sh_quote(&step),
+    )
+}
+
 /// The signal a shell status > 128 stands for.
 fn signal_of_status(code: i32) -> Option<i32> {
     (129..=128 + 64).contains(&code).then(|| code - 128)
 }
 
-/// Quotes a path for bash.
+/// A path single-quoted for bash.
 fn sh_quote(path: impl AsRef<Path>) -> String {
-    format!(
-        "'{}'",
-        path.as_ref().to_string_lossy().replace('\'', r"'\''")
-    )
+    super::quote::single_quoted(&path.as_ref().to_string_lossy())
 }
 
 #[cfg(test)]

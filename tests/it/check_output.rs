@@ -1,12 +1,7 @@
 //! Expected output through the public API: the egress lab's cases and --update-output.
 
-use std::future::Future;
-use std::path::Path;
-use std::pin::Pin;
-
-use labctl::cancel::Cancel;
-use labctl::check::output::{OutputCheck, Verdict, compare, update_expected};
-use labctl::check::{Check, CheckContext, ScriptError, ScriptRequest, ScriptRunner, TryOutput};
+use labctl::check::TryOutput;
+use labctl::check::output::{Verdict, compare, stream_text, update_expected};
 use labctl::lab::model::{ExpectedOutput, OutputMode, OutputStream, Span};
 
 const DOCUMENTED_OOPS: &str = r#"{"oops": {"name": "RequestError", "message": "Error: read ECONNRESET", "cause": {"errno": "ECONNRESET", "code": "ECONNRESET", "syscall": "read"}}}"#;
@@ -82,19 +77,9 @@ fn update_output_keeps_the_authors_elisions() {
     assert_eq!(compare(&updated, actual, OutputMode::Strict), Verdict::Pass);
 }
 
-struct NoRunner;
-
-impl ScriptRunner for NoRunner {
-    fn run<'a>(
-        &'a self,
-        _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
-        Box::pin(async { Err(ScriptError::Start("no scripts".into())) })
-    }
-}
-
-#[tokio::test]
-async fn output_check_reads_the_fence_stream() {
+/// The engine's own comparison: the fence's stream, then `compare`.
+#[test]
+fn output_fence_reads_its_stream() {
     let fence = ExpectedOutput {
         span: Span::default(),
         mode: OutputMode::Strict,
@@ -107,22 +92,15 @@ async fn output_check_reads_the_fence_stream() {
         stdout: "out".into(),
         stderr: "err 7\n".into(),
     };
-    let cancel = Cancel::never();
-    let ctx = CheckContext {
-        output: Some(&out),
-        env: &[],
-        workdir: Path::new("."),
-        runner: &NoRunner,
-        cancel: &cancel,
-        kube: None,
-    };
-    let o = OutputCheck(&fence).evaluate(&ctx).await.unwrap();
-    assert!(o.passed, "{o:?}");
+    let judge =
+        |fence: &ExpectedOutput| compare(&fence.text, &stream_text(&out, fence.stream), fence.mode);
+    assert_eq!(judge(&fence), Verdict::Pass);
     let fence = ExpectedOutput {
         stream: OutputStream::Stdout,
         ..fence
     };
-    let o = OutputCheck(&fence).evaluate(&ctx).await.unwrap();
-    assert!(!o.passed);
-    assert!(o.message.unwrap().contains("-err [INT]"));
+    let Verdict::Drift { diff, .. } = judge(&fence) else {
+        panic!("stdout alone lacks the err line")
+    };
+    assert!(diff.contains("-err [INT]"), "{diff}");
 }

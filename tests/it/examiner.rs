@@ -63,3 +63,35 @@ fn names_leaving_the_tests_folder_are_lint_errors_and_never_run() {
         );
     }
 }
+
+#[test]
+fn quoted_examiner_args_are_kept_whole() {
+    let w = Workshop::new()
+        .script(
+            "workshop/examiner/tests/check-thing",
+            "#!/bin/sh\n[ \"$#\" = 3 ] && [ \"$1\" = first ] && [ \"$2\" = 'two words' ] && [ \"$3\" = 'x y' ] && exit 0\necho \"got $# args: $*\" >&2\nexit 1\n",
+        )
+        .page(
+            "workshop/content/lab.md",
+            "# L\n\n```examiner:execute-test\nname: check-thing\nargs: first \"two words\" 'x y'\nretries: 0\ntimeout: 5\n```\n",
+        );
+    let page = w.join("workshop/content/lab.md").display().to_string();
+    let (code, _, err) = run_within(&["run", &page], w.path(), Duration::from_secs(30));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 passed"), "{err}");
+}
+
+#[test]
+fn an_unclosed_quote_in_examiner_args_is_bad_input() {
+    let w = Workshop::new()
+        .script("workshop/examiner/tests/check-thing", "#!/bin/sh\nexit 0\n")
+        .page(
+            "workshop/content/lab.md",
+            "# L\n\n```examiner:execute-test\nname: check-thing\nargs: first \"two words\nretries: 0\n```\n",
+        );
+    let page = w.join("workshop/content/lab.md").display().to_string();
+    let (code, _, err) = run_within(&["run", &page], w.path(), Duration::from_secs(30));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("lab.md:3"), "{err}");
+    assert!(err.contains("never closed"), "{err}");
+}

@@ -156,7 +156,20 @@ impl PageParser<'_> {
                         .unwrap_or_else(|| v.to_string())
                 })
                 .collect(),
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            // Quoted words stay whole, as Educates' shell would keep them.
+            Some(Value::String(s)) => match shlex::split(s) {
+                Some(words) => words,
+                None => {
+                    self.diag(
+                        Severity::Error,
+                        Code::BadYaml,
+                        f.range.start..f.range.start + 3,
+                        format!("examiner `args: {s}` has a quote that is never closed"),
+                        Some("close the quote, or write `args:` as a YAML list".into()),
+                    );
+                    return None;
+                }
+            },
             _ => Vec::new(),
         };
         Some(ExaminerTest {
