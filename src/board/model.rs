@@ -238,7 +238,11 @@ impl Board {
                 changes
             }
             ProbeId::Check { column, check } => {
-                if u.cells.get(*column).and_then(|c| c.checks.get(*check)).is_none() {
+                if u.cells
+                    .get(*column)
+                    .and_then(|c| c.checks.get(*check))
+                    .is_none()
+                {
                     return Vec::new();
                 }
                 let before = self.cell_at(o.user, *column, o.at);

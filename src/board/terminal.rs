@@ -593,7 +593,10 @@ mod tests {
         // A cell with no reason lists its checks in its own user's words.
         screen.key(Key::Right, &b);
         let lines = render(&b, &mut screen, 100, 30, false, "Egress");
-        assert!(lines[6].starts_with("user2 · scrape: checking"), "{lines:?}");
+        assert!(
+            lines[6].starts_with("user2 · scrape: checking"),
+            "{lines:?}"
+        );
         assert_eq!(lines[7], "ServiceEntry egress in user2", "{lines:?}");
     }
 

@@ -110,7 +110,10 @@ impl Observers {
                 workdir: u.workdir.clone(),
             };
             for ns in environment_namespaces(&cfg.kube, &u).await {
-                probes.push(probe(ProbeId::Environment(ns.clone()), namespace_check(&ns)));
+                probes.push(probe(
+                    ProbeId::Environment(ns.clone()),
+                    namespace_check(&ns),
+                ));
             }
             for (column, checks) in u.columns.iter().enumerate() {
                 for (check, spec) in checks.iter().enumerate() {
