@@ -2,7 +2,7 @@
 """`labctl board` with 60 simulated students on the sandbox (issue 15).
 
 Run inside a sandbox (release build):
-    target/release/labctl sandbox --users 60 --mesh-delay 0s -- python3 benches/board.py
+    target/release/labctl sandbox --users 60 --mesh-delay 0s -- python3 "$PWD/benches/board.py"
 Environment: LABCTL (default target/release/labctl), USERS (60), WINDOW (seconds, 600),
 INTERVAL (10s), SEED (15).
 
@@ -15,6 +15,10 @@ p50/p99 per check kind, labctl's CPU over the window (its own, and with its chec
 scripts), and its peak resident memory.
 """
 import os, random, re, signal, statistics, subprocess, sys, tempfile, threading, time
+
+# The sandbox runs its command in the workshop folder (labs/): every path below is
+# from the repository root.
+os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 LABCTL = os.environ.get("LABCTL", "target/release/labctl")
 USERS = int(os.environ.get("USERS", "60"))

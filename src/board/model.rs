@@ -14,8 +14,20 @@ pub struct Column {
     pub id: String,
     /// Index of the lab among the workshop's labs.
     pub lab: usize,
-    /// What each state check asserts (for users of the column that have not answered).
-    pub checks: Vec<String>,
+}
+
+/// One user's row before any answer.
+#[derive(Debug, Clone)]
+pub struct Student {
+    /// The user's name.
+    pub name: String,
+    /// Per column, what each state check asserts, in this user's words (their
+    /// namespace, their host): a cell's detail lists these.
+    pub checks: Vec<Vec<String>>,
+    /// The namespaces whose existence is the user's environment; until each has
+    /// answered, the user's cells stay "checking" (a check may answer first, and a
+    /// user without a namespace must never show its answer).
+    pub environment: Vec<String>,
 }
 
 /// What a cell shows.
@@ -69,6 +81,8 @@ struct ProbeState {
 #[derive(Debug, Clone)]
 struct CellState {
     checks: Vec<ProbeState>,
+    /// What each check asserts, in the user's words.
+    wording: Vec<String>,
     ever_done: bool,
 }
 
@@ -145,18 +159,25 @@ pub fn reason_of(o: &CheckOutcome) -> String {
 
 impl Board {
     /// An empty board: every cell being checked.
-    pub fn new(columns: Vec<Column>, users: Vec<String>, stuck_after: Duration) -> Board {
+    pub fn new(columns: Vec<Column>, students: Vec<Student>, stuck_after: Duration) -> Board {
         let now = Instant::now();
-        let users = users
+        let users = students
             .into_iter()
-            .map(|name| UserState {
-                name,
-                environment: BTreeMap::new(),
-                cells: columns
-                    .iter()
-                    .map(|c| CellState {
-                        checks: vec![ProbeState::default(); c.checks.len()],
-                        ever_done: false,
+            .map(|s| UserState {
+                name: s.name,
+                environment: s
+                    .environment
+                    .into_iter()
+                    .map(|ns| (ns, ProbeState::default()))
+                    .collect(),
+                cells: (0..columns.len())
+                    .map(|c| {
+                        let wording = s.checks.get(c).cloned().unwrap_or_default();
+                        CellState {
+                            checks: vec![ProbeState::default(); wording.len()],
+                            wording,
+                            ever_done: false,
+                        }
                     })
                     .collect(),
                 last_progress: now,
@@ -179,46 +200,85 @@ impl Board {
         self.users.iter().map(|u| u.name.as_str())
     }
 
+    /// What each state check of `user`'s cell in `column` asserts, in that user's words.
+    pub fn wording(&self, user: usize, column: usize) -> &[String] {
+        &self.users[user].cells[column].wording
+    }
+
     /// Number of users.
     pub fn user_count(&self) -> usize {
         self.users.len()
     }
 
     /// Folds one observation in; returns what visibly changed.
-    pub fn apply(&mut self, o: &Observation) -> Option<Change> {
-        let u = self.users.get(o.user)?;
+    pub fn apply(&mut self, o: &Observation) -> Vec<Change> {
+        let Some(u) = self.users.get(o.user) else {
+            return Vec::new();
+        };
         match &o.probe {
             ProbeId::Environment(ns) => {
                 let before = self.missing_environment(o.user);
+                // The first answer of the environment releases every held cell.
+                let cells: Vec<Cell> = (0..self.columns.len())
+                    .map(|c| self.cell_at(o.user, c, o.at))
+                    .collect();
                 let u = &mut self.users[o.user];
                 record(u.environment.entry(ns.clone()).or_default(), o);
                 let after = self.missing_environment(o.user);
-                (before != after).then_some(Change::Environment {
-                    user: o.user,
-                    missing: after,
-                })
+                let mut changes: Vec<Change> = (before != after)
+                    .then_some(Change::Environment {
+                        user: o.user,
+                        missing: after,
+                    })
+                    .into_iter()
+                    .collect();
+                for (column, before) in cells.into_iter().enumerate() {
+                    changes.extend(self.settle(o.user, column, &before, o.at));
+                }
+                changes
             }
             ProbeId::Check { column, check } => {
-                u.cells.get(*column)?.checks.get(*check)?;
+                if u.cells
+                    .get(*column)
+                    .and_then(|c| c.checks.get(*check))
+                    .is_none()
+                {
+                    return Vec::new();
+                }
                 let before = self.cell_at(o.user, *column, o.at);
                 let u = &mut self.users[o.user];
                 record(&mut u.cells[*column].checks[*check], o);
-                let after = self.cell_at(o.user, *column, o.at);
-                if after.mark == Mark::Done {
-                    let cell = &mut self.users[o.user].cells[*column];
-                    cell.ever_done = true;
-                    if before.mark != Mark::Done {
-                        self.users[o.user].last_progress = o.at;
-                    }
-                }
-                let visible = |c: &Cell| (c.mark, c.stale.is_some());
-                (visible(&before) != visible(&after)).then_some(Change::Cell {
-                    user: o.user,
-                    column: *column,
-                    now: after,
-                })
+                self.settle(o.user, *column, &before, o.at)
+                    .into_iter()
+                    .collect()
             }
         }
+    }
+
+    /// After an answer: marks the cell as once done and the user's progress, and says
+    /// whether it visibly changed from `before`.
+    fn settle(&mut self, user: usize, column: usize, before: &Cell, at: Instant) -> Option<Change> {
+        let after = self.cell_at(user, column, at);
+        if after.mark == Mark::Done {
+            self.users[user].cells[column].ever_done = true;
+            if before.mark != Mark::Done {
+                self.users[user].last_progress = at;
+            }
+        }
+        let visible = |c: &Cell| (c.mark, c.stale.is_some());
+        (visible(before) != visible(&after)).then_some(Change::Cell {
+            user,
+            column,
+            now: after,
+        })
+    }
+
+    /// Some environment probe of the user has not answered yet.
+    fn environment_pending(&self, user: usize) -> bool {
+        self.users[user]
+            .environment
+            .values()
+            .any(|p| p.verdict.is_none() && p.trouble.is_none())
     }
 
     /// Why the user has no environment (a namespace their checks look in does not exist).
@@ -242,6 +302,13 @@ impl Board {
     }
 
     fn cell_at(&self, user: usize, column: usize, now: Instant) -> Cell {
+        if self.environment_pending(user) {
+            return Cell {
+                mark: Mark::Checking,
+                stale: None,
+                reason: None,
+            };
+        }
         let c = &self.users[user].cells[column];
         let stale = c
             .checks
@@ -361,17 +428,29 @@ fn record(p: &mut ProbeState, o: &Observation) {
 mod tests {
     use super::*;
 
-    fn board() -> Board {
+    fn board_with(environment: &[&str]) -> Board {
         let cols = vec![Column {
             id: "apply".into(),
             lab: 0,
-            checks: vec!["kube".into()],
         }];
-        Board::new(
-            cols,
-            vec!["user1".into(), "user2".into()],
-            Duration::from_secs(600),
-        )
+        let students = ["user1", "user2"]
+            .map(|name| Student {
+                name: name.into(),
+                checks: vec![vec![format!("ServiceEntry egress in {name}")]],
+                environment: environment.iter().map(|e| e.replace("%u", name)).collect(),
+            })
+            .to_vec();
+        Board::new(cols, students, Duration::from_secs(600))
+    }
+
+    fn board() -> Board {
+        board_with(&[])
+    }
+
+    fn namespace(user: usize, exists: bool) -> Observation {
+        let mut o = judged(user, exists);
+        o.probe = ProbeId::Environment(format!("user{}", user + 1));
+        o
     }
 
     fn judged(user: usize, passed: bool) -> Observation {
@@ -398,7 +477,7 @@ mod tests {
         assert_eq!(b.cell(0, 0).mark, Mark::Checking);
         b.apply(&judged(0, false));
         assert_eq!(b.cell(0, 0).mark, Mark::NotYet);
-        assert!(b.apply(&judged(0, true)).is_some());
+        assert!(!b.apply(&judged(0, true)).is_empty());
         assert_eq!(b.cell(0, 0).mark, Mark::Done);
         assert_eq!(b.done_count(0), 1);
         b.apply(&judged(0, false));
@@ -416,7 +495,7 @@ mod tests {
         b.apply(&judged(0, true));
         let mut t = judged(0, true);
         t.answer = Answer::Trouble("connection refused".into());
-        assert!(b.apply(&t).is_some());
+        assert!(!b.apply(&t).is_empty());
         let c = b.cell(0, 0);
         assert_eq!(c.mark, Mark::Done);
         assert!(c.stale.is_some());
@@ -435,11 +514,46 @@ mod tests {
         o.probe = ProbeId::Environment("user2".into());
         assert_eq!(
             b.apply(&o),
-            Some(Change::Environment {
+            [Change::Environment {
                 user: 1,
                 missing: Some("namespace user2 does not exist".into())
-            })
+            }]
         );
         assert_eq!(b.missing_environment(0), None);
+    }
+
+    #[test]
+    fn a_check_answering_before_the_namespace_probe_is_held_until_it_answers() {
+        let mut b = board_with(&["%u"]);
+        // user2 has no namespace, but its check answers first.
+        assert_eq!(b.apply(&judged(1, false)), []);
+        assert_eq!(b.cell(1, 0).mark, Mark::Checking);
+        let changes = b.apply(&namespace(1, false));
+        assert_eq!(
+            changes[0],
+            Change::Environment {
+                user: 1,
+                missing: Some("namespace user2 does not exist".into())
+            }
+        );
+        assert!(b.missing_environment(1).is_some());
+        // user1's namespace exists: the held answer shows once it has said so.
+        assert_eq!(b.apply(&judged(0, true)), []);
+        assert_eq!(b.cell(0, 0).mark, Mark::Checking);
+        assert_eq!(b.done_count(0), 0);
+        let changes = b.apply(&namespace(0, true));
+        assert!(
+            matches!(changes.as_slice(), [Change::Cell { user: 0, column: 0, now }] if now.mark == Mark::Done),
+            "{changes:?}"
+        );
+        assert_eq!(b.done_count(0), 1);
+        assert_eq!(b.furthest(0), Some(0));
+    }
+
+    #[test]
+    fn every_user_has_their_own_wording() {
+        let b = board();
+        assert_eq!(b.wording(1, 0), ["ServiceEntry egress in user2"]);
+        assert_eq!(b.wording(0, 0), ["ServiceEntry egress in user1"]);
     }
 }

@@ -380,7 +380,7 @@ impl Frame<'_> {
             .missing_environment(u)
             .map(|m| format!("no environment: {m}"))
             .or(cell.reason)
-            .unwrap_or_else(|| cols[c].checks.join("; "));
+            .unwrap_or_else(|| board.wording(u, c).join("; "));
         let user = board.users().nth(u).unwrap_or("?");
         (format!("{user} · {}: {state}", cols[c].id), why)
     }
@@ -520,7 +520,7 @@ fn read_keys(stop: &AtomicBool, keys: &tokio::sync::mpsc::UnboundedSender<Key>) 
 mod tests {
     use super::*;
 
-    use crate::board::model::Column;
+    use crate::board::model::{Column, Student};
     use crate::check::CheckOutcome;
     use crate::engine::observe::{Answer, Observation, ProbeId};
 
@@ -545,14 +545,16 @@ mod tests {
             .map(|id| Column {
                 id: id.into(),
                 lab: 0,
-                checks: vec!["check".into()],
             })
             .to_vec();
-        let mut b = Board::new(
-            cols,
-            vec!["user1".into(), "user2".into()],
-            Duration::from_secs(600),
-        );
+        let students = ["user1", "user2"]
+            .map(|name| Student {
+                name: name.into(),
+                checks: vec![vec![format!("ServiceEntry egress in {name}")]; 2],
+                environment: Vec::new(),
+            })
+            .to_vec();
+        let mut b = Board::new(cols, students, Duration::from_secs(600));
         b.apply(&judged(0, 0, true));
         b.apply(&judged(1, 0, true));
         b.apply(&judged(1, 0, false));
@@ -588,6 +590,14 @@ mod tests {
             "{text}"
         );
         assert!(lines[8].ends_with("q quit"), "{text}");
+        // A cell with no reason lists its checks in its own user's words.
+        screen.key(Key::Right, &b);
+        let lines = render(&b, &mut screen, 100, 30, false, "Egress");
+        assert!(
+            lines[6].starts_with("user2 · scrape: checking"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[7], "ServiceEntry egress in user2", "{lines:?}");
     }
 
     #[test]

@@ -75,19 +75,24 @@ impl Publisher {
 
 /// The page's routes for `access`, the publisher that feeds them, and the presses of
 /// "Save snapshot" for the board's loop to answer.
-///
-/// `checks` says, per user and column, what each state check asserts, with that user's
-/// variables: the page shows it for a cell that has no reason (a done one).
 pub fn page(
     access: Arc<Access>,
     board: &Board,
     title: &str,
-    checks: &[Vec<Vec<String>>],
 ) -> (Router, Publisher, mpsc::UnboundedReceiver<SnapshotRequest>) {
     let (view, rx) = watch::channel::<Arc<str>>(view_json(board, title).into());
     let (snap_tx, snap_rx) = mpsc::unbounded_channel();
+    // Per user and column, what each check asserts in that user's words: the page
+    // lists it in a cell's detail. It does not change, so it is sent once, in the page.
+    let checks: Vec<Vec<&[String]>> = (0..board.user_count())
+        .map(|u| {
+            (0..board.columns().len())
+                .map(|c| board.wording(u, c))
+                .collect()
+        })
+        .collect();
     // Inside <script>, only `</` could end the element early.
-    let checks = serde_json::to_string(checks)
+    let checks = serde_json::to_string(&checks)
         .unwrap_or_else(|_| "[]".into())
         .replace("</", "<\\/");
     let html = PAGE

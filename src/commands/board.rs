@@ -11,7 +11,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::{Output, load_all, print_diagnostics};
-use crate::board::model::{Board, Change, Column};
+use crate::board::model::{Board, Change, Column, Student};
 use crate::board::report::{self, Member, Started};
 use crate::board::terminal::{Key, Screen, Terminal, render};
 use crate::board::web::{self, Publisher, SnapshotRequest};
@@ -21,7 +21,7 @@ use crate::check::kube::KubeOptions;
 use crate::cli::BoardArgs;
 use crate::cli::values::VarArg;
 use crate::diag::has_errors;
-use crate::engine::observe::{Observation, ObserveConfig, Watched, observe};
+use crate::engine::observe::{Observation, ObserveConfig, Observers, Watched};
 use crate::exit_code::Exit;
 use crate::lab::check_spec::Assertion;
 use crate::lab::parse::ParseOptions;
@@ -156,14 +156,30 @@ fn board_columns(first: &Member) -> Result<Vec<Column>, Exit> {
     }
     Ok(places
         .iter()
-        .map(|(p, checks)| Column {
+        .map(|(p, _)| Column {
             id: column_id(&first.labs, *p),
             lab: match p {
                 crate::board::Place::Preconditions(l) | crate::board::Place::Step(l, _) => *l,
             },
-            checks: checks.iter().map(|c| c.kind.describe()).collect(),
         })
         .collect())
+}
+
+/// Each user's row: their checks' wording and the namespaces that are their environment.
+fn students(members: &[Member], observers: &Observers) -> Vec<Student> {
+    let environments = observers.environments(members.len());
+    members
+        .iter()
+        .zip(environments)
+        .map(|(m, environment)| Student {
+            name: m.name.clone(),
+            checks: columns(&m.labs)
+                .into_iter()
+                .map(|(_, specs)| specs.iter().map(|c| c.kind.describe()).collect())
+                .collect(),
+            environment,
+        })
+        .collect()
 }
 
 /// With --web, the listener and its token, bound before anything starts so a taken
@@ -296,21 +312,22 @@ impl Watching<'_> {
             eprintln!("error: cannot listen for signals");
             return Exit::Environment;
         };
-        let board = Board::new(
-            cols,
-            self.members.iter().map(|m| m.name.clone()).collect(),
-            self.settings.stuck,
-        );
-        let (cancel_handle, cancel) = cancel::pair();
-        let (tx, observations) = mpsc::unbounded_channel();
         let cfg = ObserveConfig {
             interval: self.settings.interval,
             jobs: self.args.jobs,
             kube,
             capture_cap: crate::shell::DEFAULT_CAPTURE_CAP,
         };
-        let observers = tokio::spawn(observe(cfg, users, tx, cancel.clone()));
-        let web = web.map(|server| WebView::start(server, &board, self.title, self.members));
+        let observers = Observers::prepare(cfg, users).await;
+        let board = Board::new(
+            cols,
+            students(self.members, &observers),
+            self.settings.stuck,
+        );
+        let (cancel_handle, cancel) = cancel::pair();
+        let (tx, observations) = mpsc::unbounded_channel();
+        let observers = tokio::spawn(observers.run(tx, cancel.clone()));
+        let web = web.map(|server| WebView::start(server, &board, self.title));
         // The full-screen view would hide the URL and own the keys the page is for:
         // with --web, a terminal gets the line view (decisions.md).
         let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -505,18 +522,8 @@ impl WebView {
         server: Server,
         board: &Board,
         title: &str,
-        members: &[Member],
     ) -> (WebView, mpsc::UnboundedReceiver<SnapshotRequest>) {
-        let checks: Vec<Vec<Vec<String>>> = members
-            .iter()
-            .map(|m| {
-                columns(&m.labs)
-                    .into_iter()
-                    .map(|(_, specs)| specs.iter().map(|c| c.kind.describe()).collect())
-                    .collect()
-            })
-            .collect();
-        let (routes, publisher, presses) = web::page(server.access.clone(), board, title, &checks);
+        let (routes, publisher, presses) = web::page(server.access.clone(), board, title);
         server.announce("board", false);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(server.run(routes, async move {
@@ -546,7 +553,7 @@ fn apply_all(
     first: Observation,
     rx: &mut mpsc::UnboundedReceiver<Observation>,
 ) -> Vec<Change> {
-    let mut changed: Vec<Change> = board.apply(&first).into_iter().collect();
+    let mut changed = board.apply(&first);
     while let Ok(o) = rx.try_recv() {
         changed.extend(board.apply(&o));
     }

@@ -89,59 +89,78 @@ struct Probe {
     workdir: PathBuf,
 }
 
-/// Observes every user's checks until `cancel`; returns when every probe has stopped.
-pub async fn observe(
+/// Every user's probes, ready to run: known before the first look, so the board can
+/// wait for each user's environment probes before it shows their checks' answers.
+pub struct Observers {
     cfg: ObserveConfig,
-    users: Vec<Watched>,
-    tx: mpsc::UnboundedSender<Observation>,
-    cancel: Cancel,
-) {
-    let mut probes = Vec::new();
-    for u in users {
-        let env = Arc::new(u.env.clone());
-        for ns in environment_namespaces(&cfg.kube, &u).await {
-            let spec = namespace_check(&ns);
-            probes.push(Probe {
+    probes: Vec<Probe>,
+}
+
+impl Observers {
+    /// The probes of every user: their environment (namespaces), then their checks.
+    pub async fn prepare(cfg: ObserveConfig, users: Vec<Watched>) -> Observers {
+        let mut probes = Vec::new();
+        for u in users {
+            let env = Arc::new(u.env.clone());
+            let probe = |id, spec| Probe {
                 user: u.user,
-                id: ProbeId::Environment(ns),
+                id,
                 spec,
                 env: env.clone(),
                 workdir: u.workdir.clone(),
-            });
-        }
-        for (column, checks) in u.columns.iter().enumerate() {
-            for (check, spec) in checks.iter().enumerate() {
-                probes.push(Probe {
-                    user: u.user,
-                    id: ProbeId::Check { column, check },
-                    spec: spec.clone(),
-                    env: env.clone(),
-                    workdir: u.workdir.clone(),
-                });
+            };
+            for ns in environment_namespaces(&cfg.kube, &u).await {
+                probes.push(probe(
+                    ProbeId::Environment(ns.clone()),
+                    namespace_check(&ns),
+                ));
+            }
+            for (column, checks) in u.columns.iter().enumerate() {
+                for (check, spec) in checks.iter().enumerate() {
+                    probes.push(probe(ProbeId::Check { column, check }, spec.clone()));
+                }
             }
         }
+        Observers { cfg, probes }
     }
-    let polled = probes
-        .iter()
-        .filter(|p| !matches!(p.spec.kind, Assertion::Kube(_)))
-        .count()
-        .max(1);
-    let permits = Arc::new(Semaphore::new(cfg.jobs.max(1)));
-    let cfg = Arc::new(cfg);
-    let mut tasks = Vec::new();
-    let mut nth_polled = 0;
-    for p in probes {
-        let (cfg, tx, cancel, permits) = (cfg.clone(), tx.clone(), cancel.clone(), permits.clone());
-        if matches!(p.spec.kind, Assertion::Kube(_)) {
-            tasks.push(tokio::spawn(follow(cfg, p, tx, cancel, permits)));
-        } else {
-            let offset = cfg.interval.mul_f64(nth_polled as f64 / polled as f64);
-            nth_polled += 1;
-            tasks.push(tokio::spawn(poll(cfg, p, offset, tx, cancel, permits)));
+
+    /// The namespaces each user's environment is, by user index (`users` long).
+    pub fn environments(&self, users: usize) -> Vec<Vec<String>> {
+        let mut out = vec![Vec::new(); users];
+        for p in &self.probes {
+            if let (ProbeId::Environment(ns), Some(list)) = (&p.id, out.get_mut(p.user)) {
+                list.push(ns.clone());
+            }
         }
+        out
     }
-    for t in tasks {
-        let _ = t.await;
+
+    /// Observes every probe until `cancel`; returns when every probe has stopped.
+    pub async fn run(self, tx: mpsc::UnboundedSender<Observation>, cancel: Cancel) {
+        let Observers { cfg, probes } = self;
+        let polled = probes
+            .iter()
+            .filter(|p| !matches!(p.spec.kind, Assertion::Kube(_)))
+            .count()
+            .max(1);
+        let permits = Arc::new(Semaphore::new(cfg.jobs.max(1)));
+        let cfg = Arc::new(cfg);
+        let mut tasks = Vec::new();
+        let mut nth_polled = 0;
+        for p in probes {
+            let (cfg, tx, cancel, permits) =
+                (cfg.clone(), tx.clone(), cancel.clone(), permits.clone());
+            if matches!(p.spec.kind, Assertion::Kube(_)) {
+                tasks.push(tokio::spawn(follow(cfg, p, tx, cancel, permits)));
+            } else {
+                let offset = cfg.interval.mul_f64(nth_polled as f64 / polled as f64);
+                nth_polled += 1;
+                tasks.push(tokio::spawn(poll(cfg, p, offset, tx, cancel, permits)));
+            }
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
     }
 }
 

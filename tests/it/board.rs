@@ -404,8 +404,19 @@ fn the_full_screen_board_through_a_pseudo_terminal() {
         screen.contains("no environment: namespace user4 does not exist"),
         "{screen}"
     );
-    // The detail of user2's apply-egress after Enter.
+    // The detail of user2's apply-egress after Enter: done, so it lists the check in
+    // user2's words (not the first user's).
     assert!(screen.contains("user2 · apply-egress: done"), "{screen}");
+    let detail = screen
+        .lines()
+        .skip_while(|l| !l.contains("user2 · apply-egress: done"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        detail.contains("ServiceEntry context-scraper-egress in user2"),
+        "{detail:?}"
+    );
+    assert!(!detail.contains("in user1"), "{detail:?}");
     assert!(
         screen.contains("snapshot saved to ./board-0001.json"),
         "{screen}"
@@ -577,6 +588,17 @@ fn the_web_board_in_chromium_turns_a_cell_done_then_broken_without_a_reload() {
         let reason = reason.as_str().unwrap().to_string();
         assert!(reason.contains("user2 · apply-egress: broken"), "{reason}");
         assert!(reason.contains("actual not found"), "{reason}");
+        // The list of the step's checks is in user2's words, not the first user's.
+        let bullets = c
+            .execute(
+                "return document.getElementById('detail-checks').innerText",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let bullets = bullets.as_str().unwrap();
+        assert!(bullets.contains("ServiceEntry context-scraper-egress in user2"), "{bullets}");
+        assert!(!bullets.contains("in user1"), "{bullets}");
         screenshot(&b, "board.png").await;
 
         // Keyboard only: down to user3, Enter opens theirs, Escape closes it.
