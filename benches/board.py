@@ -14,7 +14,7 @@ Prints the time from each change (kubectl's start, the touch) to the board's lin
 p50/p99 per check kind, labctl's CPU over the window (its own, and with its check
 scripts), and its peak resident memory.
 """
-import os, random, re, signal, statistics, subprocess, sys, tempfile, threading, time
+import atexit, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
 # The sandbox runs its command in the workshop folder (labs/): every path below is
 # from the repository root.
@@ -29,6 +29,7 @@ SE = "labs/manifests/istio/serviceentry-googleapis.yaml"
 TICK = os.sysconf("SC_CLK_TCK")
 
 marks = tempfile.mkdtemp(prefix="board-bench-")
+atexit.register(shutil.rmtree, marks, ignore_errors=True)
 board = subprocess.Popen(
     [LABCTL, "board", "benches/board", "--users", f"user1..user{USERS}", "--interval", INTERVAL,
      "--var", f"marks={marks}"],
