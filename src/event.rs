@@ -167,23 +167,11 @@ impl std::fmt::Display for LabOutcome {
 
 /// What a check result judged: a check kind of the page, or one the engine
 /// adds (the expected-output fence, a vacuous state check, an examiner test).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Serialised as one word (`kube`, `output`), as reports have always shown it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckResultKind {
-    /// The step's exit status.
-    Exit,
-    /// The step's stdout text.
-    Stdout,
-    /// The step's stderr text.
-    Stderr,
-    /// A JSONPath over stdout.
-    Json,
-    /// An HTTP request.
-    Http,
-    /// A Kubernetes resource.
-    Kube,
-    /// A read-only shell command.
-    Command,
+    /// A check written on the page.
+    Check(CheckKind),
     /// The expected-output fence.
     Output,
     /// A state check that held before its step ran (`--strict-checks`).
@@ -196,31 +184,45 @@ impl CheckResultKind {
     /// The word reports use, as serialised.
     pub fn name(self) -> &'static str {
         match self {
-            CheckResultKind::Exit => "exit",
-            CheckResultKind::Stdout => "stdout",
-            CheckResultKind::Stderr => "stderr",
-            CheckResultKind::Json => "json",
-            CheckResultKind::Http => "http",
-            CheckResultKind::Kube => "kube",
-            CheckResultKind::Command => "command",
+            CheckResultKind::Check(k) => k.as_str(),
             CheckResultKind::Output => "output",
             CheckResultKind::Vacuous => "vacuous",
             CheckResultKind::Examiner => "examiner",
         }
     }
+
+    /// The kind a report's word names, if any.
+    fn from_name(word: &str) -> Option<CheckResultKind> {
+        let engine = [
+            CheckResultKind::Output,
+            CheckResultKind::Vacuous,
+            CheckResultKind::Examiner,
+        ];
+        CheckKind::BY_PRECEDENCE
+            .into_iter()
+            .map(CheckResultKind::Check)
+            .chain(engine)
+            .find(|k| k.name() == word)
+    }
 }
 
 impl From<CheckKind> for CheckResultKind {
     fn from(k: CheckKind) -> CheckResultKind {
-        match k {
-            CheckKind::Exit => CheckResultKind::Exit,
-            CheckKind::Stdout => CheckResultKind::Stdout,
-            CheckKind::Stderr => CheckResultKind::Stderr,
-            CheckKind::Json => CheckResultKind::Json,
-            CheckKind::Http => CheckResultKind::Http,
-            CheckKind::Kube => CheckResultKind::Kube,
-            CheckKind::Command => CheckResultKind::Command,
-        }
+        CheckResultKind::Check(k)
+    }
+}
+
+impl serde::Serialize for CheckResultKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CheckResultKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = String::deserialize(d)?;
+        CheckResultKind::from_name(&word)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown check kind `{word}`")))
     }
 }
 

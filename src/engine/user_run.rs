@@ -292,7 +292,7 @@ impl UserRun<'_> {
         {
             let o = ExitCheck(ps.step.exit).judge(out.exit_code);
             judged.checks.push(self.check_result(
-                CheckResultKind::Exit,
+                CheckResultKind::Check(crate::lab::CheckKind::Exit),
                 0,
                 o.description.clone(),
                 plain_english::exit(ps.step.exit),

@@ -240,7 +240,7 @@ mod tests {
         );
         s.outcome = StepOutcome::Failed;
         s.checks.push(CheckResult {
-            kind: crate::event::CheckResultKind::Exit,
+            kind: crate::event::CheckResultKind::Check(crate::lab::CheckKind::Exit),
             description: "exit status is 0".into(),
             outcome: CheckStatus::Failed,
             message: Some("expected: 0\n  actual: 1".into()),

@@ -544,7 +544,7 @@ mod tests {
             tries: 1,
             duration_ms: 12,
             checks: vec![CheckResult {
-                kind: crate::event::CheckResultKind::Exit,
+                kind: crate::event::CheckResultKind::Check(crate::lab::CheckKind::Exit),
                 description: "exit status is 0".into(),
                 outcome: if failed {
                     CheckStatus::Failed
