@@ -2,8 +2,6 @@
 //! waits for: through a watch, and polling every 1 s (the sandbox refusing `watch`).
 //! Median of 20 runs each. Run with `cargo bench --bench kube_watch`.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, PostParams};
@@ -12,24 +10,17 @@ use kube::core::GroupVersionKind;
 use kube::{Client, Config};
 use labctl::cancel::Cancel;
 use labctl::check::kube::KubeOptions;
-use labctl::check::{CheckContext, ScriptError, ScriptRequest, ScriptRunner, TryOutput, for_spec};
+use labctl::check::{CheckContext, for_spec};
 use labctl::lab::check_spec::parse_check;
 use labctl::sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 use tokio::time::Instant;
 
+#[path = "../tests/it/support/no_scripts.rs"]
+mod no_scripts;
+use no_scripts::NoScripts;
+
 const RUNS: usize = 20;
-
-struct NoRunner;
-
-impl ScriptRunner for NoRunner {
-    fn run<'a>(
-        &'a self,
-        _req: ScriptRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<TryOutput, ScriptError>> + Send + 'a>> {
-        Box::pin(async { Err(ScriptError::Start("no scripts".into())) })
-    }
-}
 
 /// Lags to the check passing from each create being sent (an upper bound on
 /// store-to-pass, as it includes the create's own round trip) and from its response.
@@ -67,7 +58,7 @@ async fn measure(refuse: &[&str]) -> (Vec<Duration>, Vec<Duration>) {
             output: None,
             env: &env,
             workdir: &dir,
-            runner: &NoRunner,
+            runner: &NoScripts,
             cancel: &cancel,
             kube: Some(&opts),
         };
