@@ -155,11 +155,6 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, TargetError> {
     })
 }
 
-/// Parses every `--report FORMAT=FILE`; the first bad one is the error.
-pub fn parse_targets(args: &[String]) -> Result<Vec<ReportTarget>, TargetError> {
-    args.iter().map(|a| parse_target(a)).collect()
-}
-
 /// Under GitHub Actions (`GITHUB_ACTIONS=true`), `github` is on without asking.
 pub fn with_github_default(mut targets: Vec<ReportTarget>) -> Vec<ReportTarget> {
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
