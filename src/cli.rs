@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub mod values;
+pub(crate) mod values;
 
 use crate::lab::check_spec::parse_duration_str as duration;
 use crate::report::{ReportTarget, parse_target};
@@ -15,7 +15,7 @@ use values::{UserList, VarArg, listen_addr, nonzero_duration, users};
 /// Runs and verifies hands-on workshop labs written in markdown.
 #[derive(Debug, Parser)]
 #[command(name = "labctl", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// When to colour output (NO_COLOR is honoured by `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -32,7 +32,7 @@ pub struct Cli {
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour when writing to a terminal and NO_COLOR is unset.
     Auto,
     /// Always colour.
@@ -43,7 +43,7 @@ pub enum ColorChoice {
 
 /// `--format` of list and lint.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
-pub enum Format {
+pub(crate) enum Format {
     /// Readable text.
     #[default]
     Text,
@@ -53,7 +53,7 @@ pub enum Format {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show the labs, steps and checks labctl would run, in order.
     List(WorkshopArgs),
     /// Check labs for mistakes without running anything.
@@ -95,7 +95,7 @@ pub enum Command {
 
 /// Arguments of `list` and `lint`: what to read, and how to print it.
 #[derive(Debug, Args)]
-pub struct WorkshopArgs {
+pub(crate) struct WorkshopArgs {
     /// Lab files or workshop folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -112,7 +112,7 @@ pub struct WorkshopArgs {
 
 /// Arguments of `run` and `check`.
 #[derive(Debug, Args, Clone)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Lab files or workshop folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -199,7 +199,7 @@ pub struct RunArgs {
 
 /// Arguments of `board`.
 #[derive(Debug, Args, Clone)]
-pub struct BoardArgs {
+pub(crate) struct BoardArgs {
     /// Lab files or workshop folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -257,7 +257,7 @@ pub struct BoardArgs {
 
 /// Arguments of `sandbox`.
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Users to seed (user1..userN).
     #[arg(long, default_value_t = 50)]
     pub users: u32,
@@ -282,7 +282,7 @@ pub struct SandboxArgs {
 
 /// `labctl sandbox shell|start|stop|status`.
 #[derive(Debug, Subcommand)]
-pub enum SandboxAction {
+pub(crate) enum SandboxAction {
     /// Your login shell ($SHELL, else bash) inside the sandbox, with a banner.
     Shell {
         /// The workshop folder the shell starts in.
@@ -310,7 +310,7 @@ pub enum SandboxAction {
 
 /// Arguments of `job`.
 #[derive(Debug, Args)]
-pub struct JobArgs {
+pub(crate) struct JobArgs {
     /// The workshop folder (or one lab file).
     pub path: PathBuf,
     /// Users, one pod each: user1..user40, 1..40, alice,bob or @FILE.
@@ -342,14 +342,14 @@ pub struct JobArgs {
 
 /// `labctl report ...`.
 #[derive(Debug, Subcommand)]
-pub enum ReportCommand {
+pub(crate) enum ReportCommand {
     /// Merge JSON reports (or pod logs ending in one) of separate runs into one report.
     Merge(ReportMergeArgs),
 }
 
 /// Arguments of `report merge`.
 #[derive(Debug, Args)]
-pub struct ReportMergeArgs {
+pub(crate) struct ReportMergeArgs {
     /// JSON reports, or logs whose report starts at a line beginning with `{`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -361,14 +361,14 @@ pub struct ReportMergeArgs {
 
 /// Arguments of `mdbook`.
 #[derive(Debug, Args)]
-pub struct MdbookArgs {
+pub(crate) struct MdbookArgs {
     /// `supports RENDERER` asks whether a renderer is supported.
     pub args: Vec<String>,
 }
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The workshop folder (or one lab file).
     pub path: PathBuf,
     /// Start the embedded sandbox cluster and mesh for the terminals and checks.

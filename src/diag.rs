@@ -7,7 +7,7 @@ use console::Style;
 
 mod code;
 
-pub use code::Code;
+pub(crate) use code::Code;
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -96,12 +96,12 @@ impl Diagnostic {
 }
 
 /// True when any diagnostic is an error.
-pub fn has_errors(diags: &[Diagnostic]) -> bool {
+pub(crate) fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(|d| d.severity == Severity::Error)
 }
 
 /// Renders diagnostics for a terminal; `color` decides styling at the edge.
-pub fn render(diags: &[Diagnostic], color: bool) -> String {
+pub(crate) fn render(diags: &[Diagnostic], color: bool) -> String {
     let mut out = String::new();
     for d in diags {
         render_one(&mut out, d, color);

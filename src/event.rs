@@ -8,7 +8,7 @@ use crate::lab::{CheckKind, TerminalSel};
 
 /// One thing that happened, with when.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     /// Wall-clock time.
     pub at: SystemTime,
     /// Since the run started.
@@ -18,17 +18,15 @@ pub struct Event {
 }
 
 /// Which user a lab or step belongs to (None in a single-user run).
-pub type UserName = Option<String>;
+pub(crate) type UserName = Option<String>;
 
 /// What happened.
 #[derive(Debug, Clone)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     /// The run begins.
     RunStarted {
         /// Users in order (one None for a single-user run).
         users: Vec<UserName>,
-        /// Selected steps per user.
-        steps_per_user: usize,
     },
     /// A user's run begins.
     UserStarted {
@@ -106,7 +104,7 @@ pub enum EventKind {
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StepOutcome {
+pub(crate) enum StepOutcome {
     /// Ran and every check held.
     Passed,
     /// A check failed.
@@ -125,7 +123,7 @@ pub enum StepOutcome {
 impl StepOutcome {
     /// Failed, timed out, in error, or interrupted while it ran: a step that
     /// did not do its work (a skipped step is not a failure).
-    pub fn is_failure(self) -> bool {
+    pub(crate) fn is_failure(self) -> bool {
         matches!(
             self,
             StepOutcome::Failed
@@ -139,7 +137,7 @@ impl StepOutcome {
 /// How a lab ended for a user; summed up, how a user's run or the whole run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LabOutcome {
+pub(crate) enum LabOutcome {
     /// No step failed.
     Passed,
     /// A step failed, timed out or could not be run.
@@ -150,7 +148,7 @@ pub enum LabOutcome {
 
 impl LabOutcome {
     /// The word reports use (`passed`, `failed`, `interrupted`), as serialised.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             LabOutcome::Passed => "passed",
             LabOutcome::Failed => "failed",
@@ -169,7 +167,7 @@ impl std::fmt::Display for LabOutcome {
 /// adds (the expected-output fence, a vacuous state check, an examiner test).
 /// Serialised as one word (`kube`, `output`), as reports have always shown it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckResultKind {
+pub(crate) enum CheckResultKind {
     /// A check written on the page.
     Check(CheckKind),
     /// The expected-output fence.
@@ -182,7 +180,7 @@ pub enum CheckResultKind {
 
 impl CheckResultKind {
     /// The word reports use, as serialised.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CheckResultKind::Check(k) => k.as_str(),
             CheckResultKind::Output => "output",
@@ -259,7 +257,7 @@ impl<'de> serde::Deserialize<'de> for TerminalSel {
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
+pub(crate) enum CheckStatus {
     /// Held.
     Passed,
     /// Did not hold.
@@ -273,7 +271,7 @@ pub enum CheckStatus {
 /// One check's result. Deserialisable so `labctl report merge` can read JSON
 /// reports back; fields the JSON report leaves out come back as defaults.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CheckResult {
+pub(crate) struct CheckResult {
     /// What it judged.
     pub kind: CheckResultKind,
     /// What it asserts.
@@ -292,14 +290,11 @@ pub struct CheckResult {
     /// Line in the page (0 for implicit checks).
     #[serde(skip, default)]
     pub line: usize,
-    /// Tries made.
-    #[serde(skip, default)]
-    pub tries: u32,
 }
 
 /// One step's result (read back from JSON reports by `labctl report merge`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StepResult {
+pub(crate) struct StepResult {
     /// Step id.
     pub id: String,
     /// `name` attribute.
@@ -342,7 +337,7 @@ pub struct StepResult {
 
 impl StepResult {
     /// A result not yet run: skipped, no tries, no checks.
-    pub fn new(
+    pub(crate) fn new(
         id: String,
         path: PathBuf,
         line: usize,
@@ -372,7 +367,7 @@ impl StepResult {
 
 /// One lab's result for one user.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct LabResult {
+pub(crate) struct LabResult {
     /// Lab file, as given on the command line.
     pub path: PathBuf,
     /// Lab file relative to its source root (the enclosing git checkout, else
@@ -393,7 +388,7 @@ pub struct LabResult {
 
 /// Totals at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Steps passed.
     pub passed: usize,
     /// Steps failed, timed out or in error.
@@ -408,7 +403,7 @@ pub struct Stats {
 
 impl Stats {
     /// Counts one step.
-    pub fn add(&mut self, r: &StepResult) {
+    pub(crate) fn add(&mut self, r: &StepResult) {
         match r.outcome {
             StepOutcome::Passed => self.passed += 1,
             StepOutcome::Skipped => self.skipped += 1,

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// `"ok"` → `ok`, `200` → `200`, `[1,2]` → `[1,2]`.
-pub fn to_text(v: &Value) -> String {
+pub(crate) fn to_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

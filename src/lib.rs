@@ -1,28 +1,30 @@
 //! labctl: loads workshop labs written in markdown, runs every command the way a
 //! student would, and verifies the outcome.
 
-pub mod board;
+#![warn(unreachable_pub)]
+
+pub(crate) mod board;
 pub mod cancel;
 pub mod check;
-pub mod cli;
-pub mod commands;
-pub mod diag;
-pub mod engine;
-pub mod event;
-pub mod exit_code;
-pub mod json_text;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod diag;
+pub(crate) mod engine;
+pub(crate) mod event;
+pub(crate) mod exit_code;
+pub(crate) mod json_text;
 pub mod lab;
-pub mod mdbook;
+pub(crate) mod mdbook;
 pub mod plan;
-pub mod redact;
-pub mod report;
+pub(crate) mod redact;
+pub(crate) mod report;
 pub mod sandbox;
-pub mod serve;
+pub(crate) mod serve;
 pub mod shell;
-pub mod signals;
-pub mod stdout;
-pub mod vars;
-pub mod workshop_files;
+pub(crate) mod signals;
+pub(crate) mod stdout;
+pub(crate) mod vars;
+pub(crate) mod workshop_files;
 
 use clap::{CommandFactory, Parser};
 

@@ -15,15 +15,15 @@ use regex::Regex;
 use crate::vars::Vars;
 
 /// Shortest `--secret` value: shorter ones would garble the output they hide in.
-pub const MIN_SECRET_LEN: usize = 4;
+pub(crate) const MIN_SECRET_LEN: usize = 4;
 
 /// What a redacted value is replaced by.
-pub const REDACTED: &str = MARK;
+pub(crate) const REDACTED: &str = MARK;
 const MARK: &str = "[redacted]";
 
 /// A `--secret` that cannot be honoured.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     /// Its value is too short to redact without garbling everything.
     #[error(
         "--secret {name}: the value has {len} characters; a secret needs at least {MIN_SECRET_LEN} (shorter ones cannot be redacted without garbling the output)"
@@ -38,7 +38,7 @@ pub enum SecretError {
 
 /// Replaces secrets in text.
 #[derive(Debug, Clone, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// Every form of every secret value, longest first.
     forms: Vec<String>,
 }
@@ -107,7 +107,7 @@ fn url_encoded(value: &str, upper: bool) -> String {
 impl Redactor {
     /// Secrets are the values of these names, looked up in `vars`, then the
     /// process environment. A name with no value redacts nothing.
-    pub fn new(names: &[String], vars: &Vars) -> Result<Redactor, SecretError> {
+    pub(crate) fn new(names: &[String], vars: &Vars) -> Result<Redactor, SecretError> {
         let mut values = Vec::new();
         for n in names {
             let Some(v) = vars.get(n).cloned().or_else(|| std::env::var(n).ok()) else {
@@ -144,7 +144,7 @@ impl Redactor {
     }
 
     /// One redactor hiding what any of these hide (for output shared by users).
-    pub fn union<'a>(all: impl IntoIterator<Item = &'a Redactor>) -> Redactor {
+    pub(crate) fn union<'a>(all: impl IntoIterator<Item = &'a Redactor>) -> Redactor {
         let mut forms: Vec<String> = all.into_iter().flat_map(|r| r.forms.clone()).collect();
         forms.sort_by_key(|v| std::cmp::Reverse(v.len()));
         forms.dedup();
@@ -152,7 +152,7 @@ impl Redactor {
     }
 
     /// The text with every secret replaced.
-    pub fn apply(&self, text: &str) -> String {
+    pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for v in &self.forms {
             if out.contains(v.as_str()) {

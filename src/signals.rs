@@ -20,17 +20,17 @@ use crate::cancel::CancelHandle;
 use crate::exit_code::Exit;
 
 /// How long past the grace period an orderly stop may take before it turns to kill.
-pub const STOP_SLACK: Duration = Duration::from_secs(1);
+pub(crate) const STOP_SLACK: Duration = Duration::from_secs(1);
 /// How long after the stop turned to kill labctl waits for its own end.
-pub const LAST_RESORT: Duration = Duration::from_secs(3);
+pub(crate) const LAST_RESORT: Duration = Duration::from_secs(3);
 /// The environment variable that sets the grace period (`LABCTL_GRACE=5s`).
-pub const GRACE_VAR: &str = "LABCTL_GRACE";
+pub(crate) const GRACE_VAR: &str = "LABCTL_GRACE";
 /// The grace period when `LABCTL_GRACE` is not set.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
 /// A signal that stops labctl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopSignal {
+pub(crate) enum StopSignal {
     /// SIGINT (Ctrl-C).
     Interrupt,
     /// SIGTERM (CI cancellation, `timeout`, `kill`).
@@ -41,7 +41,7 @@ pub enum StopSignal {
 
 impl StopSignal {
     /// What labctl exits with after this signal (128 + its number).
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             StopSignal::Interrupt => Exit::Interrupted,
             StopSignal::Terminate => Exit::Terminated,
@@ -61,13 +61,13 @@ impl StopSignal {
 /// `LABCTL_GRACE` is not a duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{GRACE_VAR}: {reason}")]
-pub struct GraceError {
+pub(crate) struct GraceError {
     /// What the duration parser said of the value.
     reason: String,
 }
 
 /// The grace period from `LABCTL_GRACE` (a duration such as `500ms` or `5s`).
-pub fn grace_from_env() -> Result<Duration, GraceError> {
+pub(crate) fn grace_from_env() -> Result<Duration, GraceError> {
     match std::env::var(GRACE_VAR) {
         Ok(v) => crate::lab::check_spec::parse_duration_str(&v).map_err(|e| GraceError {
             reason: e.to_string(),
@@ -77,7 +77,7 @@ pub fn grace_from_env() -> Result<Duration, GraceError> {
 }
 
 /// Listens for the stop signals while a command runs.
-pub struct Signals {
+pub(crate) struct Signals {
     first: Arc<OnceLock<StopSignal>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -85,7 +85,7 @@ pub struct Signals {
 impl Signals {
     /// Starts listening; `handle` is cancelled on the first signal and killed
     /// on the second (or when the stop outlasts `grace` + [`STOP_SLACK`]).
-    pub fn listen(handle: CancelHandle, grace: Duration) -> std::io::Result<Signals> {
+    pub(crate) fn listen(handle: CancelHandle, grace: Duration) -> std::io::Result<Signals> {
         let mut streams = [
             (StopSignal::Interrupt, signal(SignalKind::interrupt())?),
             (StopSignal::Terminate, signal(SignalKind::terminate())?),
@@ -117,7 +117,7 @@ impl Signals {
     }
 
     /// The first stop signal received, if any.
-    pub fn received(&self) -> Option<StopSignal> {
+    pub(crate) fn received(&self) -> Option<StopSignal> {
         self.first.get().copied()
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 /// Writes `text` to stdout and flushes. A closed pipe is ignored; any other
 /// failure is reported on stderr once.
-pub fn print(text: &str) {
+pub(crate) fn print(text: &str) {
     let mut out = std::io::stdout().lock();
     let res = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     if let Err(e) = res

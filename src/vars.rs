@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 /// Homeroom's and Educates' own variables: the platform supplies them at run time.
-pub const PLATFORM_VARS: &[&str] = &[
+pub(crate) const PLATFORM_VARS: &[&str] = &[
     // Homeroom
     "username",
     "project_namespace",
@@ -58,7 +58,7 @@ const GO_TEMPLATE_WORDS: &[&str] = &[
 
 /// How a use is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
+pub(crate) enum Form {
     /// `%name%` (Homeroom); other `%word%` text stays as written when undefined.
     Percent,
     /// `{{ name }}` or `{{< param name >}}` (Educates).
@@ -67,7 +67,7 @@ pub enum Form {
 
 /// One place a variable is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Use {
+pub(crate) struct Use {
     pub name: String,
     /// How it is written.
     pub form: Form,
@@ -84,7 +84,7 @@ fn pattern() -> &'static Regex {
 }
 
 /// Every variable-shaped use in `text`.
-pub fn uses(text: &str) -> Vec<Use> {
+pub(crate) fn uses(text: &str) -> Vec<Use> {
     pattern()
         .captures_iter(text)
         .filter_map(|c| {
@@ -107,19 +107,19 @@ pub fn uses(text: &str) -> Vec<Use> {
 }
 
 /// True when a use must have a value: a platform name or a template form.
-pub fn is_required(u: &Use) -> bool {
+pub(crate) fn is_required(u: &Use) -> bool {
     u.form == Form::Template || PLATFORM_VARS.contains(&u.name.as_str())
 }
 
 /// The safety rule: values are pasted into shell commands.
-pub fn is_safe(value: &str) -> bool {
+pub(crate) fn is_safe(value: &str) -> bool {
     value
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"._:/@+=,-".contains(&b))
 }
 
 /// Resolved variable values for one (user, lab).
-pub type Vars = BTreeMap<String, String>;
+pub(crate) type Vars = BTreeMap<String, String>;
 
 /// Where values come from, lowest precedence last.
 #[derive(Debug, Clone, Default)]
@@ -154,7 +154,7 @@ impl Sources {
 
 /// A use that cannot be filled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VarProblem {
+pub(crate) enum VarProblem {
     /// Required and has no value.
     Undefined(Use),
     /// Has a value that fails the safety rule.
@@ -162,7 +162,7 @@ pub enum VarProblem {
 }
 
 /// Fills defined variables; leaves the rest as written and reports required ones missing.
-pub fn substitute(text: &str, vars: &Vars, allow_unsafe: bool) -> (String, Vec<VarProblem>) {
+pub(crate) fn substitute(text: &str, vars: &Vars, allow_unsafe: bool) -> (String, Vec<VarProblem>) {
     if !text.contains('%') && !text.contains("{{") {
         return (text.to_string(), Vec::new());
     }
@@ -192,7 +192,7 @@ pub fn substitute(text: &str, vars: &Vars, allow_unsafe: bool) -> (String, Vec<V
 
 /// True when some string in `v` could hold a variable (`%` or `{{`): the cheap test
 /// that spares checks without variables a copy and a re-parse.
-pub fn mentions_variable(v: &serde_json::Value) -> bool {
+pub(crate) fn mentions_variable(v: &serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
         Value::String(s) => s.contains('%') || s.contains("{{"),
@@ -205,7 +205,7 @@ pub fn mentions_variable(v: &serde_json::Value) -> bool {
 }
 
 /// Substitutes in every string of a JSON value (checks parsed from YAML).
-pub fn substitute_value(
+pub(crate) fn substitute_value(
     v: &serde_json::Value,
     vars: &Vars,
     allow_unsafe: bool,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// What an entry is, as found (symlinks not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// A folder.
     Dir,
     /// A regular file.
@@ -20,7 +20,7 @@ pub enum EntryKind {
 
 /// One entry under the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Path relative to the root.
     pub rel: PathBuf,
     /// Its kind.
@@ -29,7 +29,7 @@ pub struct Entry {
 
 /// Which entries to take.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Leave out names starting with `.` (besides `.git`, always left out).
     pub skip_hidden: bool,
 }
@@ -37,7 +37,7 @@ pub struct Selection {
 /// A folder could not be listed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot list {root}: {source}")]
-pub struct WalkError {
+pub(crate) struct WalkError {
     /// The folder walked.
     pub root: PathBuf,
     /// Cause.
@@ -46,7 +46,7 @@ pub struct WalkError {
 
 /// Every entry under `root` that belongs to the workshop, parents before
 /// children, in name order; special files are left out.
-pub fn entries(root: &Path, selection: Selection) -> Result<Vec<Entry>, WalkError> {
+pub(crate) fn entries(root: &Path, selection: Selection) -> Result<Vec<Entry>, WalkError> {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(selection.skip_hidden)
         .parents(false)
@@ -92,7 +92,7 @@ pub fn entries(root: &Path, selection: Selection) -> Result<Vec<Entry>, WalkErro
 }
 
 /// Copies the workshop's entries from `src` into the existing folder `dst`.
-pub fn copy(src: &Path, dst: &Path) -> std::io::Result<()> {
+pub(crate) fn copy(src: &Path, dst: &Path) -> std::io::Result<()> {
     let list = entries(src, Selection::default()).map_err(std::io::Error::other)?;
     for e in list {
         let (from, to) = (src.join(&e.rel), dst.join(&e.rel));

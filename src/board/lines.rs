@@ -11,7 +11,7 @@ fn clock(d: Duration) -> String {
 }
 
 /// The line for one change.
-pub fn line(board: &Board, change: &Change, elapsed: Duration) -> String {
+pub(crate) fn line(board: &Board, change: &Change, elapsed: Duration) -> String {
     let name = |u: usize| board.users().nth(u).unwrap_or("?").to_string();
     match change {
         Change::Environment { user, missing } => match missing {

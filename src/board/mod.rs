@@ -3,18 +3,18 @@
 //! ([`terminal`]) or as a line per change ([`lines`]), written as snapshots and reports
 //! ([`report`]) in the schemas of `labctl run`.
 
-pub mod lines;
-pub mod model;
-pub mod report;
-pub mod terminal;
-pub mod web;
+pub(crate) mod lines;
+pub(crate) mod model;
+pub(crate) mod report;
+pub(crate) mod terminal;
+pub(crate) mod web;
 
 use crate::lab::check_spec::CheckSpec;
 use crate::plan::PlannedLab;
 
 /// Where a column comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// The preconditions of lab N.
     Preconditions(usize),
     /// Step S of lab N.
@@ -23,7 +23,7 @@ pub enum Place {
 
 /// The board's columns for one user's labs: each lab's preconditions and each step
 /// that has state checks, with those checks (steps with none cannot be observed).
-pub fn columns(labs: &[PlannedLab]) -> Vec<(Place, Vec<CheckSpec>)> {
+pub(crate) fn columns(labs: &[PlannedLab]) -> Vec<(Place, Vec<CheckSpec>)> {
     let state = |checks: &[CheckSpec]| -> Vec<CheckSpec> {
         checks
             .iter()
@@ -48,7 +48,7 @@ pub fn columns(labs: &[PlannedLab]) -> Vec<(Place, Vec<CheckSpec>)> {
 }
 
 /// The column's id: the step id, or `<lab stem>:preconditions`.
-pub fn column_id(labs: &[PlannedLab], place: Place) -> String {
+pub(crate) fn column_id(labs: &[PlannedLab], place: Place) -> String {
     match place {
         Place::Preconditions(l) => format!("{}:preconditions", labs[l].lab.stem),
         Place::Step(l, s) => labs[l].steps[s].step.id.clone(),

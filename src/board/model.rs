@@ -9,16 +9,14 @@ use crate::engine::observe::{Answer, Observation, ProbeId};
 
 /// A column of the board: a step with state checks, or a lab's preconditions.
 #[derive(Debug, Clone)]
-pub struct Column {
+pub(crate) struct Column {
     /// Step id (`egress:preconditions` for preconditions).
     pub id: String,
-    /// Index of the lab among the workshop's labs.
-    pub lab: usize,
 }
 
 /// One user's row before any answer.
 #[derive(Debug, Clone)]
-pub struct Student {
+pub(crate) struct Student {
     /// The user's name.
     pub name: String,
     /// Per column, what each state check asserts, in this user's words (their
@@ -32,7 +30,7 @@ pub struct Student {
 
 /// What a cell shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
+pub(crate) enum Mark {
     /// No answer yet: the first look is under way.
     Checking,
     /// Every state check holds.
@@ -47,7 +45,7 @@ pub enum Mark {
 
 impl Mark {
     /// The one-character symbol.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Mark::Checking => "…",
             Mark::Done => "✓",
@@ -58,7 +56,7 @@ impl Mark {
     }
 
     /// The word used in snapshots and the line view.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Mark::Checking => "checking",
             Mark::Done => "done",
@@ -96,7 +94,7 @@ struct UserState {
 
 /// One cell, as the views show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// The mark.
     pub mark: Mark,
     /// Some(age of the last answer) while the latest look brought none.
@@ -107,7 +105,7 @@ pub struct Cell {
 
 /// One check of a cell, for the reports.
 #[derive(Debug, Clone)]
-pub struct CheckView {
+pub(crate) struct CheckView {
     /// The last verdict.
     pub verdict: Option<CheckOutcome>,
     /// The trouble of the latest look, if it brought no verdict.
@@ -116,7 +114,7 @@ pub struct CheckView {
 
 /// A visible change, for the line view and snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// A cell changed mark, or went stale or fresh.
     Cell {
         /// User index.
@@ -137,14 +135,14 @@ pub enum Change {
 
 /// The whole board.
 #[derive(Debug, Clone)]
-pub struct Board {
+pub(crate) struct Board {
     columns: Vec<Column>,
     users: Vec<UserState>,
     stuck_after: Duration,
 }
 
 /// `expected: … / actual: …` of the first failing outcome.
-pub fn reason_of(o: &CheckOutcome) -> String {
+pub(crate) fn reason_of(o: &CheckOutcome) -> String {
     let mut s = format!(
         "{}: expected {}, actual {}",
         o.description, o.expected, o.actual
@@ -159,7 +157,11 @@ pub fn reason_of(o: &CheckOutcome) -> String {
 
 impl Board {
     /// An empty board: every cell being checked.
-    pub fn new(columns: Vec<Column>, students: Vec<Student>, stuck_after: Duration) -> Board {
+    pub(crate) fn new(
+        columns: Vec<Column>,
+        students: Vec<Student>,
+        stuck_after: Duration,
+    ) -> Board {
         let now = Instant::now();
         let users = students
             .into_iter()
@@ -191,27 +193,27 @@ impl Board {
     }
 
     /// The columns.
-    pub fn columns(&self) -> &[Column] {
+    pub(crate) fn columns(&self) -> &[Column] {
         &self.columns
     }
 
     /// User names in order.
-    pub fn users(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn users(&self) -> impl Iterator<Item = &str> {
         self.users.iter().map(|u| u.name.as_str())
     }
 
     /// What each state check of `user`'s cell in `column` asserts, in that user's words.
-    pub fn wording(&self, user: usize, column: usize) -> &[String] {
+    pub(crate) fn wording(&self, user: usize, column: usize) -> &[String] {
         &self.users[user].cells[column].wording
     }
 
     /// Number of users.
-    pub fn user_count(&self) -> usize {
+    pub(crate) fn user_count(&self) -> usize {
         self.users.len()
     }
 
     /// Folds one observation in; returns what visibly changed.
-    pub fn apply(&mut self, o: &Observation) -> Vec<Change> {
+    pub(crate) fn apply(&mut self, o: &Observation) -> Vec<Change> {
         let Some(u) = self.users.get(o.user) else {
             return Vec::new();
         };
@@ -282,7 +284,7 @@ impl Board {
     }
 
     /// Why the user has no environment (a namespace their checks look in does not exist).
-    pub fn missing_environment(&self, user: usize) -> Option<String> {
+    pub(crate) fn missing_environment(&self, user: usize) -> Option<String> {
         let missing: Vec<&str> = self.users[user]
             .environment
             .iter()
@@ -297,7 +299,7 @@ impl Board {
     }
 
     /// The cell of `user` in `column`, now.
-    pub fn cell(&self, user: usize, column: usize) -> Cell {
+    pub(crate) fn cell(&self, user: usize, column: usize) -> Cell {
         self.cell_at(user, column, Instant::now())
     }
 
@@ -358,7 +360,7 @@ impl Board {
     }
 
     /// The checks of a cell, for reports.
-    pub fn checks(&self, user: usize, column: usize) -> Vec<CheckView> {
+    pub(crate) fn checks(&self, user: usize, column: usize) -> Vec<CheckView> {
         self.users[user].cells[column]
             .checks
             .iter()
@@ -370,7 +372,7 @@ impl Board {
     }
 
     /// Users done with `column` (those without an environment count as not done).
-    pub fn done_count(&self, column: usize) -> usize {
+    pub(crate) fn done_count(&self, column: usize) -> usize {
         (0..self.users.len())
             .filter(|&u| {
                 self.missing_environment(u).is_none() && self.cell(u, column).mark == Mark::Done
@@ -379,20 +381,20 @@ impl Board {
     }
 
     /// The furthest column the user has done.
-    pub fn furthest(&self, user: usize) -> Option<usize> {
+    pub(crate) fn furthest(&self, user: usize) -> Option<usize> {
         (0..self.columns.len())
             .rev()
             .find(|&c| self.cell(user, c).mark == Mark::Done)
     }
 
     /// Time since the user's last progress (a cell turning done), or since the start.
-    pub fn since_progress(&self, user: usize) -> Duration {
+    pub(crate) fn since_progress(&self, user: usize) -> Duration {
         self.users[user].last_progress.elapsed()
     }
 
     /// No progress for `--stuck`, and not done with everything (a user without an
     /// environment is that, not stuck).
-    pub fn stuck(&self, user: usize) -> bool {
+    pub(crate) fn stuck(&self, user: usize) -> bool {
         if self.missing_environment(user).is_some() {
             return false;
         }
@@ -401,7 +403,7 @@ impl Board {
     }
 
     /// The most common reason among users not done with `column`, and how many share it.
-    pub fn common_reason(&self, column: usize) -> Option<(String, usize)> {
+    pub(crate) fn common_reason(&self, column: usize) -> Option<(String, usize)> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for u in 0..self.users.len() {
             if let Some(r) = self.cell(u, column).reason {
@@ -429,10 +431,7 @@ mod tests {
     use super::*;
 
     fn board_with(environment: &[&str]) -> Board {
-        let cols = vec![Column {
-            id: "apply".into(),
-            lab: 0,
-        }];
+        let cols = vec![Column { id: "apply".into() }];
         let students = ["user1", "user2"]
             .map(|name| Student {
                 name: name.into(),

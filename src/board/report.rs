@@ -27,7 +27,7 @@ use crate::report::{ReportError, ReportFormat, ReportTarget, Reporter, write_ato
 
 /// One user of the board, as the reports name them.
 #[derive(Debug, Clone)]
-pub struct Member {
+pub(crate) struct Member {
     /// User name.
     pub name: String,
     /// Their variables.
@@ -38,7 +38,7 @@ pub struct Member {
 
 /// When the board started, for the reports' `started_at` and `duration_ms`.
 #[derive(Debug, Clone, Copy)]
-pub struct Started {
+pub(crate) struct Started {
     /// Wall clock.
     pub at: SystemTime,
     /// Monotonic.
@@ -86,7 +86,6 @@ fn check_results(
                     _ => None,
                 },
                 line: spec.line,
-                tries: 1,
             }
         })
         .collect()
@@ -191,7 +190,7 @@ fn lab_results(board: &Board, user: usize, m: &Member) -> Vec<Arc<LabResult>> {
 }
 
 /// The board as the engine's events, so the run reporters can write it.
-pub fn events(board: &Board, members: &[Member], started: Started) -> Vec<Event> {
+pub(crate) fn events(board: &Board, members: &[Member], started: Started) -> Vec<Event> {
     let elapsed = started.instant.elapsed();
     let ev = |kind| Event {
         at: started.at + elapsed,
@@ -203,12 +202,6 @@ pub fn events(board: &Board, members: &[Member], started: Started) -> Vec<Event>
         elapsed: Duration::ZERO,
         kind: EventKind::RunStarted {
             users: members.iter().map(|m| Some(m.name.clone())).collect(),
-            steps_per_user: members.first().map_or(0, |m| {
-                m.labs
-                    .iter()
-                    .map(|l| l.steps.len() + usize::from(!l.preconditions.is_empty()))
-                    .sum()
-            }),
         },
     }];
     let mut total = Stats::default();
@@ -236,7 +229,7 @@ pub fn events(board: &Board, members: &[Member], started: Started) -> Vec<Event>
 }
 
 /// What only the board knows, per user and column.
-pub fn board_section(board: &Board) -> Value {
+pub(crate) fn board_section(board: &Board) -> Value {
     let cols = board.columns();
     let users: Vec<Value> = board
         .users()
@@ -276,7 +269,7 @@ pub fn board_section(board: &Board) -> Value {
 }
 
 /// The JSON report of `labctl run` with a `board` section.
-pub fn json_document(board: &Board, members: &[Member], started: Started) -> Value {
+pub(crate) fn json_document(board: &Board, members: &[Member], started: Started) -> Value {
     let mut run = Collected::default();
     for e in events(board, members, started) {
         run.apply(&e);
@@ -287,7 +280,7 @@ pub fn json_document(board: &Board, members: &[Member], started: Started) -> Val
 }
 
 /// Writes one JSON snapshot to `path`.
-pub fn write_snapshot(
+pub(crate) fn write_snapshot(
     path: &Path,
     board: &Board,
     members: &[Member],
@@ -304,7 +297,7 @@ pub fn write_snapshot(
 }
 
 /// Writes every `--report` as the board stands.
-pub fn write_reports(
+pub(crate) fn write_reports(
     targets: &[ReportTarget],
     board: &Board,
     members: &[Member],
@@ -329,6 +322,6 @@ pub fn write_reports(
 }
 
 /// `DIR/board-0007.json`: snapshots numbered in the order taken.
-pub fn snapshot_path(dir: &Path, n: usize) -> PathBuf {
+pub(crate) fn snapshot_path(dir: &Path, n: usize) -> PathBuf {
     dir.join(format!("board-{n:04}.json"))
 }

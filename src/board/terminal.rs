@@ -15,7 +15,7 @@ use super::model::{Board, Mark};
 
 /// A key the board understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     /// Arrow up or k.
     Up,
     /// Arrow down or j.
@@ -35,7 +35,7 @@ pub enum Key {
 }
 
 /// Keys in a chunk of bytes read from the terminal (unknown bytes are ignored).
-pub fn parse_keys(bytes: &[u8]) -> Vec<Key> {
+pub(crate) fn parse_keys(bytes: &[u8]) -> Vec<Key> {
     let mut keys = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -63,7 +63,7 @@ pub fn parse_keys(bytes: &[u8]) -> Vec<Key> {
 
 /// Where the cursor is and what is open.
 #[derive(Debug, Clone, Default)]
-pub struct Screen {
+pub(crate) struct Screen {
     /// Row: a user, or `users` for the "done" row.
     pub row: usize,
     /// Column.
@@ -78,7 +78,7 @@ pub struct Screen {
 
 impl Screen {
     /// Moves or toggles; returns true for keys the caller acts on (snapshot, quit).
-    pub fn key(&mut self, k: Key, board: &Board) -> bool {
+    pub(crate) fn key(&mut self, k: Key, board: &Board) -> bool {
         let rows = board.user_count() + 1;
         let cols = board.columns().len().max(1);
         match k {
@@ -132,7 +132,7 @@ impl Paint {
 }
 
 /// The legend and keys line.
-pub const LEGEND: &str = "✓ done · not yet ✗ broken … checking ? no answer ~ stale │ ←↑↓→ move, enter open, s snapshot, q quit";
+pub(crate) const LEGEND: &str = "✓ done · not yet ✗ broken … checking ? no answer ~ stale │ ←↑↓→ move, enter open, s snapshot, q quit";
 
 /// Lines of a cell's reason shown under the board.
 const DETAIL_LINES: usize = 3;
@@ -387,7 +387,7 @@ impl Frame<'_> {
 }
 
 /// The whole screen as lines (no escape codes but colours).
-pub fn render(
+pub(crate) fn render(
     board: &Board,
     screen: &mut Screen,
     width: usize,
@@ -428,7 +428,7 @@ pub fn render(
 }
 
 /// The terminal in raw mode on the alternate screen; restored on drop.
-pub struct Terminal {
+pub(crate) struct Terminal {
     saved: Termios,
     stop: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -436,7 +436,9 @@ pub struct Terminal {
 
 impl Terminal {
     /// Enters raw mode and the alternate screen, and starts reading keys into `keys`.
-    pub fn enter(keys: tokio::sync::mpsc::UnboundedSender<Key>) -> std::io::Result<Terminal> {
+    pub(crate) fn enter(
+        keys: tokio::sync::mpsc::UnboundedSender<Key>,
+    ) -> std::io::Result<Terminal> {
         let stdin = std::io::stdin();
         let saved = termios::tcgetattr(stdin.as_fd())?;
         let mut raw = saved.clone();
@@ -458,7 +460,7 @@ impl Terminal {
     }
 
     /// Draws `lines` over the previous frame.
-    pub fn draw(&self, lines: &[String]) {
+    pub(crate) fn draw(&self, lines: &[String]) {
         let mut frame = String::from("\x1b[H");
         for l in lines {
             frame.push_str(l);
@@ -471,7 +473,7 @@ impl Terminal {
     }
 
     /// Width and height.
-    pub fn size() -> (usize, usize) {
+    pub(crate) fn size() -> (usize, usize) {
         let (h, w) = console::Term::stderr().size();
         (usize::from(w), usize::from(h))
     }
@@ -542,10 +544,7 @@ mod tests {
     #[test]
     fn a_frame_shows_marks_counts_and_the_open_reason() {
         let cols = ["apply-egress", "scrape"]
-            .map(|id| Column {
-                id: id.into(),
-                lab: 0,
-            })
+            .map(|id| Column { id: id.into() })
             .to_vec();
         let students = ["user1", "user2"]
             .map(|name| Student {

@@ -41,7 +41,7 @@ const BOARD_ASSETS: &[Asset] = &[
 const PAGE: &str = include_str!("assets/board.html");
 
 /// A press of "Save snapshot": answered with where it was written, or why not.
-pub type SnapshotRequest = oneshot::Sender<Result<PathBuf, String>>;
+pub(crate) type SnapshotRequest = oneshot::Sender<Result<PathBuf, String>>;
 
 /// What the routes share.
 struct BoardPage {
@@ -55,27 +55,27 @@ type Shared = Arc<BoardPage>;
 
 /// The board's side of the page: sends the view to every open page. Dropping it ends
 /// their event streams.
-pub struct Publisher {
+pub(crate) struct Publisher {
     view: watch::Sender<Arc<str>>,
     title: String,
 }
 
 impl Publisher {
     /// Sends the board as it stands to every open page (and to the next to open).
-    pub fn publish(&self, board: &Board) {
+    pub(crate) fn publish(&self, board: &Board) {
         let text: Arc<str> = view_json(board, &self.title).into();
         self.view.send_replace(text);
     }
 
     /// Whether a page is open (the routes hold one receiver themselves).
-    pub fn watched(&self) -> bool {
+    pub(crate) fn watched(&self) -> bool {
         self.view.receiver_count() > 1
     }
 }
 
 /// The page's routes for `access`, the publisher that feeds them, and the presses of
 /// "Save snapshot" for the board's loop to answer.
-pub fn page(
+pub(crate) fn page(
     access: Arc<Access>,
     board: &Board,
     title: &str,

@@ -10,10 +10,10 @@ use crate::lab::check_spec::{CommandCheck, TextStream};
 
 /// How long one run of a command check may take; a check that asks the world
 /// should answer quickly, and `within` gives it more tries, not a longer one.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs a `command:` check.
-pub struct CommandChecker<'s>(pub &'s CommandCheck);
+pub(crate) struct CommandChecker<'s>(pub &'s CommandCheck);
 
 impl Check for CommandChecker<'_> {
     fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a> {

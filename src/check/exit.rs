@@ -4,11 +4,11 @@ use super::{Check, CheckContext, CheckError, CheckOutcome, Evaluation};
 use crate::lab::model::ExpectedExit;
 
 /// Judges the exit status of the step's last try.
-pub struct ExitCheck(pub ExpectedExit);
+pub(crate) struct ExitCheck(pub ExpectedExit);
 
 impl ExitCheck {
     /// Judges one try's exit status (None: killed by a signal).
-    pub fn judge(&self, code: Option<i32>) -> CheckOutcome {
+    pub(crate) fn judge(&self, code: Option<i32>) -> CheckOutcome {
         let (passed, actual) = match code {
             Some(c) => (self.0.accepts(c), c.to_string()),
             // A process killed by a signal has no exit status; only `any` accepts that.

@@ -14,10 +14,10 @@ use crate::lab::Timing;
 use crate::lab::check_spec::{Assertion, HttpCheck, HttpTls};
 
 /// Longest one request may take, connect to last body byte.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bytes kept at each end of a response body: the step-output capture's cap.
-pub const BODY_CAP: usize = crate::shell::DEFAULT_CAPTURE_CAP;
+pub(crate) const BODY_CAP: usize = crate::shell::DEFAULT_CAPTURE_CAP;
 
 /// Most bytes read from one body; past it the rest is not waited for (an
 /// endless body ends here, in memory bounded by twice [`BODY_CAP`]).
@@ -97,7 +97,7 @@ async fn read_body(mut resp: reqwest::Response) -> Result<Body, reqwest::Error> 
 }
 
 /// Runs an `http:` check.
-pub struct HttpChecker<'s>(pub &'s HttpCheck);
+pub(crate) struct HttpChecker<'s>(pub &'s HttpCheck);
 
 /// The proxy variables curl reads, in both cases.
 pub(crate) const PROXY_VARS: &[&str] = &[
@@ -126,7 +126,7 @@ fn env_first(ctx: &CheckContext<'_>, names: &[&str]) -> Option<String> {
 
 /// Why labctl could not set up the client for an `http:` check.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     /// The platform's certificate verifier or the TLS protocol versions.
     #[error("{0}")]
     Tls(String),
@@ -265,7 +265,7 @@ fn client_builder_for(env_ctx: &CheckContext<'_>) -> Result<reqwest::ClientBuild
 /// only adds waiting: after a change that takes effect 2 s later (the mesh
 /// delay) a 1 s poll passed on average half a second late, and for some of 20
 /// users a full second.
-pub const HTTP_INTERVAL: Duration = Duration::from_millis(200);
+pub(crate) const HTTP_INTERVAL: Duration = Duration::from_millis(200);
 
 impl Check for HttpChecker<'_> {
     fn evaluate_within<'a>(&'a self, ctx: &'a CheckContext<'a>, timing: &'a Timing) -> Waiting<'a> {

@@ -17,7 +17,7 @@ use crate::lab::check_spec::{JsonAssert, Predicate};
 const NODES_SHOWN: usize = 10;
 
 /// Judges a JSONPath over the step's stdout.
-pub struct JsonCheck<'s>(pub &'s JsonAssert);
+pub(crate) struct JsonCheck<'s>(pub &'s JsonAssert);
 
 impl Check for JsonCheck<'_> {
     fn evaluate<'a>(&'a self, ctx: &'a CheckContext<'a>) -> Evaluation<'a> {
@@ -47,7 +47,7 @@ fn all_documents(text: &str) -> Option<Vec<Value>> {
 }
 
 /// Parses `text` as JSON (the last document; leading noise skipped, see the module doc).
-pub fn parse_json_text(text: &str, what: &str) -> Result<Value, CheckError> {
+pub(crate) fn parse_json_text(text: &str, what: &str) -> Result<Value, CheckError> {
     if let Some(mut docs) = all_documents(text) {
         return Ok(docs.pop().expect("not empty"));
     }
@@ -111,7 +111,7 @@ fn all_hold(preds: &[Predicate], v: &Value) -> Result<(), Verdict> {
 
 /// Evaluates every operator of `a` over the nodes its path selects in `doc`.
 /// List operators judge the node list; value operators need exactly one node.
-pub fn assert_json(a: &JsonAssert, doc: &Value) -> Result<Vec<Verdict>, CheckError> {
+pub(crate) fn assert_json(a: &JsonAssert, doc: &Value) -> Result<Vec<Verdict>, CheckError> {
     let found = jsonpath_rust::query::js_path_process(&a.path.query, doc).map_err(|e| {
         CheckError::JsonPath {
             path: a.path.text.clone(),

@@ -4,16 +4,16 @@
 //! goes through `Check::evaluate_within`, whose only polling loop is `retry::eventually`
 //! (kube checks wait on a watch instead, and fall back to that loop).
 
-pub mod command;
+pub(crate) mod command;
 pub mod examiner;
-pub mod exit;
-pub mod http;
-pub mod json;
+pub(crate) mod exit;
+pub(crate) mod http;
+pub(crate) mod json;
 pub mod kube;
 pub mod output;
-pub mod predicate;
+pub(crate) mod predicate;
 pub mod retry;
-pub mod text;
+pub(crate) mod text;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

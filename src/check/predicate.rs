@@ -13,7 +13,7 @@ const SHOW_MAX: usize = 400;
 
 /// The result of one operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The operator held.
     pub ok: bool,
     /// The operator as written (`equals ECONNRESET`).
@@ -25,12 +25,12 @@ pub struct Verdict {
 }
 
 /// A value shown in a report: strings bare, everything else as JSON, long ones cut.
-pub fn show(v: &Value) -> String {
+pub(crate) fn show(v: &Value) -> String {
     cut(&to_text(v))
 }
 
 /// Cuts long text for reports.
-pub fn cut(s: &str) -> String {
+pub(crate) fn cut(s: &str) -> String {
     if s.chars().count() <= SHOW_MAX {
         return s.to_string();
     }
@@ -87,7 +87,7 @@ fn base(p: &Predicate) -> Option<(Base<'_>, bool)> {
 }
 
 /// Typed JSON equality; numbers compare by value so `1` equals `1.0`, but `"1"` is not `1`.
-pub fn json_eq(a: &Value, b: &Value) -> bool {
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
@@ -197,7 +197,7 @@ fn eval_base_value(b: &Base<'_>, v: &Value) -> (bool, Option<String>) {
 
 /// Evaluates a value operator on one JSON value. List operators (exists, count,
 /// each...) are judged by `eval_nodes`; given here they do not hold.
-pub fn eval_value(p: &Predicate, v: &Value) -> Verdict {
+pub(crate) fn eval_value(p: &Predicate, v: &Value) -> Verdict {
     let expected = p.to_string();
     let actual = show(v);
     let Some((b, negated)) = base(p) else {
@@ -225,7 +225,7 @@ pub fn eval_value(p: &Predicate, v: &Value) -> Verdict {
 
 /// Text as compared by text operators: trailing spaces on each line and trailing
 /// newlines dropped, so `echo hi` equals `hi`.
-pub fn normalize_text(s: &str) -> String {
+pub(crate) fn normalize_text(s: &str) -> String {
     let lines: Vec<&str> = s.lines().map(|l| l.trim_end()).collect();
     let mut out = lines.join("\n");
     let keep = out.trim_end().len();
@@ -234,7 +234,7 @@ pub fn normalize_text(s: &str) -> String {
 }
 
 /// A unified diff of expected and actual text.
-pub fn unified_diff(expected: &str, actual: &str) -> String {
+pub(crate) fn unified_diff(expected: &str, actual: &str) -> String {
     let e = with_newline(expected);
     let a = with_newline(actual);
     similar::TextDiff::from_lines(&e, &a)
@@ -273,7 +273,7 @@ fn eval_base_text(b: &Base<'_>, text: &str) -> (bool, Option<String>) {
 }
 
 /// Evaluates a text operator on stdout, stderr, a header or a body.
-pub fn eval_text(p: &Predicate, raw: &str) -> Verdict {
+pub(crate) fn eval_text(p: &Predicate, raw: &str) -> Verdict {
     let text = normalize_text(raw);
     let expected = p.to_string();
     let Some((b, negated)) = base(p) else {
@@ -298,7 +298,7 @@ pub fn eval_text(p: &Predicate, raw: &str) -> Verdict {
 }
 
 /// Evaluates all text operators.
-pub fn eval_text_all(preds: &[Predicate], raw: &str) -> Vec<Verdict> {
+pub(crate) fn eval_text_all(preds: &[Predicate], raw: &str) -> Vec<Verdict> {
     preds.iter().map(|p| eval_text(p, raw)).collect()
 }
 

@@ -5,7 +5,7 @@ use super::{Check, CheckContext, CheckError, Evaluation, outcome};
 use crate::lab::check_spec::{Predicate, TextStream};
 
 /// Judges the text of one stream of the step's last try.
-pub struct TextCheck<'s> {
+pub(crate) struct TextCheck<'s> {
     /// Which stream.
     pub stream: TextStream,
     /// What must hold.

@@ -11,7 +11,7 @@ use crate::vars::Vars;
 
 /// `--var NAME=VALUE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VarArg {
+pub(crate) struct VarArg {
     /// What `%NAME%` and `{{ NAME }}` name.
     pub name: String,
     /// Its value, as given (may contain `=`).
@@ -21,11 +21,11 @@ pub struct VarArg {
 /// A `--var` without `NAME=`.
 #[derive(Debug, thiserror::Error)]
 #[error("`{0}` must be NAME=VALUE")]
-pub struct VarArgError(String);
+pub(crate) struct VarArgError(String);
 
 impl VarArg {
     /// Parses `NAME=VALUE`; the value may be empty, the name may not.
-    pub fn parse(arg: &str) -> Result<VarArg, VarArgError> {
+    pub(crate) fn parse(arg: &str) -> Result<VarArg, VarArgError> {
         arg.split_once('=')
             .filter(|(name, _)| !name.is_empty())
             .map(|(name, value)| VarArg {
@@ -36,7 +36,7 @@ impl VarArg {
     }
 
     /// Every `--var` as variables; a later one wins over an earlier one.
-    pub fn collect(args: &[VarArg]) -> Vars {
+    pub(crate) fn collect(args: &[VarArg]) -> Vars {
         args.iter()
             .map(|a| (a.name.clone(), a.value.clone()))
             .collect()
@@ -46,15 +46,15 @@ impl VarArg {
 /// `--users SPEC`: the users it names, in order (a newtype so clap takes the
 /// spec as one value, not a list of values).
 #[derive(Debug, Clone)]
-pub struct UserList(pub Vec<User>);
+pub(crate) struct UserList(pub Vec<User>);
 
 /// Parses `user1..user40`, `1..40`, `alice,bob` or `@FILE`.
-pub fn users(spec: &str) -> Result<UserList, String> {
+pub(crate) fn users(spec: &str) -> Result<UserList, String> {
     parse_users(spec).map(UserList)
 }
 
 /// A duration that is not zero (a poll every 0s would spin).
-pub fn nonzero_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn nonzero_duration(text: &str) -> Result<Duration, String> {
     match parse_duration_str(text).map_err(|e| e.to_string())? {
         d if d.is_zero() => Err("must be longer than 0s".into()),
         d => Ok(d),
@@ -62,7 +62,7 @@ pub fn nonzero_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `--listen ADDR`: an IP address and a port.
-pub fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn listen_addr(text: &str) -> Result<SocketAddr, String> {
     text.parse()
         .map_err(|e| format!("{e} (e.g. 127.0.0.1:8080)"))
 }

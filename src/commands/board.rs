@@ -64,7 +64,7 @@ fn settings(args: &BoardArgs) -> Result<Settings, Exit> {
 }
 
 /// Runs `labctl board`.
-pub fn run(args: &BoardArgs, out: Output) -> Exit {
+pub(crate) fn run(args: &BoardArgs, out: Output) -> Exit {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -158,9 +158,6 @@ fn board_columns(first: &Member) -> Result<Vec<Column>, Exit> {
         .iter()
         .map(|(p, _)| Column {
             id: column_id(&first.labs, *p),
-            lab: match p {
-                crate::board::Place::Preconditions(l) | crate::board::Place::Step(l, _) => *l,
-            },
         })
         .collect())
 }

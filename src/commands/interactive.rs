@@ -33,7 +33,7 @@ q       quit (the steps not run yet are reported as skipped)
 use crate::redact::Redactor;
 
 /// Asks on stderr, reads answers from stdin.
-pub struct StdinPrompter {
+pub(crate) struct StdinPrompter {
     color: bool,
     redactor: Redactor,
     stdin: std::io::Stdin,
@@ -46,7 +46,7 @@ pub struct StdinPrompter {
 
 impl StdinPrompter {
     /// A prompter on the process's stdin.
-    pub fn new(color: bool, redactor: Redactor) -> Self {
+    pub(crate) fn new(color: bool, redactor: Redactor) -> Self {
         StdinPrompter {
             color,
             redactor,

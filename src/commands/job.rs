@@ -48,7 +48,7 @@ const CONFIGMAP_LIMIT: usize = 1024 * 1024;
 
 /// Why manifests could not be generated.
 #[derive(Debug, thiserror::Error)]
-pub enum JobError {
+pub(crate) enum JobError {
     /// PATH cannot be read.
     #[error("{path}: {source}")]
     Read {
@@ -82,7 +82,7 @@ pub enum JobError {
 type Files = Vec<(String, PathBuf, Vec<u8>)>;
 
 /// `a/b.md` → `a__b.md`; None when the result is not a valid ConfigMap key.
-pub fn flat_key(rel: &Path) -> Option<String> {
+pub(crate) fn flat_key(rel: &Path) -> Option<String> {
     let parts: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_str().map(str::to_string))
@@ -232,7 +232,7 @@ fn managed_by() -> BTreeMap<String, String> {
 }
 
 /// The manifests as a YAML multi-document stream.
-pub fn manifests(args: &JobArgs) -> Result<String, JobError> {
+pub(crate) fn manifests(args: &JobArgs) -> Result<String, JobError> {
     if args.jobs == 0 {
         return Err(JobError::Parallelism);
     }
@@ -507,7 +507,7 @@ fn to_yaml<T: serde::Serialize>(v: &T) -> Result<String, JobError> {
 }
 
 /// Runs `labctl job`.
-pub fn run(args: &JobArgs) -> Exit {
+pub(crate) fn run(args: &JobArgs) -> Exit {
     match manifests(args) {
         Ok(yaml) => {
             crate::stdout::print(&yaml);

@@ -20,7 +20,7 @@ use crate::lab::{Lab, Step, StepKind, Workshop};
 use crate::vars::{self, Form, PLATFORM_VARS, Sources};
 
 /// Runs `labctl lint`.
-pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
+pub(crate) fn run(args: &WorkshopArgs, out: Output) -> Exit {
     let options = ParseOptions {
         shell_blocks: args.shell_blocks,
     };

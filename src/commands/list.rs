@@ -18,7 +18,7 @@ use crate::plan::{FillMode, PlannedLab, PlannedStep, fill_lab};
 use crate::vars::Sources;
 
 /// Runs `labctl list`.
-pub fn run(args: &WorkshopArgs, out: Output) -> Exit {
+pub(crate) fn run(args: &WorkshopArgs, out: Output) -> Exit {
     // One page at a time: parse, fill, render, drop (bounded memory), on every
     // core; output is printed only once every page parsed, so bad input prints
     // nothing but its diagnostics.
@@ -179,7 +179,7 @@ fn kind_name(k: StepKind) -> &'static str {
 }
 
 /// One lab of the JSON plan (cli.md).
-pub fn lab_json(l: &PlannedLab) -> Value {
+pub(crate) fn lab_json(l: &PlannedLab) -> Value {
     let checks = |checks: &[CheckSpec]| -> Vec<Value> {
         checks
             .iter()
@@ -220,7 +220,7 @@ pub fn lab_json(l: &PlannedLab) -> Value {
 }
 
 /// The readable outline of labs with a closing count (also `run --dry-run`).
-pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
+pub(crate) fn to_text(labs: &[PlannedLab], color: bool) -> String {
     let mut s: String = labs
         .iter()
         .map(|l| lab_outline(l, color).render(0))
@@ -232,24 +232,24 @@ pub fn to_text(labs: &[PlannedLab], color: bool) -> String {
 }
 
 /// "1 lab, 3 steps".
-pub fn counted(labs: usize, steps: usize) -> String {
+pub(crate) fn counted(labs: usize, steps: usize) -> String {
     format!("{}, {}", plural(labs, "lab"), plural(steps, "step"))
 }
 
 /// "1 error", "2 errors".
-pub fn plural(n: usize, what: &str) -> String {
+pub(crate) fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// One lab's outline, its step numbers kept apart so a page rendered alone can
 /// be numbered in its run (`list` renders pages in parallel, then numbers them in order).
-pub struct Outline {
+pub(crate) struct Outline {
     lines: Vec<(Option<usize>, String)>,
 }
 
 impl Outline {
     /// The text, each step's number moved on by `offset`.
-    pub fn render(&self, offset: usize) -> String {
+    pub(crate) fn render(&self, offset: usize) -> String {
         let mut s = String::new();
         for (n, line) in &self.lines {
             if let Some(n) = n {
@@ -262,7 +262,7 @@ impl Outline {
 }
 
 /// The readable outline of one lab; checks are marked as planned (○), not passed.
-pub fn lab_outline(l: &PlannedLab, color: bool) -> Outline {
+pub(crate) fn lab_outline(l: &PlannedLab, color: bool) -> Outline {
     let bold = console::Style::new().bold().force_styling(color);
     let dim = console::Style::new().dim().force_styling(color);
     let mut lines: Vec<(Option<usize>, String)> = Vec::new();

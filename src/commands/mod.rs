@@ -1,18 +1,18 @@
 //! One file per subcommand: each turns validated arguments into work and an exit status.
 
-pub mod board;
-pub mod interactive;
-pub mod job;
-pub mod lint;
-pub mod list;
-pub mod report_merge;
-pub mod run;
-pub mod sandbox;
-pub mod serve;
-pub mod stderr_mode;
-pub mod terminal_prose;
-pub mod update_output;
-pub mod users_from;
+pub(crate) mod board;
+pub(crate) mod interactive;
+pub(crate) mod job;
+pub(crate) mod lint;
+pub(crate) mod list;
+pub(crate) mod report_merge;
+pub(crate) mod run;
+pub(crate) mod sandbox;
+pub(crate) mod serve;
+pub(crate) mod stderr_mode;
+pub(crate) mod terminal_prose;
+pub(crate) mod update_output;
+pub(crate) mod users_from;
 
 use std::path::PathBuf;
 
@@ -24,7 +24,7 @@ use crate::vars::Sources;
 
 /// Output settings decided at the edge.
 #[derive(Debug, Clone, Copy)]
-pub struct Output {
+pub(crate) struct Output {
     /// Colour stderr/stdout.
     pub color: bool,
     /// Live progress on stderr (a terminal that can redraw).
@@ -36,7 +36,7 @@ pub struct Output {
 }
 
 /// Loads every path; all diagnostics together.
-pub fn load_all(paths: &[PathBuf], options: ParseOptions) -> (Vec<Loaded>, Vec<Diagnostic>) {
+pub(crate) fn load_all(paths: &[PathBuf], options: ParseOptions) -> (Vec<Loaded>, Vec<Diagnostic>) {
     let mut loaded = Vec::new();
     let mut diags = Vec::new();
     for p in paths {
@@ -48,7 +48,7 @@ pub fn load_all(paths: &[PathBuf], options: ParseOptions) -> (Vec<Loaded>, Vec<D
 }
 
 /// Where variables come from for one student: `--var`, then `LABCTL_VAR_*`.
-pub fn cli_sources(vars: &[VarArg]) -> Sources {
+pub(crate) fn cli_sources(vars: &[VarArg]) -> Sources {
     Sources {
         cli: VarArg::collect(vars),
         env: Sources::env_vars(),
@@ -58,7 +58,7 @@ pub fn cli_sources(vars: &[VarArg]) -> Sources {
 
 /// Starts the sandbox for `run`, `serve` and `board`; a sandbox that cannot
 /// start is the environment's fault (exit 3).
-pub async fn start_sandbox(
+pub(crate) async fn start_sandbox(
     cfg: crate::sandbox::SandboxConfig,
 ) -> Result<crate::sandbox::Sandbox, crate::exit_code::Exit> {
     crate::sandbox::Sandbox::start(cfg).await.map_err(|e| {
@@ -69,7 +69,7 @@ pub async fn start_sandbox(
 
 /// `--sandbox` of `run` and `serve`: a sandbox for one student, its
 /// namespaces named after `names` (none: user1); `None` when not asked for.
-pub async fn sandbox_if_asked(
+pub(crate) async fn sandbox_if_asked(
     asked: bool,
     mesh_delay: std::time::Duration,
     names: Vec<String>,
@@ -87,7 +87,7 @@ pub async fn sandbox_if_asked(
 }
 
 /// Prints the errors among `diags` and says whether there were any.
-pub fn print_errors(diags: Vec<Diagnostic>, out: Output) -> bool {
+pub(crate) fn print_errors(diags: Vec<Diagnostic>, out: Output) -> bool {
     let errors: Vec<_> = diags
         .into_iter()
         .filter(|d| d.severity == crate::diag::Severity::Error)
@@ -97,7 +97,7 @@ pub fn print_errors(diags: Vec<Diagnostic>, out: Output) -> bool {
 }
 
 /// Prints diagnostics to stderr.
-pub fn print_diagnostics(diags: &[Diagnostic], out: Output) {
+pub(crate) fn print_diagnostics(diags: &[Diagnostic], out: Output) {
     if !diags.is_empty() {
         eprint!("{}", diag::render(diags, out.color));
     }

@@ -21,7 +21,7 @@ use crate::report::{
 
 /// Why an input file could not be merged.
 #[derive(Debug, thiserror::Error)]
-pub enum MergeInputError {
+pub(crate) enum MergeInputError {
     /// Unreadable file.
     #[error("{path}: cannot read: {source}")]
     Read {
@@ -51,7 +51,7 @@ pub enum MergeInputError {
 
 /// Reads the report in `text`: from the first `{` line that yields a report;
 /// when none does, the error of the first candidate (the likeliest intent).
-pub fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError> {
+pub(crate) fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError> {
     let mut first_err = None;
     let mut offset = 0;
     for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -87,7 +87,7 @@ pub fn read_report(path: &Path, text: &str) -> Result<Collected, MergeInputError
 }
 
 /// Runs `labctl report merge`.
-pub fn run(args: &ReportMergeArgs) -> Exit {
+pub(crate) fn run(args: &ReportMergeArgs) -> Exit {
     // Under GitHub Actions the annotations join files asked for; with none,
     // stdout is the merged JSON and stays clean.
     let targets = match args.reports.clone() {

@@ -62,7 +62,7 @@ fn bad(msg: impl std::fmt::Display) -> Stop {
 }
 
 /// Runs `labctl run` (mode Run) or `labctl check` (mode CheckOnly).
-pub fn run(args: &RunArgs, mode: Mode, out: Output) -> Exit {
+pub(crate) fn run(args: &RunArgs, mode: Mode, out: Output) -> Exit {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

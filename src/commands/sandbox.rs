@@ -28,7 +28,7 @@ struct State {
 }
 
 /// Runs `labctl sandbox`; with `-- CMD` the exit status is CMD's.
-pub fn run(args: &SandboxArgs) -> std::process::ExitCode {
+pub(crate) fn run(args: &SandboxArgs) -> std::process::ExitCode {
     let cfg = SandboxConfig {
         users: args.users.max(1),
         mesh_delay: args.mesh_delay,

@@ -27,7 +27,7 @@ fn bad(msg: impl std::fmt::Display) -> Exit {
 }
 
 /// Runs `labctl serve`.
-pub fn run(args: &ServeArgs, out: Output) -> Exit {
+pub(crate) fn run(args: &ServeArgs, out: Output) -> Exit {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

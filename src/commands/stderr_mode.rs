@@ -6,7 +6,7 @@ use crate::cli::ColorChoice;
 
 /// The facts the decision reads, gathered once at the edge.
 #[derive(Debug, Clone, Default)]
-pub struct Surroundings {
+pub(crate) struct Surroundings {
     /// stderr is a terminal.
     pub stderr_is_tty: bool,
     /// `TERM`.
@@ -21,7 +21,7 @@ pub struct Surroundings {
 
 impl Surroundings {
     /// Reads the process's stderr and environment.
-    pub fn of_process() -> Surroundings {
+    pub(crate) fn of_process() -> Surroundings {
         use std::io::IsTerminal;
         let var = |k: &str| std::env::var(k).ok();
         Surroundings {
@@ -39,7 +39,7 @@ impl Surroundings {
 
     /// Colour: `always`/`never` as said; `auto` follows NO_COLOR, then
     /// CLICOLOR_FORCE, then whether stderr is a terminal that is not dumb.
-    pub fn color(&self, choice: ColorChoice) -> bool {
+    pub(crate) fn color(&self, choice: ColorChoice) -> bool {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "0");
         match choice {
             ColorChoice::Always => true,
@@ -52,7 +52,7 @@ impl Surroundings {
 
     /// Live progress (spinners redrawn in place) only where a terminal can redraw
     /// them; CI logs keep plain lines even when they fake a terminal.
-    pub fn live(&self) -> bool {
+    pub(crate) fn live(&self) -> bool {
         self.stderr_is_tty && !self.dumb() && !self.ci
     }
 }

@@ -11,7 +11,7 @@ use crate::lab::info::{FenceRole, role};
 /// Renders `markdown` (variables already filled) for a terminal.
 // Long: one match over every markdown event, each arm a few lines, around
 // the state the events share (open styles, lists, the heading being drawn).
-pub fn render(markdown: &str, color: bool) -> String {
+pub(crate) fn render(markdown: &str, color: bool) -> String {
     let st = |s: Style| s.force_styling(color);
     let bold = st(Style::new().bold());
     let italic = st(Style::new().italic());

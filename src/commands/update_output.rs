@@ -9,7 +9,7 @@ use crate::check::output::update_expected;
 use crate::engine::OutputUpdate;
 
 /// Applies the updates; returns how many fences changed.
-pub fn apply(updates: &[OutputUpdate]) -> Result<Vec<String>, String> {
+pub(crate) fn apply(updates: &[OutputUpdate]) -> Result<Vec<String>, String> {
     let mut by_file: BTreeMap<PathBuf, Vec<&OutputUpdate>> = BTreeMap::new();
     for u in updates {
         by_file.entry(u.path.clone()).or_default().push(u);

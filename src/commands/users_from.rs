@@ -11,7 +11,7 @@ use crate::plan::User;
 /// The report's users (only the failed ones with `failed_only`), in its order.
 /// Variables the report redacted are left out: they come from where they
 /// came from the first time (`--var`, the environment).
-pub fn users(report: &Path, failed_only: bool) -> Result<Vec<User>, String> {
+pub(crate) fn users(report: &Path, failed_only: bool) -> Result<Vec<User>, String> {
     let text = std::fs::read_to_string(report)
         .map_err(|e| format!("cannot read {}: {e}", report.display()))?;
     let run = read_report(report, &text).map_err(|e| e.to_string())?;

@@ -1,12 +1,12 @@
 //! The engine: walks the plan for each user, drives terminals and checks, and
 //! emits events. It knows no output format.
 
-pub mod observe;
-pub mod prompt;
-pub mod runner;
+pub(crate) mod observe;
+pub(crate) mod prompt;
+pub(crate) mod runner;
 mod user_run;
 
-pub use user_run::StepJudge;
+pub(crate) use user_run::StepJudge;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use crate::vars::Vars;
 
 /// What kind of run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Run every step and its checks.
     Run,
     /// State checks only; no step runs.
@@ -30,7 +30,7 @@ pub enum Mode {
 
 /// Settings shared by every user of a run.
 #[derive(Debug, Clone)]
-pub struct EngineConfig {
+pub(crate) struct EngineConfig {
     /// Run or check.
     pub mode: Mode,
     /// Terminal shell.
@@ -61,7 +61,7 @@ pub struct EngineConfig {
 
 /// One user's share of the run.
 #[derive(Debug, Clone)]
-pub struct UserPlan {
+pub(crate) struct UserPlan {
     /// None for a single-user run.
     pub user: UserName,
     /// Fan-out variables (for the report).
@@ -78,14 +78,14 @@ pub struct UserPlan {
 
 /// Sends events stamped with time.
 #[derive(Clone)]
-pub struct EventSink {
+pub(crate) struct EventSink {
     tx: mpsc::UnboundedSender<Event>,
     start: Instant,
 }
 
 impl EventSink {
     /// A sink and the receiving end for reporters.
-    pub fn new() -> (EventSink, mpsc::UnboundedReceiver<Event>) {
+    pub(crate) fn new() -> (EventSink, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (
             EventSink {
@@ -97,7 +97,7 @@ impl EventSink {
     }
 
     /// Emits one event (dropped if every reporter is gone).
-    pub fn emit(&self, kind: EventKind) {
+    pub(crate) fn emit(&self, kind: EventKind) {
         let _ = self.tx.send(Event {
             at: SystemTime::now(),
             elapsed: self.start.elapsed(),
@@ -108,7 +108,7 @@ impl EventSink {
 
 /// An expected-output fence whose text drifted from what the command printed.
 #[derive(Debug, Clone)]
-pub struct OutputUpdate {
+pub(crate) struct OutputUpdate {
     /// The lab file.
     pub path: PathBuf,
     /// The lab's bytes as parsed (the file must still hold them).
@@ -125,7 +125,7 @@ pub struct OutputUpdate {
 
 /// What the run ended with.
 #[derive(Debug, Clone, Default)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// Totals.
     pub stats: Stats,
     /// Fences that drifted, for --update-output.
@@ -133,7 +133,7 @@ pub struct RunSummary {
 }
 
 /// Runs every user's plan, at most `jobs` users at once.
-pub async fn run(
+pub(crate) async fn run(
     cfg: Arc<EngineConfig>,
     users: Vec<UserPlan>,
     jobs: usize,
@@ -141,18 +141,8 @@ pub async fn run(
     cancel: Cancel,
     prompter: Option<Box<dyn prompt::Prompter>>,
 ) -> RunSummary {
-    let steps_per_user = users
-        .first()
-        .map(|u| {
-            u.labs
-                .iter()
-                .map(|l| user_run::reported_steps(l, cfg.mode))
-                .sum()
-        })
-        .unwrap_or(0);
     sink.emit(EventKind::RunStarted {
         users: users.iter().map(|u| u.user.clone()).collect(),
-        steps_per_user,
     });
     let semaphore = Arc::new(Semaphore::new(jobs.max(1)));
     let prompter = Arc::new(Mutex::new(prompter));

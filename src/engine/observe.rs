@@ -20,7 +20,7 @@ use crate::lab::check_spec::{Assertion, CheckSpec, parse_check};
 
 /// What one probe looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ProbeId {
+pub(crate) enum ProbeId {
     /// The user's namespace exists (their environment is there).
     Environment(String),
     /// State check `check` of board column `column`.
@@ -34,7 +34,7 @@ pub enum ProbeId {
 
 /// One answer (or silence) about one probe of one user.
 #[derive(Debug, Clone)]
-pub struct Observation {
+pub(crate) struct Observation {
     /// Index of the user.
     pub user: usize,
     /// What was looked at.
@@ -47,7 +47,7 @@ pub struct Observation {
 
 /// The result of one look.
 #[derive(Debug, Clone)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// The check was judged (it holds or it does not).
     Judged(CheckOutcome),
     /// No verdict: the cluster or service did not answer, or the check could not be evaluated.
@@ -56,7 +56,7 @@ pub enum Answer {
 
 /// One user's share of the board.
 #[derive(Debug, Clone)]
-pub struct Watched {
+pub(crate) struct Watched {
     /// The user's index, echoed in observations.
     pub user: usize,
     /// Environment for the checks (a kubeconfig with their namespace, the sandbox's proxies).
@@ -69,7 +69,7 @@ pub struct Watched {
 
 /// How often and how many.
 #[derive(Debug, Clone)]
-pub struct ObserveConfig {
+pub(crate) struct ObserveConfig {
     /// Time between two polls of an http or command check.
     pub interval: Duration,
     /// Checks running at once (a watch counts until its first answer).
@@ -91,14 +91,14 @@ struct Probe {
 
 /// Every user's probes, ready to run: known before the first look, so the board can
 /// wait for each user's environment probes before it shows their checks' answers.
-pub struct Observers {
+pub(crate) struct Observers {
     cfg: ObserveConfig,
     probes: Vec<Probe>,
 }
 
 impl Observers {
     /// The probes of every user: their environment (namespaces), then their checks.
-    pub async fn prepare(cfg: ObserveConfig, users: Vec<Watched>) -> Observers {
+    pub(crate) async fn prepare(cfg: ObserveConfig, users: Vec<Watched>) -> Observers {
         let mut probes = Vec::new();
         for u in users {
             let env = Arc::new(u.env.clone());
@@ -125,7 +125,7 @@ impl Observers {
     }
 
     /// The namespaces each user's environment is, by user index (`users` long).
-    pub fn environments(&self, users: usize) -> Vec<Vec<String>> {
+    pub(crate) fn environments(&self, users: usize) -> Vec<Vec<String>> {
         let mut out = vec![Vec::new(); users];
         for p in &self.probes {
             if let (ProbeId::Environment(ns), Some(list)) = (&p.id, out.get_mut(p.user)) {
@@ -136,7 +136,7 @@ impl Observers {
     }
 
     /// Observes every probe until `cancel`; returns when every probe has stopped.
-    pub async fn run(self, tx: mpsc::UnboundedSender<Observation>, cancel: Cancel) {
+    pub(crate) async fn run(self, tx: mpsc::UnboundedSender<Observation>, cancel: Cancel) {
         let Observers { cfg, probes } = self;
         let polled = probes
             .iter()

@@ -7,7 +7,7 @@ use crate::plan::{PlannedLab, PlannedStep};
 
 /// The answer before a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BeforeStep {
+pub(crate) enum BeforeStep {
     /// Run it.
     Run,
     /// Skip it.
@@ -18,7 +18,7 @@ pub enum BeforeStep {
 
 /// The answer after a failed step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterFailure {
+pub(crate) enum AfterFailure {
     /// Run it again.
     Retry,
     /// Go on with the next step.
@@ -29,7 +29,7 @@ pub enum AfterFailure {
 
 /// Asks the user; implemented by the console layer. Calls come in page order,
 /// from one task, so what it prints never interleaves with anything else.
-pub trait Prompter: Send {
+pub(crate) trait Prompter: Send {
     /// A lab begins (before its preconditions are judged).
     fn lab_started(&mut self, lab: &PlannedLab);
     /// Shown the step's prose and command; returns the choice.

@@ -10,7 +10,7 @@ use crate::check::{ScriptError, ScriptRequest, ScriptRunner, TryOutput};
 use crate::shell::{OneShot, StepOutput, run_once};
 
 /// Runs check scripts in the step environment.
-pub struct ShellRunner {
+pub(crate) struct ShellRunner {
     /// Working directory.
     pub workdir: PathBuf,
     /// Environment added to labctl's.
@@ -24,7 +24,7 @@ pub struct ShellRunner {
 }
 
 /// What checks see of a step's (or script's) output.
-pub fn try_output(o: &StepOutput) -> TryOutput {
+pub(crate) fn try_output(o: &StepOutput) -> TryOutput {
     TryOutput {
         exit_code: o.exit_code,
         stdout: o.stdout.text.clone(),

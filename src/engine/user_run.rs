@@ -219,7 +219,6 @@ impl UserRun<'_> {
         description: String,
         plain: String,
         res: Result<CheckOutcome, CheckError>,
-        tries: u32,
     ) -> CheckResult {
         let (outcome, message) = match res {
             Ok(o) if o.passed => (CheckStatus::Passed, None),
@@ -241,7 +240,6 @@ impl UserRun<'_> {
             message: message.map(|m| self.redactor.apply(&m)),
             plain: self.redactor.apply(&plain),
             line,
-            tries,
             hint: None,
         }
     }
@@ -251,30 +249,23 @@ impl UserRun<'_> {
         let check = for_spec(&spec.kind);
         let ctx = self.ctx(output);
         let has_timing = spec.timing.within.is_some() || spec.timing.hold.is_some();
-        let (res, tries) = if timed && has_timing {
-            let ev = check.evaluate_within(&ctx, &spec.timing).await;
-            (ev.result, ev.tries)
+        let res = if timed && has_timing {
+            check.evaluate_within(&ctx, &spec.timing).await.result
         } else {
-            (check.evaluate(&ctx).await, 1)
+            check.evaluate(&ctx).await
         };
-        self.spec_result(spec, res, tries)
+        self.spec_result(spec, res)
     }
 
     /// The result of a check of the page, worded as the page's check, with its
     /// hint when it did not hold.
-    fn spec_result(
-        &self,
-        spec: &CheckSpec,
-        res: Result<CheckOutcome, CheckError>,
-        tries: u32,
-    ) -> CheckResult {
+    fn spec_result(&self, spec: &CheckSpec, res: Result<CheckOutcome, CheckError>) -> CheckResult {
         let mut r = self.check_result(
             spec.kind.kind().into(),
             spec.line,
             spec.kind.describe(),
             plain_english::sentence(spec),
             res,
-            tries,
         );
         if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
             r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
@@ -297,7 +288,6 @@ impl UserRun<'_> {
                 o.description.clone(),
                 plain_english::exit(ps.step.exit),
                 Ok(o),
-                1,
             ));
         }
         for c in &ps.checks {
@@ -387,7 +377,6 @@ impl UserRun<'_> {
                         message: Some(msg),
                         plain: format!("{} only after the step", plain_english::sentence(c)),
                         line: c.line,
-                        tries: 1,
                         hint: None,
                     });
                 } else {
@@ -589,7 +578,6 @@ impl UserRun<'_> {
                     c.kind.describe(),
                     plain_english::sentence(c),
                     Err(CheckError::NoOutput),
-                    0,
                 )
             } else {
                 self.eval(c, None, true).await
@@ -780,7 +768,7 @@ impl UserRun<'_> {
             check.evaluate(&ctx)
         })
         .await;
-        self.spec_result(spec, ev.result, ev.tries)
+        self.spec_result(spec, ev.result)
     }
 
     async fn check_only(&self, ps: &PlannedStep, r: &mut StepResult) {
@@ -795,7 +783,6 @@ impl UserRun<'_> {
                     message: Some("output checks need the step to run".into()),
                     plain: self.redactor.apply(&plain_english::sentence(c)),
                     line: c.line,
-                    tries: 0,
                     hint: None,
                 }
             });
@@ -853,7 +840,6 @@ impl UserRun<'_> {
             desc,
             plain,
             ev.result,
-            ev.tries,
         ));
         r.outcome = outcome_of(&r.checks, false);
     }
@@ -1053,7 +1039,6 @@ fn output_result(
         plain,
         hint: None,
         line,
-        tries: 1,
     }
 }
 
@@ -1074,7 +1059,7 @@ fn mark_interrupted(r: &mut StepResult) {
 /// The engine's judging for callers that run steps their own way (`labctl serve`
 /// types commands into a student's terminal): the same checks, messages and
 /// redaction as a run, with no terminals of its own.
-pub struct StepJudge {
+pub(crate) struct StepJudge {
     cfg: Arc<EngineConfig>,
     env: Vec<(String, String)>,
     workdir: PathBuf,
@@ -1085,7 +1070,7 @@ pub struct StepJudge {
 
 impl StepJudge {
     /// A judge for one student: `env` is added to the config's, as a user plan's is.
-    pub fn new(cfg: Arc<EngineConfig>, plan: &UserPlan) -> StepJudge {
+    pub(crate) fn new(cfg: Arc<EngineConfig>, plan: &UserPlan) -> StepJudge {
         let mut env = cfg.env.clone();
         env.extend(plan.env.iter().cloned());
         StepJudge {
@@ -1132,7 +1117,7 @@ impl StepJudge {
 
     /// Judges a step's output as `labctl run` judges one try: exit status, output
     /// checks, expected output, and state checks under their own `within`.
-    pub async fn judge_output(
+    pub(crate) async fn judge_output(
         &self,
         lab: &PlannedLab,
         ps: &PlannedStep,
@@ -1144,7 +1129,7 @@ impl StepJudge {
     }
 
     /// Evaluates one state check now, waiting as its `within`/`hold` says.
-    pub async fn state_check(&self, spec: &CheckSpec, cancel: &Cancel) -> CheckResult {
+    pub(crate) async fn state_check(&self, spec: &CheckSpec, cancel: &Cancel) -> CheckResult {
         self.run(cancel).eval(spec, None, true).await
     }
 }

@@ -10,7 +10,7 @@ use super::model::{LabSettings, OutputPolicy};
 use crate::json_text::to_text;
 
 /// The front matter block found at the top of a page.
-pub struct FrontMatter<'a> {
+pub(crate) struct FrontMatter<'a> {
     /// The text between the delimiters.
     pub text: &'a str,
     /// Byte offset of `text` in the page.
@@ -22,7 +22,7 @@ pub struct FrontMatter<'a> {
 }
 
 /// What labctl takes from front matter.
-pub struct Parsed {
+pub(crate) struct Parsed {
     /// `title`.
     pub title: Option<String>,
     /// `labctl:` settings.
@@ -30,7 +30,7 @@ pub struct Parsed {
 }
 
 /// A front matter problem.
-pub struct FrontMatterError {
+pub(crate) struct FrontMatterError {
     /// Byte offset in the page.
     pub offset: usize,
     /// What is wrong.
@@ -40,7 +40,7 @@ pub struct FrontMatterError {
 }
 
 /// Finds the front matter block, if the page starts with one.
-pub fn split(src: &str) -> Option<FrontMatter<'_>> {
+pub(crate) fn split(src: &str) -> Option<FrontMatter<'_>> {
     let start = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let rest = &src[start..];
     let (delim, toml) = if rest.starts_with("---\n") || rest.starts_with("---\r\n") {
@@ -81,7 +81,7 @@ impl FrontMatterError {
 const LABCTL_KEYS: &[&str] = &["vars", "timeout", "output", "setup", "cleanup"];
 
 /// Parses the block into a title and labctl settings.
-pub fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
+pub(crate) fn parse(fm: &FrontMatter<'_>) -> Result<Parsed, FrontMatterError> {
     let value = fm.value()?;
     let title = value
         .get("title")
@@ -215,7 +215,7 @@ impl FrontMatter<'_> {
 }
 
 /// Hugo's `weight` from a page's front matter, for ordering Educates content.
-pub fn weight(src: &str) -> Option<f64> {
+pub(crate) fn weight(src: &str) -> Option<f64> {
     let fm = split(src)?;
     let v: Value = if fm.toml {
         serde_json::to_value(toml::from_str::<toml::Value>(fm.text).ok()?).ok()?

@@ -9,7 +9,7 @@ use super::model::{StepKind, TerminalSel};
 
 /// What a fence is, by its info word.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FenceRole {
+pub(crate) enum FenceRole {
     /// A step: run (or listed, for manual kinds).
     Step {
         /// What running it does.
@@ -34,7 +34,7 @@ pub enum FenceRole {
 
 /// How a step's body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFormat {
+pub(crate) enum BodyFormat {
     /// The body is the script.
     Script,
     /// Educates YAML with `command` and `session`.
@@ -59,17 +59,17 @@ const MANUAL_PREFIXES: &[&str] = &[
 ];
 
 /// The highest terminal number (`execute-N`, `terminal=N`, `session: N`).
-pub const MAX_TERMINAL: u32 = 99;
+pub(crate) const MAX_TERMINAL: u32 = 99;
 
 /// Characters that do not show, or reorder what is shown (zero-width, bidi
 /// controls): a step name holding one is not the name the reader sees.
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{180E}' | '\u{00AD}')
         || c.is_control()
 }
 
 /// Classifies an info word (the text before attributes).
-pub fn role(word: &str) -> FenceRole {
+pub(crate) fn role(word: &str) -> FenceRole {
     use BodyFormat::*;
     use FenceRole::Step as S;
     let step = |kind, terminal, body| S {
@@ -105,7 +105,7 @@ pub fn role(word: &str) -> FenceRole {
 }
 
 /// labctl's own step attributes.
-pub const STEP_KEYS: &[&str] = &[
+pub(crate) const STEP_KEYS: &[&str] = &[
     "name",
     "timeout",
     "within",
@@ -116,9 +116,9 @@ pub const STEP_KEYS: &[&str] = &[
     "terminal",
 ];
 /// Attributes of output fences.
-pub const OUTPUT_KEYS: &[&str] = &["stream"];
+pub(crate) const OUTPUT_KEYS: &[&str] = &["stream"];
 /// Runme's attributes, accepted on `sh`/`bash`/`shell` fences so READMEs run unchanged.
-pub const RUNME_KEYS: &[&str] = &[
+pub(crate) const RUNME_KEYS: &[&str] = &[
     "exec",
     "id",
     "interactive",
@@ -136,7 +136,7 @@ pub const RUNME_KEYS: &[&str] = &[
 
 /// One attribute with where its key sits in the info string.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Attribute {
+pub(crate) struct Attribute {
     /// The key as written (Runme's camelCase kept).
     pub key: String,
     /// The value (strings stay strings; JSON keeps its types).
@@ -147,7 +147,7 @@ pub struct Attribute {
 
 /// An info string split into its word and attributes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InfoString {
+pub(crate) struct InfoString {
     /// The first word.
     pub word: String,
     /// Attributes in order.
@@ -158,7 +158,7 @@ pub struct InfoString {
 
 /// How a fence's attributes are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttributeSyntax {
+pub(crate) enum AttributeSyntax {
     /// `{key=value flag}`, or no attributes at all.
     KeyValue,
     /// `{"key": "value"}`: how Runme saves a cell, so a shell fence written so is a cell to run.
@@ -167,7 +167,7 @@ pub enum AttributeSyntax {
 
 impl InfoString {
     /// The word alone, with no attributes.
-    pub fn bare(word: String) -> Self {
+    pub(crate) fn bare(word: String) -> Self {
         InfoString {
             word,
             attributes: Vec::new(),
@@ -177,7 +177,7 @@ impl InfoString {
 
     /// What a `sh`/`bash`/`shell` fence is: a step when its `exec` attribute says so, when it
     /// is a Runme cell (JSON attributes) or under `--shell-blocks`; `exec=false` keeps it prose.
-    pub fn shell_role(&self, shell_blocks: bool) -> FenceRole {
+    pub(crate) fn shell_role(&self, shell_blocks: bool) -> FenceRole {
         let exec = self
             .attributes
             .iter()
@@ -196,7 +196,7 @@ impl InfoString {
     }
 
     /// Attributes as a map.
-    pub fn map(&self) -> BTreeMap<String, Value> {
+    pub(crate) fn map(&self) -> BTreeMap<String, Value> {
         self.attributes
             .iter()
             .map(|a| (a.key.clone(), a.value.clone()))
@@ -206,7 +206,7 @@ impl InfoString {
 
 /// A malformed info string: what and where (byte offset in the info string).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InfoError {
+pub(crate) struct InfoError {
     /// What is wrong.
     pub message: String,
     /// Byte offset in the info string.
@@ -214,7 +214,7 @@ pub struct InfoError {
 }
 
 /// Splits `execute-2 {name=x timeout="30s"}` or `sh {"name": "x"}`.
-pub fn parse_info(info: &str) -> Result<InfoString, InfoError> {
+pub(crate) fn parse_info(info: &str) -> Result<InfoString, InfoError> {
     let word_end = info
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
@@ -335,7 +335,7 @@ fn parse_kv_attributes(inner: &str, base: usize) -> Result<Vec<Attribute>, InfoE
 }
 
 /// Reads a boolean attribute written as JSON or text.
-pub fn truthy(v: &Value) -> Option<bool> {
+pub(crate) fn truthy(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) if s == "true" || s == "yes" => Some(true),

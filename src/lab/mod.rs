@@ -1,11 +1,11 @@
 //! The lab model and the parser (markdown → Lab). Knows nothing of processes.
 
 pub mod check_spec;
-pub mod front_matter;
-pub mod info;
+pub(crate) mod front_matter;
+pub(crate) mod info;
 pub mod model;
 pub mod parse;
-pub mod source_root;
-pub mod workshop;
+pub(crate) mod source_root;
+pub(crate) mod workshop;
 
 pub use model::*;

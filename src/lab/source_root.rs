@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// `labs/securing-egress.md` for `/any/where/repo/labs/securing-egress.md`
 /// when `/any/where/repo` holds `.git`; the file name alone outside a
 /// checkout; the path as given when it cannot be resolved.
-pub fn relative_file(path: &Path) -> PathBuf {
+pub(crate) fn relative_file(path: &Path) -> PathBuf {
     let Ok(abs) = std::fs::canonicalize(path) else {
         return path.to_path_buf();
     };

@@ -14,7 +14,7 @@ use super::parse::{ParseOptions, parse_lab};
 use crate::diag::{Code, Diagnostic, Severity};
 
 /// A loaded workshop and what was found wrong with its pages.
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The labs that could be read, in run order (a page with errors is still here).
     pub workshop: Workshop,
     /// Diagnostics from every page.
@@ -23,7 +23,7 @@ pub struct Loaded {
 
 /// The pages of a path in run order (with titles the ordering file gives), the
 /// book's variables, and what was wrong with the path itself.
-pub fn pages(
+pub(crate) fn pages(
     path: &Path,
 ) -> (
     Vec<(PathBuf, Option<String>)>,
@@ -124,7 +124,7 @@ fn book_toml_errors(dir: &Path) -> Vec<Diagnostic> {
 }
 
 /// Reads and parses one page; `title` overrides the page's own.
-pub fn load_page(
+pub(crate) fn load_page(
     file: &Path,
     title: Option<String>,
     options: ParseOptions,
@@ -148,7 +148,7 @@ pub fn load_page(
 }
 
 /// Loads a lab file or a workshop folder.
-pub fn load(path: &Path, options: ParseOptions) -> Loaded {
+pub(crate) fn load(path: &Path, options: ParseOptions) -> Loaded {
     let (files, book_vars, mut diagnostics) = pages(path);
     let mut labs = Vec::new();
     for (file, title) in files {
@@ -195,7 +195,7 @@ fn find_book(dir: &Path) -> Option<(PathBuf, toml::Value)> {
 
 /// The source folder of the nearest book at or above `dir` (where its pages,
 /// and the files their commands use, live).
-pub fn book_source_around(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn book_source_around(dir: &Path) -> Option<PathBuf> {
     let dir = dir.canonicalize().ok()?;
     let book = dir
         .ancestors()
@@ -447,7 +447,7 @@ fn collect_md(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Natural order: digit runs compare as numbers, so lab1.2 sorts before lab1.10.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
     loop {
         match (x.first(), y.first()) {

@@ -2,8 +2,8 @@
 //! `labctl mdbook supports RENDERER`, then pipes `[context, book]` JSON in and
 //! reads the book back; each chapter goes through [`render::render_chapter`].
 
-pub mod plain_english;
-pub mod render;
+pub(crate) mod plain_english;
+pub(crate) mod render;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -16,11 +16,11 @@ use crate::diag::{self, Diagnostic};
 use crate::exit_code::Exit;
 use crate::vars::{Sources, Vars};
 
-pub use render::render_chapter;
+pub(crate) use render::render_chapter;
 
 /// Why the book could not be preprocessed.
 #[derive(Debug, thiserror::Error)]
-pub enum BookError {
+pub(crate) enum BookError {
     /// mdBook's input was not what the protocol promises.
     #[error("could not read the book from mdBook on stdin: {0}")]
     Input(String),
@@ -43,7 +43,7 @@ pub enum BookError {
 
 /// Runs the preprocessor with the words after `labctl mdbook`; `color` is
 /// decided at the edge, as for every command.
-pub fn run(args: &[String], color: bool) -> Exit {
+pub(crate) fn run(args: &[String], color: bool) -> Exit {
     match args {
         [] => {}
         [cmd, renderer] if cmd == "supports" => {
@@ -95,7 +95,7 @@ fn preprocess_stdio() -> Result<(), BookError> {
 }
 
 /// Renders every chapter of `book`; `env` holds `LABCTL_VAR_*` values.
-pub fn preprocess(
+pub(crate) fn preprocess(
     ctx: &PreprocessorContext,
     mut book: Book,
     env: &Vars,

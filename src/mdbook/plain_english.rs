@@ -14,7 +14,7 @@ use crate::lab::check_spec::{
 use crate::lab::{ExpectedExit, Timing};
 
 /// One check as a sentence, e.g. "The reply's `$.oops.cause.code` is ECONNRESET".
-pub fn sentence(check: &CheckSpec) -> String {
+pub(crate) fn sentence(check: &CheckSpec) -> String {
     let mut s = match &check.kind {
         Assertion::Exit(e) => exit_sentence(*e, "The command"),
         Assertion::Text { stream, preds } => {
@@ -117,7 +117,7 @@ fn command_sentence(c: &CommandCheck) -> String {
 }
 
 /// The implicit exit check of a step, as a sentence.
-pub fn exit(e: ExpectedExit) -> String {
+pub(crate) fn exit(e: ExpectedExit) -> String {
     exit_sentence(e, "The command")
 }
 

@@ -20,7 +20,7 @@ use crate::vars::{self, Sources, Vars};
 
 /// Renders one chapter's markdown; `path` (relative to the book root) names it
 /// in diagnostics and in the `labctl` commands the page suggests.
-pub fn render_chapter(
+pub(crate) fn render_chapter(
     content: &str,
     path: &Path,
     sources: &Sources,
@@ -411,7 +411,7 @@ impl Page<'_> {
 }
 
 /// Fills defined variables; required ones with no value show as ‹name›.
-pub fn fill(text: &str, vars: &Vars) -> String {
+pub(crate) fn fill(text: &str, vars: &Vars) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for u in vars::uses(text) {

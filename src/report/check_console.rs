@@ -16,7 +16,7 @@ use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult, UserN
 
 /// Settings decided at the edge.
 #[derive(Debug, Clone)]
-pub struct CheckConsoleOptions {
+pub(crate) struct CheckConsoleOptions {
     /// Colour.
     pub color: bool,
     /// Redraw a waiting line in place (stderr is a terminal that can).
@@ -52,7 +52,7 @@ fn standing(s: &StepResult) -> Standing {
 }
 
 /// Prints what `labctl check` found.
-pub struct CheckConsole {
+pub(crate) struct CheckConsole {
     opts: CheckConsoleOptions,
     out: Box<dyn Write + Send>,
     waiting: Option<ProgressBar>,
@@ -62,7 +62,7 @@ pub struct CheckConsole {
 
 impl CheckConsole {
     /// On stderr.
-    pub fn new(opts: CheckConsoleOptions) -> Self {
+    pub(crate) fn new(opts: CheckConsoleOptions) -> Self {
         CheckConsole {
             opts,
             out: Box::new(std::io::stderr()),

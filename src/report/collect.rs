@@ -8,7 +8,7 @@ use crate::event::{Event, EventKind, LabOutcome, LabResult, Stats, StepResult, U
 
 /// One user's part.
 #[derive(Debug, Clone)]
-pub struct UserRecord {
+pub(crate) struct UserRecord {
     /// The user.
     pub user: UserName,
     /// Their variables (redacted).
@@ -23,7 +23,7 @@ pub struct UserRecord {
 
 /// When a lab started for a user and how long it took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LabTime {
+pub(crate) struct LabTime {
     /// Wall-clock start.
     pub started_at: SystemTime,
     /// Start to end.
@@ -32,7 +32,7 @@ pub struct LabTime {
 
 impl UserRecord {
     /// A user with nothing recorded yet.
-    pub fn new(user: UserName) -> UserRecord {
+    pub(crate) fn new(user: UserName) -> UserRecord {
         UserRecord {
             user,
             vars: BTreeMap::new(),
@@ -43,14 +43,14 @@ impl UserRecord {
     }
 
     /// Any step failed, timed out or errored, or a lab was interrupted.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.labs.iter().any(|l| l.outcome != LabOutcome::Passed)
     }
 }
 
 /// The whole run.
 #[derive(Debug, Clone)]
-pub struct Collected {
+pub(crate) struct Collected {
     /// When it started.
     pub started_at: SystemTime,
     /// How long it took.
@@ -88,7 +88,7 @@ impl Collected {
     }
 
     /// Folds one event in.
-    pub fn apply(&mut self, e: &Event) {
+    pub(crate) fn apply(&mut self, e: &Event) {
         match &e.kind {
             EventKind::RunStarted { users, .. } => {
                 self.started_at = e.at;
@@ -129,7 +129,7 @@ impl Collected {
     }
 
     /// How the whole run ended.
-    pub fn outcome(&self) -> LabOutcome {
+    pub(crate) fn outcome(&self) -> LabOutcome {
         if self.stats.interrupted {
             LabOutcome::Interrupted
         } else if self.stats.failed > 0 {
@@ -142,7 +142,7 @@ impl Collected {
 
 /// A JSON report that cannot be read back.
 #[derive(Debug, thiserror::Error)]
-pub enum FromJsonError {
+pub(crate) enum FromJsonError {
     /// Not version 1 of the schema in cli.md.
     #[error("not a labctl JSON report: `version` is {0}, expected 1")]
     Version(String),
@@ -174,7 +174,7 @@ struct RunDocument {
 impl Collected {
     /// Rebuilds a finished run from a JSON report (version 1). Totals are
     /// recounted from the steps; `interrupted` comes from the report's outcome.
-    pub fn from_json(doc: &serde_json::Value) -> Result<Collected, FromJsonError> {
+    pub(crate) fn from_json(doc: &serde_json::Value) -> Result<Collected, FromJsonError> {
         match doc.get("version") {
             Some(v) if v == 1 => {}
             Some(v) => return Err(FromJsonError::Version(v.to_string())),
@@ -247,7 +247,7 @@ impl Collected {
     /// A user found in several runs keeps the result of the run that started
     /// last (a rerun of what failed replaces the failure); the names so
     /// replaced are returned, once each.
-    pub fn merge(mut parts: Vec<Collected>) -> (Collected, Vec<UserName>) {
+    pub(crate) fn merge(mut parts: Vec<Collected>) -> (Collected, Vec<UserName>) {
         let Some(started_at) = parts.iter().map(|p| p.started_at).min() else {
             let empty = Collected {
                 finished: true,

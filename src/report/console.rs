@@ -22,7 +22,7 @@ use crate::event::{CheckStatus, Event, EventKind, Stats, StepOutcome, StepResult
 
 /// Console settings decided at the edge.
 #[derive(Debug, Clone, Copy)]
-pub struct ConsoleOptions {
+pub(crate) struct ConsoleOptions {
     /// Colour.
     pub color: bool,
     /// Live spinners (stderr is a terminal and not CI).
@@ -34,7 +34,7 @@ pub struct ConsoleOptions {
 }
 
 /// Prints the run as it happens.
-pub struct ConsoleReporter {
+pub(crate) struct ConsoleReporter {
     opts: ConsoleOptions,
     multi: MultiProgress,
     bars: BTreeMap<(UserName, String), ProgressBar>,
@@ -53,7 +53,7 @@ pub struct ConsoleReporter {
 
 impl ConsoleReporter {
     /// A console reporter on stderr.
-    pub fn new(opts: ConsoleOptions) -> Self {
+    pub(crate) fn new(opts: ConsoleOptions) -> Self {
         let target = if opts.live {
             ProgressDrawTarget::stderr()
         } else {

@@ -5,10 +5,10 @@
 use crate::event::{CheckResult, CheckStatus, StepOutcome, StepResult};
 
 /// Lines of each stream shown under a failure.
-pub const SHOWN_LINES: usize = 20;
+pub(crate) const SHOWN_LINES: usize = 20;
 
 /// Changed lines of a drift diff shown when the step failed anyway.
-pub const DRIFT_LINES: usize = 20;
+pub(crate) const DRIFT_LINES: usize = 20;
 
 fn failed_checks(s: &StepResult) -> impl Iterator<Item = &CheckResult> {
     s.checks
@@ -17,13 +17,13 @@ fn failed_checks(s: &StepResult) -> impl Iterator<Item = &CheckResult> {
 }
 
 /// One line: what went wrong.
-pub fn headline(s: &StepResult) -> String {
+pub(crate) fn headline(s: &StepResult) -> String {
     format!("step {} {}", s.id, problem(s))
 }
 
 /// What went wrong, without naming the step: `timed out`, `failed: exit
 /// status is 0`, `could not be run: …`.
-pub fn problem(s: &StepResult) -> String {
+pub(crate) fn problem(s: &StepResult) -> String {
     match s.outcome {
         StepOutcome::TimedOut => "timed out".into(),
         StepOutcome::Interrupted => "was interrupted".into(),
@@ -36,7 +36,7 @@ pub fn problem(s: &StepResult) -> String {
 }
 
 /// The hint of the first failing check that has one.
-pub fn first_hint(s: &StepResult) -> Option<&str> {
+pub(crate) fn first_hint(s: &StepResult) -> Option<&str> {
     s.checks
         .iter()
         .filter(|c| matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error))
@@ -52,7 +52,7 @@ fn first_problem(s: &StepResult) -> String {
 
 /// The kind of what failed: the first failed check's kind (`exit`, `json`,
 /// `http`, `kube`, `output`...), `timeout` or `error` without one.
-pub fn kind(s: &StepResult) -> String {
+pub(crate) fn kind(s: &StepResult) -> String {
     match failed_checks(s).next() {
         Some(c) => c.kind.name().into(),
         None if s.outcome == StepOutcome::TimedOut => "timeout".into(),
@@ -74,7 +74,7 @@ fn actual(c: &CheckResult) -> Option<String> {
 
 /// The failure in the book's words: "Expected: The command succeeds (exit
 /// status 0); got: 1". Falls back to the check's description.
-pub fn plain_message(s: &StepResult) -> String {
+pub(crate) fn plain_message(s: &StepResult) -> String {
     let Some(c) = failed_checks(s).next() else {
         return match s.outcome {
             StepOutcome::TimedOut => format!("The step {} did not finish in time", s.id),
@@ -109,7 +109,7 @@ fn last_lines(text: &str, n: usize) -> Vec<&str> {
 /// The failure block, uncoloured, each line prefixed by `indent`: where, the
 /// command, the failed checks, then the output tails (a stream whose tail a
 /// failed check already quotes is not repeated), tries and time.
-pub fn block(s: &StepResult, indent: &str) -> Vec<String> {
+pub(crate) fn block(s: &StepResult, indent: &str) -> Vec<String> {
     let mut out = vec![format!("{indent}{}:{}", s.path.display(), s.line)];
     for (i, l) in s.command.lines().enumerate() {
         out.push(format!("{indent}{} {l}", if i == 0 { "$" } else { ">" }));
@@ -167,7 +167,7 @@ fn squash(s: &str) -> String {
 
 /// A warning as shown: a drift diff of a step that failed anyway is cut to
 /// its changed lines (at most DRIFT_LINES); the failure is what matters.
-pub fn warning_lines(w: &str, step_failed: bool) -> Vec<String> {
+pub(crate) fn warning_lines(w: &str, step_failed: bool) -> Vec<String> {
     let lines: Vec<&str> = w.lines().collect();
     if !step_failed || !w.starts_with("drift:") {
         return lines.into_iter().map(str::to_string).collect();
@@ -193,7 +193,7 @@ pub fn warning_lines(w: &str, step_failed: bool) -> Vec<String> {
 }
 
 /// `850ms` or `3.1s`.
-pub fn duration(ms: u64) -> String {
+pub(crate) fn duration(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms}ms")
     } else {
@@ -202,7 +202,7 @@ pub fn duration(ms: u64) -> String {
 }
 
 /// The failure block as plain text.
-pub fn plain(s: &StepResult) -> String {
+pub(crate) fn plain(s: &StepResult) -> String {
     block(s, "").join("\n")
 }
 
@@ -247,7 +247,6 @@ mod tests {
             plain: "The command succeeds (exit status 0)".into(),
             hint: None,
             line: 0,
-            tries: 1,
         });
         assert_eq!(
             plain_message(&s),

@@ -15,14 +15,14 @@ use super::{ReportError, Reporter};
 use crate::event::{Event, EventKind, StepOutcome};
 
 /// Collects the run; prints annotations and writes the summary at RunFinished.
-pub struct GithubReporter {
+pub(crate) struct GithubReporter {
     summary: Option<PathBuf>,
     run: Collected,
 }
 
 impl GithubReporter {
     /// A reporter whose summary goes to `$GITHUB_STEP_SUMMARY`, if set.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         GithubReporter {
             summary: std::env::var_os("GITHUB_STEP_SUMMARY")
                 .filter(|v| !v.is_empty())
@@ -45,7 +45,7 @@ fn escape_property(s: &str) -> String {
 }
 
 /// The `::error` lines, one per failed step (and problem).
-pub fn annotations(run: &Collected) -> String {
+pub(crate) fn annotations(run: &Collected) -> String {
     let mut out = String::new();
     let fan_out = run.users.iter().any(|u| u.user.is_some());
     for g in failure_groups(run) {
@@ -83,7 +83,7 @@ fn md(s: &str) -> String {
 }
 
 /// The job summary in Markdown.
-pub fn summary(run: &Collected) -> String {
+pub(crate) fn summary(run: &Collected) -> String {
     let st = run.stats;
     let mut h = String::new();
     let _ = writeln!(
@@ -166,7 +166,7 @@ impl Reporter for GithubReporter {
 }
 
 /// Appends to the summary file: other steps of the job write there too.
-pub fn append(path: &std::path::Path, text: &str) -> Result<(), ReportError> {
+pub(crate) fn append(path: &std::path::Path, text: &str) -> Result<(), ReportError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

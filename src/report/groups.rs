@@ -11,7 +11,7 @@ use crate::event::{LabResult, StepResult, UserName};
 
 /// Step ids in order of first appearance over all users (a user whose run
 /// was cut short has fewer steps; the columns are the union).
-pub fn columns(run: &Collected) -> Vec<String> {
+pub(crate) fn columns(run: &Collected) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for u in &run.users {
         for s in u.labs.iter().flat_map(|l| l.steps.iter()) {
@@ -25,9 +25,7 @@ pub fn columns(run: &Collected) -> Vec<String> {
 
 /// One step that failed the same way for one or more users.
 #[derive(Debug, Clone)]
-pub struct FailureGroup {
-    /// 1-based column of the step.
-    pub position: usize,
+pub(crate) struct FailureGroup {
     /// Step id.
     pub id: String,
     /// What went wrong (`failed: exit status is 0`).
@@ -41,12 +39,12 @@ pub struct FailureGroup {
 }
 
 /// How a user is shown: the name, or `-` in a single-user run.
-pub fn user_label(u: &UserRecord) -> &str {
+pub(crate) fn user_label(u: &UserRecord) -> &str {
     u.user.as_deref().unwrap_or("-")
 }
 
 /// Failed, timed-out and errored steps, grouped by (step, problem), in step order.
-pub fn failure_groups(run: &Collected) -> Vec<FailureGroup> {
+pub(crate) fn failure_groups(run: &Collected) -> Vec<FailureGroup> {
     let ids = columns(run);
     let mut groups: BTreeMap<(usize, String, String), FailureGroup> = BTreeMap::new();
     for u in &run.users {
@@ -63,7 +61,6 @@ pub fn failure_groups(run: &Collected) -> Vec<FailureGroup> {
                 groups
                     .entry((position, s.id.clone(), problem.clone()))
                     .or_insert_with(|| FailureGroup {
-                        position,
                         id: s.id.clone(),
                         problem,
                         file: lab_file(lab),
@@ -79,7 +76,7 @@ pub fn failure_groups(run: &Collected) -> Vec<FailureGroup> {
 }
 
 /// The lab's file from its source root, else its path as given.
-pub fn lab_file(lab: &LabResult) -> PathBuf {
+pub(crate) fn lab_file(lab: &LabResult) -> PathBuf {
     if lab.file.as_os_str().is_empty() {
         lab.path.clone()
     } else {
@@ -91,7 +88,7 @@ pub fn lab_file(lab: &LabResult) -> PathBuf {
 /// users), where the lab is its file stem, or for a page bundle
 /// (`…/intro/index.md`, Hugo's `_index.md`) its folder's name. Dots inside
 /// either part become `_`: Jenkins splits a classname at the last dot.
-pub fn class_name(user: &UserName, lab: &LabResult) -> String {
+pub(crate) fn class_name(user: &UserName, lab: &LabResult) -> String {
     let stem = if lab.stem.is_empty() {
         lab.path
             .file_stem()

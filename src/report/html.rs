@@ -16,7 +16,7 @@ use super::{ReportError, Reporter, write_atomic};
 use crate::event::{CheckStatus, Event, EventKind, StepOutcome, StepResult};
 
 /// Collects the run and writes the HTML page at RunFinished.
-pub struct HtmlReporter {
+pub(crate) struct HtmlReporter {
     path: PathBuf,
     run: Collected,
     mesh: MeshGraphs,
@@ -24,7 +24,7 @@ pub struct HtmlReporter {
 
 impl HtmlReporter {
     /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         HtmlReporter {
             path,
             run: Collected::default(),
@@ -53,7 +53,7 @@ impl Reporter for HtmlReporter {
 }
 
 /// Escapes text for element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -75,7 +75,7 @@ pub fn escape(s: &str) -> String {
 
 /// The anchor of a user's step: `u-USER-STEPID`, with characters that would
 /// need escaping in a URL fragment replaced so href and id always match.
-pub fn anchor(user: &str, step_id: &str) -> String {
+pub(crate) fn anchor(user: &str, step_id: &str) -> String {
     format!("u-{}-{}", clean(user), clean(step_id))
 }
 
@@ -178,12 +178,12 @@ ul.checks { list-style: none; padding-left: 0; }
 ";
 
 /// The whole page.
-pub fn document(run: &Collected) -> String {
+pub(crate) fn document(run: &Collected) -> String {
     document_with_mesh(run, &MeshGraphs::new())
 }
 
 /// The whole page, each user's mesh graph closing their section.
-pub fn document_with_mesh(run: &Collected, mesh: &MeshGraphs) -> String {
+pub(crate) fn document_with_mesh(run: &Collected, mesh: &MeshGraphs) -> String {
     let mut h = String::new();
     let outcome = run.outcome();
     let st = run.stats;
@@ -554,7 +554,6 @@ mod tests {
                 message: failed.then(|| "expected 0, got 1 <&>".into()),
                 plain: "The command succeeds (exit status 0)".into(),
                 line: 0,
-                tries: 1,
                 hint: None,
             }],
             warnings: vec![],
@@ -582,7 +581,6 @@ mod tests {
         let mut c = Collected::default();
         c.apply(&ev(EventKind::RunStarted {
             users: users.clone(),
-            steps_per_user: 3,
         }));
         let mut total = Stats::default();
         for u in &users {

@@ -9,14 +9,14 @@ use super::{ReportError, Reporter, write_atomic};
 use crate::event::{Event, EventKind, LabOutcome};
 
 /// Collects the run and writes JSON at RunFinished.
-pub struct JsonReporter {
+pub(crate) struct JsonReporter {
     path: PathBuf,
     run: Collected,
 }
 
 impl JsonReporter {
     /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         JsonReporter {
             path,
             run: Collected::default(),
@@ -25,7 +25,7 @@ impl JsonReporter {
 }
 
 /// The report document.
-pub fn document(run: &Collected) -> serde_json::Value {
+pub(crate) fn document(run: &Collected) -> serde_json::Value {
     let runs: Vec<_> = run
         .users
         .iter()

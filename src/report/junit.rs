@@ -22,14 +22,14 @@ use super::{ReportError, Reporter, write_atomic};
 use crate::event::{Event, EventKind, StepOutcome, StepResult};
 
 /// Collects the run and writes JUnit XML at RunFinished.
-pub struct JunitReporter {
+pub(crate) struct JunitReporter {
     path: PathBuf,
     run: Collected,
 }
 
 impl JunitReporter {
     /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         JunitReporter {
             path,
             run: Collected::default(),
@@ -80,7 +80,7 @@ fn status(s: &StepResult) -> TestCaseStatus {
 }
 
 /// The XML document.
-pub fn document(run: &Collected) -> Result<String, ReportError> {
+pub(crate) fn document(run: &Collected) -> Result<String, ReportError> {
     let mut report = Report::new("labctl");
     report.set_time(run.duration);
     report.set_timestamp(chrono::DateTime::<chrono::Utc>::from(run.started_at));

@@ -5,7 +5,7 @@ use std::io::Write;
 use indicatif::{MultiProgress, ProgressBar};
 
 /// A live display that can step aside while a line is written.
-pub trait Suspend {
+pub(crate) trait Suspend {
     /// Hides the display, runs `f`, draws it again.
     fn suspend_for(&self, f: &mut dyn FnMut());
 }
@@ -26,7 +26,7 @@ impl Suspend for MultiProgress {
 /// `writeln!` would make the newline a second system call. Written under
 /// `suspend`, not through `MultiProgress::println`, which drops lines when
 /// indicatif decides the target cannot draw: a result line is never lost.
-pub fn write_line(out: &mut dyn Write, mut text: String, live: Option<&dyn Suspend>) {
+pub(crate) fn write_line(out: &mut dyn Write, mut text: String, live: Option<&dyn Suspend>) {
     text.push('\n');
     // A console that cannot be written to has no one to tell.
     let mut write = || {

@@ -26,7 +26,7 @@ enum GraphError {
 
 /// Whose graph API to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GraphApi {
+pub(crate) enum GraphApi {
     /// The sandbox: each user's Route `kiali-USER-istio.DOMAIN`, through the sandbox's proxy.
     Sandbox {
         /// The sandbox proxy (`http_proxy`).
@@ -44,7 +44,7 @@ pub enum GraphApi {
 
 /// One user's graph to fetch: how the report names them and their namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GraphTarget {
+pub(crate) struct GraphTarget {
     /// The report's user (None in a single-user run).
     pub user: UserName,
     /// The namespace whose graph is drawn (the user's `username`).
@@ -53,7 +53,10 @@ pub struct GraphTarget {
 
 impl GraphApi {
     /// From `kiali_url` when given, else the sandbox when the run used one.
-    pub fn choose(kiali_url: Option<&str>, sandbox_proxy: Option<String>) -> Option<GraphApi> {
+    pub(crate) fn choose(
+        kiali_url: Option<&str>,
+        sandbox_proxy: Option<String>,
+    ) -> Option<GraphApi> {
         match (kiali_url, sandbox_proxy) {
             (Some(u), _) if !u.trim().is_empty() => Some(GraphApi::Kiali {
                 base: u.trim().trim_end_matches('/').to_string(),
@@ -114,7 +117,7 @@ impl GraphApi {
     }
 
     /// Every target's graph over the last `window`; failures are printed as warnings and left out.
-    pub async fn fetch(&self, targets: &[GraphTarget], window: Duration) -> MeshGraphs {
+    pub(crate) async fn fetch(&self, targets: &[GraphTarget], window: Duration) -> MeshGraphs {
         let client = match self.client() {
             Ok(c) => c,
             Err(e) => {

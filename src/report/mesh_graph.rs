@@ -13,11 +13,11 @@ use super::html::escape;
 use crate::event::UserName;
 
 /// Each user's graph, by the user as the report names them (None in a single-user run).
-pub type MeshGraphs = BTreeMap<UserName, MeshGraph>;
+pub(crate) type MeshGraphs = BTreeMap<UserName, MeshGraph>;
 
 /// What a node stands for; it picks the node's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     /// A workload, app or versioned app.
     Workload,
     /// A service inside the mesh.
@@ -34,7 +34,7 @@ pub enum NodeKind {
 
 /// How an edge's responses went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
+pub(crate) enum Health {
     /// 2xx/3xx, or TCP without an Envoy flag.
     Ok,
     /// Some 4xx.
@@ -45,7 +45,7 @@ pub enum Health {
 
 /// One node.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GraphNode {
+pub(crate) struct GraphNode {
     /// Kiali's id (edges refer to it).
     pub id: String,
     /// Shape.
@@ -58,7 +58,7 @@ pub struct GraphNode {
 
 /// One edge.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GraphEdge {
+pub(crate) struct GraphEdge {
     /// Source node id.
     pub source: String,
     /// Target node id.
@@ -71,7 +71,7 @@ pub struct GraphEdge {
 
 /// A graph ready to draw.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MeshGraph {
+pub(crate) struct MeshGraph {
     /// Nodes, in Kiali's order.
     pub nodes: Vec<GraphNode>,
     /// Edges whose ends are both nodes.
@@ -154,7 +154,7 @@ fn judge(responses: &Value, target: NodeKind) -> (Health, String) {
 impl MeshGraph {
     /// Reads Kiali's graph JSON (`elements.nodes[].data`, `elements.edges[].data`);
     /// boxes and edges to unknown ids are left out, so a real Kiali's extras do no harm.
-    pub fn from_kiali(v: &Value) -> MeshGraph {
+    pub(crate) fn from_kiali(v: &Value) -> MeshGraph {
         let empty = Vec::new();
         let list = |k: &str| v["elements"][k].as_array().unwrap_or(&empty).clone();
         let nodes: Vec<GraphNode> = list("nodes")
@@ -191,7 +191,7 @@ impl MeshGraph {
     }
 
     /// True when there is nothing to draw (no traffic in the window).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
 }
@@ -315,7 +315,7 @@ const STYLE: &str = "
 ";
 
 /// The graph as an `<svg>` element (empty string for an empty graph).
-pub fn svg(g: &MeshGraph) -> String {
+pub(crate) fn svg(g: &MeshGraph) -> String {
     if g.is_empty() {
         return String::new();
     }
@@ -415,7 +415,7 @@ fn node(s: &mut String, n: &GraphNode, (x, y): (f64, f64)) {
 
 /// The report's block for one user: a heading and the SVG, or nothing when
 /// the run has no graph for them or it is empty.
-pub fn section(graphs: &MeshGraphs, user: &UserName) -> String {
+pub(crate) fn section(graphs: &MeshGraphs, user: &UserName) -> String {
     match graphs.get(user) {
         Some(g) if !g.is_empty() => format!(
             "<div class=\"mesh\"><h3>Mesh traffic</h3>\n{}\n<p class=\"mesh-legend\">\

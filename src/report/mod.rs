@@ -1,31 +1,31 @@
 //! Reporters: each a consumer of the engine's events. Console prints as events
 //! arrive; json, junit and html collect and write atomically at the end.
 
-pub mod check_console;
-pub mod collect;
-pub mod console;
-pub mod failure;
-pub mod github;
-pub mod groups;
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod live_line;
-pub mod mesh_fetch;
-pub mod mesh_graph;
-pub mod tap;
-pub mod target;
-pub mod xml_text;
+pub(crate) mod check_console;
+pub(crate) mod collect;
+pub(crate) mod console;
+pub(crate) mod failure;
+pub(crate) mod github;
+pub(crate) mod groups;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod live_line;
+pub(crate) mod mesh_fetch;
+pub(crate) mod mesh_graph;
+pub(crate) mod tap;
+pub(crate) mod target;
+pub(crate) mod xml_text;
 
 use std::path::PathBuf;
 
-pub use target::{check_targets, write_atomic};
+pub(crate) use target::{check_targets, write_atomic};
 
 use crate::event::Event;
 
 /// A report could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     /// Writing the file failed.
     #[error("cannot write the {format} report to {path}: {source}")]
     Write {
@@ -47,7 +47,7 @@ pub enum ReportError {
 }
 
 /// A consumer of events.
-pub trait Reporter: Send {
+pub(crate) trait Reporter: Send {
     /// Handles one event; an error cancels the run.
     fn event(&mut self, event: &Event) -> Result<(), ReportError>;
 
@@ -63,7 +63,7 @@ pub trait Reporter: Send {
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// JUnit XML.
     Junit,
     /// The JSON report (cli.md).
@@ -79,7 +79,7 @@ pub enum ReportFormat {
 
 impl ReportFormat {
     /// The name on the command line.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ReportFormat::Junit => "junit",
             ReportFormat::Json => "json",
@@ -104,7 +104,7 @@ impl ReportFormat {
 
 /// `--report FORMAT=FILE` (`--report github` alone).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportTarget {
+pub(crate) struct ReportTarget {
     /// Which format.
     pub format: ReportFormat,
     /// Where to write (empty for github).
@@ -113,7 +113,7 @@ pub struct ReportTarget {
 
 /// A `--report` argument that names no target; each says what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TargetError {
+pub(crate) enum TargetError {
     /// No `=`.
     #[error("--report `{0}` must be FORMAT=FILE, e.g. junit=report.xml")]
     NotFormatFile(String),
@@ -131,7 +131,7 @@ pub enum TargetError {
 }
 
 /// Parses `FORMAT=FILE`, or `github`.
-pub fn parse_target(s: &str) -> Result<ReportTarget, TargetError> {
+pub(crate) fn parse_target(s: &str) -> Result<ReportTarget, TargetError> {
     if s == "github" {
         return Ok(ReportTarget {
             format: ReportFormat::Github,
@@ -156,7 +156,7 @@ pub fn parse_target(s: &str) -> Result<ReportTarget, TargetError> {
 }
 
 /// Under GitHub Actions (`GITHUB_ACTIONS=true`), `github` is on without asking.
-pub fn with_github_default(mut targets: Vec<ReportTarget>) -> Vec<ReportTarget> {
+pub(crate) fn with_github_default(mut targets: Vec<ReportTarget>) -> Vec<ReportTarget> {
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     if in_actions && !targets.iter().any(|t| t.format == ReportFormat::Github) {
         targets.push(ReportTarget {

@@ -15,14 +15,14 @@ use super::{ReportError, Reporter, write_atomic};
 use crate::event::{Event, EventKind, StepOutcome};
 
 /// Collects the run and writes TAP at RunFinished.
-pub struct TapReporter {
+pub(crate) struct TapReporter {
     path: PathBuf,
     run: Collected,
 }
 
 impl TapReporter {
     /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         TapReporter {
             path,
             run: Collected::default(),
@@ -42,7 +42,7 @@ fn yaml_str(s: &str) -> String {
 }
 
 /// The TAP document.
-pub fn document(run: &Collected) -> String {
+pub(crate) fn document(run: &Collected) -> String {
     let mut out = String::from("TAP version 14\n");
     let mut n = 0;
     for u in &run.users {

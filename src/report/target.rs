@@ -9,7 +9,7 @@ use super::{ReportError, ReportTarget};
 
 /// Why a report target is refused.
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub(crate) enum TargetError {
     /// The folder it would go in does not exist.
     #[error("--report {path}: the folder {dir} does not exist; create it first")]
     NoFolder {
@@ -52,7 +52,10 @@ pub enum TargetError {
 
 /// Refuses every target a report must not replace (see README, "Reports").
 /// `inputs` are the files the run reads (lab pages).
-pub fn check_targets(targets: &[ReportTarget], inputs: &[PathBuf]) -> Result<(), TargetError> {
+pub(crate) fn check_targets(
+    targets: &[ReportTarget],
+    inputs: &[PathBuf],
+) -> Result<(), TargetError> {
     let inputs: Vec<PathBuf> = inputs
         .iter()
         .filter_map(|p| p.canonicalize().ok())
@@ -137,7 +140,11 @@ fn temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, then a rename.
 /// The temp file is removed on every error path (NamedTempFile's drop).
-pub fn write_atomic(format: &'static str, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+pub(crate) fn write_atomic(
+    format: &'static str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), ReportError> {
     use std::io::Write;
     let err = |source| ReportError::Write {
         format,

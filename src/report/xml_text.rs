@@ -5,13 +5,13 @@ use std::borrow::Cow;
 
 /// What XML 1.0 allows (`Char` production): tab, LF, CR, U+0020..U+D7FF,
 /// U+E000..U+FFFD, U+10000..; not even a character reference may name the rest.
-pub fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// `s` with every character XML 1.0 forbids replaced by U+FFFD. Lone
 /// surrogates from invalid UTF-8 became U+FFFD when the output was decoded.
-pub fn xml_safe(s: &str) -> Cow<'_, str> {
+pub(crate) fn xml_safe(s: &str) -> Cow<'_, str> {
     if s.chars().all(is_xml_char) {
         Cow::Borrowed(s)
     } else {

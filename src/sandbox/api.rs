@@ -26,7 +26,7 @@ use super::watch as watch_stream;
 
 /// Shared state of the API server.
 #[derive(Debug, Clone)]
-pub struct ApiState {
+pub(super) struct ApiState {
     /// The object store.
     pub store: Arc<Store>,
     /// Verbs to answer with 403.
@@ -42,10 +42,10 @@ pub struct ApiState {
 }
 
 /// Largest request body, as a real API server (etcd's 3 MiB request limit).
-pub const BODY_LIMIT: usize = 3 * 1024 * 1024;
+pub(super) const BODY_LIMIT: usize = 3 * 1024 * 1024;
 
 /// The API server's router.
-pub fn router(state: ApiState) -> Router {
+pub(super) fn router(state: ApiState) -> Router {
     Router::new()
         .route(
             "/version",

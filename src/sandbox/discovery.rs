@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::types::{self, ResourceType, VERBS};
 
 /// The Kubernetes version the sandbox claims; kubectl 1.32's dispatcher needs 1.32 or later.
-pub fn version() -> Value {
+pub(super) fn version() -> Value {
     json!({
         "major": "1",
         "minor": "32",
@@ -24,7 +24,7 @@ pub fn version() -> Value {
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether the client asked for aggregated discovery v2.
-pub fn wants_aggregated(headers: &HeaderMap) -> bool {
+pub(super) fn wants_aggregated(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -49,7 +49,7 @@ fn gv_for_group(group: &str, version: &str) -> String {
 }
 
 /// `GET /api`.
-pub fn core(headers: &HeaderMap, server: &str) -> Response {
+pub(super) fn core(headers: &HeaderMap, server: &str) -> Response {
     if wants_aggregated(headers) {
         return json_response(aggregated(|g| g.is_empty()), AGGREGATED);
     }
@@ -73,7 +73,7 @@ fn group_entry(group: &str) -> Value {
 }
 
 /// `GET /apis`.
-pub fn groups(headers: &HeaderMap) -> Response {
+pub(super) fn groups(headers: &HeaderMap) -> Response {
     if wants_aggregated(headers) {
         return json_response(aggregated(|g| !g.is_empty()), AGGREGATED);
     }
@@ -89,7 +89,7 @@ pub fn groups(headers: &HeaderMap) -> Response {
 }
 
 /// `GET /apis/GROUP`, or `None` for an unknown group.
-pub fn group(name: &str) -> Option<Value> {
+pub(super) fn group(name: &str) -> Option<Value> {
     types::group_versions(name)?;
     let mut g = group_entry(name);
     g["kind"] = json!("APIGroup");
@@ -104,7 +104,7 @@ fn in_gv<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static 
 }
 
 /// `GET /api/v1` or `/apis/G/V`, or `None` if nothing is served there.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+pub(super) fn resource_list(group: &str, version: &str) -> Option<Value> {
     let resources: Vec<Value> = in_gv(group, version)
         .map(|t| {
             let r = json!({

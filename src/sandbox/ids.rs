@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// 64 unpredictable-enough bits: std's randomly keyed SipHash over a counter and the clock.
-pub fn random_u64() -> u64 {
+pub(super) fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u128(
@@ -20,7 +20,7 @@ pub fn random_u64() -> u64 {
 }
 
 /// `n` random lowercase hex digits.
-pub fn hex(n: usize) -> String {
+pub(super) fn hex(n: usize) -> String {
     let mut s = String::with_capacity(n + 16);
     while s.len() < n {
         s.push_str(&format!("{:016x}", random_u64()));
@@ -30,7 +30,7 @@ pub fn hex(n: usize) -> String {
 }
 
 /// A version-4-shaped UUID string.
-pub fn uuid() -> String {
+pub(super) fn uuid() -> String {
     let h = hex(32);
     format!(
         "{}-{}-4{}-a{}-{}",
@@ -43,7 +43,7 @@ pub fn uuid() -> String {
 }
 
 /// A suffix like the API server's `generateName` (five lowercase alphanumerics).
-pub fn name_suffix() -> String {
+pub(super) fn name_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut r = random_u64();
     (0..5)

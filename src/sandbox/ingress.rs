@@ -17,14 +17,14 @@ use super::telemetry::{Source, Workload};
 use super::types;
 
 /// The gateway's Route (and workload) name in `userK-istio`.
-pub const GATEWAY_NAME: &str = "istio-ingressgateway";
+pub(super) const GATEWAY_NAME: &str = "istio-ingressgateway";
 
 /// The labels of the gateway's pods, which Gateways and AuthorizationPolicies select.
 const GATEWAY_LABELS: &[(&str, &str)] = &[("istio", "ingressgateway"), ("app", GATEWAY_NAME)];
 
 /// Why a host serves no TLS, kept for `/debug/state`.
 #[derive(Debug, Default)]
-pub struct IngressState {
+pub(super) struct IngressState {
     problems: Mutex<BTreeMap<String, String>>,
     /// TLS configs already built.
     pub tls: TlsConfigs,
@@ -32,7 +32,7 @@ pub struct IngressState {
 
 impl IngressState {
     /// Notes why `host` serves no TLS now (or clears it with `None`).
-    pub fn note(&self, host: &str, problem: Option<String>) {
+    pub(super) fn note(&self, host: &str, problem: Option<String>) {
         let mut p = self.problems.lock().unwrap_or_else(|e| e.into_inner());
         match problem {
             Some(why) => p.insert(host.to_string(), why),
@@ -41,14 +41,14 @@ impl IngressState {
     }
 
     /// Every host's problem, for `/debug/state`.
-    pub fn dump(&self) -> Value {
+    pub(super) fn dump(&self) -> Value {
         let p = self.problems.lock().unwrap_or_else(|e| e.into_inner());
         serde_json::json!(*p)
     }
 }
 
 /// The gateway's own workload in `namespace` (`userK-istio`).
-pub fn gateway_workload(namespace: &str) -> Workload {
+pub(super) fn gateway_workload(namespace: &str) -> Workload {
     Workload {
         namespace: namespace.to_string(),
         name: GATEWAY_NAME.into(),
@@ -109,7 +109,7 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 
 /// One `servers[]` entry of a Gateway that selects the ingress gateway.
 #[derive(Debug, Clone)]
-pub struct Server {
+pub(super) struct Server {
     /// The Gateway, `namespace/name`.
     pub gateway: String,
     /// `tls.mode` (`SIMPLE`, `MUTUAL`), `None` for plain HTTP.
@@ -119,7 +119,7 @@ pub struct Server {
 }
 
 /// The user's Gateway servers for `host` on `port`, from Gateways in `user` and `user-istio`.
-pub fn servers(store: &Store, user: &str, host: &str, port: u16) -> Vec<Server> {
+pub(super) fn servers(store: &Store, user: &str, host: &str, port: u16) -> Vec<Server> {
     let mut out = Vec::new();
     for ns in [user.to_string(), format!("{user}-istio")] {
         for gw in list(store, "networking.istio.io", "Gateway", Some(&ns)) {
@@ -244,7 +244,7 @@ fn in_block(block: &str, ip: Ipv4Addr) -> bool {
 }
 
 /// What an AuthorizationPolicy sees of a request.
-pub struct Request<'r> {
+pub(super) struct Request<'r> {
     /// The path, without the query.
     pub path: &'r str,
     /// The method.
@@ -304,7 +304,7 @@ fn rule_matches(rule: &Value, r: &Request<'_>) -> bool {
 
 /// Why the gateway's AuthorizationPolicies refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
+pub(super) enum Refused {
     /// A DENY policy has a rule that matches.
     #[error("denied by {namespace}/{policy}")]
     Denied {
@@ -322,7 +322,7 @@ pub enum Refused {
 }
 
 /// Istio's verdict for a request at the gateway: `Err` with the policy that refused it.
-pub fn authorize(store: &Store, user: &str, r: &Request<'_>) -> Result<(), Refused> {
+pub(super) fn authorize(store: &Store, user: &str, r: &Request<'_>) -> Result<(), Refused> {
     let ns = format!("{user}-istio");
     let policies: Vec<Value> = list(store, "security.istio.io", "AuthorizationPolicy", Some(&ns))
         .into_iter()
@@ -353,7 +353,7 @@ pub fn authorize(store: &Store, user: &str, r: &Request<'_>) -> Result<(), Refus
 }
 
 /// Answers a request the gateway received on `port` for `host`.
-pub fn handle(
+pub(super) fn handle(
     p: &super::proxy::ProxyState,
     user: &str,
     host: &str,
@@ -393,7 +393,7 @@ fn secret_data(secret: &Value, key: &str) -> Option<Vec<u8>> {
 
 /// What a TLS config is built from: equal material, equal config.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TlsMaterial {
+pub(super) struct TlsMaterial {
     /// `secret NS/NAME`, for messages.
     origin: String,
     cert_pem: Vec<u8>,
@@ -493,7 +493,7 @@ fn build_tls_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, String
 /// Built TLS configs by their material: a handshake reads the Secrets afresh (a changed
 /// Secret takes effect at once) but parses a key only once.
 #[derive(Debug, Default)]
-pub struct TlsConfigs {
+pub(super) struct TlsConfigs {
     built: Mutex<HashMap<TlsMaterial, Arc<rustls::ServerConfig>>>,
 }
 
@@ -502,7 +502,7 @@ const TLS_CONFIGS_KEPT: usize = 64;
 
 impl TlsConfigs {
     /// The TLS server config for `host` from the Gateway's Secret, or why there is none.
-    pub fn get(
+    pub(super) fn get(
         &self,
         store: &Store,
         user: &str,

@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 use super::telemetry::{Destination, Labels, Protocol, Source, Telemetry, Workload};
 
 /// The path students' checks call.
-pub const GRAPH_PATH: &str = "/kiali/api/namespaces/graph";
+pub(super) const GRAPH_PATH: &str = "/kiali/api/namespaces/graph";
 
 /// Kiali's default window when no `duration` is given.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(600);
 
 /// `graphType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphType {
+pub(super) enum GraphType {
     /// One node per workload.
     Workload,
     /// One node per app label.
@@ -50,7 +50,7 @@ impl GraphType {
 
 /// What a graph request asks for; unknown parameters are ignored, as Kiali ignores them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GraphQuery {
+pub(super) struct GraphQuery {
     /// `namespaces=a,b`.
     pub namespaces: Vec<String>,
     /// `graphType`.
@@ -63,7 +63,7 @@ pub struct GraphQuery {
 
 /// A graph query parameter Kiali would refuse; the text is Kiali's own.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BadQuery {
+pub(super) enum BadQuery {
     /// `graphType` names no graph type.
     #[error("Invalid graphType [{0}]")]
     GraphType(String),
@@ -74,7 +74,7 @@ pub enum BadQuery {
 
 impl GraphQuery {
     /// Reads the query string; a bad `graphType` or `duration` is an error, as in Kiali.
-    pub fn parse(query: Option<&str>) -> Result<GraphQuery, BadQuery> {
+    pub(super) fn parse(query: Option<&str>) -> Result<GraphQuery, BadQuery> {
         let mut q = GraphQuery {
             namespaces: Vec::new(),
             graph_type: GraphType::VersionedApp,
@@ -335,7 +335,7 @@ fn in_scope(r: &Labels, namespaces: &[String]) -> bool {
 }
 
 /// The graph for `q` over what `telemetry` recorded within its window.
-pub fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
+pub(super) fn graph(telemetry: &Telemetry, q: &GraphQuery) -> Value {
     let mut edges: HashMap<(Node, Node), EdgeTraffic> = HashMap::new();
     telemetry.counts_within(q.window, |counts| {
         for (labels, c) in counts.filter(|(l, _)| in_scope(l, &q.namespaces)) {

@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Name of the ConfigMap holding each user's mesh config (in namespace `userK-istio`).
-pub const MESH_CONFIGMAP: &str = "istio-workshop-install";
+pub(super) const MESH_CONFIGMAP: &str = "istio-workshop-install";
 
 /// What the proxy knows about one user's mesh at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MeshView {
+pub(super) struct MeshView {
     /// `outboundTrafficPolicy.mode`: `ALLOW_ANY` or `REGISTRY_ONLY`.
     pub mode: String,
     /// `(host, port)` pairs registered by ServiceEntries visible in the user's namespace.
@@ -21,7 +21,7 @@ pub struct MeshView {
 
 /// How a sidecar sends a request for an outside host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Egress {
+pub(super) enum Egress {
     /// A ServiceEntry registers the host (the entry's host as written, maybe `*.example.com`).
     Registered(String),
     /// Not registered, but `ALLOW_ANY` lets it out (Envoy's PassthroughCluster).
@@ -32,19 +32,19 @@ pub enum Egress {
 
 impl Egress {
     /// Whether the request leaves the mesh.
-    pub fn leaves(&self) -> bool {
+    pub(super) fn leaves(&self) -> bool {
         !matches!(self, Egress::BlackHole)
     }
 }
 
 impl MeshView {
     /// Whether a sidecar in this mesh lets a request to `host:port` leave.
-    pub fn allows(&self, host: &str, port: u16) -> bool {
+    pub(super) fn allows(&self, host: &str, port: u16) -> bool {
         self.egress(host, port).leaves()
     }
 
     /// How a sidecar in this mesh routes a request to `host:port`.
-    pub fn egress(&self, host: &str, port: u16) -> Egress {
+    pub(super) fn egress(&self, host: &str, port: u16) -> Egress {
         let registered = self.registry.iter().find(|(h, p)| {
             *p == port
                 && (h == host
@@ -61,7 +61,7 @@ impl MeshView {
 
 /// Reads `outboundTrafficPolicy.mode` from a mesh ConfigMap; `None` when its YAML is unreadable
 /// (istiod keeps the previous config then).
-pub fn mode_from_configmap(cm: Option<&Value>) -> Option<String> {
+pub(super) fn mode_from_configmap(cm: Option<&Value>) -> Option<String> {
     let Some(cm) = cm else {
         // Istio's default when no mesh config is installed.
         return Some("ALLOW_ANY".into());
@@ -79,7 +79,7 @@ pub fn mode_from_configmap(cm: Option<&Value>) -> Option<String> {
 }
 
 /// The `(host, port)` pairs a ServiceEntry in the user's own namespace contributes.
-pub fn registry_entries(se: &Value) -> Vec<(String, u16)> {
+pub(super) fn registry_entries(se: &Value) -> Vec<(String, u16)> {
     let spec = se.get("spec");
     let visible = match spec
         .and_then(|s| s.get("exportTo"))
@@ -112,14 +112,14 @@ pub fn registry_entries(se: &Value) -> Vec<(String, u16)> {
 
 /// Timestamped views per user; the proxy reads the one in force `delay` ago.
 #[derive(Debug)]
-pub struct Mesh {
+pub(super) struct Mesh {
     delay: Duration,
     history: Mutex<HashMap<String, VecDeque<(Instant, MeshView)>>>,
 }
 
 impl Mesh {
     /// A mesh whose changes take `delay` to reach the proxy.
-    pub fn new(delay: Duration) -> Mesh {
+    pub(super) fn new(delay: Duration) -> Mesh {
         Mesh {
             delay,
             history: Mutex::new(HashMap::new()),
@@ -127,7 +127,7 @@ impl Mesh {
     }
 
     /// Records the control plane's new view for `user` (a no-op if unchanged).
-    pub fn record(&self, user: &str, view: MeshView) {
+    pub(super) fn record(&self, user: &str, view: MeshView) {
         let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let q = h.entry(user.to_string()).or_default();
         if q.back().map(|(_, v)| v) == Some(&view) {
@@ -146,14 +146,14 @@ impl Mesh {
     }
 
     /// The latest view recorded for `user` (what the control plane knows now).
-    pub fn latest(&self, user: &str) -> Option<MeshView> {
+    pub(super) fn latest(&self, user: &str) -> Option<MeshView> {
         let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         h.get(user).and_then(|q| q.back()).map(|(_, v)| v.clone())
     }
 
     /// The view the proxy acts on for `user`: the newest one at least `delay` old (the first
     /// recorded one if none is that old yet, so seeded state holds from the start).
-    pub fn effective(&self, user: &str) -> Option<MeshView> {
+    pub(super) fn effective(&self, user: &str) -> Option<MeshView> {
         let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let q = h.get(user)?;
         let now = Instant::now();
@@ -165,7 +165,7 @@ impl Mesh {
     }
 
     /// Every user's latest and effective view, for `/debug/state`.
-    pub fn dump(&self) -> Value {
+    pub(super) fn dump(&self) -> Value {
         let users: Vec<String> = {
             let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
             let mut u: Vec<String> = h.keys().cloned().collect();

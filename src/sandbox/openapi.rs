@@ -13,7 +13,7 @@ fn gv_path(group: &str, version: &str) -> String {
 }
 
 /// `GET /openapi/v3`: one entry per served group-version.
-pub fn index() -> Value {
+pub(super) fn index() -> Value {
     let mut paths = serde_json::Map::new();
     for group in types::groups() {
         for version in types::group_versions(group).unwrap_or(&[]) {
@@ -38,7 +38,7 @@ fn item_path(t: &ResourceType, version: &str) -> String {
 
 /// `GET /openapi/v3/api/v1` or `/openapi/v3/apis/G/V`: a PATCH operation per kind carrying
 /// `x-kubernetes-group-version-kind` and a `fieldValidation` parameter.
-pub fn document(gv: &str) -> Option<Value> {
+pub(super) fn document(gv: &str) -> Option<Value> {
     let (group, version) = match gv.strip_prefix("api/") {
         Some(v) => ("", v),
         None => gv.strip_prefix("apis/")?.split_once('/')?,

@@ -4,11 +4,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Applies an RFC 7386 merge patch: objects merge, `null` deletes, anything else replaces.
-pub use json_patch::merge;
+pub(super) use json_patch::merge;
 
 /// Removes strategic-merge directives (`$patch`, `$setElementOrder/...`, `$retainKeys`) so a
 /// strategic patch can be applied as a merge patch without storing them as fields.
-pub fn strip_directives(v: &mut Value) {
+pub(super) fn strip_directives(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.retain(|k, _| !k.starts_with('$'));
@@ -21,7 +21,7 @@ pub fn strip_directives(v: &mut Value) {
 
 /// Why a JSON patch could not be applied.
 #[derive(Debug, thiserror::Error)]
-pub enum JsonPatchError {
+pub(super) enum JsonPatchError {
     /// The patch document is not an array of RFC 6902 operations.
     #[error("the patch is not a JSON array of operations: {0}")]
     Malformed(serde_json::Error),
@@ -31,7 +31,7 @@ pub enum JsonPatchError {
 }
 
 /// Applies an RFC 6902 JSON patch to `doc`; on error `doc` is left unchanged.
-pub fn json_patch(doc: &mut Value, patch: &Value) -> Result<(), JsonPatchError> {
+pub(super) fn json_patch(doc: &mut Value, patch: &Value) -> Result<(), JsonPatchError> {
     let ops = json_patch::Patch::deserialize(patch).map_err(JsonPatchError::Malformed)?;
     json_patch::patch(doc, &ops)?;
     Ok(())

@@ -45,7 +45,7 @@ fn mode(policy: &Value) -> Option<&str> {
 /// Whether context-scraper in `ns` takes mutual TLS only. The most specific policy wins, as in
 /// Istio: one selecting the workload, then the namespace's, then the mesh-wide one in the
 /// control plane's namespace (`NS-istio`, each user's own).
-pub fn strict_for_scraper(store: &Store, ns: &str) -> bool {
+pub(super) fn strict_for_scraper(store: &Store, ns: &str) -> bool {
     let local = policies(store, ns);
     let selecting = local
         .iter()

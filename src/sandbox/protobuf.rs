@@ -60,7 +60,7 @@ const UNKNOWN: &[(u64, Field)] = &[
 
 /// Why a protobuf body could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ProtobufError {
+pub(super) enum ProtobufError {
     /// The bytes are not well-formed protobuf.
     #[error("malformed protobuf at byte {0}")]
     Malformed(usize),
@@ -205,7 +205,7 @@ fn message(b: &[u8], schema: &[(u64, Field)]) -> Result<Value, ProtobufError> {
 }
 
 /// Decodes a `k8s\0`-prefixed protobuf body into the JSON object it stands for.
-pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
+pub(super) fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
     let env = message(body.strip_prefix(b"k8s\0").unwrap_or(body), UNKNOWN)?;
     let kind = env
         .pointer("/typeMeta/kind")

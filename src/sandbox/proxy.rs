@@ -20,7 +20,7 @@ use super::types;
 
 /// Shared state of the proxy.
 #[derive(Debug, Clone)]
-pub struct ProxyState {
+pub(super) struct ProxyState {
     /// The API server's store (which Services exist).
     pub store: Arc<Store>,
     /// The delayed mesh view.
@@ -32,7 +32,7 @@ pub struct ProxyState {
 }
 
 /// The proxy's router: every request goes to [`forward`].
-pub fn router(state: ProxyState) -> Router {
+pub(super) fn router(state: ProxyState) -> Router {
     Router::new().fallback(forward).with_state(state)
 }
 
@@ -41,7 +41,7 @@ fn bad_gateway(why: String) -> Response {
 }
 
 /// Splits `context-scraper.user1.svc.cluster.local` into `("context-scraper", "user1")`.
-pub fn service_and_namespace(host: &str) -> Option<(&str, &str)> {
+pub(super) fn service_and_namespace(host: &str) -> Option<(&str, &str)> {
     let host = host.trim_end_matches('.');
     let short = host
         .strip_suffix(".svc.cluster.local")
@@ -139,7 +139,7 @@ fn scraper_workload(ns: &str) -> Workload {
 
 /// A request from `source` to context-scraper in `ns`, and the upstream call it makes, both
 /// recorded as the sidecars would report them.
-pub fn scrape(
+pub(super) fn scrape(
     p: &ProxyState,
     source: Source,
     ns: &str,
@@ -193,7 +193,7 @@ pub fn scrape(
 }
 
 /// The Route (route.openshift.io) whose `spec.host` is `host`, if any.
-pub fn route_for_host(store: &Store, host: &str) -> Option<Value> {
+pub(super) fn route_for_host(store: &Store, host: &str) -> Option<Value> {
     let rt = types::by_kind("route.openshift.io", "Route")?;
     let (routes, _) = store.list(
         rt,

@@ -8,10 +8,10 @@ use super::ids;
 use super::mesh::MeshView;
 
 /// The port the scraper's Service exposes.
-pub const PORT: u16 = 8080;
+pub(super) const PORT: u16 = 8080;
 
 /// The upstream the scraper calls for every search.
-pub const UPSTREAM_HOST: &str = "www.googleapis.com";
+pub(super) const UPSTREAM_HOST: &str = "www.googleapis.com";
 
 /// A fake Google API key; it leaks in error messages exactly like the real service's does, so
 /// labctl's redaction has something to redact.
@@ -101,12 +101,12 @@ fn econnreset(term: &str) -> Value {
 }
 
 /// Whether a request for `path?query` makes the scraper call its upstream.
-pub fn calls_upstream(path: &str, query: Option<&str>) -> bool {
+pub(super) fn calls_upstream(path: &str, query: Option<&str>) -> bool {
     path == "/scrape/custom_search" && term(query).is_some()
 }
 
 /// Answers a request for `path?query` given the user's mesh as the sidecar currently sees it.
-pub fn handle(path: &str, query: Option<&str>, mesh: Option<&MeshView>) -> Response {
+pub(super) fn handle(path: &str, query: Option<&str>, mesh: Option<&MeshView>) -> Response {
     match path {
         "/scrape/custom_search" => {}
         "/healthz" | "/health" => {

@@ -13,7 +13,7 @@ use super::types;
 pub const APPS_DOMAIN: &str = "apps.sandbox.local";
 
 /// The mesh config istiod reads for `user`; egress is locked down (`REGISTRY_ONLY`).
-pub fn mesh_config(user: &str) -> String {
+pub(super) fn mesh_config(user: &str) -> String {
     format!(
         "accessLogEncoding: JSON
 accessLogFile: /dev/stdout
@@ -49,7 +49,7 @@ fn create(
 }
 
 /// Creates namespaces, the mesh ConfigMap and the context-scraper for each of `users`.
-pub fn seed(store: &Store, users: &[String]) -> Result<(), ApiError> {
+pub(super) fn seed(store: &Store, users: &[String]) -> Result<(), ApiError> {
     for (i, user) in users.iter().enumerate() {
         let istio = format!("{user}-istio");
         for ns in [user, &istio] {

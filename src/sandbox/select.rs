@@ -16,7 +16,7 @@ enum LabelReq {
 
 /// A parsed `labelSelector`; empty matches everything.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LabelSelector(Vec<LabelReq>);
+pub(super) struct LabelSelector(Vec<LabelReq>);
 
 /// Splits on commas that are not inside parentheses (`a in (x,y),b`).
 fn split_top(s: &str) -> Vec<&str> {
@@ -59,7 +59,7 @@ fn parse_set(rest: &str, whole: &str) -> Result<Vec<String>, ApiError> {
 
 impl LabelSelector {
     /// Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`.
-    pub fn parse(s: &str) -> Result<LabelSelector, ApiError> {
+    pub(super) fn parse(s: &str) -> Result<LabelSelector, ApiError> {
         let mut reqs = Vec::new();
         for part in split_top(s) {
             let req = if let Some(k) = part.strip_prefix('!') {
@@ -87,7 +87,7 @@ impl LabelSelector {
     }
 
     /// Whether `obj`'s labels satisfy every requirement.
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(super) fn matches(&self, obj: &Value) -> bool {
         let labels = obj.pointer("/metadata/labels");
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
@@ -103,11 +103,11 @@ impl LabelSelector {
 
 /// A parsed `fieldSelector` over dotted paths (`metadata.name`, `involvedObject.uid`, ...).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FieldSelector(Vec<(Vec<String>, bool, String)>);
+pub(super) struct FieldSelector(Vec<(Vec<String>, bool, String)>);
 
 impl FieldSelector {
     /// Parses `metadata.name=x,involvedObject.kind!=Pod`.
-    pub fn parse(s: &str) -> Result<FieldSelector, ApiError> {
+    pub(super) fn parse(s: &str) -> Result<FieldSelector, ApiError> {
         let mut reqs = Vec::new();
         for part in split_top(s) {
             let (k, eq, v) = if let Some((k, v)) = part.split_once("!=") {
@@ -128,7 +128,7 @@ impl FieldSelector {
     }
 
     /// Whether `obj` satisfies every requirement (missing fields compare as "").
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(super) fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(path, eq, want)| {
             let mut cur = Some(obj);
             for seg in path {

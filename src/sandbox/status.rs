@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 /// A failed API request, rendered as a `meta/v1 Status` with its HTTP code.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code} {reason}: {message}")]
-pub struct ApiError {
+pub(super) struct ApiError {
     /// HTTP status code.
     pub code: u16,
     /// Machine-readable reason, e.g. `NotFound`.
@@ -34,7 +34,7 @@ impl ApiError {
     }
 
     /// 404: the named object does not exist.
-    pub fn not_found(group: &str, plural: &str, name: &str) -> ApiError {
+    pub(super) fn not_found(group: &str, plural: &str, name: &str) -> ApiError {
         ApiError::new(
             404,
             "NotFound",
@@ -44,7 +44,7 @@ impl ApiError {
     }
 
     /// 404: no such path or resource type.
-    pub fn no_route(path: &str) -> ApiError {
+    pub(super) fn no_route(path: &str) -> ApiError {
         ApiError::new(
             404,
             "NotFound",
@@ -53,7 +53,7 @@ impl ApiError {
     }
 
     /// 409: an object with this name exists already.
-    pub fn already_exists(group: &str, plural: &str, name: &str) -> ApiError {
+    pub(super) fn already_exists(group: &str, plural: &str, name: &str) -> ApiError {
         ApiError::new(
             409,
             "AlreadyExists",
@@ -63,7 +63,7 @@ impl ApiError {
     }
 
     /// 409: the update was based on an old resourceVersion.
-    pub fn conflict(group: &str, plural: &str, name: &str) -> ApiError {
+    pub(super) fn conflict(group: &str, plural: &str, name: &str) -> ApiError {
         ApiError::new(
             409,
             "Conflict",
@@ -76,7 +76,7 @@ impl ApiError {
     }
 
     /// 422: the object is not acceptable.
-    pub fn invalid(kind: &str, name: &str, why: &str) -> ApiError {
+    pub(super) fn invalid(kind: &str, name: &str, why: &str) -> ApiError {
         ApiError::new(
             422,
             "Invalid",
@@ -85,12 +85,12 @@ impl ApiError {
     }
 
     /// 400: the request itself is malformed.
-    pub fn bad_request(why: impl Into<String>) -> ApiError {
+    pub(super) fn bad_request(why: impl Into<String>) -> ApiError {
         ApiError::new(400, "BadRequest", why.into())
     }
 
     /// 403: the sandbox was told to refuse this verb.
-    pub fn forbidden(
+    pub(super) fn forbidden(
         verb: &str,
         group: &str,
         plural: &str,
@@ -115,7 +115,7 @@ impl ApiError {
     }
 
     /// 413: the request body is larger than the server takes.
-    pub fn too_large(limit: usize) -> ApiError {
+    pub(super) fn too_large(limit: usize) -> ApiError {
         ApiError::new(
             413,
             "RequestEntityTooLarge",
@@ -124,7 +124,7 @@ impl ApiError {
     }
 
     /// 405: the verb is not supported at this path.
-    pub fn method_not_allowed(method: &str) -> ApiError {
+    pub(super) fn method_not_allowed(method: &str) -> ApiError {
         ApiError::new(
             405,
             "MethodNotAllowed",
@@ -133,12 +133,12 @@ impl ApiError {
     }
 
     /// 410: a watch asked for history the server no longer keeps.
-    pub fn gone(rv: u64) -> ApiError {
+    pub(super) fn gone(rv: u64) -> ApiError {
         ApiError::new(410, "Expired", format!("too old resource version: {rv}"))
     }
 
     /// 415: a patch type the server does not understand.
-    pub fn unsupported_media(ct: &str) -> ApiError {
+    pub(super) fn unsupported_media(ct: &str) -> ApiError {
         ApiError::new(
             415,
             "UnsupportedMediaType",
@@ -149,7 +149,7 @@ impl ApiError {
     }
 
     /// The `Status` object.
-    pub fn to_status(&self) -> Value {
+    pub(super) fn to_status(&self) -> Value {
         let mut s = json!({
             "kind": "Status",
             "apiVersion": "v1",

@@ -18,7 +18,7 @@ const LOG_CAPACITY: usize = 20_000;
 
 /// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(super) enum ChangeKind {
     /// Created.
     Added,
     /// Updated or patched.
@@ -29,7 +29,7 @@ pub enum ChangeKind {
 
 impl ChangeKind {
     /// The watch event `type`.
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Added => "ADDED",
             ChangeKind::Modified => "MODIFIED",
@@ -40,7 +40,7 @@ impl ChangeKind {
 
 /// One committed change, as watches see it.
 #[derive(Debug)]
-pub struct Change {
+pub(super) struct Change {
     /// resourceVersion of the change.
     pub rv: u64,
     /// Type of the changed object.
@@ -79,7 +79,7 @@ struct Inner {
 
 /// Where a watch starts.
 #[derive(Debug)]
-pub struct WatchStart {
+pub(super) struct WatchStart {
     /// Changes to send first (synthetic ADDED events or replayed history), already filtered by type.
     pub initial: Vec<Arc<Change>>,
     /// The resourceVersion the initial events bring the client to.
@@ -90,7 +90,7 @@ pub struct WatchStart {
 
 /// The store shared by the API server, the proxy and the seeder.
 #[derive(Debug)]
-pub struct Store {
+pub(super) struct Store {
     inner: Mutex<Inner>,
     changes: broadcast::Sender<Arc<Change>>,
     mesh: Arc<Mesh>,
@@ -146,7 +146,7 @@ fn reconcile_deployment(obj: &mut Value) {
 
 impl Store {
     /// An empty store feeding `mesh`.
-    pub fn new(mesh: Arc<Mesh>) -> Store {
+    pub(super) fn new(mesh: Arc<Mesh>) -> Store {
         let (changes, _) = broadcast::channel(4096);
         Store {
             inner: Mutex::new(Inner::default()),
@@ -162,7 +162,7 @@ impl Store {
     }
 
     /// The object, with `apiVersion` as stored (the preferred version).
-    pub fn get(
+    pub(super) fn get(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -176,7 +176,7 @@ impl Store {
     }
 
     /// Matching objects in `ns` (all namespaces when `None`) and the list's resourceVersion.
-    pub fn list(
+    pub(super) fn list(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -322,7 +322,7 @@ impl Store {
     }
 
     /// Creates an object (POST); 409 if it exists, 404 if its namespace does not.
-    pub fn create(
+    pub(super) fn create(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -405,7 +405,7 @@ impl Store {
     }
 
     /// Replaces an object (PUT); 409 on a stale resourceVersion.
-    pub fn update(
+    pub(super) fn update(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -474,7 +474,7 @@ impl Store {
 
     /// Applies `f` to the stored object (PATCH); `create_missing` makes a missing object from an
     /// empty one instead of failing with 404 (server-side apply).
-    pub fn patch(
+    pub(super) fn patch(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -507,7 +507,7 @@ impl Store {
     }
 
     /// Deletes an object (and, for a namespace, everything in it); returns the deleted object.
-    pub fn delete(
+    pub(super) fn delete(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -538,7 +538,7 @@ impl Store {
 
     /// Starts a watch on `rt` in `ns`: from `since` (replaying the log) or, when `None`, with a
     /// synthetic ADDED event per existing object. 410 Gone when `since` is no longer in the log.
-    pub fn watch(
+    pub(super) fn watch(
         &self,
         rt: &'static ResourceType,
         ns: Option<&str>,
@@ -591,7 +591,7 @@ impl Store {
     }
 
     /// Every stored object, grouped by `apiVersion/kind`, for `/debug/state`.
-    pub fn dump(&self) -> Value {
+    pub(super) fn dump(&self) -> Value {
         let inner = self.lock();
         let mut by_type = serde_json::Map::new();
         for (k, v) in &inner.objects {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::types::ResourceType;
 
 /// Whether kubectl asked for a Table.
-pub fn wanted(headers: &HeaderMap) -> bool {
+pub(super) fn wanted(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -18,10 +18,10 @@ pub fn wanted(headers: &HeaderMap) -> bool {
 }
 
 /// The Content-Type of a Table response.
-pub const CONTENT_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+pub(super) const CONTENT_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 
 /// `k8s.io/apimachinery/pkg/util/duration.HumanDuration`, which the real server uses for AGE.
-pub fn human_duration(secs: i64) -> String {
+pub(super) fn human_duration(secs: i64) -> String {
     if secs < 0 {
         return "<invalid>".into();
     }
@@ -221,7 +221,7 @@ fn columns(rt: &ResourceType) -> Columns {
 
 /// A Table of `objects`; rows carry the full object when `include_object` is `Object`, else
 /// their metadata (which kubectl needs for `-A`, `--show-labels`).
-pub fn table(
+pub(super) fn table(
     rt: &ResourceType,
     objects: &[Value],
     rv: &str,

@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// Records kept at most; the oldest go first (a long `labctl sandbox` stays bounded).
-pub const CAPACITY: usize = 50_000;
+pub(super) const CAPACITY: usize = 50_000;
 
 /// Who sent a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Source {
+pub(super) enum Source {
     /// A client outside the mesh (the student's terminal, curl on the host).
     Unknown,
     /// A meshed workload.
@@ -19,7 +19,7 @@ pub enum Source {
 
 /// A workload as Istio labels it (`source_workload`, `source_app`, `source_version`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Workload {
+pub(super) struct Workload {
     /// Namespace.
     pub namespace: String,
     /// Deployment name.
@@ -32,7 +32,7 @@ pub struct Workload {
 
 /// Where a request went (`destination_service`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Destination {
+pub(super) enum Destination {
     /// A Kubernetes Service and the workload behind it.
     Service {
         /// The Service's namespace.
@@ -63,7 +63,7 @@ pub enum Destination {
 
 impl Destination {
     /// The namespace Kiali draws the destination in.
-    pub fn namespace(&self) -> &str {
+    pub(super) fn namespace(&self) -> &str {
         match self {
             Destination::Service { namespace, .. }
             | Destination::BlackHole { namespace }
@@ -75,7 +75,7 @@ impl Destination {
 
 /// `request_protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
+pub(super) enum Protocol {
     /// HTTP requests with a response code.
     Http,
     /// TCP connections (TLS to an outside host), judged by response flags.
@@ -84,7 +84,7 @@ pub enum Protocol {
 
 impl Protocol {
     /// Kiali's name.
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Protocol::Http => "http",
             Protocol::Tcp => "tcp",
@@ -94,7 +94,7 @@ impl Protocol {
 
 /// One request or connection.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(super) struct Record {
     /// When it finished.
     pub at: SystemTime,
     /// Who, where, how: the metric labels it counts under.
@@ -106,7 +106,7 @@ pub struct Record {
 /// What a record says besides its time and size: Istio's metric labels. Thousands of records
 /// share a handful of these, so the log keeps each once and counts by its index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Labels {
+pub(super) struct Labels {
     /// Who sent it.
     pub source: Source,
     /// Where it went.
@@ -173,7 +173,7 @@ impl Log {
 
 /// How many records of one label set fell in a window, and their bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Count {
+pub(super) struct Count {
     /// Records.
     pub records: u64,
     /// Their bytes in all.
@@ -182,13 +182,13 @@ pub struct Count {
 
 /// The bounded log of records.
 #[derive(Debug, Default)]
-pub struct Telemetry {
+pub(super) struct Telemetry {
     log: Mutex<Log>,
 }
 
 impl Telemetry {
     /// Adds a record, dropping the oldest beyond [`CAPACITY`].
-    pub fn record(&self, r: Record) {
+    pub(super) fn record(&self, r: Record) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         let labels = log.intern(r.labels);
         if log.entries.len() >= CAPACITY {
@@ -203,7 +203,7 @@ impl Telemetry {
 
     /// Calls `f` with each label set seen within `window` and its count (under the lock, so
     /// `f` borrows instead of cloning). One pass over the window's records, no hashing.
-    pub fn counts_within<T>(
+    pub(super) fn counts_within<T>(
         &self,
         window: Duration,
         f: impl FnOnce(&mut dyn Iterator<Item = (&Labels, Count)>) -> T,
@@ -224,7 +224,7 @@ impl Telemetry {
     }
 
     /// How many records are kept, for `/debug/state`.
-    pub fn count(&self) -> usize {
+    pub(super) fn count(&self) -> usize {
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -2,7 +2,7 @@
 
 /// One kind of resource served by the sandbox.
 #[derive(Debug)]
-pub struct ResourceType {
+pub(super) struct ResourceType {
     /// API group ("" for the core group).
     pub group: &'static str,
     /// Served versions, preferred first; all share one stored object.
@@ -42,7 +42,7 @@ macro_rules! rt {
 }
 
 /// Every type the sandbox serves.
-pub static TYPES: &[ResourceType] = &[
+pub(super) static TYPES: &[ResourceType] = &[
     rt!(
         "",
         &["v1"],
@@ -181,7 +181,7 @@ pub static TYPES: &[ResourceType] = &[
 ];
 
 /// The verbs every type supports, as discovery reports them.
-pub const VERBS: &[&str] = &[
+pub(super) const VERBS: &[&str] = &[
     "create",
     "delete",
     "deletecollection",
@@ -193,7 +193,7 @@ pub const VERBS: &[&str] = &[
 ];
 
 /// The API groups in discovery order (core group first).
-pub fn groups() -> Vec<&'static str> {
+pub(super) fn groups() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for t in TYPES {
         if !out.contains(&t.group) {
@@ -204,25 +204,25 @@ pub fn groups() -> Vec<&'static str> {
 }
 
 /// The versions a group serves, preferred first.
-pub fn group_versions(group: &str) -> Option<&'static [&'static str]> {
+pub(super) fn group_versions(group: &str) -> Option<&'static [&'static str]> {
     TYPES.iter().find(|t| t.group == group).map(|t| t.versions)
 }
 
 /// The type served at `group/version` under `plural`, if any.
-pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
+pub(super) fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
     TYPES
         .iter()
         .find(|t| t.group == group && t.plural == plural && t.versions.contains(&version))
 }
 
 /// The type with this kind in `group` (any version).
-pub fn by_kind(group: &str, kind: &str) -> Option<&'static ResourceType> {
+pub(super) fn by_kind(group: &str, kind: &str) -> Option<&'static ResourceType> {
     TYPES.iter().find(|t| t.group == group && t.kind == kind)
 }
 
 impl ResourceType {
     /// `apiVersion` for `version` of this type.
-    pub fn api_version(&self, version: &str) -> String {
+    pub(super) fn api_version(&self, version: &str) -> String {
         if self.group.is_empty() {
             version.to_string()
         } else {

@@ -21,7 +21,7 @@ const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 
 /// What the client asked of a watch.
 #[derive(Debug)]
-pub struct WatchRequest {
+pub(super) struct WatchRequest {
     /// Type being watched.
     pub rtype: &'static ResourceType,
     /// Version the client asked for (objects are rewritten to it).
@@ -100,7 +100,7 @@ impl State {
 
 /// The response body of a watch: `initial` events first, then live changes from `rx` after `rv`,
 /// until the client goes away (the stream is dropped), the timeout passes, or `shutdown` fires.
-pub fn body(
+pub(super) fn body(
     req: WatchRequest,
     initial: Vec<Arc<Change>>,
     rv: u64,

@@ -16,7 +16,7 @@ const UNAUTHORIZED_PAGE: &str = include_str!("assets/401.html");
 
 /// The token and the cookie that carries it.
 #[derive(Debug, Clone)]
-pub struct Access {
+pub(crate) struct Access {
     token: String,
     cookie: String,
 }
@@ -24,7 +24,7 @@ pub struct Access {
 impl Access {
     /// A fresh random token; the cookie name carries the port, since browsers
     /// share cookies between ports of one host.
-    pub fn new(port: u16) -> std::io::Result<Access> {
+    pub(crate) fn new(port: u16) -> std::io::Result<Access> {
         let mut bytes = [0u8; 24];
         std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
         let token = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -35,7 +35,7 @@ impl Access {
     }
 
     /// The token to print in the URL.
-    pub fn token(&self) -> &str {
+    pub(crate) fn token(&self) -> &str {
         &self.token
     }
 
@@ -96,7 +96,7 @@ fn foreign_origin(headers: &HeaderMap) -> bool {
 
 /// Middleware: lets a request through with a valid cookie (or token), refuses
 /// it with 401 otherwise, and refuses cross-origin WebSockets and writes with 403.
-pub async fn guard(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     let is_upgrade = headers.contains_key(header::UPGRADE);
     if (is_upgrade || req.method() != Method::GET) && foreign_origin(headers) {

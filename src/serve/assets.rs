@@ -8,7 +8,7 @@ use axum::routing::get;
 
 /// One embedded file.
 #[derive(Debug, Clone, Copy)]
-pub struct Asset {
+pub(crate) struct Asset {
     /// Its name under `/assets/`.
     pub name: &'static str,
     /// Its Content-Type.
@@ -18,7 +18,7 @@ pub struct Asset {
 }
 
 /// `serve`'s own assets.
-pub const SERVE_ASSETS: &[Asset] = &[
+pub(crate) const SERVE_ASSETS: &[Asset] = &[
     Asset {
         name: "serve.js",
         mime: "text/javascript; charset=utf-8",
@@ -37,7 +37,7 @@ pub const SERVE_ASSETS: &[Asset] = &[
 ];
 
 /// Routes `/assets/{name}` to `assets`.
-pub fn router<S: Clone + Send + Sync + 'static>(assets: &'static [Asset]) -> Router<S> {
+pub(crate) fn router<S: Clone + Send + Sync + 'static>(assets: &'static [Asset]) -> Router<S> {
     Router::new().route(
         "/assets/{name}",
         get(move |Path(name): Path<String>| async move { lookup(assets, &name) }),

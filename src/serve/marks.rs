@@ -5,7 +5,7 @@
 
 /// A shell-integration mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
+pub(crate) enum Mark {
     /// The prompt is being drawn.
     PromptStart,
     /// The prompt is drawn; what follows is typed input.
@@ -18,7 +18,7 @@ pub enum Mark {
 
 /// A piece of the stream: text to draw, or a mark between texts.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Piece<'a> {
+pub(crate) enum Piece<'a> {
     /// Bytes for the screen.
     Text(&'a [u8]),
     /// A mark at this point.
@@ -31,14 +31,14 @@ const LONGEST: usize = 64;
 
 /// Splits a byte stream into text and marks across reads.
 #[derive(Debug, Default)]
-pub struct MarkScanner {
+pub(crate) struct MarkScanner {
     held: Vec<u8>,
     buf: Vec<u8>,
 }
 
 impl MarkScanner {
     /// Feeds one read; calls `each` for every piece in order.
-    pub fn feed(&mut self, bytes: &[u8], mut each: impl FnMut(Piece<'_>)) {
+    pub(crate) fn feed(&mut self, bytes: &[u8], mut each: impl FnMut(Piece<'_>)) {
         self.buf.clear();
         self.buf.append(&mut self.held);
         self.buf.extend_from_slice(bytes);

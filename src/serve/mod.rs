@@ -3,23 +3,23 @@
 //! with Run and Check on every step, guarded by a token (see `access`).
 //! `server` starts it, and the instructor board's page too.
 
-pub mod access;
-pub mod assets;
-pub mod marks;
-pub mod page;
-pub mod progress;
-pub mod screen;
-pub mod server;
-pub mod steps;
-pub mod terminal;
+pub(crate) mod access;
+pub(crate) mod assets;
+pub(crate) mod marks;
+pub(crate) mod page;
+pub(crate) mod progress;
+pub(crate) mod screen;
+pub(crate) mod server;
+pub(crate) mod steps;
+pub(crate) mod terminal;
 mod web;
 
 use std::path::PathBuf;
 
-pub use web::{App, router};
+pub(crate) use web::{App, router};
 
 /// The folder images and other files beside the labs are served from.
-pub fn files_root(workshop_root: &std::path::Path) -> PathBuf {
+pub(crate) fn files_root(workshop_root: &std::path::Path) -> PathBuf {
     if workshop_root.is_dir() {
         workshop_root.to_path_buf()
     } else {

@@ -11,7 +11,7 @@ use crate::mdbook::render::render_chapter;
 use crate::vars::Sources;
 
 /// The whole page, or the diagnostics of a lab that cannot be rendered.
-pub fn render(
+pub(crate) fn render(
     workshops: &[LoadedWorkshop],
     sources: &Sources,
     terminals: &[u32],
@@ -73,7 +73,7 @@ fn escape(s: &str) -> String {
 
 /// A file next to the labs (images), or None when `rel` is not one to serve:
 /// outside the folder, hidden, or a markdown page.
-pub fn workshop_file(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn workshop_file(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
     let rel = Path::new(rel);
     let safe = rel.components().all(|c| match c {
         std::path::Component::Normal(s) => !s.to_string_lossy().starts_with('.'),

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::event::CheckStatus;
 
 /// File name of the progress file in the working folder.
-pub const FILE_NAME: &str = ".labctl-progress.json";
+pub(crate) const FILE_NAME: &str = ".labctl-progress.json";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Never run or checked (or reset).
     NotStarted,
     /// Running or being checked now.
@@ -27,7 +27,7 @@ pub enum Outcome {
 
 /// One check's result as the page shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckView {
+pub(crate) struct CheckView {
     /// exit, stdout, json, http, kube, command, output.
     pub kind: String,
     /// The check in plain English.
@@ -50,7 +50,7 @@ pub struct CheckView {
 
 /// A step's last result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRecord {
+pub(crate) struct StepRecord {
     /// Where it stands.
     pub outcome: Outcome,
     /// run, check or interrupt.
@@ -69,14 +69,14 @@ pub struct StepRecord {
 
 /// Every step's record, as stored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// By step id.
     pub steps: BTreeMap<String, StepRecord>,
 }
 
 /// The progress file and its contents.
 #[derive(Debug)]
-pub struct ProgressFile {
+pub(crate) struct ProgressFile {
     path: PathBuf,
     /// What it holds.
     pub progress: Progress,
@@ -84,7 +84,7 @@ pub struct ProgressFile {
 
 impl ProgressFile {
     /// Reads `dir/FILE_NAME`; a missing or unreadable file is a fresh start.
-    pub fn open(dir: &Path) -> ProgressFile {
+    pub(crate) fn open(dir: &Path) -> ProgressFile {
         let path = dir.join(FILE_NAME);
         let progress = std::fs::read(&path)
             .ok()
@@ -94,13 +94,13 @@ impl ProgressFile {
     }
 
     /// Records a step's result and saves.
-    pub fn record(&mut self, id: &str, rec: StepRecord) -> std::io::Result<()> {
+    pub(crate) fn record(&mut self, id: &str, rec: StepRecord) -> std::io::Result<()> {
         self.progress.steps.insert(id.to_string(), rec);
         self.save()
     }
 
     /// Forgets everything (the page's Reset).
-    pub fn reset(&mut self) -> std::io::Result<()> {
+    pub(crate) fn reset(&mut self) -> std::io::Result<()> {
         self.progress = Progress::default();
         match std::fs::remove_file(&self.path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -117,7 +117,7 @@ impl ProgressFile {
 }
 
 /// Seconds since the epoch, now.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

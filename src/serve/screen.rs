@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// What one viewer last saw, to send only what changed.
 #[derive(Debug, Default)]
-pub struct Viewer {
+pub(crate) struct Viewer {
     rows: Vec<String>,
     size: (u16, u16),
 }
@@ -19,7 +19,7 @@ const DIM: u8 = 16;
 
 impl Viewer {
     /// The next frame for this viewer, or None when nothing it shows changed.
-    pub fn frame(&mut self, screen: &vt100::Screen) -> Option<Value> {
+    pub(crate) fn frame(&mut self, screen: &vt100::Screen) -> Option<Value> {
         let size = screen.size();
         let full = size != self.size;
         if full {

@@ -18,7 +18,7 @@ const DRAIN: Duration = Duration::from_secs(1);
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub(crate) enum StartError {
     /// The address is taken or not ours.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -33,7 +33,7 @@ pub enum StartError {
 }
 
 /// A bound listener and the token that guards it.
-pub struct Server {
+pub(crate) struct Server {
     listener: TcpListener,
     /// The token layer for the bound port.
     pub access: Arc<Access>,
@@ -41,7 +41,7 @@ pub struct Server {
 
 impl Server {
     /// Binds `addr` (port 0: a free port) and makes the token for the port bound.
-    pub async fn bind(addr: SocketAddr) -> Result<Server, StartError> {
+    pub(crate) async fn bind(addr: SocketAddr) -> Result<Server, StartError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
@@ -54,7 +54,7 @@ impl Server {
     }
 
     /// The address to open, with the token: loopback when bound to every interface.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let (host, port) = match self.listener.local_addr() {
             Ok(a) if a.ip().is_unspecified() => ("127.0.0.1".to_string(), a.port()),
             Ok(a) => (a.ip().to_string(), a.port()),
@@ -65,7 +65,7 @@ impl Server {
 
     /// Prints `labctl COMMAND: open URL` on stdout (scripts read it there) and, with
     /// `open`, hands the URL to the desktop's browser.
-    pub fn announce(&self, command: &str, open: bool) {
+    pub(crate) fn announce(&self, command: &str, open: bool) {
         let url = self.url();
         crate::stdout::print(&format!("labctl {command}: open {url}\n"));
         if open {
@@ -78,7 +78,7 @@ impl Server {
     }
 
     /// Serves `routes` until `stop` completes, then gives open requests [`DRAIN`] to end.
-    pub async fn run(
+    pub(crate) async fn run(
         self,
         routes: Router,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -106,7 +106,7 @@ impl Server {
 }
 
 /// Ctrl-C or SIGTERM, for a server that has no other reason to stop.
-pub async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
     tokio::select! {

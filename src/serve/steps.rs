@@ -21,7 +21,7 @@ use crate::plan::{PlannedLab, PlannedStep};
 
 /// Why an action could not be done.
 #[derive(Debug, thiserror::Error)]
-pub enum ActionError {
+pub(crate) enum ActionError {
     /// No step has this id.
     #[error("no step has the id `{0}`")]
     UnknownStep(String),
@@ -34,14 +34,14 @@ pub enum ActionError {
 }
 
 /// The terminals of the one student, started on first use.
-pub struct TerminalSet {
+pub(crate) struct TerminalSet {
     spec: ShellSpec,
     live: Mutex<BTreeMap<u32, Arc<Terminal>>>,
 }
 
 impl TerminalSet {
     /// No shell runs until a terminal is first used.
-    pub fn new(spec: ShellSpec) -> TerminalSet {
+    pub(crate) fn new(spec: ShellSpec) -> TerminalSet {
         TerminalSet {
             spec,
             live: Mutex::new(BTreeMap::new()),
@@ -50,7 +50,7 @@ impl TerminalSet {
 
     /// Terminal `n`, started when it is not running (a shell that exited is replaced
     /// only by `restart`, so its tab can say that it exited).
-    pub fn get(&self, n: u32) -> std::io::Result<Arc<Terminal>> {
+    pub(crate) fn get(&self, n: u32) -> std::io::Result<Arc<Terminal>> {
         let mut live = self.live.lock().expect("not poisoned");
         if let Some(t) = live.get(&n) {
             return Ok(t.clone());
@@ -61,7 +61,7 @@ impl TerminalSet {
     }
 
     /// A new shell for terminal `n`.
-    pub fn restart(&self, n: u32) -> std::io::Result<Arc<Terminal>> {
+    pub(crate) fn restart(&self, n: u32) -> std::io::Result<Arc<Terminal>> {
         if let Some(old) = self.live.lock().expect("not poisoned").remove(&n) {
             old.close();
         }
@@ -69,7 +69,7 @@ impl TerminalSet {
     }
 
     /// Ends every shell and what runs in its session.
-    pub fn close_all(&self) {
+    pub(crate) fn close_all(&self) {
         for (_, t) in std::mem::take(&mut *self.live.lock().expect("not poisoned")) {
             t.close();
         }
@@ -77,7 +77,7 @@ impl TerminalSet {
 }
 
 /// The workshop as served: filled labs, the student's terminals, their progress.
-pub struct Workshop {
+pub(crate) struct Workshop {
     /// Labs in SUMMARY order, variables filled.
     pub labs: Vec<PlannedLab>,
     /// The engine's judging.
@@ -94,7 +94,7 @@ pub struct Workshop {
 
 impl Workshop {
     /// A workshop with nothing running.
-    pub fn new(
+    pub(crate) fn new(
         labs: Vec<PlannedLab>,
         judge: StepJudge,
         terminals: TerminalSet,
@@ -112,7 +112,7 @@ impl Workshop {
     }
 
     /// The lab and step with this id.
-    pub fn find(&self, id: &str) -> Result<(&PlannedLab, &PlannedStep), ActionError> {
+    pub(crate) fn find(&self, id: &str) -> Result<(&PlannedLab, &PlannedStep), ActionError> {
         self.labs
             .iter()
             .find_map(|l| l.steps.iter().find(|s| s.step.id == id).map(|s| (l, s)))
@@ -120,7 +120,7 @@ impl Workshop {
     }
 
     /// Terminal numbers the labs use (at least terminal 1).
-    pub fn terminal_numbers(&self) -> Vec<u32> {
+    pub(crate) fn terminal_numbers(&self) -> Vec<u32> {
         let mut n: Vec<u32> = self
             .labs
             .iter()
@@ -177,7 +177,7 @@ impl Workshop {
     }
 
     /// Stops a running Check (or the wait of a Run).
-    pub fn cancel(&self, id: &str) -> Result<bool, ActionError> {
+    pub(crate) fn cancel(&self, id: &str) -> Result<bool, ActionError> {
         self.find(id)?;
         Ok(
             match self.running.lock().expect("not poisoned").remove(id) {
@@ -192,7 +192,7 @@ impl Workshop {
 
     /// Run: types the command into its terminal (every terminal for `execute-all`),
     /// waits for the shell's end mark, and judges the output as `labctl run` does.
-    pub async fn run(&self, id: &str) -> Result<StepRecord, ActionError> {
+    pub(crate) async fn run(&self, id: &str) -> Result<StepRecord, ActionError> {
         let (lab, ps) = self.find(id)?;
         match ps.step.kind {
             StepKind::Execute => {}
@@ -325,7 +325,7 @@ impl Workshop {
 
     /// Check: the step's state checks, now, in order, each waiting as its
     /// `within` says; the first that fails ends the check (its reason is the one to fix).
-    pub async fn check(&self, id: &str) -> Result<StepRecord, ActionError> {
+    pub(crate) async fn check(&self, id: &str) -> Result<StepRecord, ActionError> {
         let (_, ps) = self.find(id)?;
         let state: Vec<&CheckSpec> = ps.checks.iter().filter(|c| c.kind.is_state()).collect();
         if state.is_empty() {
@@ -363,7 +363,7 @@ impl Workshop {
     }
 
     /// Interrupt: Ctrl-C into the step's terminal.
-    pub async fn interrupt(&self, id: &str) -> Result<StepRecord, ActionError> {
+    pub(crate) async fn interrupt(&self, id: &str) -> Result<StepRecord, ActionError> {
         let (_, ps) = self.find(id)?;
         for n in self.terminals_of(ps) {
             self.terminal(n)?
@@ -389,7 +389,7 @@ impl Workshop {
     }
 
     /// Every step's record, with `running` for what runs now.
-    pub fn progress_json(&self) -> Value {
+    pub(crate) fn progress_json(&self) -> Value {
         let stored = self.progress.lock().expect("not poisoned").progress.clone();
         let running = self.running.lock().expect("not poisoned");
         let mut steps = serde_json::Map::new();
@@ -411,12 +411,12 @@ impl Workshop {
     }
 
     /// Forgets every outcome.
-    pub fn reset(&self) -> std::io::Result<()> {
+    pub(crate) fn reset(&self) -> std::io::Result<()> {
         self.progress.lock().expect("not poisoned").reset()
     }
 
     /// The labs, steps and checks, for the page and for scripts.
-    pub fn workshop_json(&self) -> Value {
+    pub(crate) fn workshop_json(&self) -> Value {
         let labs: Vec<Value> = self
             .labs
             .iter()

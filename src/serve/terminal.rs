@@ -19,13 +19,13 @@ use crate::shell::clean_terminal_text;
 use crate::shell::process_group::{live_members, signal_session};
 
 /// Screen size a terminal starts with (the page resizes it).
-pub const DEFAULT_SIZE: (u16, u16) = (30, 100);
+pub(crate) const DEFAULT_SIZE: (u16, u16) = (30, 100);
 /// Bytes of one command's output kept for its checks.
 const CAPTURE_CAP: usize = 1 << 20;
 
 /// The rc file every terminal's bash reads: marks in PROMPT_COMMAND and PS0
 /// (OSC 133, as VS Code's shell integration sets them), a short prompt.
-pub const RC: &str = r#"# labctl serve: shell integration (OSC 133) for every command, typed or clicked.
+pub(crate) const RC: &str = r#"# labctl serve: shell integration (OSC 133) for every command, typed or clicked.
 __labctl_status() { local s=$?; printf '\033]133;D;%s\007' "$s"; }
 PROMPT_COMMAND=__labctl_status
 PS1='\[\033]133;A\007\]\[\033[1;34m\]\W\[\033[0m\] \$ \[\033]133;B\007\]'
@@ -35,7 +35,7 @@ HISTFILE=
 
 /// How a command run in a terminal ended.
 #[derive(Debug, Clone)]
-pub struct Finished {
+pub(crate) struct Finished {
     /// Exit status from the `D` mark.
     pub exit_code: Option<i32>,
     /// What it printed, control sequences removed.
@@ -44,7 +44,7 @@ pub struct Finished {
 
 /// What happens in a terminal, for whoever waits on it.
 #[derive(Debug, Clone)]
-pub enum TermEvent {
+pub(crate) enum TermEvent {
     /// A command started (the `C` mark).
     Started,
     /// The first output bytes after a start arrived.
@@ -72,7 +72,7 @@ struct State {
 }
 
 /// One terminal: the shell's pty, its screen and its events.
-pub struct Terminal {
+pub(crate) struct Terminal {
     number: u32,
     writer: Mutex<File>,
     master: OwnedFd,
@@ -84,7 +84,7 @@ pub struct Terminal {
 
 /// How to start a terminal's shell.
 #[derive(Debug, Clone)]
-pub struct ShellSpec {
+pub(crate) struct ShellSpec {
     /// The shell (bash).
     pub shell: PathBuf,
     /// The rc file with the marks.
@@ -97,7 +97,7 @@ pub struct ShellSpec {
 
 impl Terminal {
     /// Starts terminal `number`'s shell on a new pty.
-    pub fn spawn(number: u32, spec: &ShellSpec) -> std::io::Result<Arc<Terminal>> {
+    pub(crate) fn spawn(number: u32, spec: &ShellSpec) -> std::io::Result<Arc<Terminal>> {
         let size = Winsize {
             ws_row: DEFAULT_SIZE.0,
             ws_col: DEFAULT_SIZE.1,
@@ -170,12 +170,12 @@ impl Terminal {
     }
 
     /// Its number (`execute-2` is terminal 2).
-    pub fn number(&self) -> u32 {
+    pub(crate) fn number(&self) -> u32 {
         self.number
     }
 
     /// Writes keystrokes (or a paste) to the shell.
-    pub fn input(&self, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn input(&self, bytes: &[u8]) -> std::io::Result<()> {
         let mut w = self.writer.lock().expect("not poisoned");
         w.write_all(bytes)?;
         w.flush()
@@ -183,7 +183,7 @@ impl Terminal {
 
     /// Types a command the way a paste does (bracketed when the shell asked
     /// for it, as readline does), then Enter.
-    pub fn type_command(&self, command: &str) -> std::io::Result<()> {
+    pub(crate) fn type_command(&self, command: &str) -> std::io::Result<()> {
         let text = command.trim_end_matches('\n').replace('\n', "\r");
         let bracketed = self.lock().parser.screen().bracketed_paste();
         let mut bytes = Vec::with_capacity(text.len() + 16);
@@ -199,12 +199,12 @@ impl Terminal {
     }
 
     /// Ctrl-C, as the student would press it.
-    pub fn interrupt(&self) -> std::io::Result<()> {
+    pub(crate) fn interrupt(&self) -> std::io::Result<()> {
         self.input(b"\x03")
     }
 
     /// Resizes the pty and the screen.
-    pub fn resize(&self, rows: u16, cols: u16) {
+    pub(crate) fn resize(&self, rows: u16, cols: u16) {
         let (rows, cols) = (rows.clamp(2, 500), cols.clamp(10, 500));
         let size = Winsize {
             ws_row: rows,
@@ -224,37 +224,37 @@ impl Terminal {
     }
 
     /// Runs `f` on the current screen.
-    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
+    pub(crate) fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
         f(self.lock().parser.screen())
     }
 
     /// Changes whenever the screen does.
-    pub fn screen_changes(&self) -> watch::Receiver<u64> {
+    pub(crate) fn screen_changes(&self) -> watch::Receiver<u64> {
         self.screen_version.clone()
     }
 
     /// Command starts, ends and the shell's exit.
-    pub fn events(&self) -> broadcast::Receiver<TermEvent> {
+    pub(crate) fn events(&self) -> broadcast::Receiver<TermEvent> {
         self.events.subscribe()
     }
 
     /// The shell has exited.
-    pub fn exited(&self) -> bool {
+    pub(crate) fn exited(&self) -> bool {
         self.lock().exited
     }
 
     /// A command runs now (a `C` mark with no `D` yet).
-    pub fn busy(&self) -> bool {
+    pub(crate) fn busy(&self) -> bool {
         self.lock().tracker.capture.is_some()
     }
 
     /// Status of the last command that finished.
-    pub fn last_exit(&self) -> Option<i32> {
+    pub(crate) fn last_exit(&self) -> Option<i32> {
         self.lock().tracker.last_exit
     }
 
     /// Ends the shell and everything in its session.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         if self.pid > 0 {
             signal_session(self.pid, Some(self.pid), Signal::SIGHUP);
             signal_session(self.pid, None, Signal::SIGHUP);
@@ -349,7 +349,7 @@ fn read_loop(
 }
 
 /// Writes the rc file into `dir`.
-pub fn write_rcfile(dir: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn write_rcfile(dir: &Path) -> std::io::Result<PathBuf> {
     let path = dir.join("bashrc");
     std::fs::write(&path, RC)?;
     Ok(path)

@@ -21,7 +21,7 @@ use super::screen::Viewer;
 use super::steps::{ActionError, Workshop};
 
 /// Everything the routes share.
-pub struct App {
+pub(crate) struct App {
     /// The token layer.
     pub access: Arc<Access>,
     /// The workshop, its terminals and progress.
@@ -35,7 +35,7 @@ pub struct App {
 type Shared = Arc<App>;
 
 /// Every route, behind the token guard.
-pub fn router(app: Shared) -> Router {
+pub(crate) fn router(app: Shared) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/api/workshop", get(workshop))

@@ -21,21 +21,21 @@ use nix::unistd::Pid;
 use crate::cancel::Cancel;
 
 /// The environment variable that marks every process of a run (`<labctl pid>.<random>`).
-pub const RUN_ID_VAR: &str = "LABCTL_RUN_ID";
+pub(crate) const RUN_ID_VAR: &str = "LABCTL_RUN_ID";
 /// The environment variable that says which terminal, background step or
 /// command a process belongs to (labctl-internal).
-pub const SCOPE_VAR: &str = "LABCTL_SCOPE";
+pub(crate) const SCOPE_VAR: &str = "LABCTL_SCOPE";
 
 /// Pids labctl started itself (shells, commands): children, but not escapees.
 static SPAWNED: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
 /// Makes labctl the reaper of every orphan below it; false where the kernel refuses.
-pub fn become_subreaper() -> bool {
+pub(crate) fn become_subreaper() -> bool {
     nix::sys::prctl::set_child_subreaper(true).is_ok()
 }
 
 /// A run id for [`RUN_ID_VAR`]: labctl's pid and a random part.
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

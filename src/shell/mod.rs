@@ -11,11 +11,11 @@
 
 pub mod affinity;
 mod capture;
-pub mod escapees;
+pub(crate) mod escapees;
 mod oneshot;
-pub mod preflight;
+pub(crate) mod preflight;
 pub(crate) mod process_group;
-pub mod quote;
+pub(crate) mod quote;
 mod terminal;
 mod text_clean;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// Why the shell or the working directory cannot serve.
 #[derive(Debug, thiserror::Error)]
-pub enum PreflightError {
+pub(crate) enum PreflightError {
     /// `--workdir` is missing or not a directory.
     #[error("the working directory {0} does not exist or is not a directory (--workdir)")]
     Workdir(PathBuf),
@@ -29,7 +29,7 @@ pub enum PreflightError {
 const PROBE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Checks that `workdir` is a directory and that `shell` starts and runs `exit 0`.
-pub fn check(shell: &Path, workdir: &Path) -> Result<(), PreflightError> {
+pub(crate) fn check(shell: &Path, workdir: &Path) -> Result<(), PreflightError> {
     if !workdir.is_dir() {
         return Err(PreflightError::Workdir(workdir.to_path_buf()));
     }

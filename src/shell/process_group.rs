@@ -110,7 +110,7 @@ pub(crate) enum Procs {
 
 impl Target<'_> {
     /// Sends `sig` to every process of the target; false when none was found.
-    pub fn signal(&self, sig: Signal) -> bool {
+    pub(crate) fn signal(&self, sig: Signal) -> bool {
         let mut any = match self.procs {
             Procs::Group(pgid) => signal_group(pgid, sig),
             Procs::Session { sid, except } => signal_session(sid, except, sig) > 0,
@@ -122,7 +122,7 @@ impl Target<'_> {
     }
 
     /// True while a process of the target is alive.
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         let mine = match self.procs {
             Procs::Group(pgid) => pgid > 1 && killpg(Pid::from_raw(pgid), None).is_ok(),
             Procs::Session { sid, except } => !live_members(sid, except).is_empty(),
@@ -149,7 +149,7 @@ pub(crate) struct Escalation {
 
 impl Escalation {
     /// Not started: nothing is sent until [`Escalation::start`].
-    pub fn new(polite: &'static [Signal], grace: Duration) -> Escalation {
+    pub(crate) fn new(polite: &'static [Signal], grace: Duration) -> Escalation {
         Escalation {
             polite,
             sent: 0,
@@ -159,7 +159,7 @@ impl Escalation {
     }
 
     /// Sends the first signal (SIGKILL when no grace is left).
-    pub fn start(&mut self, target: &Target<'_>, cancel: &Cancel) {
+    pub(crate) fn start(&mut self, target: &Target<'_>, cancel: &Cancel) {
         if self.next.is_none() {
             if cancel.is_killing() {
                 self.sent = self.polite.len();
@@ -169,17 +169,17 @@ impl Escalation {
     }
 
     /// True once the first signal went.
-    pub fn started(&self) -> bool {
+    pub(crate) fn started(&self) -> bool {
         self.next.is_some()
     }
 
     /// True once SIGKILL went.
-    pub fn killed(&self) -> bool {
+    pub(crate) fn killed(&self) -> bool {
         self.sent > self.polite.len()
     }
 
     /// The last signal sent.
-    pub fn last(&self) -> Option<Signal> {
+    pub(crate) fn last(&self) -> Option<Signal> {
         match self.sent {
             0 => None,
             n if n > self.polite.len() => Some(Signal::SIGKILL),
@@ -188,13 +188,13 @@ impl Escalation {
     }
 
     /// When [`Escalation::advance`] is due; `otherwise` before the start.
-    pub fn due(&self, otherwise: Instant) -> Instant {
+    pub(crate) fn due(&self, otherwise: Instant) -> Instant {
         self.next.unwrap_or(otherwise)
     }
 
     /// Sends the next signal; false when SIGKILL went already and the target
     /// still did not end (the caller gives up on it).
-    pub fn advance(&mut self, target: &Target<'_>) -> bool {
+    pub(crate) fn advance(&mut self, target: &Target<'_>) -> bool {
         if self.killed() {
             return false;
         }
@@ -215,7 +215,7 @@ impl Escalation {
     }
 
     /// No grace left: SIGKILL now, unless it went already.
-    pub fn hurry(&mut self, target: &Target<'_>) {
+    pub(crate) fn hurry(&mut self, target: &Target<'_>) {
         if self.started() && !self.killed() {
             self.sent = self.polite.len();
             self.advance(target);

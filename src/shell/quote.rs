@@ -8,12 +8,12 @@ use std::borrow::Cow;
 
 /// `word` inside single quotes, always: the form `labctl sandbox` prints in
 /// its `export` lines and terminals type for paths, whatever they hold.
-pub fn single_quoted(word: &str) -> String {
+pub(crate) fn single_quoted(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 /// `word` as it is when every character is safe unquoted, else single-quoted.
-pub fn quoted_if_needed(word: &str) -> Cow<'_, str> {
+pub(crate) fn quoted_if_needed(word: &str) -> Cow<'_, str> {
     let plain = !word.is_empty()
         && word
             .chars()

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 /// True when `actual` contains everything `expected` names.
-pub fn matches(expected: &Value, actual: &Value) -> bool {
+pub(super) fn matches(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => e
             .iter()
@@ -86,7 +86,7 @@ fn likeness(expected: &Value, actual: &Value) -> usize {
 /// (pruned recursively), arrays list, in expected order, the element each expected one
 /// matched (or the most alike unused one). Diffing `expected` against this shows only
 /// what differs, not the rest of the object.
-pub fn prune(expected: &Value, actual: &Value) -> Value {
+pub(super) fn prune(expected: &Value, actual: &Value) -> Value {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => Value::Object(
             e.iter()
@@ -125,7 +125,7 @@ fn yaml(v: &Value) -> String {
 }
 
 /// A unified diff, in YAML, of `expected` against the matching part of `actual`.
-pub fn diff(expected: &Value, actual: &Value) -> String {
+pub(super) fn diff(expected: &Value, actual: &Value) -> String {
     let want = yaml(expected);
     let got = yaml(&prune(expected, actual));
     similar::TextDiff::from_lines(&want, &got)

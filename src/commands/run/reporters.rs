@@ -121,7 +121,7 @@ pub(super) struct Reporting {
 impl Reporting {
     /// Starts the task; the sink it returns is the engine's. A reporter's error
     /// is printed and cancels the run.
-    pub fn start(
+    pub(super) fn start(
         mut reporters: Vec<Box<dyn Reporter>>,
         mesh: Option<MeshFetch>,
         cancel: CancelHandle,
@@ -150,7 +150,7 @@ impl Reporting {
 
     /// Waits for the last event to be reported (every sink dropped); whether
     /// every report was written.
-    pub async fn finish(self) -> bool {
+    pub(super) async fn finish(self) -> bool {
         self.task.await.unwrap_or(false)
     }
 }

@@ -23,7 +23,7 @@ pub(super) struct Started {
 
 impl Started {
     /// Nothing started yet; `grace` and `cancel` are the run's.
-    pub fn new(grace: Duration, cancel: Cancel) -> Started {
+    pub(super) fn new(grace: Duration, cancel: Cancel) -> Started {
         Started {
             grace,
             cancel,
@@ -33,22 +33,22 @@ impl Started {
     }
 
     /// SIGTERM → SIGKILL grace of the run.
-    pub fn grace(&self) -> Duration {
+    pub(super) fn grace(&self) -> Duration {
         self.grace
     }
 
     /// The run's cancellation (signals cancel it).
-    pub fn cancel(&self) -> Cancel {
+    pub(super) fn cancel(&self) -> Cancel {
         self.cancel.clone()
     }
 
     /// The sandbox, once started.
-    pub fn sandbox(&self) -> Option<&Sandbox> {
+    pub(super) fn sandbox(&self) -> Option<&Sandbox> {
         self.sandbox.as_ref()
     }
 
     /// Gives each user a private copy of `workdir`: files steps write never clash.
-    pub fn copy_working_folders(
+    pub(super) fn copy_working_folders(
         &mut self,
         plans: &mut [UserPlan],
         workdir: &Path,
@@ -68,7 +68,7 @@ impl Started {
     }
 
     /// Starts the sandbox, seeded with every user the run names.
-    pub async fn start_sandbox(
+    pub(super) async fn start_sandbox(
         &mut self,
         request: &Request,
         users: &[Option<User>],
@@ -85,7 +85,7 @@ impl Started {
     }
 
     /// Ends the processes steps detached, stops the sandbox, removes the copies.
-    pub async fn end(self) {
+    pub(super) async fn end(self) {
         // Whatever is still adopted now escaped every terminal and command.
         escapees::end(None, self.grace, &self.cancel).await;
         if let Some(s) = self.sandbox {
