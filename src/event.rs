@@ -268,6 +268,13 @@ pub(crate) enum CheckStatus {
     Skipped,
 }
 
+impl CheckStatus {
+    /// Did not hold or could not be evaluated: a check the student must see.
+    pub(crate) fn is_failure(self) -> bool {
+        matches!(self, CheckStatus::Failed | CheckStatus::Error)
+    }
+}
+
 /// One check's result. Deserialisable so `labctl report merge` can read JSON
 /// reports back; fields the JSON report leaves out come back as defaults.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -81,10 +81,7 @@ fn check_results(
                 outcome,
                 message,
                 plain: crate::mdbook::plain_english::sentence(spec),
-                hint: match outcome {
-                    CheckStatus::Failed | CheckStatus::Error => spec.hint.clone(),
-                    _ => None,
-                },
+                hint: spec.hint.clone().filter(|_| outcome.is_failure()),
                 line: spec.line,
             }
         })

@@ -135,7 +135,7 @@ impl StdinPrompter {
                 CheckStatus::Skipped => dim.apply_to("⊘").to_string(),
             };
             self.say(&format!("  {m} {}", self.sentence(c)));
-            if with_details && matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error) {
+            if with_details && c.outcome.is_failure() {
                 for l in c.message.iter().flat_map(|m| m.lines()) {
                     self.say(&format!("      {l}"));
                 }

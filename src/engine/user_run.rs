@@ -267,7 +267,7 @@ impl UserRun<'_> {
             plain_english::sentence(spec),
             res,
         );
-        if matches!(r.outcome, CheckStatus::Failed | CheckStatus::Error) {
+        if r.outcome.is_failure() {
             r.hint = spec.hint.as_ref().map(|h| self.redactor.apply(h));
         }
         r

@@ -224,6 +224,12 @@ impl<'a> PageParser<'a> {
         self.diags.push(d);
     }
 
+    /// An error pointed at the fence's opening backticks.
+    fn fence_error(&mut self, f: &Fence, code: Code, msg: impl Into<String>, help: &str) {
+        let opening = f.range.start..f.range.start + 3;
+        self.diag(Severity::Error, code, opening, msg, Some(help.into()));
+    }
+
     fn run(&mut self) -> Lab {
         let fm = front_matter::split(self.src);
         let mut lab = empty_lab(self.path, self.stem, self.src.to_string());
@@ -596,24 +602,22 @@ impl<'a> PageParser<'a> {
     fn parse_verify(&mut self, f: &Fence, body: &str) -> Vec<CheckSpec> {
         let body_line = self.idx.line_col(f.body_range.start).0;
         if !f.closed {
-            self.diag(
-                Severity::Error,
+            self.fence_error(
+                f,
                 Code::UnclosedFence,
-                f.range.start..f.range.start + 3,
                 "the `verify` fence is never closed",
-                Some("close it with a ``` line".into()),
+                "close it with a ``` line",
             );
             return Vec::new();
         }
         let items = match serde_saphyr::from_str::<Value>(body) {
             Ok(Value::Array(items)) => items,
             Ok(Value::Null) => {
-                self.diag(
-                    Severity::Error,
+                self.fence_error(
+                    f,
                     Code::CheckAssertsNothing,
-                    f.range.start..f.range.start + 3,
                     "this `verify` block is empty",
-                    Some("list checks, e.g. `- exit: 0`".into()),
+                    "list checks, e.g. `- exit: 0`",
                 );
                 return Vec::new();
             }

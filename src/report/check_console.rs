@@ -152,11 +152,7 @@ impl CheckConsole {
         if let Some(r) = &s.reason {
             self.line(format!("{ind}{r}"));
         }
-        for c in s
-            .checks
-            .iter()
-            .filter(|c| matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error))
-        {
+        for c in s.checks.iter().filter(|c| c.outcome.is_failure()) {
             let mark = if c.outcome == CheckStatus::Error {
                 "!"
             } else {

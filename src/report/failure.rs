@@ -11,9 +11,7 @@ pub(crate) const SHOWN_LINES: usize = 20;
 pub(crate) const DRIFT_LINES: usize = 20;
 
 fn failed_checks(s: &StepResult) -> impl Iterator<Item = &CheckResult> {
-    s.checks
-        .iter()
-        .filter(|c| matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error))
+    s.checks.iter().filter(|c| c.outcome.is_failure())
 }
 
 /// One line: what went wrong.
@@ -39,7 +37,7 @@ pub(crate) fn problem(s: &StepResult) -> String {
 pub(crate) fn first_hint(s: &StepResult) -> Option<&str> {
     s.checks
         .iter()
-        .filter(|c| matches!(c.outcome, CheckStatus::Failed | CheckStatus::Error))
+        .filter(|c| c.outcome.is_failure())
         .find_map(|c| c.hint.as_deref())
 }
 

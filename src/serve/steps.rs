@@ -237,22 +237,7 @@ impl Workshop {
             }
         }
         let (exit_code, checks, reason) = last.unwrap_or((None, Vec::new(), None));
-        let passed = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
-        Ok(self.finish(
-            id,
-            StepRecord {
-                outcome: if passed {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed
-                },
-                action: "run".into(),
-                exit_code,
-                reason,
-                checks: views(ps, &checks),
-                at: now(),
-            },
-        ))
+        Ok(self.finish(id, judged(ps, "run", exit_code, &checks, reason)))
     }
 
     /// Types the command and judges it; under the step's `within`, types it
@@ -343,23 +328,8 @@ impl Workshop {
                 break;
             }
         }
-        let passed = results.iter().all(|c| c.outcome == CheckStatus::Passed);
         let reason = cancel.is_cancelled().then(|| "cancelled".to_string());
-        Ok(self.finish(
-            id,
-            StepRecord {
-                outcome: if passed {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed
-                },
-                action: "check".into(),
-                exit_code: None,
-                reason,
-                checks: views(ps, &results),
-                at: now(),
-            },
-        ))
+        Ok(self.finish(id, judged(ps, "check", None, &results, reason)))
     }
 
     /// Interrupt: Ctrl-C into the step's terminal.
@@ -515,6 +485,29 @@ fn failed(action: &str, reason: String) -> StepRecord {
         exit_code: None,
         reason: Some(reason),
         checks: Vec::new(),
+        at: now(),
+    }
+}
+
+/// A step's record from its checks: passed when every one held.
+fn judged(
+    ps: &PlannedStep,
+    action: &str,
+    exit_code: Option<i32>,
+    checks: &[CheckResult],
+    reason: Option<String>,
+) -> StepRecord {
+    let passed = checks.iter().all(|c| c.outcome == CheckStatus::Passed);
+    StepRecord {
+        outcome: if passed {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        action: action.into(),
+        exit_code,
+        reason,
+        checks: views(ps, checks),
         at: now(),
     }
 }

@@ -96,12 +96,11 @@ impl PageParser<'_> {
             match m.get("command") {
                 Some(Value::String(c)) => Some((c.clone(), session)),
                 _ => {
-                    self.diag(
-                        Severity::Error,
+                    self.fence_error(
+                        f,
                         Code::BadYaml,
-                        f.range.start..f.range.start + 3,
                         "a terminal:execute block needs `command:`",
-                        Some("write `command: echo hello`".into()),
+                        "write `command: echo hello`",
                     );
                     None
                 }
@@ -120,12 +119,11 @@ impl PageParser<'_> {
         let body = inf.replace_all(body, "${1}-1");
         let m = self.yaml_body(f, &body, "examiner test")?;
         let Some(Value::String(name)) = m.get("name") else {
-            self.diag(
-                Severity::Error,
+            self.fence_error(
+                f,
                 Code::BadYaml,
-                f.range.start..f.range.start + 3,
                 "an examiner:execute-test block needs `name:`",
-                Some("name the script under workshop/examiner/tests/".into()),
+                "name the script under workshop/examiner/tests/",
             );
             return None;
         };
@@ -160,12 +158,11 @@ impl PageParser<'_> {
             Some(Value::String(s)) => match shlex::split(s) {
                 Some(words) => words,
                 None => {
-                    self.diag(
-                        Severity::Error,
+                    self.fence_error(
+                        f,
                         Code::BadYaml,
-                        f.range.start..f.range.start + 3,
                         format!("examiner `args: {s}` has a quote that is never closed"),
-                        Some("close the quote, or write `args:` as a YAML list".into()),
+                        "close the quote, or write `args:` as a YAML list",
                     );
                     return None;
                 }
