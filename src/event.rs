@@ -30,21 +30,18 @@ pub(crate) enum EventKind {
     },
     /// A user's run begins.
     UserStarted {
-        /// The user.
         user: UserName,
         /// The user's variables (redacted).
         vars: std::collections::BTreeMap<String, String>,
     },
     /// A user's run ended.
     UserFinished {
-        /// The user.
         user: UserName,
         /// Steps passed, failed, skipped for this user.
         stats: Stats,
     },
     /// A lab begins for a user.
     LabStarted {
-        /// The user.
         user: UserName,
         /// Lab file.
         path: PathBuf,
@@ -53,7 +50,6 @@ pub(crate) enum EventKind {
     },
     /// A step begins.
     StepStarted {
-        /// The user.
         user: UserName,
         /// Step id.
         id: String,
@@ -66,7 +62,6 @@ pub(crate) enum EventKind {
     },
     /// A try failed and the step or check will try again.
     TryFailedWillRetry {
-        /// The user.
         user: UserName,
         /// Step id.
         id: String,
@@ -77,14 +72,11 @@ pub(crate) enum EventKind {
     },
     /// A step ended, with everything known about it.
     StepFinished {
-        /// The user.
         user: UserName,
-        /// The result.
         result: Arc<StepResult>,
     },
     /// A lab ended for a user.
     LabFinished {
-        /// The user.
         user: UserName,
         /// Everything about the lab.
         result: Arc<LabResult>,
@@ -385,7 +377,6 @@ pub(crate) struct LabResult {
     /// The lab's file stem (as in default step ids).
     #[serde(default)]
     pub stem: String,
-    /// Title.
     pub title: String,
     /// How it ended.
     pub outcome: LabOutcome,
@@ -402,7 +393,6 @@ pub(crate) struct Stats {
     pub failed: usize,
     /// Steps skipped.
     pub skipped: usize,
-    /// Warnings.
     pub warnings: usize,
     /// Ctrl-C.
     pub interrupted: bool,

@@ -23,7 +23,6 @@ pub(crate) enum EntryKind {
 pub(crate) struct Entry {
     /// Path relative to the root.
     pub rel: PathBuf,
-    /// Its kind.
     pub kind: EntryKind,
 }
 

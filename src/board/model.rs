@@ -95,7 +95,6 @@ struct UserState {
 /// One cell, as the views show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Cell {
-    /// The mark.
     pub mark: Mark,
     /// Some(age of the last answer) while the latest look brought none.
     pub stale: Option<Duration>,
@@ -192,7 +191,6 @@ impl Board {
         }
     }
 
-    /// The columns.
     pub(crate) fn columns(&self) -> &[Column] {
         &self.columns
     }

@@ -32,7 +32,6 @@ pub fn timing(t: &ExaminerTest) -> Timing {
 
 /// Runs one try of an examiner test.
 pub struct ExaminerCheck<'s> {
-    /// The test.
     pub test: &'s ExaminerTest,
     /// The workshop root holding `workshop/examiner/tests/`.
     pub root: PathBuf,

@@ -178,9 +178,7 @@ pub enum CheckError {
     /// The HTTP request could not be made (connect error, timeout, bad URL, bad proxy).
     #[error("HTTP {method} {url} failed: {error}")]
     Http {
-        /// Method.
         method: String,
-        /// URL.
         url: String,
         /// Why, with its causes.
         error: String,

@@ -9,7 +9,6 @@ use crate::event::{Event, EventKind, LabOutcome, LabResult, Stats, StepResult, U
 /// One user's part.
 #[derive(Debug, Clone)]
 pub(crate) struct UserRecord {
-    /// The user.
     pub user: UserName,
     /// Their variables (redacted).
     pub vars: BTreeMap<String, String>,

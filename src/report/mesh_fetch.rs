@@ -31,7 +31,6 @@ pub(crate) enum GraphApi {
     Sandbox {
         /// The sandbox proxy (`http_proxy`).
         proxy: String,
-        /// Its apps domain.
         apps_domain: String,
     },
     /// A real Kiali at this address, its web root included

@@ -61,7 +61,6 @@ pub(crate) trait Reporter: Send {
     }
 }
 
-/// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReportFormat {
     /// JUnit XML.

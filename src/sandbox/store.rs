@@ -23,7 +23,6 @@ pub(super) enum ChangeKind {
     Added,
     /// Updated or patched.
     Modified,
-    /// Deleted.
     Deleted,
 }
 

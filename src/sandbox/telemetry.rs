@@ -20,7 +20,6 @@ pub(super) enum Source {
 /// A workload as Istio labels it (`source_workload`, `source_app`, `source_version`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) struct Workload {
-    /// Namespace.
     pub namespace: String,
     /// Deployment name.
     pub name: String,
@@ -174,7 +173,6 @@ impl Log {
 /// How many records of one label set fell in a window, and their bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Count {
-    /// Records.
     pub records: u64,
     /// Their bytes in all.
     pub bytes: u64,

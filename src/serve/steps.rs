@@ -82,7 +82,6 @@ pub(crate) struct Workshop {
     pub labs: Vec<PlannedLab>,
     /// The engine's judging.
     pub judge: StepJudge,
-    /// The terminals.
     pub terminals: TerminalSet,
     /// Outcomes, kept on disk.
     pub progress: Mutex<ProgressFile>,
