@@ -1,8 +1,6 @@
 //! Fence info strings: the word that says what a fence is (a small table per
 //! dialect) and the attributes after it (`{key=value}` or Runme's JSON).
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::model::{StepKind, TerminalSel};
@@ -193,14 +191,6 @@ impl InfoString {
         } else {
             FenceRole::Prose
         }
-    }
-
-    /// Attributes as a map.
-    pub(crate) fn map(&self) -> BTreeMap<String, Value> {
-        self.attributes
-            .iter()
-            .map(|a| (a.key.clone(), a.value.clone()))
-            .collect()
     }
 }
 

@@ -249,8 +249,6 @@ pub struct Step {
     pub id: String,
     /// The `name` attribute when given.
     pub name: Option<String>,
-    /// 1-based index among the lab's steps.
-    pub index: usize,
     /// Span of the opening fence line.
     pub span: Span,
     /// The fence's info word (e.g. `execute-2`, `terminal:execute`).
@@ -283,8 +281,6 @@ pub struct Step {
     pub examiner: Option<ExaminerTest>,
     /// Markdown prose between the previous step and this one.
     pub prose: String,
-    /// Attributes as written (for the mdBook renderer and runme keys).
-    pub attributes: BTreeMap<String, serde_json::Value>,
 }
 
 /// How an expected output fence is compared.

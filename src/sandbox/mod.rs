@@ -32,7 +32,6 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use scraper::FAKE_API_KEY;
 pub use seed::APPS_DOMAIN;
 
 /// `oc` in the sandbox: kubectl, plus what students type and kubectl lacks.
@@ -440,44 +439,6 @@ pub async fn interrupted() -> Result<(), SandboxError> {
         _ = hup.recv() => {}
     }
     Ok(())
-}
-
-/// Runs CMD inside a sandbox, or with none prints the environment and serves
-/// in the foreground: returns the process exit code (CMD's, or 0 after
-/// Ctrl-C). `--print-env` is `labctl sandbox start` (commands/sandbox.rs).
-pub async fn run_command(cfg: SandboxConfig, cmd: Vec<String>) -> Result<i32, SandboxError> {
-    let sandbox = Sandbox::start(cfg).await?;
-    let result = if let Some((program, args)) = cmd.split_first() {
-        // What CMD leaves running (`bash -c 'sleep 46 &'`) becomes ours when CMD
-        // ends, and is ended before the sandbox goes.
-        crate::shell::escapees::become_subreaper();
-        let code = run_child(&sandbox, program, args).await;
-        let grace = crate::signals::grace_from_env().unwrap_or(crate::signals::DEFAULT_GRACE);
-        crate::shell::escapees::end(None, grace, &crate::cancel::Cancel::never()).await;
-        code
-    } else {
-        let mut out = String::new();
-        for (k, v) in sandbox.env() {
-            out.push_str(&format!(
-                "export {k}={}\n",
-                crate::shell::quote::single_quoted(&v)
-            ));
-        }
-        crate::stdout::print(&out);
-        eprintln!(
-            "labctl sandbox: API {} , mesh proxy {}, state at {}/debug/state; Ctrl-C to stop",
-            sandbox.api_url(),
-            sandbox.proxy_url(),
-            sandbox.api_url()
-        );
-        interrupted().await.map(|()| 0)
-    };
-    sandbox.shutdown().await;
-    result
-}
-
-async fn run_child(sandbox: &Sandbox, program: &str, args: &[String]) -> Result<i32, SandboxError> {
-    run_child_in(sandbox, program, args, None).await
 }
 
 /// Runs `program` in the sandbox's environment (in `cwd` when given) and returns

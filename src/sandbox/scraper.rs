@@ -15,7 +15,7 @@ pub(super) const UPSTREAM_HOST: &str = "www.googleapis.com";
 
 /// A fake Google API key; it leaks in error messages exactly like the real service's does, so
 /// labctl's redaction has something to redact.
-pub const FAKE_API_KEY: &str = "AIzaSyD3mO-sandbox-4n0tAr3alK3y-x9Qw7e";
+const FAKE_API_KEY: &str = "AIzaSyD3mO-sandbox-4n0tAr3alK3y-x9Qw7e";
 
 /// The search engine id the real service sends along.
 const SEARCH_ENGINE: &str = "017576662512468239146:omuauf_lfve";

@@ -1,11 +1,8 @@
-//! The sandbox API server over raw HTTP: discovery, OpenAPI, streaming watches, debug state,
-//! and `run_command`.
+//! The sandbox API server over raw HTTP: discovery, OpenAPI, streaming watches, debug state.
 
 use std::time::Duration;
 
-use crate::support::alone::alone;
 use crate::support::sandbox::start;
-use labctl::sandbox::{SandboxConfig, run_command};
 use serde_json::Value;
 
 fn http() -> reqwest::Client {
@@ -216,49 +213,6 @@ async fn status_errors_and_debug_state() {
     assert_eq!(state["mesh"]["user1"]["effective"]["mode"], "REGISTRY_ONLY");
     assert!(state["objects"]["configmaps"].as_array().unwrap().len() >= 2);
     env.sandbox.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn run_command_returns_the_exit_code_and_cleans_up() {
-    // run_command makes its process a child subreaper and ends every child it
-    // did not spawn itself: alone, so that is never another test's labctl.
-    if !alone(
-        "sandbox_api::run_command_returns_the_exit_code_and_cleans_up",
-        &[],
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("seen");
-    let script = format!(
-        "kubectl get ns user2-istio -o name > {m} && echo \"$LABCTL_SANDBOX $KUBECONFIG\" >> {m} && exit 7",
-        m = marker.display()
-    );
-    let cfg = SandboxConfig {
-        users: 2,
-        mesh_delay: Duration::ZERO,
-        refuse: Vec::new(),
-        ..Default::default()
-    };
-    let code = run_command(cfg, vec!["bash".into(), "-c".into(), script])
-        .await
-        .unwrap();
-    assert_eq!(code, 7);
-    let seen = std::fs::read_to_string(&marker).unwrap();
-    let mut lines = seen.lines();
-    assert_eq!(lines.next(), Some("namespace/user2-istio"));
-    let kubeconfig = lines
-        .next()
-        .unwrap()
-        .strip_prefix("1 ")
-        .unwrap()
-        .to_string();
-    assert!(
-        !std::path::Path::new(&kubeconfig).exists(),
-        "the private dir is removed"
-    );
-    let err = run_command(SandboxConfig::default(), vec!["/nonexistent/prog".into()]).await;
-    assert!(err.is_err());
 }
 
 /// An oversized body is answered like a real API server: a `Status` 413, not axum's text.

@@ -190,3 +190,36 @@ fn sandbox_print_env_leaves_it_running_as_start_does() {
         .run()
         .code(0);
 }
+
+/// `labctl sandbox -- CMD`: CMD sees the sandbox (kubectl, `LABCTL_SANDBOX`, a private
+/// KUBECONFIG), its exit status is labctl's, and the private folder is gone after.
+#[test]
+fn sandbox_command_returns_its_exit_code_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("seen");
+    let script = format!(
+        "kubectl get ns user2-istio -o name > {m} && echo \"$LABCTL_SANDBOX $KUBECONFIG\" >> {m} && exit 7",
+        m = marker.display()
+    );
+    let args = ["sandbox", "--users", "2", "--mesh-delay", "0s", "--"];
+    Labctl::new(&args)
+        .dir(dir.path())
+        .args(["bash", "-c", &script])
+        .run()
+        .code(7);
+    let seen = std::fs::read_to_string(&marker).unwrap();
+    let mut lines = seen.lines();
+    assert_eq!(lines.next(), Some("namespace/user2-istio"));
+    let kubeconfig = lines.next().unwrap().strip_prefix("1 ").unwrap();
+    assert!(
+        !Path::new(kubeconfig).exists(),
+        "the private dir is removed"
+    );
+
+    let missing = Labctl::new(&args)
+        .dir(dir.path())
+        .arg("/nonexistent/prog")
+        .run();
+    assert_ne!(missing.code, Some(0), "{}", missing.stderr);
+    missing.stderr_has("/nonexistent/prog");
+}

@@ -121,7 +121,6 @@ impl PageParser<'_> {
         Some(Step {
             id,
             name,
-            index: 0,
             span: self
                 .idx
                 .span(f.range.start + f.indent..f.range.start + f.indent + 3),
@@ -140,7 +139,6 @@ impl PageParser<'_> {
             expected: None,
             examiner,
             prose,
-            attributes: cx.info.map(),
         })
     }
 
