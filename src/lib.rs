@@ -1,7 +1,7 @@
 //! labctl: loads workshop labs written in markdown, runs every command the way a
 //! student would, and verifies the outcome.
 
-#![warn(unreachable_pub)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub(crate) mod board;
 pub mod cancel;

@@ -32,6 +32,7 @@ pub fn timing(t: &ExaminerTest) -> Timing {
 
 /// Runs one try of an examiner test.
 pub struct ExaminerCheck<'s> {
+    /// The page's `examiner:execute-test` block: script name, args, retries.
     pub test: &'s ExaminerTest,
     /// The workshop root holding `workshop/examiner/tests/`.
     pub root: PathBuf,

@@ -178,7 +178,9 @@ pub enum CheckError {
     /// The HTTP request could not be made (connect error, timeout, bad URL, bad proxy).
     #[error("HTTP {method} {url} failed: {error}")]
     Http {
+        /// As the page wrote it (`GET` by default).
         method: String,
+        /// The URL requested, variables filled in.
         url: String,
         /// Why, with its causes.
         error: String,
