@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::model::Board;
 use super::report::board_section;
+use crate::report::ReportError;
 use crate::serve::access::{self, Access};
 use crate::serve::assets::{self, Asset};
 
@@ -41,7 +42,7 @@ const BOARD_ASSETS: &[Asset] = &[
 const PAGE: &str = include_str!("assets/board.html");
 
 /// A press of "Save snapshot": answered with where it was written, or why not.
-pub(crate) type SnapshotRequest = oneshot::Sender<Result<PathBuf, String>>;
+pub(crate) type SnapshotRequest = oneshot::Sender<Result<PathBuf, ReportError>>;
 
 /// What the routes share.
 struct BoardPage {
@@ -201,7 +202,7 @@ async fn snapshot(State(page): State<Shared>) -> Response {
         Ok(Ok(path)) => axum::Json(json!({"saved": path.display().to_string()})).into_response(),
         Ok(Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({"error": e})),
+            axum::Json(json!({"error": e.to_string()})),
         )
             .into_response(),
         Err(_) => (

@@ -20,7 +20,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub use connect::{Connection, KubeOptions, preflight};
+pub use connect::{ConnectError, Connection, KubeOptions, preflight};
 
 use super::json::assert_json;
 use super::predicate::{Verdict, cut};
@@ -158,7 +158,7 @@ impl KubeChecker<'_> {
         };
         let conn: Arc<Connection> = connect::connect(opts, ctx.env)
             .await
-            .map_err(CheckError::Kube)?;
+            .map_err(|e| CheckError::Kube(e.to_string()))?;
         let resolved = conn
             .resolve(&k.api_version, &k.kind)
             .await

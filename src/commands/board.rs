@@ -487,7 +487,7 @@ impl Session<'_> {
         }
         self.view.screen.message = Some(message);
         if let Some(reply) = press {
-            let _ = reply.send(saved.map_err(|e| e.to_string()));
+            let _ = reply.send(saved);
         }
     }
 

@@ -122,8 +122,10 @@ async fn run_phases(
         started.copy_working_folders(&mut plans, &workdir)?;
     }
     let mut env = vec![(escapees::RUN_ID_VAR.to_string(), escapees::new_run_id())];
-    if args.sandbox {
-        let sandbox = started.start_sandbox(&request, &users).await?;
+    if let Some(sandbox) = started
+        .sandbox_if_asked(args.sandbox, &request, &users)
+        .await?
+    {
         env.extend(sandbox.env());
         started::log_users_in(sandbox, &mut plans, request.named_user())?;
     }

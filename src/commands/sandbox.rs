@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{SandboxAction, SandboxArgs};
 use crate::exit_code::Exit;
 use crate::lab::workshop::book_source_around;
-use crate::sandbox::{Sandbox, SandboxConfig, interrupted, run_child_in};
+use crate::sandbox::{Sandbox, SandboxConfig, SandboxError, interrupted, run_child_in};
 use crate::shell::quote::single_quoted as shell_quote;
 
 /// How long `start` waits for the background sandbox to serve.
@@ -111,17 +111,40 @@ fn banner(api: &str, users: u32, workshop: &Path, leave: &str) -> String {
     )
 }
 
-async fn inside(cfg: SandboxConfig, cmd: Vec<String>, dir: PathBuf) -> Result<i32, String> {
+/// Why `labctl sandbox` (in the foreground, or as `serve` for `start`) gave up.
+#[derive(Debug, thiserror::Error)]
+enum SandboxCommandError {
+    /// The sandbox did not come up.
+    #[error("the sandbox could not start: {0}")]
+    Start(SandboxError),
+    /// `--workshop` (or the folder found) is not a folder.
+    #[error("the workshop folder {} does not exist; pass --workshop DIR", .0.display())]
+    NoWorkshop(PathBuf),
+    /// `serve` could not write the state file `start` waits for.
+    #[error("cannot write {}: {source}", path.display())]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The command or the wait for a signal failed.
+    #[error(transparent)]
+    Run(#[from] SandboxError),
+}
+
+async fn inside(
+    cfg: SandboxConfig,
+    cmd: Vec<String>,
+    dir: PathBuf,
+) -> Result<i32, SandboxCommandError> {
     let users = cfg.users;
     let sandbox = Sandbox::start(cfg)
         .await
-        .map_err(|e| format!("the sandbox could not start: {e}"))?;
+        .map_err(SandboxCommandError::Start)?;
     if !dir.is_dir() {
         sandbox.shutdown().await;
-        return Err(format!(
-            "the workshop folder {} does not exist; pass --workshop DIR",
-            dir.display()
-        ));
+        return Err(SandboxCommandError::NoWorkshop(dir));
     }
     eprint!("{}", banner(&sandbox.api_url(), users, &dir, "exit"));
     let (program, rest) = cmd.split_first().expect("a command");
@@ -132,7 +155,7 @@ async fn inside(cfg: SandboxConfig, cmd: Vec<String>, dir: PathBuf) -> Result<i3
     let grace = crate::signals::grace_from_env().unwrap_or(crate::signals::DEFAULT_GRACE);
     crate::shell::escapees::end(None, grace, &crate::cancel::Cancel::never()).await;
     sandbox.shutdown().await;
-    result.map_err(|e| e.to_string())
+    Ok(result?)
 }
 
 /// Where `start` records the background sandbox: `$XDG_RUNTIME_DIR/labctl/`, else a
@@ -291,11 +314,11 @@ fn wait_for_state(mut spawned: std::process::Child, path: &Path) -> Result<State
     }
 }
 
-async fn serve(cfg: SandboxConfig, path: PathBuf) -> Result<i32, String> {
+async fn serve(cfg: SandboxConfig, path: PathBuf) -> Result<i32, SandboxCommandError> {
     let users = cfg.users;
     let sandbox = Sandbox::start(cfg)
         .await
-        .map_err(|e| format!("the sandbox could not start: {e}"))?;
+        .map_err(SandboxCommandError::Start)?;
     let state = State {
         pid: std::process::id() as i32,
         api: sandbox.api_url(),
@@ -307,14 +330,14 @@ async fn serve(cfg: SandboxConfig, path: PathBuf) -> Result<i32, String> {
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string(&state).expect("plain values");
     let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(e) = written {
+    if let Err(source) = written {
         sandbox.shutdown().await;
-        return Err(format!("cannot write {}: {e}", path.display()));
+        return Err(SandboxCommandError::State { path, source });
     }
     let waited = interrupted().await;
     sandbox.shutdown().await;
     let _ = std::fs::remove_file(&path);
-    waited.map(|()| 0).map_err(|e| e.to_string())
+    Ok(waited.map(|()| 0)?)
 }
 
 fn stop() -> std::process::ExitCode {

@@ -7,22 +7,41 @@ use std::path::PathBuf;
 
 use crate::check::output::update_expected;
 use crate::engine::OutputUpdate;
+use crate::report::ReportError;
+
+/// Why a page was not updated.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UpdateError {
+    /// The page could not be read again.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The page.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The page is not what the run read: someone edited it meanwhile.
+    #[error("{} changed during the run; not updating it (run again to update)", .0.display())]
+    Changed(PathBuf),
+    /// The page could not be written.
+    #[error(transparent)]
+    Write(#[from] ReportError),
+}
 
 /// Applies the updates; returns how many fences changed.
-pub(crate) fn apply(updates: &[OutputUpdate]) -> Result<Vec<String>, String> {
+pub(crate) fn apply(updates: &[OutputUpdate]) -> Result<Vec<String>, UpdateError> {
     let mut by_file: BTreeMap<PathBuf, Vec<&OutputUpdate>> = BTreeMap::new();
     for u in updates {
         by_file.entry(u.path.clone()).or_default().push(u);
     }
     let mut changed = Vec::new();
     for (path, mut ups) in by_file {
-        let now = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let now = match std::fs::read_to_string(&path) {
+            Ok(now) => now,
+            Err(source) => return Err(UpdateError::Read { path, source }),
+        };
         if now != ups[0].source {
-            return Err(format!(
-                "{} changed during the run; not updating it (run again to update)",
-                path.display()
-            ));
+            return Err(UpdateError::Changed(path));
         }
         ups.sort_by_key(|u| std::cmp::Reverse(u.body_span.start));
         ups.dedup_by_key(|u| u.body_span.start);
@@ -39,8 +58,7 @@ pub(crate) fn apply(updates: &[OutputUpdate]) -> Result<Vec<String>, String> {
             }
         }
         if text != now {
-            crate::report::write_atomic("lab", &path, text.as_bytes())
-                .map_err(|e| e.to_string())?;
+            crate::report::write_atomic("lab", &path, text.as_bytes())?;
         }
     }
     // Bottom-up within a file while rewriting; top-down for the reader.

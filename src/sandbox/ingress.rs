@@ -402,30 +402,96 @@ pub(super) struct TlsMaterial {
     client_ca_pem: Option<Vec<u8>>,
 }
 
+/// Why a host serves no TLS: what the Gateway or its Secret lacks, as istiod would say.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NoTls {
+    /// No Gateway server terminates TLS for the host.
+    #[error("no Gateway server with tls mode SIMPLE or MUTUAL for {host} on port 443")]
+    NoServer {
+        /// The host the client asked for (SNI).
+        host: String,
+    },
+    /// The server names no Secret.
+    #[error("Gateway {gateway} has no tls.credentialName")]
+    NoCredential {
+        /// The Gateway.
+        gateway: String,
+    },
+    /// The sandbox's API has no Secret type (a bug in its type table).
+    #[error("the sandbox knows no Secrets")]
+    NoSecretType,
+    /// The Secret the server names does not exist.
+    #[error(
+        "Gateway {gateway}: secret {namespace}/{name} not found (create it with oc create secret tls {name} -n {namespace})"
+    )]
+    SecretMissing {
+        /// The Gateway.
+        gateway: String,
+        /// The user's istio namespace.
+        namespace: String,
+        /// The credentialName.
+        name: String,
+    },
+    /// The Secret lacks a key TLS needs.
+    #[error("{origin} has no {key}")]
+    KeyMissing {
+        /// `secret NS/NAME`.
+        origin: String,
+        /// `tls.crt` or `tls.key`.
+        key: &'static str,
+    },
+    /// MUTUAL, and no client CA in the Secret nor in its `-cacert` twin.
+    #[error("{origin}: MUTUAL needs ca.crt (in the secret, or in {name}-cacert)")]
+    NoClientCa {
+        /// `secret NS/NAME`.
+        origin: String,
+        /// The credentialName.
+        name: String,
+    },
+    /// The Secret's certificate, key or CA is not usable.
+    #[error("{origin}: {what}")]
+    Unusable {
+        /// `secret NS/NAME`.
+        origin: String,
+        /// What rustls said, mostly after the key it was about (`tls.crt: ...`).
+        what: String,
+    },
+    /// rustls has no protocol version the ring provider supports (a build problem).
+    #[error("{0}")]
+    Protocols(rustls::Error),
+}
+
 /// The Gateway server and Secret(s) behind `host`'s TLS, or why there are none.
-fn tls_material(store: &Store, user: &str, host: &str) -> Result<TlsMaterial, String> {
+fn tls_material(store: &Store, user: &str, host: &str) -> Result<TlsMaterial, NoTls> {
     let server = servers(store, user, host, 443)
         .into_iter()
         .find(|s| matches!(s.tls_mode.as_deref(), Some("SIMPLE") | Some("MUTUAL")))
-        .ok_or_else(|| {
-            format!("no Gateway server with tls mode SIMPLE or MUTUAL for {host} on port 443")
+        .ok_or_else(|| NoTls::NoServer {
+            host: host.to_string(),
         })?;
     let ns = format!("{user}-istio");
     let credential = server
         .credential
         .clone()
-        .ok_or_else(|| format!("Gateway {} has no tls.credentialName", server.gateway))?;
-    let secret_type = types::by_kind("", "Secret").ok_or("the sandbox knows no Secrets")?;
-    let secret = store.get(secret_type, Some(&ns), &credential).map_err(|_| {
-        format!(
-            "Gateway {}: secret {ns}/{credential} not found (create it with oc create secret tls {credential} -n {ns})",
-            server.gateway
-        )
-    })?;
+        .ok_or_else(|| NoTls::NoCredential {
+            gateway: server.gateway.clone(),
+        })?;
+    let secret_type = types::by_kind("", "Secret").ok_or(NoTls::NoSecretType)?;
+    let secret = store
+        .get(secret_type, Some(&ns), &credential)
+        .map_err(|_| NoTls::SecretMissing {
+            gateway: server.gateway.clone(),
+            namespace: ns.clone(),
+            name: credential.clone(),
+        })?;
     let data = |key: &str| secret_data(&secret, key);
     let origin = format!("secret {ns}/{credential}");
-    let cert_pem = data("tls.crt").ok_or_else(|| format!("{origin} has no tls.crt"))?;
-    let key_pem = data("tls.key").ok_or_else(|| format!("{origin} has no tls.key"))?;
+    let key_missing = |key| NoTls::KeyMissing {
+        origin: origin.clone(),
+        key,
+    };
+    let cert_pem = data("tls.crt").ok_or_else(|| key_missing("tls.crt"))?;
+    let key_pem = data("tls.key").ok_or_else(|| key_missing("tls.key"))?;
     let client_ca_pem = if server.tls_mode.as_deref() == Some("MUTUAL") {
         Some(
             data("ca.crt")
@@ -435,10 +501,9 @@ fn tls_material(store: &Store, user: &str, host: &str) -> Result<TlsMaterial, St
                         .ok()?;
                     secret_data(&s, "ca.crt")
                 })
-                .ok_or_else(|| {
-                    format!(
-                        "{origin}: MUTUAL needs ca.crt (in the secret, or in {credential}-cacert)"
-                    )
+                .ok_or_else(|| NoTls::NoClientCa {
+                    origin: origin.clone(),
+                    name: credential.clone(),
                 })?,
         )
     } else {
@@ -453,39 +518,42 @@ fn tls_material(store: &Store, user: &str, host: &str) -> Result<TlsMaterial, St
 }
 
 /// Builds the rustls config; parsing an RSA key is the costly part, hence [`TlsConfigs`].
-fn build_tls_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, String> {
+fn build_tls_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, NoTls> {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let where_ = &m.origin;
+    let unusable = |what: String| NoTls::Unusable {
+        origin: m.origin.clone(),
+        what,
+    };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&m.cert_pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{where_}: tls.crt: {e}"))?;
+        .map_err(|e| unusable(format!("tls.crt: {e}")))?;
     if certs.is_empty() {
-        return Err(format!("{where_}: tls.crt holds no certificate"));
+        return Err(unusable("tls.crt holds no certificate".into()));
     }
     let key =
-        PrivateKeyDer::from_pem_slice(&m.key_pem).map_err(|e| format!("{where_}: tls.key: {e}"))?;
+        PrivateKeyDer::from_pem_slice(&m.key_pem).map_err(|e| unusable(format!("tls.key: {e}")))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .map_err(NoTls::Protocols)?;
     let builder = if let Some(ca_pem) = &m.client_ca_pem {
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(ca_pem) {
-            let c = c.map_err(|e| format!("{where_}: ca.crt: {e}"))?;
-            roots.add(c).map_err(|e| format!("{where_}: ca.crt: {e}"))?;
+            let c = c.map_err(|e| unusable(format!("ca.crt: {e}")))?;
+            roots.add(c).map_err(|e| unusable(format!("ca.crt: {e}")))?;
         }
         let verifier =
             rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| format!("{where_}: ca.crt: {e}"))?;
+                .map_err(|e| unusable(format!("ca.crt: {e}")))?;
         builder.with_client_cert_verifier(verifier)
     } else {
         builder.with_no_client_auth()
     };
     let mut cfg = builder
         .with_single_cert(certs, key)
-        .map_err(|e| format!("{where_}: {e}"))?;
+        .map_err(|e| unusable(e.to_string()))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
@@ -507,7 +575,7 @@ impl TlsConfigs {
         store: &Store,
         user: &str,
         host: &str,
-    ) -> Result<Arc<rustls::ServerConfig>, String> {
+    ) -> Result<Arc<rustls::ServerConfig>, NoTls> {
         let m = tls_material(store, user, host)?;
         if let Some(c) = self.built.lock().unwrap_or_else(|e| e.into_inner()).get(&m) {
             return Ok(c.clone());

@@ -294,7 +294,7 @@ where
             c
         }
         Err(why) => {
-            p.ingress.note(&sni, Some(why));
+            p.ingress.note(&sni, Some(why.to_string()));
             return;
         }
     };

@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::marks::{Mark, MarkScanner, Piece};
 use crate::shell::clean_terminal_text;
-use crate::shell::process_group::{live_members, signal_session};
+use crate::shell::process_group::{Procs, Target, end_now, signal_session};
 
 /// Screen size a terminal starts with (the page resizes it).
 pub(crate) const DEFAULT_SIZE: (u16, u16) = (30, 100);
@@ -253,24 +253,23 @@ impl Terminal {
         self.lock().tracker.last_exit
     }
 
-    /// Ends the shell and everything in its session.
+    /// Ends the shell and everything in its session. A killed process lives on
+    /// until the kernel has torn it down; waiting for that (bounded) is what lets
+    /// `labctl serve` say nothing is left running when it exits.
     pub(crate) fn close(&self) {
         if self.pid > 0 {
-            signal_session(self.pid, Some(self.pid), Signal::SIGHUP);
-            signal_session(self.pid, None, Signal::SIGHUP);
-            signal_session(self.pid, Some(self.pid), Signal::SIGKILL);
-            signal_session(self.pid, None, Signal::SIGKILL);
-            self.wait_gone();
-        }
-    }
-
-    /// A killed process lives on until the kernel has torn it down; waiting for that
-    /// (bounded: a process stuck in the kernel must not hold the exit) is what lets
-    /// `labctl serve` say nothing is left running when it exits.
-    fn wait_gone(&self) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while !live_members(self.pid, None).is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            let session = Target {
+                procs: Procs::Session {
+                    sid: self.pid,
+                    except: None,
+                },
+                scope: None,
+            };
+            end_now(
+                &session,
+                &[Signal::SIGHUP, Signal::SIGKILL],
+                std::time::Duration::from_secs(2),
+            );
         }
     }
 }

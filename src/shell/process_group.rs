@@ -249,6 +249,24 @@ pub(crate) async fn stop<F: Future>(
     }
 }
 
+/// Stops `target` for callers that cannot await (a `Drop`): each of `signals`
+/// at once, no grace between them, then blocks until none of its processes is
+/// alive, at most `limit` (a process stuck in the kernel must not hold the
+/// caller). True when it is gone.
+pub(crate) fn end_now(target: &Target<'_>, signals: &[Signal], limit: Duration) -> bool {
+    for &sig in signals {
+        target.signal(sig);
+    }
+    let deadline = std::time::Instant::now() + limit;
+    while target.alive() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
 /// Resolves once no process of `target` is alive (polled: there is no event for it).
 pub(crate) async fn until_gone(target: &Target<'_>) {
     while target.alive() {

@@ -396,10 +396,10 @@ async fn preflight_names_what_it_looked_for() {
         "KUBECONFIG".to_string(),
         "/nonexistent/kube/config".to_string(),
     )];
-    let e = preflight(None, &env).await.unwrap_err();
+    let e = preflight(None, &env).await.unwrap_err().to_string();
     assert!(e.contains("KUBECONFIG=/nonexistent/kube/config"), "{e}");
     let opts = KubeOptions::new(Some("/nonexistent/explicit".into()), None);
-    let e = preflight(Some(&opts), &[]).await.unwrap_err();
+    let e = preflight(Some(&opts), &[]).await.unwrap_err().to_string();
     assert!(e.contains("/nonexistent/explicit"), "{e}");
     // Nothing anywhere: only decidable when labctl's own environment names nothing either.
     if std::env::var_os("KUBECONFIG").is_none()
@@ -407,7 +407,7 @@ async fn preflight_names_what_it_looked_for() {
     {
         let home = tempfile::tempdir().unwrap();
         let env = vec![("HOME".to_string(), home.path().display().to_string())];
-        let e = preflight(None, &env).await.unwrap_err();
+        let e = preflight(None, &env).await.unwrap_err().to_string();
         assert!(
             e.contains("KUBECONFIG (not set)")
                 && e.contains(&format!("{}/.kube/config", home.path().display()))
@@ -421,7 +421,10 @@ async fn preflight_names_what_it_looked_for() {
     let opts = KubeOptions::new(Some(f.sandbox.kubeconfig_path().into()), None);
     preflight(Some(&opts), &[]).await.unwrap();
     let opts = KubeOptions::new(None, Some("nope".into()));
-    let e = preflight(Some(&opts), &f.env).await.unwrap_err();
+    let e = preflight(Some(&opts), &f.env)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nope"), "{e}");
     f.sandbox.shutdown().await;
 }

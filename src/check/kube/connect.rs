@@ -97,6 +97,63 @@ enum Source {
     InCluster,
 }
 
+/// Why no client could be made: what was looked for, or what could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// `--kubeconfig` names a file that does not exist.
+    #[error("the kubeconfig {} given to labctl does not exist", .0.display())]
+    GivenMissing(PathBuf),
+    /// Every file KUBECONFIG lists is missing.
+    #[error("no Kubernetes configuration: KUBECONFIG={0} names no file that exists")]
+    ListedMissing(String),
+    /// Neither KUBECONFIG, nor ~/.kube/config, nor a service account.
+    #[error(
+        "no Kubernetes configuration: looked for KUBECONFIG (not set), {}, \
+         and an in-cluster service account (KUBERNETES_SERVICE_HOST is not set)",
+        match .default {
+            Some(p) => format!("{} (does not exist)", p.display()),
+            None => "~/.kube/config (HOME is not set)".into(),
+        }
+    )]
+    NotFound {
+        /// `$HOME/.kube/config`; None when HOME is not set.
+        default: Option<PathBuf>,
+    },
+    /// A kubeconfig file could not be read.
+    #[error("could not read kubeconfig {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// kube's complaint.
+        source: kube::config::KubeconfigError,
+    },
+    /// A kubeconfig file could not be merged into the ones before it.
+    #[error("could not merge kubeconfig {}: {source}", path.display())]
+    Merge {
+        /// The file.
+        path: PathBuf,
+        /// kube's complaint.
+        source: kube::config::KubeconfigError,
+    },
+    /// The source named no file at all.
+    #[error("{0} names no kubeconfig")]
+    NoFile(String),
+    /// The merged kubeconfig (or its context) could not be loaded.
+    #[error("could not load the kubeconfig from {origin}: {source}")]
+    Load {
+        /// What named the files (`KUBECONFIG=...`, a path).
+        origin: String,
+        /// kube's complaint (an unknown context, say).
+        source: kube::config::KubeconfigError,
+    },
+    /// The pod's service account could not be read.
+    #[error("could not load the in-cluster configuration: {0}")]
+    InCluster(#[source] kube::config::InClusterError),
+    /// The configuration loaded, but no client could be made from it.
+    #[error("could not make a client: {0}")]
+    Client(#[source] kube::Error),
+}
+
 /// A value from the step environment, else from labctl's own.
 fn env_or_process(env: &[(String, String)], key: &str) -> Option<String> {
     env.iter()
@@ -109,13 +166,10 @@ fn env_or_process(env: &[(String, String)], key: &str) -> Option<String> {
 
 /// Finds the configuration as kubectl would, without reading it; the error says what
 /// was looked for.
-fn locate(opts: &KubeOptions, env: &[(String, String)]) -> Result<Source, String> {
+fn locate(opts: &KubeOptions, env: &[(String, String)]) -> Result<Source, ConnectError> {
     if let Some(p) = &opts.kubeconfig {
         if !p.exists() {
-            return Err(format!(
-                "the kubeconfig {} given to labctl does not exist",
-                p.display()
-            ));
+            return Err(ConnectError::GivenMissing(p.clone()));
         }
         return Ok(Source::Files(vec![p.clone()], format!("{}", p.display())));
     }
@@ -126,9 +180,7 @@ fn locate(opts: &KubeOptions, env: &[(String, String)]) -> Result<Source, String
         // kubectl skips missing files in the list; only none at all is an error.
         let present: Vec<PathBuf> = listed.iter().filter(|p| p.exists()).cloned().collect();
         if present.is_empty() {
-            return Err(format!(
-                "no Kubernetes configuration: KUBECONFIG={v} names no file that exists"
-            ));
+            return Err(ConnectError::ListedMissing(v));
         }
         return Ok(Source::Files(present, format!("KUBECONFIG={v}")));
     }
@@ -142,42 +194,40 @@ fn locate(opts: &KubeOptions, env: &[(String, String)]) -> Result<Source, String
     if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
         return Ok(Source::InCluster);
     }
-    let default_text = match &default {
-        Some(p) => format!("{} (does not exist)", p.display()),
-        None => "~/.kube/config (HOME is not set)".into(),
-    };
-    Err(format!(
-        "no Kubernetes configuration: looked for KUBECONFIG (not set), {default_text}, \
-         and an in-cluster service account (KUBERNETES_SERVICE_HOST is not set)"
-    ))
+    Err(ConnectError::NotFound { default })
 }
 
 /// Reads the configuration `source` names.
-async fn load(source: &Source, context: Option<&str>) -> Result<Config, String> {
+async fn load(source: &Source, context: Option<&str>) -> Result<Config, ConnectError> {
     match source {
         Source::Files(paths, origin) => {
             let mut merged: Option<Kubeconfig> = None;
             for p in paths {
-                let kc = Kubeconfig::read_from(p)
-                    .map_err(|e| format!("could not read kubeconfig {}: {e}", p.display()))?;
+                let kc = Kubeconfig::read_from(p).map_err(|source| ConnectError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
                 merged = Some(match merged {
                     None => kc,
-                    Some(m) => m
-                        .merge(kc)
-                        .map_err(|e| format!("could not merge kubeconfig {}: {e}", p.display()))?,
+                    Some(m) => m.merge(kc).map_err(|source| ConnectError::Merge {
+                        path: p.clone(),
+                        source,
+                    })?,
                 });
             }
-            let kc = merged.ok_or_else(|| format!("{origin} names no kubeconfig"))?;
+            let kc = merged.ok_or_else(|| ConnectError::NoFile(origin.clone()))?;
             let options = KubeConfigOptions {
                 context: context.map(str::to_string),
                 ..KubeConfigOptions::default()
             };
             Config::from_custom_kubeconfig(kc, &options)
                 .await
-                .map_err(|e| format!("could not load the kubeconfig from {origin}: {e}"))
+                .map_err(|source| ConnectError::Load {
+                    origin: origin.clone(),
+                    source,
+                })
         }
-        Source::InCluster => Config::incluster()
-            .map_err(|e| format!("could not load the in-cluster configuration: {e}")),
+        Source::InCluster => Config::incluster().map_err(ConnectError::InCluster),
     }
 }
 
@@ -210,7 +260,7 @@ fn bypasses_proxy(host: &str, no_proxy: &str) -> bool {
 pub async fn connect(
     opts: &KubeOptions,
     env: &[(String, String)],
-) -> Result<Arc<Connection>, String> {
+) -> Result<Arc<Connection>, ConnectError> {
     let source = locate(opts, env)?;
     let context = opts.context.as_deref();
     let k = key(&source, context);
@@ -251,8 +301,7 @@ pub async fn connect(
     let cluster = match known {
         Some(cluster) => cluster,
         None => {
-            let client =
-                Client::try_from(config).map_err(|e| format!("could not make a client: {e}"))?;
+            let client = Client::try_from(config).map_err(ConnectError::Client)?;
             let cluster = Arc::new(Cluster {
                 client,
                 groups: tokio::sync::Mutex::default(),
@@ -332,7 +381,10 @@ fn cluster_identity(config: &Config) -> Option<String> {
 /// Checks, before any step runs, that a configuration can be found and loaded; the
 /// message says what was looked for (the engine maps it to exit 3). Does not contact the
 /// API server: an unreachable one is a check failure, retried within `within`.
-pub async fn preflight(opts: Option<&KubeOptions>, env: &[(String, String)]) -> Result<(), String> {
+pub async fn preflight(
+    opts: Option<&KubeOptions>,
+    env: &[(String, String)],
+) -> Result<(), ConnectError> {
     connect(
         match opts {
             Some(o) => o,
@@ -516,7 +568,7 @@ mod tests {
     #[test]
     fn explicit_kubeconfig_that_does_not_exist() {
         let opts = KubeOptions::new(Some("/nope/config".into()), None);
-        let e = locate(&opts, &[]).unwrap_err();
+        let e = locate(&opts, &[]).unwrap_err().to_string();
         assert!(e.contains("/nope/config"), "{e}");
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::lines::{has_wildcards, line_regex, seq_match};
+use super::mismatch::Mismatch;
 use crate::check::predicate::type_name;
 
 /// A JSON string standing for a bare `...` inside an array ("more elements").
@@ -135,13 +136,13 @@ fn each_key(
     exp: &Map<String, Value>,
     act: &Map<String, Value>,
     path: &str,
-    judge: fn(&Value, &Value, &str) -> Result<(), String>,
-) -> Result<(), String> {
+    judge: fn(&Value, &Value, &str) -> Result<(), Mismatch>,
+) -> Result<(), Mismatch> {
     for (k, ev) in exp {
         let p = key_path(path, k);
         match act.get(k) {
             Some(av) => judge(ev, av, &p)?,
-            None => return Err(format!("{p}: missing")),
+            None => return Err(Mismatch::KeyMissing { path: p }),
         }
     }
     Ok(())
@@ -149,7 +150,7 @@ fn each_key(
 
 /// Strict JSON: every expected key present with an equal value; `"..."` matches
 /// anything; strings may use `[..]` and placeholders; `...` in an array means more.
-pub(super) fn json_subset(exp: &Value, act: &Value, path: &str) -> Result<(), String> {
+pub(super) fn json_subset(exp: &Value, act: &Value, path: &str) -> Result<(), Mismatch> {
     if is_any(exp) {
         return Ok(());
     }
@@ -167,24 +168,24 @@ pub(super) fn json_subset(exp: &Value, act: &Value, path: &str) -> Result<(), St
                     json_subset(ev, av, &format!("{path}[{i}]"))?;
                 }
             }
-            Err(format!(
-                "{path}: expected {} element(s){}, found {}",
-                e.iter().filter(|v| !is_more_value(v)).count(),
-                if e.iter().any(is_more_value) {
-                    " and more"
-                } else {
-                    ""
-                },
-                a.len()
-            ))
+            Err(Mismatch::Elements {
+                path: path.to_string(),
+                expected: e.iter().filter(|v| !is_more_value(v)).count(),
+                more: e.iter().any(is_more_value),
+                found: a.len(),
+            })
         }
         (Value::String(e), Value::String(a)) if has_wildcards(e) => line_regex(e)
             .is_match(a)
             .then_some(())
-            .ok_or_else(|| format!("{path}: {a:?} does not match {e:?}")),
+            .ok_or_else(|| Mismatch::NoMatch {
+                path: path.to_string(),
+                pattern: e.clone(),
+                found: a.clone(),
+            }),
         (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
         (e, a) if e == a => Ok(()),
-        (e, a) => Err(format!("{path}: expected {e}, found {a}")),
+        (e, a) => Err(unequal(path, e, a)),
     }
 }
 
@@ -214,41 +215,52 @@ fn elided_match(expected: &str, actual: &str) -> bool {
 }
 
 /// Similar JSON: same shape and the same stable values.
-pub(super) fn json_shape(exp: &Value, act: &Value, path: &str) -> Result<(), String> {
+pub(super) fn json_shape(exp: &Value, act: &Value, path: &str) -> Result<(), Mismatch> {
     if is_any(exp) {
         return Ok(());
     }
     if type_name(exp) != type_name(act) {
-        return Err(format!(
-            "{path}: expected {}, found {}",
-            type_name(exp),
-            type_name(act)
-        ));
+        return Err(Mismatch::Type {
+            path: path.to_string(),
+            expected: type_name(exp),
+            found: type_name(act),
+        });
     }
     match (exp, act) {
         (Value::Object(e), Value::Object(a)) => each_key(e, a, path, json_shape),
         (Value::Array(e), Value::Array(a)) => {
             let items: Vec<&Value> = e.iter().filter(|v| !is_more_value(v)).collect();
             if !items.is_empty() && a.is_empty() {
-                return Err(format!("{path}: expected a non-empty array, found []"));
+                return Err(Mismatch::Empty {
+                    path: path.to_string(),
+                });
             }
             for (i, ev) in items.iter().enumerate() {
                 // Order and ids change between runs; some element must have the shape.
                 if !a.iter().any(|av| json_shape(ev, av, path).is_ok()) {
                     let first = json_shape(ev, &a[0], &format!("{path}[0]")).err();
-                    return Err(first.unwrap_or_else(|| format!("{path}[{i}]: no element like it")));
+                    return Err(first.unwrap_or_else(|| Mismatch::NoElementLike {
+                        path: path.to_string(),
+                        index: i,
+                    }));
                 }
             }
             Ok(())
         }
         // An author's `...` inside a string elides: "https://..." is any https URL.
         (Value::String(e), Value::String(a)) if e.contains("...") && elided_match(e, a) => Ok(()),
-        (Value::String(e), Value::String(a)) if stable(e) && e != a => {
-            Err(format!("{path}: expected {e:?}, found {a:?}"))
+        (e @ Value::String(es), a @ Value::String(s)) if stable(es) && es != s => {
+            Err(unequal(path, e, a))
         }
-        (Value::Bool(e), Value::Bool(a)) if e != a => {
-            Err(format!("{path}: expected {e}, found {a}"))
-        }
+        (e @ Value::Bool(eb), a @ Value::Bool(b)) if eb != b => Err(unequal(path, e, a)),
         _ => Ok(()),
+    }
+}
+
+fn unequal(path: &str, expected: &Value, found: &Value) -> Mismatch {
+    Mismatch::Unequal {
+        path: path.to_string(),
+        expected: expected.clone(),
+        found: found.clone(),
     }
 }

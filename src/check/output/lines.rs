@@ -4,6 +4,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::mismatch::Mismatch;
+
 /// One expected line: `...` or a pattern.
 pub(super) enum LinePat {
     More,
@@ -102,7 +104,7 @@ pub(super) fn seq_match<P, T>(
     ok[0][0]
 }
 
-pub(super) fn strict_lines(expected: &str, actual: &str) -> Result<(), String> {
+pub(super) fn strict_lines(expected: &str, actual: &str) -> Result<(), Mismatch> {
     let exp = lines(expected);
     let act = lines(actual);
     let pats = patterns(&exp);
@@ -123,7 +125,7 @@ pub(super) fn strict_lines(expected: &str, actual: &str) -> Result<(), String> {
         LinePat::More => false,
     });
     Err(match missing {
-        Some((l, _)) => format!("expected line not found: {}", l.trim()),
-        None => "the lines differ (order, count or extra lines)".into(),
+        Some((l, _)) => Mismatch::LineMissing(l.trim().to_string()),
+        None => Mismatch::LinesDiffer,
     })
 }

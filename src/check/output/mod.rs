@@ -15,10 +15,11 @@
 //!
 //! One file per concern: `lines` (line patterns, placeholders, `...`), `json`
 //! (documented JSON repaired and compared), `similar_text` (noise and masked lines),
-//! `update` (`--update-output`).
+//! `mismatch` (what differs, for the drift report), `update` (`--update-output`).
 
 mod json;
 mod lines;
+mod mismatch;
 mod similar_text;
 mod update;
 
@@ -26,6 +27,7 @@ use super::TryOutput;
 use super::json::parse_json_text;
 use super::predicate::unified_diff;
 use crate::lab::model::{OutputMode, OutputStream};
+use mismatch::Mismatch;
 
 pub use similar_text::drop_noise;
 pub use update::update_expected;
@@ -73,28 +75,26 @@ pub fn compare(expected: &str, actual: &str, mode: OutputMode) -> Verdict {
         Ok(()) => Verdict::Pass,
         Err(reason) => Verdict::Drift {
             diff: unified_diff(expected, &shown_actual),
-            reason,
+            reason: reason.to_string(),
         },
     }
 }
 
 /// Strict mode: documented JSON as a subset, else line patterns.
-fn strict(expected: &str, actual: &str) -> Result<(), String> {
+fn strict(expected: &str, actual: &str) -> Result<(), Mismatch> {
     if let Some(exp) = json::expected_json(expected, false) {
-        let act = parse_json_text(actual, "the output").map_err(|e| e.to_string())?;
+        let act = parse_json_text(actual, "the output").map_err(Mismatch::NotJson)?;
         return json::json_subset(&exp, &act, "$");
     }
     lines::strict_lines(expected, actual)
 }
 
 /// Similar mode: documented JSON's shape, else expected lines in order.
-fn similar(expected: &str, actual: &str) -> Result<(), String> {
+fn similar(expected: &str, actual: &str) -> Result<(), Mismatch> {
     let expected = drop_noise(expected);
     if let Some(exp) = json::expected_json(&expected, true) {
-        return match parse_json_text(actual, "the output") {
-            Ok(act) => json::json_shape(&exp, &act, "$"),
-            Err(e) => Err(e.to_string()),
-        };
+        let act = parse_json_text(actual, "the output").map_err(Mismatch::NotJson)?;
+        return json::json_shape(&exp, &act, "$");
     }
     similar_text::similar_lines(&expected, actual)
 }

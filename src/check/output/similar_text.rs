@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lines::{has_wildcards, is_more, line_regex};
+use super::mismatch::Mismatch;
 
 static CURL_METER: LazyLock<Regex> = LazyLock::new(|| {
     let n = r"[\d.]+[kMGTP]?";
@@ -59,7 +60,7 @@ fn masked(line: &str) -> String {
     DIGITS.replace_all(&collapsed, "#").into_owned()
 }
 
-pub(super) fn similar_lines(expected: &str, actual: &str) -> Result<(), String> {
+pub(super) fn similar_lines(expected: &str, actual: &str) -> Result<(), Mismatch> {
     let act: Vec<(String, String)> = actual
         .lines()
         .map(|l| {
@@ -84,7 +85,7 @@ pub(super) fn similar_lines(expected: &str, actual: &str) -> Result<(), String> 
         match found {
             // Greedy earliest match is enough for an in-order (subsequence) match.
             Some(k) => from += k + 1,
-            None => return Err(format!("expected line not found in order: {}", line.trim())),
+            None => return Err(Mismatch::LineOutOfOrder(line.trim().to_string())),
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ use super::{Request, Stop};
 use crate::cancel::Cancel;
 use crate::engine::UserPlan;
 use crate::plan::User;
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::Sandbox;
 use crate::shell::escapees;
 
 /// Owns what the run started. [`Started::end`] ends it in order; a panic
@@ -67,21 +67,18 @@ impl Started {
         Ok(())
     }
 
-    /// Starts the sandbox, seeded with every user the run names.
-    pub(super) async fn start_sandbox(
+    /// Starts the sandbox under `--sandbox`, seeded with every user the run names.
+    pub(super) async fn sandbox_if_asked(
         &mut self,
+        asked: bool,
         request: &Request,
         users: &[Option<User>],
-    ) -> Result<&Sandbox, Stop> {
-        let sandbox = crate::commands::start_sandbox(SandboxConfig {
-            users: 1,
-            mesh_delay: request.mesh_delay,
-            names: sandbox_users(users, request),
-            ..SandboxConfig::default()
-        })
-        .await
-        .map_err(Stop::Told)?;
-        Ok(self.sandbox.insert(sandbox))
+    ) -> Result<Option<&Sandbox>, Stop> {
+        let names = sandbox_users(users, request);
+        let started = crate::commands::sandbox_if_asked(asked, request.mesh_delay, names)
+            .await
+            .map_err(Stop::Told)?;
+        Ok(started.map(|s| &*self.sandbox.insert(s)))
     }
 
     /// Ends the processes steps detached, stops the sandbox, removes the copies.
