@@ -9,149 +9,221 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 use crate::lab::info::{FenceRole, role};
 
 /// Renders `markdown` (variables already filled) for a terminal.
-// Long: one match over every markdown event, each arm a few lines, around
-// the state the events share (open styles, lists, the heading being drawn).
 pub(crate) fn render(markdown: &str, color: bool) -> String {
-    let st = |s: Style| s.force_styling(color);
-    let bold = st(Style::new().bold());
-    let italic = st(Style::new().italic());
-    let code = st(Style::new().cyan());
-    let dim = st(Style::new().dim());
-    let mut out = String::new();
-    // Open inline styles, innermost last; text is styled by all of them.
-    let mut styles: Vec<Style> = Vec::new();
-    let mut lists: Vec<Option<u64>> = Vec::new();
-    let mut skipping_block = false;
-    let mut in_code = false;
-    let mut in_image = false;
-    // Continuation lines of a list item line up under its text.
-    let mut item_indent = String::new();
-    let mut heading: Option<(HeadingLevel, usize)> = None;
-    let styled = |styles: &[Style], text: &str| -> String {
-        styles
-            .iter()
-            .fold(text.to_string(), |t, s| s.apply_to(t).to_string())
-    };
-    for ev in Parser::new_ext(
-        markdown,
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    ) {
-        if skipping_block {
-            skipping_block = !matches!(ev, Event::End(TagEnd::CodeBlock));
+    let mut prose = Prose::new(color);
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    for ev in Parser::new_ext(markdown, options) {
+        if prose.skipping_block {
+            prose.skipping_block = !matches!(ev, Event::End(TagEnd::CodeBlock));
             continue;
         }
+        prose.event(ev);
+    }
+    prose.out.trim().to_string()
+}
+
+/// The styles a terminal page uses, forced on or off.
+struct Palette {
+    bold: Style,
+    italic: Style,
+    code: Style,
+    dim: Style,
+}
+
+/// The text drawn so far and the state markdown events share.
+struct Prose {
+    color: bool,
+    palette: Palette,
+    out: String,
+    /// Open inline styles, innermost last; text is styled by all of them.
+    styles: Vec<Style>,
+    /// Open lists: the next number of an ordered one, None for bullets.
+    lists: Vec<Option<u64>>,
+    /// Inside a `verify` block, which the terminal leaves out.
+    skipping_block: bool,
+    in_code: bool,
+    in_image: bool,
+    /// Continuation lines of a list item line up under its text.
+    item_indent: String,
+    /// The heading being drawn: its level and where its text starts in `out`.
+    heading: Option<(HeadingLevel, usize)>,
+}
+
+impl Prose {
+    fn new(color: bool) -> Prose {
+        let st = |s: Style| s.force_styling(color);
+        Prose {
+            color,
+            palette: Palette {
+                bold: st(Style::new().bold()),
+                italic: st(Style::new().italic()),
+                code: st(Style::new().cyan()),
+                dim: st(Style::new().dim()),
+            },
+            out: String::new(),
+            styles: Vec::new(),
+            lists: Vec::new(),
+            skipping_block: false,
+            in_code: false,
+            in_image: false,
+            item_indent: String::new(),
+            heading: None,
+        }
+    }
+
+    fn event(&mut self, ev: Event<'_>) {
         match ev {
-            Event::Start(Tag::Heading { level, .. }) => {
-                blank_line(&mut out);
-                styles.push(bold.clone());
-                heading = Some((level, out.len()));
-            }
-            Event::End(TagEnd::Heading(_)) => {
-                styles.pop();
-                // Underlined, so a heading stands out without colour too.
-                if let Some((level, from)) = heading.take() {
-                    let width = console::measure_text_width(&out[from..]);
-                    let rule = if level == HeadingLevel::H1 {
-                        "═"
-                    } else {
-                        "─"
-                    };
-                    out.push('\n');
-                    out.push_str(&dim.apply_to(rule.repeat(width)).to_string());
+            Event::Start(tag) => self.start(tag),
+            Event::End(tag) => self.end(tag),
+            Event::Text(t) => self.text(&t),
+            Event::Code(t) => self.code(&t),
+            Event::SoftBreak | Event::HardBreak => {
+                self.out.push('\n');
+                if !self.lists.is_empty() {
+                    self.out.push_str(&self.item_indent);
                 }
-                out.push('\n');
             }
-            Event::Start(Tag::Paragraph) if lists.is_empty() => blank_line(&mut out),
-            Event::End(TagEnd::Paragraph) => out.push('\n'),
-            Event::Start(Tag::Emphasis) => styles.push(italic.clone()),
-            Event::Start(Tag::Strong) => styles.push(bold.clone()),
-            Event::End(TagEnd::Emphasis | TagEnd::Strong) => {
-                styles.pop();
+            Event::Rule => {
+                blank_line(&mut self.out);
+                self.push_dim("────────");
+                self.out.push('\n');
             }
-            Event::Start(Tag::List(first)) => {
-                if lists.is_empty() {
-                    blank_line(&mut out);
+            // Comments and markup are for the browser; keep only text a reader would see.
+            Event::Html(h) | Event::InlineHtml(h) if !h.trim_start().starts_with('<') => {
+                self.out.push_str(&h)
+            }
+            _ => {}
+        }
+    }
+
+    fn start(&mut self, tag: Tag<'_>) {
+        match tag {
+            Tag::Heading { level, .. } => {
+                blank_line(&mut self.out);
+                self.styles.push(self.palette.bold.clone());
+                self.heading = Some((level, self.out.len()));
+            }
+            Tag::Paragraph if self.lists.is_empty() => blank_line(&mut self.out),
+            Tag::Emphasis => self.styles.push(self.palette.italic.clone()),
+            Tag::Strong => self.styles.push(self.palette.bold.clone()),
+            Tag::List(first) => {
+                if self.lists.is_empty() {
+                    blank_line(&mut self.out);
                 }
-                lists.push(first);
+                self.lists.push(first);
             }
-            Event::End(TagEnd::List(_)) => {
-                lists.pop();
-            }
-            Event::Start(Tag::Item) => {
-                if !out.ends_with('\n') && !out.is_empty() {
-                    out.push('\n');
-                }
-                let depth = lists.len().saturating_sub(1);
-                let marker = match lists.last_mut() {
-                    Some(Some(n)) => {
-                        *n += 1;
-                        format!("{}.", *n - 1)
-                    }
-                    _ => "•".to_string(),
-                };
-                let lead = format!("{}  {marker} ", "  ".repeat(depth));
-                item_indent = " ".repeat(console::measure_text_width(&lead));
-                out.push_str(&lead);
-            }
-            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
-            Event::Start(Tag::CodeBlock(kind)) => {
+            Tag::Item => self.item(),
+            Tag::CodeBlock(kind) => {
                 let info = match &kind {
                     CodeBlockKind::Fenced(info) => info.to_string(),
                     CodeBlockKind::Indented => String::new(),
                 };
                 let word = info.split_whitespace().next().unwrap_or("");
                 if role(word) == FenceRole::Verify {
-                    skipping_block = true;
-                    continue;
+                    self.skipping_block = true;
+                    return;
                 }
-                blank_line(&mut out);
-                in_code = true;
+                blank_line(&mut self.out);
+                self.in_code = true;
             }
-            Event::End(TagEnd::CodeBlock) => in_code = false,
-            Event::Start(Tag::Image { .. }) => {
-                in_image = true;
-                out.push_str(&dim.apply_to("[image: ").to_string());
-            }
-            Event::End(TagEnd::Image) => {
-                in_image = false;
-                out.push_str(&dim.apply_to("]").to_string());
-            }
-            Event::Text(t) if in_code => {
-                for l in t.lines() {
-                    out.push_str(&format!("    {}\n", dim.apply_to(l)));
-                }
-            }
-            Event::Text(t) if in_image => out.push_str(&dim.apply_to(&*t).to_string()),
-            Event::Text(t) => out.push_str(&styled(&styles, &t)),
-            Event::Code(t) => {
-                let shown = if color {
-                    t.to_string()
-                } else {
-                    format!("`{t}`")
-                };
-                let mut all = styles.clone();
-                all.push(code.clone());
-                out.push_str(&styled(&all, &shown));
-            }
-            Event::SoftBreak | Event::HardBreak => {
-                out.push('\n');
-                if !lists.is_empty() {
-                    out.push_str(&item_indent);
-                }
-            }
-            Event::Rule => {
-                blank_line(&mut out);
-                out.push_str(&dim.apply_to("────────").to_string());
-                out.push('\n');
-            }
-            // Comments and markup are for the browser; keep only text a reader would see.
-            Event::Html(h) | Event::InlineHtml(h) if !h.trim_start().starts_with('<') => {
-                out.push_str(&h)
+            Tag::Image { .. } => {
+                self.in_image = true;
+                self.push_dim("[image: ");
             }
             _ => {}
         }
     }
-    out.trim().to_string()
+
+    fn end(&mut self, tag: TagEnd) {
+        match tag {
+            TagEnd::Heading(_) => {
+                self.styles.pop();
+                self.underline_heading();
+                self.out.push('\n');
+            }
+            TagEnd::Paragraph => self.out.push('\n'),
+            TagEnd::Emphasis | TagEnd::Strong => {
+                self.styles.pop();
+            }
+            TagEnd::List(_) => {
+                self.lists.pop();
+            }
+            TagEnd::Item if !self.out.ends_with('\n') => self.out.push('\n'),
+            TagEnd::CodeBlock => self.in_code = false,
+            TagEnd::Image => {
+                self.in_image = false;
+                self.push_dim("]");
+            }
+            _ => {}
+        }
+    }
+
+    /// Underlined, so a heading stands out without colour too.
+    fn underline_heading(&mut self) {
+        if let Some((level, from)) = self.heading.take() {
+            let width = console::measure_text_width(&self.out[from..]);
+            let rule = if level == HeadingLevel::H1 {
+                "═"
+            } else {
+                "─"
+            };
+            self.out.push('\n');
+            self.push_dim(&rule.repeat(width));
+        }
+    }
+
+    fn item(&mut self) {
+        if !self.out.ends_with('\n') && !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        let depth = self.lists.len().saturating_sub(1);
+        let marker = match self.lists.last_mut() {
+            Some(Some(n)) => {
+                *n += 1;
+                format!("{}.", *n - 1)
+            }
+            _ => "•".to_string(),
+        };
+        let lead = format!("{}  {marker} ", "  ".repeat(depth));
+        self.item_indent = " ".repeat(console::measure_text_width(&lead));
+        self.out.push_str(&lead);
+    }
+
+    fn text(&mut self, t: &str) {
+        if self.in_code {
+            for l in t.lines() {
+                let line = format!("    {}\n", self.palette.dim.apply_to(l));
+                self.out.push_str(&line);
+            }
+        } else if self.in_image {
+            self.push_dim(t);
+        } else {
+            let shown = styled(&self.styles, t);
+            self.out.push_str(&shown);
+        }
+    }
+
+    fn code(&mut self, t: &str) {
+        let shown = if self.color {
+            t.to_string()
+        } else {
+            format!("`{t}`")
+        };
+        let mut all = self.styles.clone();
+        all.push(self.palette.code.clone());
+        self.out.push_str(&styled(&all, &shown));
+    }
+
+    fn push_dim(&mut self, text: &str) {
+        let dimmed = self.palette.dim.apply_to(text).to_string();
+        self.out.push_str(&dimmed);
+    }
+}
+
+fn styled(styles: &[Style], text: &str) -> String {
+    styles
+        .iter()
+        .fold(text.to_string(), |t, s| s.apply_to(t).to_string())
 }
 
 fn blank_line(out: &mut String) {
