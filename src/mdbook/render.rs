@@ -251,98 +251,31 @@ impl Page<'_> {
         out
     }
 
-    /// What a manual step's platform action shows. Long: one match over every
-    /// Homeroom and Educates action, each arm a line or two.
+    /// What a manual step's platform action shows: a box with a label and
+    /// the text to copy or type, a section heading, or nothing.
     fn manual_action(&self, step: &Step) -> Manual {
-        let yaml: serde_json::Map<String, Value> = match serde_saphyr::from_str::<Value>(&step.body)
-        {
-            Ok(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        let get = |k: &str| {
-            yaml.get(k)
-                .map(crate::json_text::to_text)
-                .map(|s| self.fill(&s))
-        };
-        let file = get("file").unwrap_or_else(|| "the file".into());
-        let session = get("session").unwrap_or_else(|| "1".into());
-        let text = get("text").unwrap_or_default();
-        let (label, code): (String, Option<String>) = match step.info.as_str() {
-            "copy" | "copypaste" => ("Copy".into(), Some(self.fill(&step.body))),
-            "copy-and-edit" => ("Copy and edit".into(), Some(self.fill(&step.body))),
-            "workshop:copy" | "clipboard:copy" => ("Copy".into(), Some(text)),
+        let fields = ActionFields::of(self, &step.body);
+        let body = || Some(self.fill(&step.body));
+        let (label, code) = match step.info.as_str() {
+            "copy" | "copypaste" => ("Copy".into(), body()),
+            "copy-and-edit" => ("Copy and edit".into(), body()),
+            "workshop:copy" | "clipboard:copy" => ("Copy".into(), Some(fields.text())),
             "workshop:copy-and-edit" | "clipboard:copy-and-edit" => {
-                ("Copy and edit".into(), Some(text))
+                ("Copy and edit".into(), Some(fields.text()))
             }
-            "terminal:input" => (format!("Type in Terminal {session}"), Some(text)),
-            "terminal:clear" => (format!("Clear Terminal {session}"), None),
-            "terminal:clear-all" => ("Clear every terminal".into(), None),
-            "editor:open-file" => (format!("Open in the editor: {file}"), None),
-            "editor:append-lines-to-file" => (format!("Add to the end of {file}"), Some(text)),
-            "editor:insert-lines-before-line" => (
-                format!(
-                    "In {file}, insert before line {}",
-                    get("line").unwrap_or_default()
-                ),
-                Some(text),
-            ),
-            "editor:select-matching-text" => (format!("In {file}, find"), Some(text)),
-            "editor:replace-text-selection" => {
-                (format!("In {file}, replace the selection with"), Some(text))
-            }
-            "editor:insert-value-into-yaml" => (
-                format!("In {file}, set {}", get("path").unwrap_or_default()),
-                get("value"),
-            ),
-            "editor:execute-command" => (
-                format!(
-                    "Run the editor command {}",
-                    get("command").unwrap_or_default()
-                ),
-                None,
-            ),
-            w if w.starts_with("editor:") => (format!("Open in the editor: {file}"), None),
-            "dashboard:open-dashboard" => (
-                format!("Open the {} tab", get("name").unwrap_or_default()),
-                None,
-            ),
-            "dashboard:open-url" => (format!("Open {}", get("url").unwrap_or_default()), None),
-            "dashboard:create-dashboard" => (
-                format!(
-                    "Open a new tab {}: {}",
-                    get("name").unwrap_or_default(),
-                    get("url").unwrap_or_default()
-                ),
-                None,
-            ),
-            "dashboard:reload-dashboard" => (
-                format!("Reload the {} tab", get("name").unwrap_or_default()),
-                None,
-            ),
-            "dashboard:delete-dashboard" => (
-                format!("Close the {} tab", get("name").unwrap_or_default()),
-                None,
-            ),
-            "files:download-file" => (
-                format!("Download {}", get("path").unwrap_or(file.clone())),
-                None,
-            ),
-            "files:upload-file" => (
-                format!("Upload {}", get("path").unwrap_or(file.clone())),
-                None,
-            ),
-            "files:copy-file" => (
-                format!(
-                    "Copy the contents of {}",
-                    get("path").unwrap_or(file.clone())
-                ),
-                None,
-            ),
             "section:begin" => {
-                return Manual::Section(get("title").or_else(|| get("name")).unwrap_or_default());
+                let title = fields.get("title").or_else(|| fields.get("name"));
+                return Manual::Section(title.unwrap_or_default());
             }
             "section:end" => return Manual::Hidden,
-            other => (other.to_string(), Some(self.fill(&step.body))),
+            w => match w.split_once(':') {
+                Some(("terminal", action)) => fields.terminal(action),
+                Some(("editor", action)) => fields.editor(action),
+                Some(("dashboard", action)) => fields.dashboard(action),
+                Some(("files", action)) => fields.files(action),
+                _ => None,
+            }
+            .unwrap_or_else(|| (w.to_string(), body())),
         };
         Manual::Boxed { label, code }
     }
@@ -477,6 +410,105 @@ fn code_spans(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A Homeroom or Educates action's YAML fields, variables filled in.
+struct ActionFields<'p> {
+    page: &'p Page<'p>,
+    yaml: serde_json::Map<String, Value>,
+}
+
+/// A box's label and the text in it.
+type Boxed = (String, Option<String>);
+
+impl<'p> ActionFields<'p> {
+    fn of(page: &'p Page<'p>, body: &str) -> ActionFields<'p> {
+        let yaml = match serde_saphyr::from_str::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        ActionFields { page, yaml }
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.yaml
+            .get(key)
+            .map(crate::json_text::to_text)
+            .map(|s| self.page.fill(&s))
+    }
+
+    fn or_empty(&self, key: &str) -> String {
+        self.get(key).unwrap_or_default()
+    }
+
+    fn text(&self) -> String {
+        self.or_empty("text")
+    }
+
+    fn file(&self) -> String {
+        self.get("file").unwrap_or_else(|| "the file".into())
+    }
+
+    fn path_or_file(&self) -> String {
+        self.get("path").unwrap_or_else(|| self.file())
+    }
+
+    fn terminal(&self, action: &str) -> Option<Boxed> {
+        let session = self.get("session").unwrap_or_else(|| "1".into());
+        Some(match action {
+            "input" => (format!("Type in Terminal {session}"), Some(self.text())),
+            "clear" => (format!("Clear Terminal {session}"), None),
+            "clear-all" => ("Clear every terminal".into(), None),
+            _ => return None,
+        })
+    }
+
+    fn editor(&self, action: &str) -> Option<Boxed> {
+        let (file, text) = (self.file(), Some(self.text()));
+        Some(match action {
+            "append-lines-to-file" => (format!("Add to the end of {file}"), text),
+            "insert-lines-before-line" => {
+                let line = self.or_empty("line");
+                (format!("In {file}, insert before line {line}"), text)
+            }
+            "select-matching-text" => (format!("In {file}, find"), text),
+            "replace-text-selection" => (format!("In {file}, replace the selection with"), text),
+            "insert-value-into-yaml" => {
+                let path = self.or_empty("path");
+                (format!("In {file}, set {path}"), self.get("value"))
+            }
+            "execute-command" => {
+                let command = self.or_empty("command");
+                (format!("Run the editor command {command}"), None)
+            }
+            // open-file, and any editor action newer than this list.
+            _ => (format!("Open in the editor: {file}"), None),
+        })
+    }
+
+    fn dashboard(&self, action: &str) -> Option<Boxed> {
+        let (name, url) = (self.or_empty("name"), self.or_empty("url"));
+        let label = match action {
+            "open-dashboard" => format!("Open the {name} tab"),
+            "open-url" => format!("Open {url}"),
+            "create-dashboard" => format!("Open a new tab {name}: {url}"),
+            "reload-dashboard" => format!("Reload the {name} tab"),
+            "delete-dashboard" => format!("Close the {name} tab"),
+            _ => return None,
+        };
+        Some((label, None))
+    }
+
+    fn files(&self, action: &str) -> Option<Boxed> {
+        let path = self.path_or_file();
+        let label = match action {
+            "download-file" => format!("Download {path}"),
+            "upload-file" => format!("Upload {path}"),
+            "copy-file" => format!("Copy the contents of {path}"),
+            _ => return None,
+        };
+        Some((label, None))
+    }
 }
 
 /// What a manual step shows.
