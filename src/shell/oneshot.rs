@@ -71,8 +71,48 @@ fn program_and_args(cmd: &OneShot) -> Result<(String, Vec<String>), ShellError> 
     }
 }
 
-// Long for one select loop over the child, both pipes, the deadline, cancel
-// and kill, between its spawn and its clean-up; each arm is short.
+/// A spawned one-shot command: the child, its registration as ours, and the
+/// read ends of its output pipes.
+struct Started {
+    child: tokio::process::Child,
+    registered: escapees::Spawned,
+    out_rx: pipe::Receiver,
+    err_rx: pipe::Receiver,
+}
+
+fn start(
+    cmd: &OneShot,
+    program: &str,
+    args: &[String],
+    scope: &str,
+) -> Result<Started, ShellError> {
+    let setup = |source| ShellError::Setup {
+        path: cmd.workdir.clone(),
+        source,
+    };
+    // Our own pipes (not Stdio::piped) so that after exit we can read what is
+    // buffered without waiting for EOF, which a leftover child could withhold.
+    let (out_tx, out_rx) = pipe::pipe().map_err(setup)?;
+    let (err_tx, err_rx) = pipe::pipe().map_err(setup)?;
+    let stdout = out_tx.into_blocking_fd().map_err(setup)?;
+    let stderr = err_tx.into_blocking_fd().map_err(setup)?;
+    let mut command = command(cmd, program, args, scope, [stdout, stderr]);
+    super::affinity::widen_on_exec(&mut command);
+    let spawned = escapees::spawn_registered(&mut command);
+    // Drops our copies of the write ends.
+    drop(command);
+    let (child, registered) = spawned.map_err(|source| ShellError::Spawn {
+        program: program.to_string(),
+        source,
+    })?;
+    Ok(Started {
+        child,
+        registered,
+        out_rx,
+        err_rx,
+    })
+}
+
 /// One-shot: runs a script with `bash -c` (or argv with no shell when `argv` is given) in its own process group with timeout and capture.
 pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, ShellError> {
     let started = Instant::now();
@@ -83,26 +123,13 @@ pub async fn run_once(cmd: OneShot, cancel: &Cancel) -> Result<StepOutput, Shell
             ..StepOutput::default()
         });
     }
-    let setup = |source| ShellError::Setup {
-        path: cmd.workdir.clone(),
-        source,
-    };
-    // Our own pipes (not Stdio::piped) so that after exit we can read what is
-    // buffered without waiting for EOF, which a leftover child could withhold.
-    let (out_tx, mut out_rx) = pipe::pipe().map_err(setup)?;
-    let (err_tx, mut err_rx) = pipe::pipe().map_err(setup)?;
     let scope = escapees::new_scope();
-    let stdout = out_tx.into_blocking_fd().map_err(setup)?;
-    let stderr = err_tx.into_blocking_fd().map_err(setup)?;
-    let mut command = command(&cmd, &program, &args, &scope, [stdout, stderr]);
-    super::affinity::widen_on_exec(&mut command);
-    let spawned = escapees::spawn_registered(&mut command);
-    // Drops our copies of the write ends.
-    drop(command);
-    let (mut child, _registered) = spawned.map_err(|source| ShellError::Spawn {
-        program: program.clone(),
-        source,
-    })?;
+    let Started {
+        mut child,
+        registered: _registered,
+        mut out_rx,
+        mut err_rx,
+    } = start(&cmd, &program, &args, &scope)?;
     let pgid = child.id().map(|p| p as i32).unwrap_or(0);
     let target = Target {
         procs: Procs::Group(pgid),
