@@ -195,7 +195,7 @@ fn github_annotations_and_job_summary_under_github_actions() {
         "{md}"
     );
     // Outside Actions nothing is printed on stdout.
-    let plain = Labctl::new(&["run", &w.arg(), "--users", "1..2", "--var", &vars]).run();
+    let plain = four_users(&w, &["user2", "user3"]).run();
     assert!(!plain.stdout.contains("::error"), "{}", plain.stdout);
 }
 

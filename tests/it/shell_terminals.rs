@@ -573,7 +573,7 @@ async fn terminal_zero_is_refused() {
 
 #[tokio::test]
 async fn large_body_and_shell_edge_cases() {
-    let (dir, mut terms) = terminals();
+    let (_dir, mut terms) = terminals();
     // Larger than a pipe buffer: goes through a file.
     let big = format!("# {}\necho big", "x".repeat(200_000));
     assert_eq!(run(&mut terms, 1, &big).await.stdout.text, "big\n");
