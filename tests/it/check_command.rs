@@ -265,7 +265,9 @@ async fn examiner_fails_twice_then_passes_with_retries() {
     assert!(r.passed(), "{r:?}");
     assert_eq!(r.tries, 2);
     assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "3");
-    assert!(r.elapsed < Duration::from_secs(1));
+    // Retried at its delay (0.1 s), not at the default interval (1 s) nor
+    // the test's timeout (2 s): two retries at either would take 2 s or more.
+    assert!(r.elapsed < Duration::from_millis(1900), "{r:?}");
 }
 
 #[tokio::test]
