@@ -124,8 +124,7 @@ async fn service_entry_allows_after_the_delay() {
     // Longer than DELAY so a slow kubectl on a busy machine cannot outlast it before the first curl.
     const DELAY: Duration = Duration::from_millis(600);
     let env = start(2, DELAY).await;
-    let f = env.file("se.yaml", SERVICE_ENTRY);
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    let f = env.apply("se.yaml", SERVICE_ENTRY).await;
     // The control plane has not pushed the change yet.
     let (code, body) = search(&env, SEARCH).await;
     assert_blocked(code, &body);
@@ -150,12 +149,12 @@ async fn service_entry_allows_after_the_delay() {
 #[tokio::test(flavor = "multi_thread")]
 async fn service_entry_exported_elsewhere_does_not_count() {
     let env = start(1, Duration::ZERO).await;
-    let f = env.file("se.yaml", &SERVICE_ENTRY.replace("\".\"", "other-ns"));
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    env.apply("se.yaml", &SERVICE_ENTRY.replace("\".\"", "other-ns"))
+        .await;
     let (code, body) = search(&env, SEARCH).await;
     assert_blocked(code, &body);
-    let f = env.file("se80.yaml", &SERVICE_ENTRY.replace("443", "80"));
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    env.apply("se80.yaml", &SERVICE_ENTRY.replace("443", "80"))
+        .await;
     let (code, body) = search(&env, SEARCH).await;
     assert_blocked(code, &body);
     env.sandbox.shutdown().await;
