@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 use labctl::cancel::{self, Cancel};
 use labctl::shell::{ShellConfig, StepOutput, Terminals};
 
-use crate::support::processes::{assert_gone, processes_with, wait_for_processes};
+use crate::support::processes::{STARTED_WITHIN, assert_gone, processes_with, wait_for_processes};
 
 const T: Duration = Duration::from_secs(10);
+
+/// A timeout the steps that test stopping run past.
+const SHORT: Duration = Duration::from_millis(300);
 
 fn config(workdir: &std::path::Path) -> ShellConfig {
     ShellConfig {
@@ -41,6 +44,44 @@ async fn run_with_timeout(
         .run(n, body, timeout, &Cancel::never())
         .await
         .expect("step runs")
+}
+
+/// Terminals whose grace is [`LONG_GRACE`].
+fn terminals_with_long_grace() -> (tempfile::TempDir, Terminals) {
+    let dir = tempfile::tempdir().unwrap();
+    let terms = Terminals::new(ShellConfig {
+        grace: LONG_GRACE,
+        ..config(dir.path())
+    });
+    (dir, terms)
+}
+
+/// Starts `body` in the background in terminal `n` and returns once it is
+/// under way, that is once a process carrying `marker` runs (a fixed pause
+/// would be too short on a loaded machine).
+async fn start_background_until(terms: &mut Terminals, n: u32, body: &str, marker: &str) {
+    terms.start_background(n, body).await.unwrap();
+    assert_eq!(wait_for_processes(marker, 1), 1, "{marker} never started");
+}
+
+/// Waits until `file` has `count` lines: a background loop's progress.
+async fn wait_for_lines(file: &std::path::Path, count: usize) {
+    let deadline = Instant::now() + STARTED_WITHIN;
+    loop {
+        let lines = std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        if lines >= count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} has {lines} lines",
+            file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Far below the sleeps and endless loops the steps run and the long graces
@@ -312,31 +353,13 @@ async fn timeout_terminates_and_the_shell_survives() {
 async fn timeout_stops_a_loop_in_the_body() {
     let (_dir, mut terms) = terminals();
     let started = Instant::now();
-    let out = run_with_timeout(
-        &mut terms,
-        1,
-        "while true; do sleep 0.05; done",
-        Duration::from_millis(300),
-    )
-    .await;
+    let out = run_with_timeout(&mut terms, 1, "while true; do sleep 0.05; done", SHORT).await;
     assert!(out.timed_out && !out.shell_exited, "{out:?}");
     assert!(started.elapsed() < NOT_HUNG, "{:?}", started.elapsed());
-    let busy = run_with_timeout(
-        &mut terms,
-        1,
-        "while :; do :; done",
-        Duration::from_millis(300),
-    )
-    .await;
+    let busy = run_with_timeout(&mut terms, 1, "while :; do :; done", SHORT).await;
     assert!(busy.timed_out && !busy.shell_exited, "{busy:?}");
     run(&mut terms, 1, "MARK=kept").await;
-    let again = run_with_timeout(
-        &mut terms,
-        1,
-        "sleep 100.22; sleep 100.22",
-        Duration::from_millis(300),
-    )
-    .await;
+    let again = run_with_timeout(&mut terms, 1, "sleep 100.22; sleep 100.22", SHORT).await;
     assert!(again.timed_out && !again.shell_exited, "{again:?}");
     assert_eq!(run(&mut terms, 1, "echo $MARK").await.stdout.text, "kept\n");
     assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
@@ -370,13 +393,7 @@ async fn step_ignoring_sigterm_is_killed_after_grace() {
 #[tokio::test]
 async fn trap_in_the_terminal_itself_is_killed_after_grace() {
     let (_dir, mut terms) = terminals();
-    let out = run_with_timeout(
-        &mut terms,
-        1,
-        "trap '' TERM; sleep 100.32",
-        Duration::from_millis(300),
-    )
-    .await;
+    let out = run_with_timeout(&mut terms, 1, "trap '' TERM; sleep 100.32", SHORT).await;
     assert!(out.timed_out);
     assert_gone("sleep 100.32");
     assert_eq!(run(&mut terms, 1, "echo ok").await.stdout.text, "ok\n");
@@ -407,17 +424,16 @@ async fn cancel_stops_the_step() {
 
 #[tokio::test]
 async fn background_step_is_stopped_by_the_next_step() {
-    let dir = tempfile::tempdir().unwrap();
     // A grace far longer than NOT_HUNG: only SIGINT can end the loop in time.
-    let mut terms = Terminals::new(ShellConfig {
-        grace: LONG_GRACE,
-        ..config(dir.path())
-    });
+    let (dir, mut terms) = terminals_with_long_grace();
     terms
-        .start_background(1, "while true; do date; echo tick; sleep 0.1; done")
+        .start_background(
+            1,
+            "while true; do date; echo tick; echo >>ticks; sleep 0.1; done",
+        )
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_lines(&dir.path().join("ticks"), 3).await;
     let started = Instant::now();
     let next = run(&mut terms, 1, "echo next").await;
     assert!(
@@ -444,11 +460,13 @@ async fn background_step_is_stopped_by_the_next_step() {
 async fn interrupt_returns_background_output() {
     let (_dir, mut terms) = terminals();
     assert!(terms.interrupt(1).await.is_none());
-    terms
-        .start_background(2, "echo started; sleep 100.51; echo never")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    start_background_until(
+        &mut terms,
+        2,
+        "echo started; sleep 100.51; echo never",
+        "sleep 100.51",
+    )
+    .await;
     let out = terms.interrupt(2).await.expect("a background step ran");
     assert_eq!(out.stdout.text, "started\n");
     assert_gone("sleep 100.51");
@@ -461,23 +479,24 @@ async fn interrupt_returns_background_output() {
 #[tokio::test]
 async fn a_background_body_larger_than_a_pipe_runs() {
     let (_dir, mut terms) = terminals();
-    let body = format!("# {}\necho big-started; sleep 100.52", "x".repeat(200_000));
-    terms.start_background(1, &body).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body = format!("# {}\necho big-started; sleep 100.53", "x".repeat(200_000));
+    start_background_until(&mut terms, 1, &body, "sleep 100.53").await;
     let out = terms.interrupt(1).await.expect("a background step ran");
     assert_eq!(out.stdout.text, "big-started\n");
-    assert_gone("sleep 100.52");
+    assert_gone("sleep 100.53");
     terms.shutdown().await;
 }
 
 #[tokio::test]
 async fn background_ignoring_sigint_is_terminated() {
     let (_dir, mut terms) = terminals();
-    terms
-        .start_background(1, "trap '' INT; echo stubborn; sleep 100.52")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    start_background_until(
+        &mut terms,
+        1,
+        "trap '' INT; echo stubborn; sleep 100.52",
+        "sleep 100.52",
+    )
+    .await;
     let started = Instant::now();
     let out = terms.interrupt(1).await.unwrap();
     assert!(started.elapsed() < NOT_HUNG, "{:?}", started.elapsed());
@@ -518,7 +537,6 @@ async fn drop_kills_the_sessions() {
     terms.start_background(2, "sleep 1234.6").await.unwrap();
     assert_eq!(wait_for_processes("sleep 1234.6", 2), 2);
     drop(terms);
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_gone("sleep 1234.6");
 }
 
@@ -614,17 +632,13 @@ async fn missing_workdir_is_a_setup_error() {
 
 #[tokio::test]
 async fn background_date_loop_stops_on_sigint() {
-    let dir = tempfile::tempdir().unwrap();
     // A grace far longer than NOT_HUNG: only SIGINT can end the loop in time.
-    let mut terms = Terminals::new(ShellConfig {
-        grace: LONG_GRACE,
-        ..config(dir.path())
-    });
+    let (dir, mut terms) = terminals_with_long_grace();
     terms
-        .start_background(1, "while true; do date; sleep 0.2; done")
+        .start_background(1, "while true; do date; echo >>dates; sleep 0.2; done")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    wait_for_lines(&dir.path().join("dates"), 3).await;
     let started = Instant::now();
     let out = terms.interrupt(1).await.unwrap();
     // Well under the grace: SIGINT alone stopped it, and it died of SIGINT
