@@ -72,22 +72,42 @@ impl ScriptRunner for BrokenRunner {
     }
 }
 
+/// What a check sees here: no step environment and no cluster; scripts run
+/// by `runner` in `workdir`.
+fn context<'a>(
+    workdir: &'a Path,
+    output: Option<&'a TryOutput>,
+    runner: &'a dyn ScriptRunner,
+    cancel: &'a Cancel,
+) -> CheckContext<'a> {
+    CheckContext {
+        output,
+        env: &[],
+        workdir,
+        runner,
+        cancel,
+        kube: None,
+    }
+}
+
+/// One evaluation of `kind`, never cancelled, in the working directory.
+async fn evaluate(
+    kind: &Assertion,
+    output: Option<&TryOutput>,
+    runner: &dyn ScriptRunner,
+) -> Result<CheckOutcome, CheckError> {
+    let cancel = Cancel::never();
+    let ctx = context(Path::new("."), output, runner, &cancel);
+    for_spec(kind).evaluate(&ctx).await
+}
+
 async fn eval_with(
     spec: Value,
     output: Option<&TryOutput>,
     runner: &dyn ScriptRunner,
 ) -> Result<CheckOutcome, CheckError> {
     let (kind, _) = parse_check(&spec).expect("valid check");
-    let cancel = Cancel::never();
-    let ctx = CheckContext {
-        output,
-        env: &[],
-        workdir: Path::new("."),
-        runner,
-        cancel: &cancel,
-        kube: None,
-    };
-    for_spec(&kind).evaluate(&ctx).await
+    evaluate(&kind, output, runner).await
 }
 
 async fn eval(spec: Value) -> Result<CheckOutcome, CheckError> {
@@ -122,16 +142,7 @@ async fn eval_kind(kind: Assertion) -> Result<CheckOutcome, CheckError> {
     let runner = BashRunner {
         dir: std::env::temp_dir(),
     };
-    let cancel = Cancel::never();
-    let ctx = CheckContext {
-        output: None,
-        env: &[],
-        workdir: Path::new("."),
-        runner: &runner,
-        cancel: &cancel,
-        kube: None,
-    };
-    for_spec(&kind).evaluate(&ctx).await
+    evaluate(&kind, None, &runner).await
 }
 
 #[tokio::test]
@@ -246,14 +257,7 @@ async fn examiner_fails_twice_then_passes_with_retries() {
         dir: dir.path().to_path_buf(),
     };
     let cancel = Cancel::never();
-    let ctx = CheckContext {
-        output: None,
-        env: &[],
-        workdir: dir.path(),
-        runner: &runner,
-        cancel: &cancel,
-        kube: None,
-    };
+    let ctx = context(dir.path(), None, &runner, &cancel);
     let check = ExaminerCheck::new(&test, dir.path());
 
     let first = check.evaluate(&ctx).await.unwrap();
@@ -265,7 +269,9 @@ async fn examiner_fails_twice_then_passes_with_retries() {
     assert!(r.passed(), "{r:?}");
     assert_eq!(r.tries, 2);
     assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "3");
-    assert!(r.elapsed < Duration::from_secs(1));
+    // Retried at its delay (0.1 s), not at the default interval (1 s) nor
+    // the test's timeout (2 s): two retries at either would take 2 s or more.
+    assert!(r.elapsed < Duration::from_millis(1900), "{r:?}");
 }
 
 #[tokio::test]
@@ -275,14 +281,7 @@ async fn examiner_script_missing_or_timing_out() {
         dir: dir.path().to_path_buf(),
     };
     let cancel = Cancel::never();
-    let ctx = CheckContext {
-        output: None,
-        env: &[],
-        workdir: dir.path(),
-        runner: &runner,
-        cancel: &cancel,
-        kube: None,
-    };
+    let ctx = context(dir.path(), None, &runner, &cancel);
     let mut test = ExaminerTest {
         name: "egress-blocked".into(),
         title: None,

@@ -1,4 +1,7 @@
 //! The retry loop: deadlines, intervals, hold and cancellation, in real time.
+//! Each upper bound lies well past the moment the loop should end and short of
+//! the next moment a wrong schedule would end it (the next interval, the slow
+//! try's own end), so a loaded machine does not make them flake.
 
 use std::time::{Duration, Instant};
 
@@ -36,10 +39,8 @@ async fn passes_within_one_interval_of_the_flip() {
     assert!(r.passed(), "{r:?}");
     let seen_at = start.elapsed();
     assert!(seen_at >= flip);
-    assert!(
-        seen_at <= flip + secs(1.0) + secs(0.15),
-        "seen at {seen_at:?}"
-    );
+    // Within one interval (1 s) of the flip: a missed try would see it at +2 s.
+    assert!(seen_at < flip + secs(1.9), "seen at {seen_at:?}");
     assert!((3..=4).contains(&r.tries), "{r:?}");
 }
 
@@ -48,15 +49,15 @@ async fn gives_up_at_the_deadline_with_a_last_try_there() {
     let start = Instant::now();
     let timing = Timing {
         within: Some(secs(1.2)),
-        interval: Some(secs(0.5)),
+        interval: Some(secs(1.0)),
         hold: None,
     };
     let r = eventually(&timing, &Cancel::never(), || async { outcome(false) }).await;
     assert!(!r.passed());
-    // Tries at 0, 0.5, 1.0 and the deadline 1.2.
-    assert_eq!(r.tries, 4);
+    // Tries at 0, 1.0 and the deadline 1.2 (not at the next interval, 2.0).
+    assert_eq!(r.tries, 3);
     let took = start.elapsed();
-    assert!(took >= secs(1.2) && took < secs(1.4), "{took:?}");
+    assert!(took >= secs(1.2) && took < secs(1.9), "{took:?}");
     assert_eq!(r.result.unwrap().actual, "down");
 }
 
@@ -67,7 +68,8 @@ async fn without_within_one_try() {
     })
     .await;
     assert_eq!(r.tries, 1);
-    assert!(r.elapsed < secs(0.1));
+    // No wait for an interval (1 s).
+    assert!(r.elapsed < secs(0.5), "{:?}", r.elapsed);
 }
 
 #[tokio::test]
@@ -112,8 +114,9 @@ async fn hold_fails_when_the_state_flips_back() {
     assert!(msg.starts_with("held for "), "{msg}");
     assert!(msg.ends_with("then: down"), "{msg}");
     assert_eq!(r.tries, 2);
+    // Failed at the check at 1.0, not one interval (1 s) later.
     assert!(
-        r.elapsed >= secs(1.0) && r.elapsed < secs(1.2),
+        r.elapsed >= secs(1.0) && r.elapsed < secs(1.9),
         "{:?}",
         r.elapsed
     );
@@ -123,18 +126,19 @@ async fn hold_fails_when_the_state_flips_back() {
 async fn hold_passes_when_it_keeps_holding() {
     let timing = Timing {
         within: Some(secs(1.0)),
-        interval: Some(secs(0.3)),
+        interval: Some(secs(0.9)),
         hold: Some(secs(1.0)),
     };
     let r = eventually(&timing, &Cancel::never(), || async { outcome(true) }).await;
     assert!(r.passed(), "{r:?}");
+    // Ends at the end of the hold (1.0), not at the next interval (1.8).
     assert!(
-        r.elapsed >= secs(1.0) && r.elapsed < secs(1.2),
+        r.elapsed >= secs(1.0) && r.elapsed < secs(1.6),
         "{:?}",
         r.elapsed
     );
-    // 1 pass, then checks at 0.3, 0.6, 0.9 and the end of the hold at 1.0.
-    assert_eq!(r.tries, 5);
+    // 1 pass, then a check at 0.9 and one at the end of the hold at 1.0.
+    assert_eq!(r.tries, 3);
 }
 
 #[tokio::test]
@@ -151,7 +155,8 @@ async fn cancel_stops_the_loop_at_once() {
     };
     let r = eventually(&timing, &cancel, || async { outcome(false) }).await;
     assert_eq!(r.result, Err(CheckError::Cancelled));
-    assert!(r.elapsed < secs(0.5), "{:?}", r.elapsed);
+    // Cancelled at 0.3 s, not at the next try (5 s).
+    assert!(r.elapsed < secs(4.0), "{:?}", r.elapsed);
 }
 
 #[tokio::test]
@@ -175,8 +180,9 @@ async fn a_slow_try_is_left_to_stop_itself_until_cancel_turns_to_kill() {
     })
     .await;
     assert_eq!(r.result, Err(CheckError::Cancelled));
+    // Dropped at the kill (0.6 s), not at the cancel (0.2 s) nor at the try's own end (10 s).
     assert!(
-        r.elapsed >= secs(0.55) && r.elapsed < secs(1.0),
+        r.elapsed >= secs(0.55) && r.elapsed < secs(5.0),
         "{:?}",
         r.elapsed
     );

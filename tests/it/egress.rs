@@ -9,16 +9,8 @@ use crate::support::workshop::Workshop;
 fn the_egress_workshop_passes_on_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
-    let out = Labctl::in_repo(&[])
-        .args([
-            "run",
-            "labs/",
-            "--sandbox",
-            "--mesh-delay",
-            "1s",
-            "--report",
-            &format!("json={}", report.display()),
-        ])
+    let out = Labctl::run_on_sandbox("labs/")
+        .args(["--report", &format!("json={}", report.display())])
         .run();
     out.code(0);
     let v: serde_json::Value =
@@ -47,16 +39,8 @@ fn without_the_service_entry_the_results_step_fails_and_says_why() {
         "securing-egress.md",
         &cut.replace("within=60s", "within=3s"),
     );
-    let out = Labctl::in_repo(&[])
-        .args([
-            "run",
-            &dir.path().display().to_string(),
-            "--sandbox",
-            "--mesh-delay",
-            "1s",
-            "--var",
-            "username=user1",
-        ])
+    let out = Labctl::run_on_sandbox(dir.path().display().to_string())
+        .args(["--var", "username=user1"])
         .run();
     out.code(1);
     let err = &out.stderr;
@@ -208,14 +192,7 @@ fn named_users_run_on_the_sandbox() {
         &["--var", "username=user3"][..],
         &["--users", "alice,bob"][..],
     ] {
-        let out = Labctl::in_repo(&[])
-            .args([
-                "run",
-                "labs/securing-egress.md",
-                "--sandbox",
-                "--mesh-delay",
-                "1s",
-            ])
+        let out = Labctl::run_on_sandbox("labs/securing-egress.md")
             .args(users)
             .run();
         assert_eq!(out.code, Some(0), "{users:?}: {}", out.stderr);
@@ -270,13 +247,8 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> &'a str {
 fn the_html_report_draws_the_mesh_graph_of_the_egress_lab() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.html");
-    let out = Labctl::in_repo(&[])
+    let out = Labctl::run_on_sandbox("labs/securing-egress.md")
         .args([
-            "run",
-            "labs/securing-egress.md",
-            "--sandbox",
-            "--mesh-delay",
-            "1s",
             "--var",
             "username=user1",
             "--report",

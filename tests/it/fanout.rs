@@ -29,18 +29,8 @@ fn twenty_users_at_once_exactly_user7_fails_and_reports_agree() {
     let json = dir.path().join("r.json");
     let junit = dir.path().join("r.xml");
     let html = dir.path().join("r.html");
-    let out = Labctl::in_repo(&[])
-        .args([
-            "run",
-            &dir.path().display().to_string(),
-            "--sandbox",
-            "--mesh-delay",
-            "1s",
-            "--users",
-            "user1..user20",
-            "-j",
-            "20",
-        ])
+    let out = Labctl::run_on_sandbox(dir.path().display().to_string())
+        .args(["--users", "user1..user20", "-j", "20"])
         .args([
             "--report",
             &format!("json={}", json.display()),

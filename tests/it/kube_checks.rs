@@ -340,7 +340,7 @@ async fn within_fails_at_the_deadline_with_the_last_verdict() {
     let msg = failed_message(&ev);
     assert!(msg.contains("not found"), "{msg}");
     assert!(
-        ev.elapsed >= Duration::from_secs(1) && ev.elapsed < Duration::from_secs(3),
+        ev.elapsed >= Duration::from_secs(1) && ev.elapsed < Duration::from_secs(10),
         "{ev:?}"
     );
     f.sandbox.shutdown().await;
@@ -501,7 +501,8 @@ async fn an_unreachable_api_is_retried_then_reported() {
     let started = Instant::now();
     let ev = for_spec(&kind).evaluate_within(&ctx, &timing).await;
     assert!(ev.tries >= 2, "{ev:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{ev:?}");
+    // Gave up at its 1 s deadline rather than hanging on the refusing server.
+    assert!(started.elapsed() < Duration::from_secs(10), "{ev:?}");
     let e = error_text(&ev);
     assert!(e.contains("could not discover v1/ConfigMap"), "{e}");
 }
@@ -527,7 +528,8 @@ async fn cancel_stops_a_watch_at_once() {
         handle.cancel();
     });
     assert!(matches!(ev.result, Err(CheckError::Cancelled)), "{ev:?}");
-    assert!(ev.elapsed < Duration::from_secs(2), "{ev:?}");
+    // Far below the check's 30 s: the cancel (at 0.3 s) ended it.
+    assert!(ev.elapsed < Duration::from_secs(15), "{ev:?}");
     f.sandbox.shutdown().await;
 }
 

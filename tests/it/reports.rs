@@ -27,6 +27,22 @@ fn flag(w: &Workshop, users: &[&str]) -> String {
     format!("flags={}", w.join("flags").display())
 }
 
+/// `labctl run` of the class workshop for user1..user4, four at a time, the
+/// gate failing for `failing`.
+fn four_users(w: &Workshop, failing: &[&str]) -> Labctl {
+    let vars = flag(w, failing);
+    Labctl::new(&[
+        "run",
+        &w.arg(),
+        "--users",
+        "1..4",
+        "-j",
+        "4",
+        "--var",
+        &vars,
+    ])
+}
+
 fn junit(path: &Path) -> quick_junit::Report {
     quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(path).unwrap())
         .expect("JUnit parses with quick-junit's reader")
@@ -149,22 +165,12 @@ fn junit_keys_are_unique_over_20_users_and_stable_from_another_folder() {
 #[test]
 fn github_annotations_and_job_summary_under_github_actions() {
     let w = class_workshop();
-    let vars = flag(&w, &["user2", "user3"]);
     let summary = w.join("summary.md");
     std::fs::write(&summary, "earlier step's summary\n").unwrap();
-    let ran = Labctl::new(&[
-        "run",
-        &w.arg(),
-        "--users",
-        "1..4",
-        "-j",
-        "4",
-        "--var",
-        &vars,
-    ])
-    .env("GITHUB_ACTIONS", "true")
-    .env("GITHUB_STEP_SUMMARY", summary.display().to_string())
-    .run();
+    let ran = four_users(&w, &["user2", "user3"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", summary.display().to_string())
+        .run();
     ran.code(1);
     let errors: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(
@@ -189,7 +195,7 @@ fn github_annotations_and_job_summary_under_github_actions() {
         "{md}"
     );
     // Outside Actions nothing is printed on stdout.
-    let plain = Labctl::new(&["run", &w.arg(), "--users", "1..2", "--var", &vars]).run();
+    let plain = four_users(&w, &["user2", "user3"]).run();
     assert!(!plain.stdout.contains("::error"), "{}", plain.stdout);
 }
 
@@ -266,18 +272,7 @@ fn tap_report_is_read_by_a_tap14_parser() {
 #[test]
 fn console_with_users_off_a_terminal_prints_a_line_per_user_and_each_failure_once() {
     let w = class_workshop();
-    let vars = flag(&w, &["user2", "user3"]);
-    let ran = Labctl::new(&[
-        "run",
-        &w.arg(),
-        "--users",
-        "1..4",
-        "-j",
-        "4",
-        "--var",
-        &vars,
-    ])
-    .run();
+    let ran = four_users(&w, &["user2", "user3"]).run();
     ran.code(1);
     let err = &ran.stderr;
     assert!(!err.contains("[user"), "{err}");

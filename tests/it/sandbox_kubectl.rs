@@ -101,14 +101,13 @@ async fn apply_creates_then_updates_with_last_applied() {
 #[tokio::test(flavor = "multi_thread")]
 async fn label_selectors_describe_and_delete() {
     let env = start(1, Duration::ZERO).await;
-    let f = env.file("cm.yaml", CM);
-    env.kubectl_ok(&["apply", "-f", &f]).await;
-    let other = env.file(
+    env.apply("cm.yaml", CM).await;
+    env.apply(
         "other.yaml",
         &CM.replace("name: demo", "name: other")
             .replace("front", "back"),
-    );
-    env.kubectl_ok(&["apply", "-f", &other]).await;
+    )
+    .await;
     let names = |sel: &'static str| {
         let env = &env;
         async move {
@@ -145,8 +144,7 @@ async fn label_selectors_describe_and_delete() {
 #[tokio::test(flavor = "multi_thread")]
 async fn patch_merge_json_and_strategic() {
     let env = start(1, Duration::ZERO).await;
-    let f = env.file("cm.yaml", CM);
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    env.apply("cm.yaml", CM).await;
     env.kubectl_ok(&[
         "patch",
         "cm",
@@ -202,9 +200,10 @@ async fn patch_merge_json_and_strategic() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wait_for_jsonpath_and_delete() {
     let env = start(1, Duration::ZERO).await;
-    let se = env.file(
-        "se.yaml",
-        "apiVersion: networking.istio.io/v1beta1
+    let se = env
+        .apply(
+            "se.yaml",
+            "apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata:
   name: egress
@@ -213,8 +212,8 @@ spec:
   ports: [{number: 80, name: http, protocol: HTTP}]
   location: MESH_EXTERNAL
 ",
-    );
-    env.kubectl_ok(&["apply", "-f", &se]).await;
+        )
+        .await;
     let script = format!(
         "kubectl wait se/egress --for=jsonpath='{{.spec.location}}'=MESH_INTERNAL --timeout=8s & W=$!
          sleep 0.5
@@ -254,15 +253,15 @@ spec:
 #[tokio::test(flavor = "multi_thread")]
 async fn istio_versions_share_one_object() {
     let env = start(1, Duration::ZERO).await;
-    let se = env.file(
+    env.apply(
         "se.yaml",
         "apiVersion: networking.istio.io/v1alpha3
 kind: ServiceEntry
 metadata: {name: x}
 spec: {hosts: [example.com], ports: [{number: 80, name: http, protocol: HTTP}]}
 ",
-    );
-    env.kubectl_ok(&["apply", "-f", &se]).await;
+    )
+    .await;
     for v in ["v1", "v1beta1", "v1alpha3"] {
         let out = env
             .kubectl_ok(&[
@@ -356,15 +355,14 @@ async fn tables_and_create_generators() {
     let out = env.kubectl_ok(&["get", "cm", "lit"]).await;
     let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(&row[..2], ["lit", "2"], "{out}");
-    let se = env.file(
+    env.apply(
         "se.yaml",
         "apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: g}
 spec: {hosts: [www.googleapis.com], ports: [{number: 443, name: https, protocol: HTTPS}], location: MESH_EXTERNAL, resolution: DNS}
 ",
-    );
-    env.kubectl_ok(&["apply", "-f", &se]).await;
+    ).await;
     let out = env.kubectl_ok(&["get", "se"]).await;
     let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["NAME", "HOSTS", "LOCATION", "RESOLUTION", "AGE"]);

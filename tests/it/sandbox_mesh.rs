@@ -67,6 +67,37 @@ fn assert_results(code: u16, body: &Value) {
     );
 }
 
+/// Turns user1's mesh to ALLOW_ANY the way a student would: kubectl get the
+/// mesh config, change its outbound mode, kubectl patch it back.
+async fn allow_any(env: &Env) {
+    let mesh = env
+        .kubectl_ok(&[
+            "get",
+            "cm",
+            "istio-workshop-install",
+            "-n",
+            "user1-istio",
+            "-o",
+            "jsonpath={.data.mesh}",
+        ])
+        .await;
+    assert!(mesh.contains("mode: REGISTRY_ONLY"), "{mesh}");
+    let patched = mesh.replace("mode: REGISTRY_ONLY", "mode: ALLOW_ANY");
+    let patch = serde_json::json!({"data": {"mesh": patched}}).to_string();
+    env.kubectl_ok(&[
+        "patch",
+        "cm",
+        "istio-workshop-install",
+        "-n",
+        "user1-istio",
+        "--type",
+        "merge",
+        "-p",
+        &patch,
+    ])
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn blocked_by_default_with_fresh_ids() {
     let env = start(2, DELAY).await;
@@ -93,8 +124,7 @@ async fn service_entry_allows_after_the_delay() {
     // Longer than DELAY so a slow kubectl on a busy machine cannot outlast it before the first curl.
     const DELAY: Duration = Duration::from_millis(600);
     let env = start(2, DELAY).await;
-    let f = env.file("se.yaml", SERVICE_ENTRY);
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    let f = env.apply("se.yaml", SERVICE_ENTRY).await;
     // The control plane has not pushed the change yet.
     let (code, body) = search(&env, SEARCH).await;
     assert_blocked(code, &body);
@@ -119,12 +149,12 @@ async fn service_entry_allows_after_the_delay() {
 #[tokio::test(flavor = "multi_thread")]
 async fn service_entry_exported_elsewhere_does_not_count() {
     let env = start(1, Duration::ZERO).await;
-    let f = env.file("se.yaml", &SERVICE_ENTRY.replace("\".\"", "other-ns"));
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    env.apply("se.yaml", &SERVICE_ENTRY.replace("\".\"", "other-ns"))
+        .await;
     let (code, body) = search(&env, SEARCH).await;
     assert_blocked(code, &body);
-    let f = env.file("se80.yaml", &SERVICE_ENTRY.replace("443", "80"));
-    env.kubectl_ok(&["apply", "-f", &f]).await;
+    env.apply("se80.yaml", &SERVICE_ENTRY.replace("443", "80"))
+        .await;
     let (code, body) = search(&env, SEARCH).await;
     assert_blocked(code, &body);
     env.sandbox.shutdown().await;
@@ -133,31 +163,7 @@ async fn service_entry_exported_elsewhere_does_not_count() {
 #[tokio::test(flavor = "multi_thread")]
 async fn allow_any_via_kubectl_patch() {
     let env = start(1, Duration::ZERO).await;
-    let mesh = env
-        .kubectl_ok(&[
-            "get",
-            "cm",
-            "istio-workshop-install",
-            "-n",
-            "user1-istio",
-            "-o",
-            "jsonpath={.data.mesh}",
-        ])
-        .await;
-    let patched = mesh.replace("mode: REGISTRY_ONLY", "mode: ALLOW_ANY");
-    let patch = serde_json::json!({"data": {"mesh": patched}}).to_string();
-    env.kubectl_ok(&[
-        "patch",
-        "cm",
-        "istio-workshop-install",
-        "-n",
-        "user1-istio",
-        "--type",
-        "merge",
-        "-p",
-        &patch,
-    ])
-    .await;
+    allow_any(&env).await;
     let (code, body) = search(&env, SEARCH).await;
     assert_results(code, &body);
     env.sandbox.shutdown().await;
@@ -331,31 +337,7 @@ async fn kiali_graph_shows_the_blackhole_then_the_service_entry() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kiali_graph_with_allow_any_shows_passthrough() {
     let env = start(1, Duration::ZERO).await;
-    let mesh = env
-        .kubectl_ok(&[
-            "get",
-            "cm",
-            "istio-workshop-install",
-            "-n",
-            "user1-istio",
-            "-o",
-            "jsonpath={.data.mesh}",
-        ])
-        .await;
-    let patch = serde_json::json!({"data": {"mesh": mesh.replace("REGISTRY_ONLY", "ALLOW_ANY")}})
-        .to_string();
-    env.kubectl_ok(&[
-        "patch",
-        "cm",
-        "istio-workshop-install",
-        "-n",
-        "user1-istio",
-        "--type",
-        "merge",
-        "-p",
-        &patch,
-    ])
-    .await;
+    allow_any(&env).await;
     let (code, body) = search(&env, SEARCH).await;
     assert_results(code, &body);
     let e = edges(&graph(&env, "?namespaces=user1&graphType=workload&duration=60s").await);

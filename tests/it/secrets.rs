@@ -122,49 +122,27 @@ fn secrets_are_hidden_in_refusals_dry_run_and_prompts() {
         "lab.md",
         "# L\n\nUse %token%.\n\n```execute\necho %token%\n```\n",
     )]);
+    // `labctl run EXTRA` with the secret `token` set to `value`.
+    let run_with_token = |extra: &[&str], value: &str| {
+        let var = format!("token={value}");
+        w.labctl(&["run", "--var", &var, "--secret", "token", &w.arg()])
+            .args(extra)
+    };
     // An unsafe value is refused; the message does not show it.
-    let ran = Labctl::new(&[
-        "run",
-        "--var",
-        "token=hunter2222;rm -rf x",
-        "--secret",
-        "token",
-        &w.arg(),
-    ])
-    .dir(w.path())
-    .run();
+    let ran = run_with_token(&[], "hunter2222;rm -rf x").run();
     ran.code(2);
     assert!(!ran.stderr.contains("hunter2222"), "{}", ran.stderr);
     assert!(ran.stderr.contains("[redacted]"), "{}", ran.stderr);
-    let ran = Labctl::new(&[
-        "run",
-        "--dry-run",
-        "--var",
-        "token=hunter2222",
-        "--secret",
-        "token",
-        &w.arg(),
-    ])
-    .dir(w.path())
-    .run();
+    let ran = run_with_token(&["--dry-run"], "hunter2222").run();
     ran.code(0);
     assert!(
         !ran.stdout.contains("hunter2222") && ran.stdout.contains("[redacted]"),
         "{}",
         ran.stdout
     );
-    let ran = Labctl::new(&[
-        "run",
-        "--interactive",
-        "--var",
-        "token=hunter2222",
-        "--secret",
-        "token",
-        &w.arg(),
-    ])
-    .dir(w.path())
-    .stdin("q\n")
-    .run();
+    let ran = run_with_token(&["--interactive"], "hunter2222")
+        .stdin("q\n")
+        .run();
     assert!(ran.stderr.contains("[redacted]"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("hunter2222"), "{}", ran.stderr);
 }

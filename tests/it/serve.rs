@@ -6,7 +6,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use fantoccini::key::Key;
 
-use crate::support::browser;
+use crate::support::browser::{self, Browser};
 use crate::support::processes::processes_with;
 use crate::support::served::Served;
 use crate::support::workshop::Workshop;
@@ -111,6 +111,28 @@ fn outcome_is(step: &str, outcome: &str) -> String {
     )
 }
 
+/// Presses a step's button (`action`: run, check) as a student would.
+async fn press(b: &Browser, step: &str, action: &str) {
+    let button = format!(r#"[data-step="{step}"] [data-action="{action}"]"#);
+    b.client
+        .find(Locator::Css(&button))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page shows `step` with `outcome`.
+async fn wait_outcome(b: &Browser, step: &str, outcome: &str, limit: Duration) {
+    b.wait_js(
+        &format!("{step} {outcome}"),
+        &outcome_is(step, outcome),
+        limit,
+    )
+    .await;
+}
+
 // Long: one student session in one browser, start to reload; splitting it would start Chromium once per part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_the_browser_run_check_type_vi_and_reload() {
@@ -125,32 +147,14 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         .await;
 
     // Run on scrape-blocked: the reply appears in terminal 1, the step passes.
-    c.find(Locator::Css(
-        r#"[data-step="scrape-blocked"] [data-action="run"]"#,
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    b.wait_js(
-        "scrape-blocked passed",
-        &outcome_is("scrape-blocked", "passed"),
-        long,
-    )
-    .await;
+    press(&b, "scrape-blocked", "run").await;
+    wait_outcome(&b, "scrape-blocked", "passed", long).await;
     let screen = c.execute(TERMINAL_1, Vec::new()).await.unwrap();
     assert!(screen.as_str().unwrap().contains("ECONNRESET"), "{screen}");
 
     // Check on apply-egress before applying: ✗ with the reason.
-    let check = Locator::Css(r#"[data-step="apply-egress"] [data-action="check"]"#);
-    c.find(check).await.unwrap().click().await.unwrap();
-    b.wait_js(
-        "apply-egress failed",
-        &outcome_is("apply-egress", "failed"),
-        long,
-    )
-    .await;
+    press(&b, "apply-egress", "check").await;
+    wait_outcome(&b, "apply-egress", "failed", long).await;
     let result = c
         .find(Locator::Css(r#"[data-step="apply-egress"] .step-result"#))
         .await
@@ -163,21 +167,9 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
     // The check's hint from the page says what to do.
     assert!(result.contains("Hint: apply the ServiceEntry"), "{result}");
     // Run applies it; Check then holds.
-    c.find(Locator::Css(
-        r#"[data-step="apply-egress"] [data-action="run"]"#,
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    b.wait_js(
-        "apply-egress passed",
-        &outcome_is("apply-egress", "passed"),
-        Duration::from_secs(90),
-    )
-    .await;
-    c.find(check).await.unwrap().click().await.unwrap();
+    press(&b, "apply-egress", "run").await;
+    wait_outcome(&b, "apply-egress", "passed", Duration::from_secs(90)).await;
+    press(&b, "apply-egress", "check").await;
     b.wait_js(
         "apply-egress check ✓",
         r#"const r = document.querySelector('[data-step="apply-egress"]');
@@ -266,12 +258,7 @@ async fn in_the_browser_run_check_type_vi_and_reload() {
         long,
     )
     .await;
-    dark.wait_js(
-        "outcomes (dark)",
-        &outcome_is("scrape-blocked", "passed"),
-        long,
-    )
-    .await;
+    wait_outcome(&dark, "scrape-blocked", "passed", long).await;
     dark.client
         .execute(
             r#"document.querySelector('[data-step="scrape-blocked"]').scrollIntoView({block: "start"})"#,

@@ -28,6 +28,11 @@ setsid bash -c \"trap '' TERM INT HUP; sleep 44\" >/dev/null 2>&1 &\necho detach
 ```execute\necho before; trap '' TERM INT HUP; bash -c \"trap '' TERM INT HUP; sleep 42\"\n```\n\n\
 ```execute\necho never\n```\n";
 
+/// Far below the hostile lab's sleeps (41 s and more) and the 60 s grace
+/// some runs set: a stop that waited for either takes longer, one that did
+/// not stays under it however loaded the machine is.
+const NOT_HUNG: Duration = Duration::from_secs(30);
+
 /// A `command:` check waiting (`within: 60s`) on a command whose child
 /// sleeps; it fails at once before the step ran, so it is not vacuous.
 const CHECKING: &str = "# Checking\n\n\
@@ -196,7 +201,7 @@ fn stops_hostile_lab(signals: &[Signal], exit: i32) {
     }
     let (code, took) = run.finish(first);
     assert_eq!(code, Some(exit));
-    assert!(took < Duration::from_secs(5), "reports took {took:?}");
+    assert!(took < NOT_HUNG, "reports took {took:?}");
     let v = run.assert_reports();
     let s = steps(&v);
     assert_eq!(s[0]["outcome"], "passed", "{s:?}");
@@ -235,7 +240,7 @@ fn a_second_sigint_kills_at_once_and_still_writes_reports() {
     run.signal(Signal::SIGINT);
     let (code, took) = run.finish(first);
     assert_eq!(code, Some(130));
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(took < NOT_HUNG, "took {took:?}");
     let v = run.assert_reports();
     assert_eq!(steps(&v)[2]["outcome"], "interrupted");
     run.assert_nothing_left();
@@ -259,7 +264,7 @@ fn sigterm_stops_every_user_of_a_fan_out_and_removes_their_copies() {
     run.signal(Signal::SIGTERM);
     let (code, took) = run.finish(first);
     assert_eq!(code, Some(143));
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(took < NOT_HUNG, "took {took:?}");
     let v = run.assert_reports();
     for user in v["runs"].as_array().unwrap() {
         assert_eq!(

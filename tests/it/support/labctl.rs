@@ -57,6 +57,14 @@ impl Labctl {
         Labctl::new(args).dir(&repo())
     }
 
+    /// `labctl run LAB --sandbox --mesh-delay 1s` in the repository root: a
+    /// lab on the embedded sandbox, its mesh changes taking effect after 1 s.
+    pub fn run_on_sandbox(lab: impl AsRef<std::ffi::OsStr>) -> Labctl {
+        Labctl::in_repo(&["run"])
+            .arg(lab)
+            .args(["--sandbox", "--mesh-delay", "1s"])
+    }
+
     /// Appends an argument.
     pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Labctl {
         self.cmd.arg(a);

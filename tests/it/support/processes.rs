@@ -1,6 +1,17 @@
 //! Finding processes by their command line, to prove a run left none behind.
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
+/// How long a killed process may take to leave /proc on a loaded machine. A
+/// SIGKILL is delivered asynchronously, so a process can still be listed just
+/// after labctl returns; the sleeps the tests leave behind run for 100 s and
+/// more, so one that was never killed still fails.
+pub const GONE_WITHIN: Duration = Duration::from_secs(10);
+
+/// How long processes may take to be started (exec'd) on a loaded machine.
+pub const STARTED_WITHIN: Duration = Duration::from_secs(10);
+
 /// Live (not zombie) processes whose command line contains `marker`, as
 /// (pid, command line).
 pub fn processes_with(marker: &str) -> Vec<(i32, String)> {
@@ -50,4 +61,35 @@ pub fn processes_with_env(entry: &str) -> Vec<(i32, String)> {
         }
     }
     found
+}
+
+/// Fails the test when a live process carrying `marker` is still there once
+/// [`GONE_WITHIN`] has passed; returns as soon as none is.
+#[track_caller]
+pub fn assert_gone(marker: &str) {
+    let deadline = Instant::now() + GONE_WITHIN;
+    loop {
+        let left = processes_with(marker);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after {GONE_WITHIN:?}: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until `count` live processes carry `marker` (they may still be
+/// exec'ing), or [`STARTED_WITHIN`] passes; returns how many there are.
+pub fn wait_for_processes(marker: &str, count: usize) -> usize {
+    let deadline = Instant::now() + STARTED_WITHIN;
+    loop {
+        let found = processes_with(marker).len();
+        if found >= count || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

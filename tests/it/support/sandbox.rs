@@ -82,6 +82,14 @@ impl Env {
         std::fs::write(&p, text).expect("write fixture");
         p.display().to_string()
     }
+
+    /// Writes `text` to a file in the test's HOME, `kubectl apply -f`s it
+    /// (failing the test if kubectl fails) and returns the file's path.
+    pub async fn apply(&self, name: &str, text: &str) -> String {
+        let f = self.file(name, text);
+        self.kubectl_ok(&["apply", "-f", &f]).await;
+        f
+    }
 }
 
 pub fn stdout(o: &Output) -> String {
