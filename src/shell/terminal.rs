@@ -286,6 +286,40 @@ enum Ending {
     ShellGone,
 }
 
+/// A foreground step from the line that started it to its end.
+struct RunningStep {
+    id: u64,
+    /// Only a `done` line with it ends the step.
+    nonce: String,
+    files: StepPipes,
+    out: Capture,
+    err: Capture,
+    /// Stdout, stderr read to EOF while the step ran: no writer is left.
+    eof: [bool; 2],
+    deadline: tokio::time::Instant,
+    grace: Duration,
+    stopping: Escalation,
+    timed_out: bool,
+    cancelled: bool,
+}
+
+impl RunningStep {
+    /// From now on the pipes are read as output arrives, so a step that
+    /// writes more than a pipe holds does not block.
+    fn watch_pipes(&mut self) {
+        let [out_eof, err_eof] = &mut self.eof;
+        for (stream, eof) in [
+            (&mut self.files.out, out_eof),
+            (&mut self.files.err, err_eof),
+        ] {
+            match stream.writer() {
+                Ok(w) if stream.watch().is_ok() => self.files.keep.push(w),
+                _ => *eof = true,
+            }
+        }
+    }
+}
+
 impl Terminal {
     fn spawn(number: u32, cfg: &ShellConfig) -> Result<Terminal, ShellError> {
         // Otherwise the spawn error would blame the shell for a missing directory.
@@ -401,9 +435,6 @@ impl Terminal {
         tokio::time::timeout(limit, wait).await.ok().flatten()
     }
 
-    // Long for one select loop over everything a running step can meet (its
-    // status line, both pipes, the detach watch, the deadline, cancel and kill);
-    // each arm is short, and what comes after is in the helpers below.
     async fn run_step(
         &mut self,
         body: &str,
@@ -420,11 +451,28 @@ impl Terminal {
                 ..StepOutput::default()
             });
         }
-        let mut files = self.slots.fill(self.dir.path(), body)?;
+        let mut step = self.start_step(body, timeout, cap, grace, echo).await?;
+        let ending = self.await_ending(&mut step, cancel).await;
+        let mut output = self.finish_step(step, ending, cancel).await;
+        output.duration = started.elapsed();
+        Ok(output)
+    }
+
+    /// Puts BODY and fresh output pipes where bash finds them and sends the
+    /// line that runs it.
+    async fn start_step(
+        &mut self,
+        body: &str,
+        timeout: Duration,
+        cap: usize,
+        grace: Duration,
+        echo: bool,
+    ) -> Result<RunningStep, ShellError> {
+        let files = self.slots.fill(self.dir.path(), body)?;
         self.steps_sent += 1;
         let id = self.steps_sent;
         let nonce = self.nonces.next();
-        // A failed write means the shell is gone; the status pipe says so below.
+        // A failed write means the shell is gone; the status pipe says so later.
         self.send(&format!("{STEP_COMMAND} {nonce}\n")).await;
 
         let mut out = Capture::new(cap);
@@ -433,88 +481,110 @@ impl Terminal {
             out.echo_to(Echo::Stdout);
             err.echo_to(Echo::Stderr);
         }
-        let (mut out_eof, mut err_eof) = (false, false);
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut stopping = Escalation::new(&[Signal::SIGTERM], grace);
-        let (mut timed_out, mut cancelled) = (false, false);
+        Ok(RunningStep {
+            id,
+            nonce,
+            files,
+            out,
+            err,
+            eof: [false, false],
+            deadline: tokio::time::Instant::now() + timeout,
+            grace,
+            stopping: Escalation::new(&[Signal::SIGTERM], grace),
+            timed_out: false,
+            cancelled: false,
+        })
+    }
+
+    /// Waits for the step's `done` line or the shell's end, stopping the step
+    /// at its deadline or on cancel.
+    async fn await_ending(&mut self, step: &mut RunningStep, cancel: &Cancel) -> Ending {
         let watch_at = tokio::time::Instant::now() + WATCH_AFTER;
         let mut watched = false;
-        let ending = loop {
+        loop {
             tokio::select! {
                 line = self.status.next_line() => match line {
                     Ok(Some(line)) => {
-                        if let Some(code) = parse_done(&line, id, &nonce) {
+                        if let Some(code) = parse_done(&line, step.id, &step.nonce) {
                             // It waits for its next line now: keep it by us.
                             if let Some(colocation) = self.colocation {
                                 self.pinned = colocation.pin(self.pid);
                             }
-                            break Ending::Done(code);
+                            return Ending::Done(code);
                         }
                     }
-                    _ => break Ending::ShellGone,
+                    _ => return Ending::ShellGone,
                 },
-                r = files.out.read(&mut self.out_buf), if !out_eof => out_eof = out.absorb(r, &self.out_buf),
-                r = files.err.read(&mut self.err_buf), if !err_eof => err_eof = err.absorb(r, &self.err_buf),
+                r = step.files.out.read(&mut self.out_buf), if !step.eof[0] => {
+                    step.eof[0] = step.out.absorb(r, &self.out_buf);
+                }
+                r = step.files.err.read(&mut self.err_buf), if !step.eof[1] => {
+                    step.eof[1] = step.err.absorb(r, &self.err_buf);
+                }
                 _ = tokio::time::sleep_until(watch_at), if !watched => {
                     watched = true;
-                    for (stream, eof) in [(&mut files.out, &mut out_eof), (&mut files.err, &mut err_eof)] {
-                        match stream.writer() {
-                            Ok(w) if stream.watch().is_ok() => files.keep.push(w),
-                            _ => *eof = true,
-                        }
-                    }
+                    step.watch_pipes();
                 }
-                _ = tokio::time::sleep_until(stopping.due(deadline)) => {
-                    if !stopping.started() {
-                        timed_out = true;
-                        self.abort_step(id, &mut stopping);
-                    } else if !stopping.advance(&self.step_target()) {
+                _ = tokio::time::sleep_until(step.stopping.due(step.deadline)) => {
+                    if !step.stopping.started() {
+                        step.timed_out = true;
+                        self.abort_step(step.id, &mut step.stopping);
+                    } else if !step.stopping.advance(&self.step_target()) {
                         // The shell itself does not come back: give up on it.
                         signal_session(self.pid, None, Signal::SIGKILL);
-                        break Ending::ShellGone;
+                        return Ending::ShellGone;
                     }
                 }
-                _ = cancel.cancelled(), if !stopping.started() => {
-                    cancelled = true;
-                    self.abort_step(id, &mut stopping);
+                _ = cancel.cancelled(), if !step.stopping.started() => {
+                    step.cancelled = true;
+                    self.abort_step(step.id, &mut step.stopping);
                 }
-                _ = cancel.killing(), if stopping.started() && !stopping.killed() => {
-                    stopping.hurry(&self.step_target());
+                _ = cancel.killing(), if step.stopping.started() && !step.stopping.killed() => {
+                    step.stopping.hurry(&self.step_target());
                 }
             }
-        };
-        let mut last_signal = stopping.last();
+        }
+    }
 
+    /// The step's output once it ended as `ending`: what processes it detached
+    /// still write, its status, and its pipes kept for the next step if they can be.
+    async fn finish_step(
+        &mut self,
+        mut step: RunningStep,
+        ending: Ending,
+        cancel: &Cancel,
+    ) -> StepOutput {
+        let mut last_signal = step.stopping.last();
         // Everything the step's finished processes wrote is in the pipes now.
-        files.keep.clear();
+        step.files.keep.clear();
         // Streams read to EOF after `done` (no writer left), to spare a second read.
-        let mut drained = [out_eof, err_eof];
-        if matches!(ending, Ending::Done(_)) && !stopping.started() {
+        let mut drained = step.eof;
+        if matches!(ending, Ending::Done(_)) && !step.stopping.started() {
             let [out_done, err_done] = &mut drained;
-            let streams = [(out_done, &mut out), (err_done, &mut err)];
+            let streams = [(out_done, &mut step.out), (err_done, &mut step.err)];
             if let Some(stop) = self
-                .wait_detached(&files, streams, deadline, cancel, grace)
+                .wait_detached(&step.files, streams, step.deadline, cancel, step.grace)
                 .await
             {
-                (timed_out, cancelled) = (stop.timed_out, stop.cancelled);
+                (step.timed_out, step.cancelled) = (stop.timed_out, stop.cancelled);
                 last_signal = stop.signal;
             }
         }
-        self.keep_spare_pipes(files, [out_eof, err_eof], drained, [&mut out, &mut err]);
-        if timed_out || cancelled {
-            let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{id}")));
+        let captures = [&mut step.out, &mut step.err];
+        self.keep_spare_pipes(step.files, step.eof, drained, captures);
+        if step.timed_out || step.cancelled {
+            let _ = std::fs::remove_file(self.dir.path().join(format!("abort.{}", step.id)));
         }
         let mut output = StepOutput {
-            timed_out,
-            cancelled,
+            timed_out: step.timed_out,
+            cancelled: step.cancelled,
             ..StepOutput::default()
         };
-        self.ending_status(ending, last_signal, grace, &mut output)
+        self.ending_status(ending, last_signal, step.grace, &mut output)
             .await;
-        output.stdout = out.finish();
-        output.stderr = err.finish();
-        output.duration = started.elapsed();
-        Ok(output)
+        output.stdout = step.out.finish();
+        output.stderr = step.err.finish();
+        output
     }
 
     /// Keeps the step's pipes for the next step when both can be reused: read
