@@ -102,6 +102,13 @@ struct Fence {
     indent: usize,
 }
 
+impl Fence {
+    /// The opening marker, where fence-wide diagnostics point.
+    fn opening(&self) -> Range<usize> {
+        self.range.start..self.range.start + 3
+    }
+}
+
 /// Patterns that never end on their own: such a step runs in the background.
 fn looks_endless(body: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -226,8 +233,7 @@ impl<'a> PageParser<'a> {
 
     /// An error pointed at the fence's opening backticks.
     fn fence_error(&mut self, f: &Fence, code: Code, msg: impl Into<String>, help: &str) {
-        let opening = f.range.start..f.range.start + 3;
-        self.diag(Severity::Error, code, opening, msg, Some(help.into()));
+        self.diag(Severity::Error, code, f.opening(), msg, Some(help.into()));
     }
 
     fn run(&mut self) -> Lab {
@@ -431,7 +437,6 @@ impl<'a> PageParser<'a> {
         role: &FenceRole,
         info_base: usize,
     ) -> bool {
-        let opening = f.range.start..f.range.start + 3;
         if !f.closed {
             let help = match role {
                 FenceRole::Prose | FenceRole::Output { .. } => {
@@ -448,12 +453,11 @@ impl<'a> PageParser<'a> {
             } else {
                 &info.word
             };
-            self.diag(
-                Severity::Error,
+            self.fence_error(
+                f,
                 Code::UnclosedFence,
-                opening,
                 format!("the `{word}` fence is never closed"),
-                Some(help.into()),
+                help,
             );
             return true;
         }

@@ -25,7 +25,7 @@ pub(super) struct FenceContext<'f> {
 impl FenceContext<'_> {
     /// The fence's opening marker, where fence-wide diagnostics point.
     pub(super) fn opening(&self) -> Range<usize> {
-        self.fence.range.start..self.fence.range.start + 3
+        self.fence.opening()
     }
 
     /// The attribute named `key`; the last one when it is given twice, as in `InfoString::map`.
