@@ -151,7 +151,7 @@ async fn inside(
     // What CMD leaves running (`bash -c 'sleep 46 &'`) becomes ours when CMD
     // ends, and is ended before the sandbox goes.
     crate::shell::escapees::become_subreaper();
-    let result = run_child_in(&sandbox, program, rest, Some(&dir)).await;
+    let result = run_child_in(&sandbox, program, rest, &dir).await;
     let grace = crate::signals::grace_from_env().unwrap_or(crate::signals::DEFAULT_GRACE);
     crate::shell::escapees::end(None, grace, &crate::cancel::Cancel::never()).await;
     sandbox.shutdown().await;

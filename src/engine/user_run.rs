@@ -173,7 +173,7 @@ pub(super) async fn run_user(
 
 /// Entries a lab adds to the run's step count: its selected steps, plus its
 /// preconditions, setup and cleanup, which are reported as steps too.
-pub(super) fn reported_steps(l: &PlannedLab, mode: Mode) -> usize {
+fn reported_steps(l: &PlannedLab, mode: Mode) -> usize {
     let selected = l.steps.iter().filter(|s| s.selected).count();
     if selected == 0 {
         return 0;

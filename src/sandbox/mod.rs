@@ -441,20 +441,18 @@ pub async fn interrupted() -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// Runs `program` in the sandbox's environment (in `cwd` when given) and returns
-/// its exit status; Ctrl-C and SIGTERM are passed on and waited for.
-pub async fn run_child_in(
+/// Runs `program` in the sandbox's environment, in `cwd`, and returns its exit
+/// status; Ctrl-C and SIGTERM are passed on and waited for.
+pub(crate) async fn run_child_in(
     sandbox: &Sandbox,
     program: &str,
     args: &[String],
-    cwd: Option<&Path>,
+    cwd: &Path,
 ) -> Result<i32, SandboxError> {
     use std::os::unix::process::ExitStatusExt as _;
     let mut cmd = tokio::process::Command::new(program);
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    cmd.args(args)
+    cmd.current_dir(cwd)
+        .args(args)
         .envs(sandbox.env())
         .env(
             crate::shell::escapees::RUN_ID_VAR,
