@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::labctl::Labctl;
-use crate::support::processes::processes_with;
+use crate::support::processes::{processes_with, wait_for_processes};
 use crate::support::workshop::Workshop;
 
 /// Steps of the first run of a report, flattened over labs.
@@ -232,10 +232,7 @@ fn ctrl_c_mid_step_writes_reports_exits_130_and_leaves_nothing() {
         &w.arg(),
     ])
     .spawn_stderr();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while processes_with("4242.32").is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_processes("4242.32", 1);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
